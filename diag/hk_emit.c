@@ -1,0 +1,375 @@
+#include "hk_emit.h"
+#include "hk_os.h"
+
+#include <string.h>
+
+void hk_out_init_fd(struct hk_out *o, int fd)
+{
+    o->fd = fd;
+    o->mem = NULL;
+    o->mem_cap = o->mem_len = 0;
+    o->len = 0;
+}
+
+void hk_out_init_mem(struct hk_out *o, char *mem, size_t cap)
+{
+    hk_out_init_fd(o, -1);
+    o->mem = mem;
+    o->mem_cap = cap;
+    if (cap)
+        mem[0] = '\0';
+}
+
+void hk_out_flush(struct hk_out *o)
+{
+    if (!o->len)
+        return;
+    if (o->mem) {
+        size_t room = o->mem_cap > o->mem_len + 1 ? o->mem_cap - o->mem_len - 1 : 0;
+        size_t n = o->len < room ? o->len : room;
+        memcpy(o->mem + o->mem_len, o->buf, n);
+        o->mem_len += n;
+        if (o->mem_cap)
+            o->mem[o->mem_len] = '\0';
+    } else if (o->fd >= 0) {
+        hk_os_write_all(o->fd, o->buf, o->len);
+    }
+    o->len = 0;
+}
+
+void hk_out_mem(struct hk_out *o, const char *s, size_t n)
+{
+    while (n) {
+        if (o->len == sizeof o->buf)
+            hk_out_flush(o);
+        size_t room = sizeof o->buf - o->len;
+        size_t k = n < room ? n : room;
+        memcpy(o->buf + o->len, s, k);
+        o->len += k;
+        s += k;
+        n -= k;
+    }
+}
+
+void hk_out_str(struct hk_out *o, const char *s) { hk_out_mem(o, s, strlen(s)); }
+void hk_out_char(struct hk_out *o, char c) { hk_out_mem(o, &c, 1); }
+
+static int hk_fmt_u64(char *tmp, uint64_t v)
+{
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n / 2; i++) {
+        char c = tmp[i];
+        tmp[i] = tmp[n - 1 - i];
+        tmp[n - 1 - i] = c;
+    }
+    return n;
+}
+
+void hk_out_u64(struct hk_out *o, uint64_t v)
+{
+    char tmp[24];
+    hk_out_mem(o, tmp, (size_t)hk_fmt_u64(tmp, v));
+}
+
+void hk_out_i64(struct hk_out *o, int64_t v)
+{
+    if (v < 0) {
+        hk_out_char(o, '-');
+        hk_out_u64(o, (uint64_t)0 - (uint64_t)v);
+    } else {
+        hk_out_u64(o, (uint64_t)v);
+    }
+}
+
+void hk_out_hex(struct hk_out *o, uint64_t v)
+{
+    char tmp[18];
+    int n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    hk_out_str(o, "0x");
+    while (n)
+        hk_out_char(o, tmp[--n]);
+}
+
+void hk_out_pad_u64(struct hk_out *o, uint64_t v, int width)
+{
+    char tmp[24];
+    int n = hk_fmt_u64(tmp, v);
+    for (int i = n; i < width; i++)
+        hk_out_char(o, ' ');
+    hk_out_mem(o, tmp, (size_t)n);
+}
+
+void hk_out_pad_str(struct hk_out *o, const char *s, int width)
+{
+    int n = (int)strlen(s);
+    for (int i = n; i < width; i++)
+        hk_out_char(o, ' ');
+    hk_out_str(o, s);
+}
+
+void hk_out_fixed(struct hk_out *o, uint64_t num, uint64_t den, int decimals)
+{
+    if (!den) {
+        hk_out_str(o, "-");
+        return;
+    }
+    uint64_t scale = 1;
+    for (int i = 0; i < decimals; i++)
+        scale *= 10;
+    /* Rounded, without overflow for the counter ranges we print. */
+    unsigned __int128 q = ((unsigned __int128)num * scale * 2 + den) / ((unsigned __int128)den * 2);
+    hk_out_u64(o, (uint64_t)(q / scale));
+    if (decimals) {
+        hk_out_char(o, '.');
+        char tmp[24];
+        uint64_t frac = (uint64_t)(q % scale);
+        int n = hk_fmt_u64(tmp, frac);
+        for (int i = n; i < decimals; i++)
+            hk_out_char(o, '0');
+        hk_out_mem(o, tmp, (size_t)n);
+    }
+}
+
+void hk_out_json_str(struct hk_out *o, const char *s)
+{
+    hk_out_char(o, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            hk_out_char(o, '\\');
+            hk_out_char(o, (char)c);
+        } else if (c == '\n') {
+            hk_out_str(o, "\\n");
+        } else if (c < 0x20) {
+            hk_out_str(o, "\\u00");
+            hk_out_char(o, "0123456789abcdef"[c >> 4]);
+            hk_out_char(o, "0123456789abcdef"[c & 15]);
+        } else {
+            hk_out_char(o, (char)c);
+        }
+    }
+    hk_out_char(o, '"');
+}
+
+/* ---- emitter ---- */
+
+void hk_emit_init(struct hk_emit *e, struct hk_out *out, int format)
+{
+    memset(e, 0, sizeof *e);
+    e->out = out;
+    e->format = format;
+}
+
+static void hk_emit_json_key(struct hk_emit *e, const char *key)
+{
+    if (!e->first[e->depth])
+        hk_out_char(e->out, ',');
+    e->first[e->depth] = false;
+    if (key) {
+        hk_out_json_str(e->out, key);
+        hk_out_char(e->out, ':');
+    }
+}
+
+static void hk_emit_push(struct hk_emit *e, char open)
+{
+    hk_out_char(e->out, open);
+    if (e->depth + 1 < HK_EMIT_MAX_DEPTH)
+        e->depth++;
+    e->first[e->depth] = true;
+}
+
+static void hk_emit_pop(struct hk_emit *e, char close)
+{
+    hk_out_char(e->out, close);
+    if (e->depth > 0)
+        e->depth--;
+}
+
+void hk_emit_begin(struct hk_emit *e)
+{
+    if (e->format == HK_EMIT_JSON) {
+        e->depth = 0;
+        e->first[0] = true;
+        hk_emit_push(e, '{');
+    }
+}
+
+void hk_emit_end(struct hk_emit *e)
+{
+    if (e->format == HK_EMIT_JSON) {
+        hk_emit_pop(e, '}');
+        hk_out_char(e->out, '\n');
+    }
+    hk_out_flush(e->out);
+}
+
+void hk_emit_obj_begin(struct hk_emit *e, const char *name, const char *label)
+{
+    if (e->format == HK_EMIT_JSON) {
+        if (name) {
+            hk_emit_json_key(e, name);
+            hk_emit_push(e, '{');
+        } else {
+            e->flat_open++;
+        }
+    } else {
+        hk_out_str(e->out, "hakmem: ");
+        hk_out_str(e->out, label ? label : name);
+    }
+}
+
+void hk_emit_obj_end(struct hk_emit *e)
+{
+    if (e->format == HK_EMIT_JSON) {
+        if (e->flat_open)
+            e->flat_open--;
+        else
+            hk_emit_pop(e, '}');
+    } else {
+        hk_out_char(e->out, '\n');
+    }
+}
+
+void hk_emit_group_begin(struct hk_emit *e, const char *name)
+{
+    if (e->format == HK_EMIT_JSON) {
+        hk_emit_json_key(e, name);
+        hk_emit_push(e, '{');
+    }
+}
+
+void hk_emit_group_end(struct hk_emit *e)
+{
+    if (e->format == HK_EMIT_JSON)
+        hk_emit_pop(e, '}');
+}
+
+void hk_emit_u64(struct hk_emit *e, const char *key, uint64_t v)
+{
+    if (e->format == HK_EMIT_JSON) {
+        hk_emit_json_key(e, key);
+    } else {
+        hk_out_char(e->out, ' ');
+        hk_out_str(e->out, key);
+        hk_out_char(e->out, '=');
+    }
+    hk_out_u64(e->out, v);
+}
+
+void hk_emit_json_u64(struct hk_emit *e, const char *key, uint64_t v)
+{
+    if (e->format == HK_EMIT_JSON)
+        hk_emit_u64(e, key, v);
+}
+
+void hk_emit_str(struct hk_emit *e, const char *key, const char *v)
+{
+    if (e->format == HK_EMIT_JSON) {
+        hk_emit_json_key(e, key);
+        hk_out_json_str(e->out, v);
+        return;
+    }
+    hk_out_char(e->out, ' ');
+    hk_out_str(e->out, key);
+    hk_out_char(e->out, '=');
+    bool quote = !*v || strpbrk(v, " \"\\=") != NULL;
+    if (!quote) {
+        hk_out_str(e->out, v);
+        return;
+    }
+    hk_out_char(e->out, '"');
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            hk_out_char(e->out, '\\');
+        if (*v == '\n') {
+            hk_out_str(e->out, "\\n");
+            continue;
+        }
+        hk_out_char(e->out, *v);
+    }
+    hk_out_char(e->out, '"');
+}
+
+void hk_emit_table_begin(struct hk_emit *e, const char *name, const char *const *cols,
+                         const int *widths, int ncols)
+{
+    if (e->format == HK_EMIT_JSON) {
+        hk_emit_json_key(e, name);
+        hk_emit_push(e, '[');
+        return;
+    }
+    e->in_table = true;
+    hk_out_str(e->out, "hakmem:");
+    for (int i = 0; i < ncols; i++) {
+        hk_out_char(e->out, ' ');
+        hk_out_pad_str(e->out, cols[i], widths[i]);
+    }
+    hk_out_char(e->out, '\n');
+}
+
+void hk_emit_row_begin(struct hk_emit *e)
+{
+    if (e->format == HK_EMIT_JSON) {
+        hk_emit_json_key(e, NULL);
+        hk_emit_push(e, '{');
+        return;
+    }
+    hk_out_str(e->out, "hakmem:");
+}
+
+void hk_emit_cell_u64(struct hk_emit *e, const char *key, int width, uint64_t v)
+{
+    if (e->format == HK_EMIT_JSON) {
+        hk_emit_u64(e, key, v);
+        return;
+    }
+    hk_out_char(e->out, ' ');
+    hk_out_pad_u64(e->out, v, width);
+}
+
+void hk_emit_cell_pct(struct hk_emit *e, int width, uint64_t num, uint64_t den)
+{
+    if (e->format == HK_EMIT_JSON)
+        return;
+    char tmp[32];
+    struct hk_out o;
+    hk_out_init_mem(&o, tmp, sizeof tmp);
+    hk_out_fixed(&o, num * 100, den, 1);
+    hk_out_flush(&o);
+    hk_out_char(e->out, ' ');
+    hk_out_pad_str(e->out, tmp, width);
+}
+
+void hk_emit_row_end(struct hk_emit *e)
+{
+    if (e->format == HK_EMIT_JSON)
+        hk_emit_pop(e, '}');
+    else
+        hk_out_char(e->out, '\n');
+}
+
+void hk_emit_table_end(struct hk_emit *e)
+{
+    if (e->format == HK_EMIT_JSON)
+        hk_emit_pop(e, ']');
+    else
+        e->in_table = false;
+}
+
+void hk_emit_line(struct hk_emit *e, const char *line)
+{
+    if (e->format == HK_EMIT_JSON)
+        return;
+    hk_out_str(e->out, "hakmem: ");
+    hk_out_str(e->out, line);
+    hk_out_char(e->out, '\n');
+}

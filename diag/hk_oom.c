@@ -1,0 +1,103 @@
+#include "hk_oom.h"
+#include "hk_emit.h"
+#include "hk_internal.h"
+#include "hk_options.h"
+#include "hk_os.h"
+#include "hk_stats.h"
+#include "hk_superslab.h"
+
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static uint64_t hk_status_kb(const char *status, const char *key)
+{
+    const char *p = strstr(status, key);
+    if (!p)
+        return 0;
+    p += strlen(key);
+    while (*p == ' ' || *p == '\t' || *p == ':')
+        p++;
+    uint64_t v = 0;
+    while (*p >= '0' && *p <= '9')
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    return v;
+}
+
+void hk_limits_read(struct hk_limits *out)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0) {
+        out->rlimit_as_cur = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+        out->rlimit_as_max = rl.rlim_max == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_max;
+    } else {
+        out->rlimit_as_cur = out->rlimit_as_max = UINT64_MAX;
+    }
+    char buf[4096];
+    if (hk_os_read_file("/proc/self/status", buf, sizeof buf) > 0) {
+        out->vm_size_kb = hk_status_kb(buf, "VmSize");
+        out->vm_rss_kb = hk_status_kb(buf, "VmRSS");
+        out->vm_peak_kb = hk_status_kb(buf, "VmPeak");
+    } else {
+        out->vm_size_kb = out->vm_rss_kb = out->vm_peak_kb = 0;
+    }
+    char oc[16];
+    out->overcommit_memory = -1;
+    if (hk_os_read_file("/proc/sys/vm/overcommit_memory", oc, sizeof oc) > 0 &&
+        oc[0] >= '0' && oc[0] <= '2')
+        out->overcommit_memory = oc[0] - '0';
+}
+
+static void hk_out_limit(struct hk_out *o, uint64_t v)
+{
+    if (v == UINT64_MAX)
+        hk_out_str(o, "inf");
+    else
+        hk_out_u64(o, v);
+}
+
+void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int err)
+{
+    uint64_t n = atomic_fetch_add(&hk_pstat.oom_events, 1) + 1;
+    /* The first events in full, then one in a thousand: an OOM storm must not flood. */
+    if (n > 4 && n % 1000)
+        return;
+    struct hk_limits lim;
+    hk_limits_read(&lim);
+    struct hk_out o;
+    hk_out_init_fd(&o, STDERR_FILENO);
+    hk_out_str(&o, "hakmem: [SS OOM] mmap failed: err=");
+    hk_out_u64(&o, (uint64_t)err);
+    hk_out_str(&o, " ss_size=");
+    hk_out_u64(&o, HK_SS_SIZE);
+    hk_out_str(&o, " alloc_size=");
+    hk_out_u64(&o, map_size);
+    hk_out_str(&o, " alloc=");
+    hk_out_u64(&o, atomic_load(&hk_pstat.superslabs_mapped));
+    hk_out_str(&o, " freed=");
+    hk_out_u64(&o, atomic_load(&hk_pstat.superslabs_unmapped));
+    hk_out_str(&o, " bytes=");
+    hk_out_u64(&o, atomic_load(&hk_pstat.superslab_bytes) + atomic_load(&hk_pstat.large_bytes));
+    hk_out_str(&o, " size=");
+    hk_out_u64(&o, size);
+    hk_out_str(&o, " class=");
+    hk_out_i64(&o, cls);
+    hk_out_str(&o, " tier=");
+    hk_out_str(&o, tier);
+    hk_out_str(&o, " event=");
+    hk_out_u64(&o, n);
+    hk_out_str(&o, "\nhakmem: RLIMIT_AS(cur=");
+    hk_out_limit(&o, lim.rlimit_as_cur);
+    hk_out_str(&o, " max=");
+    hk_out_limit(&o, lim.rlimit_as_max);
+    hk_out_str(&o, ") VmSize=");
+    hk_out_u64(&o, lim.vm_size_kb);
+    hk_out_str(&o, " kB VmRSS=");
+    hk_out_u64(&o, lim.vm_rss_kb);
+    hk_out_str(&o, " kB VmPeak=");
+    hk_out_u64(&o, lim.vm_peak_kb);
+    hk_out_str(&o, " kB overcommit_memory=");
+    hk_out_i64(&o, lim.overcommit_memory);
+    hk_out_char(&o, '\n');
+    hk_out_flush(&o);
+}

@@ -1,0 +1,264 @@
+/* The stats report and the hooks that produce it: exit (library destructor, which runs
+ * after the destructors of the libraries loaded after us, so late frees are counted),
+ * fatal signals (write(2) only, then the previous handler and a re-raise, so the exit
+ * status stays the signal's), a chosen signal for a live snapshot, and the API. */
+#include "hk_report.h"
+#include "hakmem.h"
+#include "hk_emit.h"
+#include "hk_heap.h"
+#include "hk_options.h"
+#include "hk_os.h"
+#include "hk_stats.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const hk_class_cols[] = {
+    "class", "size", "allocs", "frees", "live", "fast%",
+    "refills", "spills", "remote_sent", "remote_drained",
+};
+static const int hk_class_widths[] = {5, 6, 12, 12, 10, 6, 9, 8, 12, 15};
+
+static void hk_emit_class_row(struct hk_emit *e, const struct hakmem_class_stats *c)
+{
+    hk_emit_row_begin(e);
+    hk_emit_cell_u64(e, "class", 5, c->class_id);
+    hk_emit_cell_u64(e, "size", 6, c->size);
+    hk_emit_cell_u64(e, "allocs", 12, c->allocs);
+    hk_emit_cell_u64(e, "frees", 12, c->frees);
+    hk_emit_cell_u64(e, "live", 10, c->live);
+    hk_emit_cell_pct(e, 6, c->fast_hits, c->allocs);
+    hk_emit_cell_u64(e, "refills", 9, c->refills);
+    hk_emit_cell_u64(e, "spills", 8, c->spills);
+    hk_emit_cell_u64(e, "remote_sent", 12, c->remote_sent);
+    hk_emit_cell_u64(e, "remote_drained", 15, c->remote_drained);
+    hk_emit_json_u64(e, "fast_hits", c->fast_hits);
+    hk_emit_json_u64(e, "refill_blocks", c->refill_blocks);
+    hk_emit_json_u64(e, "spill_blocks", c->spill_blocks);
+    hk_emit_json_u64(e, "bytes_requested", c->bytes_requested);
+    hk_emit_row_end(e);
+}
+
+static void hk_emit_tier(struct hk_emit *e, const char *name, const char *label,
+                         const struct hakmem_tier_stats *t, bool large)
+{
+    hk_emit_obj_begin(e, name, label);
+    hk_emit_u64(e, "allocs", t->allocs);
+    hk_emit_u64(e, "frees", t->frees);
+    hk_emit_u64(e, "live", t->live);
+    hk_emit_u64(e, "bytes_requested", t->bytes_requested);
+    if (large) {
+        hk_emit_u64(e, "mappings", t->mappings);
+        hk_emit_u64(e, "cache_hits", t->cache_hits);
+    } else {
+        hk_emit_u64(e, "slabs", t->mappings);
+    }
+    hk_emit_obj_end(e);
+}
+
+void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope)
+{
+    bool json = e->format == HK_EMIT_JSON;
+    bool all = scope == HK_REPORT_ALL || json;
+    unsigned nclasses = all ? st->nclasses : st->ntiny;
+
+    hk_emit_begin(e);
+    hk_emit_obj_begin(e, NULL, "stats");
+    hk_emit_u64(e, "version", HAKMEM_STATS_VERSION);
+    hk_emit_u64(e, "pid", st->pid);
+    hk_emit_u64(e, "threads_seen", st->threads_seen);
+    hk_emit_u64(e, "threads_exited", st->threads_exited);
+    hk_emit_str(e, "hakmem", hakmem_version());
+    hk_emit_obj_end(e);
+
+    hk_emit_table_begin(e, "classes", hk_class_cols, hk_class_widths,
+                        (int)(sizeof hk_class_widths / sizeof hk_class_widths[0]));
+    for (unsigned c = 0; c < nclasses; c++) {
+        const struct hakmem_class_stats *k = &st->classes[c];
+        if (!json && !k->allocs && !k->frees)
+            continue;   /* text: unused classes would only hide the used ones */
+        hk_emit_class_row(e, k);
+    }
+    hk_emit_table_end(e);
+
+    hk_emit_group_begin(e, "tiers");
+    hk_emit_tier(e, "tiny", "tier tiny", &st->tiny, false);
+    if (all) {
+        hk_emit_tier(e, "mid", "tier mid", &st->mid, false);
+        hk_emit_tier(e, "large", "tier large", &st->large, true);
+    }
+    hk_emit_group_end(e);
+    if (!all) {
+        hk_emit_end(e);
+        return;
+    }
+    hk_emit_obj_begin(e, "superslabs", "superslabs");
+    hk_emit_u64(e, "mapped", st->superslabs_mapped);
+    hk_emit_u64(e, "unmapped", st->superslabs_unmapped);
+    hk_emit_u64(e, "live", st->superslabs_live);
+    hk_emit_u64(e, "cached", st->superslabs_cached);
+    hk_emit_u64(e, "bytes", st->superslab_bytes);
+    hk_emit_obj_end(e);
+    hk_emit_obj_begin(e, "process", "process");
+    hk_emit_u64(e, "bytes_mapped", st->bytes_mapped);
+    hk_emit_u64(e, "large_bytes", st->large_bytes);
+    hk_emit_u64(e, "oom_events", st->oom_events);
+    hk_emit_u64(e, "invalid_frees", st->invalid_frees);
+    hk_emit_obj_end(e);
+    hk_emit_obj_begin(e, "totals", "totals");
+    hk_emit_u64(e, "allocs", st->totals.allocs);
+    hk_emit_u64(e, "frees", st->totals.frees);
+    hk_emit_u64(e, "live", st->totals.live);
+    hk_emit_obj_end(e);
+    hk_emit_end(e);
+}
+
+void hk_report_write(int fd, int format, int scope, bool lock)
+{
+    struct hk_thread_stats sum;
+    struct hakmem_stats st;
+    hk_heaps_sum(&sum, lock);
+    hk_stats_fill(&st, &sum);
+    struct hk_out out;
+    struct hk_emit e;
+    hk_out_init_fd(&out, fd);
+    hk_emit_init(&e, &out, format);
+    hk_report_emit(&e, &st, scope);
+}
+
+HK_API void hakmem_stats_print(int fd) { hk_report_write(fd, HK_EMIT_TEXT, HK_REPORT_ALL, true); }
+
+HK_API void hakmem_stats_json(int fd) { hk_report_write(fd, HK_EMIT_JSON, HK_REPORT_ALL, true); }
+
+/* ---- where the exit report goes ---- */
+
+/* HAKMEM_STATS_FILE with %p replaced by the pid; opened without following a symlink. */
+static int hk_report_open(void)
+{
+    const char *tmpl = hk_opt.stats_file;
+    if (!tmpl || !*tmpl)
+        return STDERR_FILENO;
+    char path[4096];
+    struct hk_out o;
+    hk_out_init_mem(&o, path, sizeof path);
+    for (const char *s = tmpl; *s; s++) {
+        if (s[0] == '%' && s[1] == 'p') {
+            hk_out_u64(&o, (uint64_t)hk_os_pid());
+            s++;
+        } else {
+            hk_out_char(&o, *s);
+        }
+    }
+    hk_out_flush(&o);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        struct hk_out err;
+        hk_out_init_fd(&err, STDERR_FILENO);
+        hk_out_str(&err, "hakmem: cannot write the stats report to ");
+        hk_out_str(&err, path);
+        hk_out_str(&err, " (symlink, missing directory or no permission); using stderr\n");
+        hk_out_flush(&err);
+        return STDERR_FILENO;
+    }
+    return fd;
+}
+
+static bool hk_report_wanted(void) { return hk_opt.stats || hk_opt.tiny_fast_stats; }
+
+static void hk_report_to_destination(bool lock)
+{
+    int fd = hk_report_open();
+    int format = hk_opt.stats == HK_STATS_JSON ? HK_EMIT_JSON : HK_EMIT_TEXT;
+    int scope = hk_opt.stats ? HK_REPORT_ALL : HK_REPORT_TINY;
+    hk_report_write(fd, format, scope, lock);
+    if (fd != STDERR_FILENO)
+        close(fd);
+}
+
+static atomic_int hk_exit_reported;
+
+/* Library destructor: the last code of ours that runs at a normal exit. */
+__attribute__((destructor)) static void hk_report_at_exit(void)
+{
+    if (!hk_report_wanted() || atomic_exchange(&hk_exit_reported, 1))
+        return;
+    fflush(NULL);
+    hk_report_to_destination(true);
+}
+
+/* ---- signals ---- */
+
+static const int hk_fatal_signals[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+#define HK_NFATAL (sizeof hk_fatal_signals / sizeof hk_fatal_signals[0])
+static struct sigaction hk_old_actions[HK_NFATAL];
+
+static const char *hk_signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGABRT: return "SIGABRT";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    default: return "signal";
+    }
+}
+
+static void hk_fatal_handler(int sig, siginfo_t *info, void *ctx)
+{
+    (void)ctx;
+    if (!atomic_exchange(&hk_exit_reported, 1)) {
+        struct hk_out o;
+        hk_out_init_fd(&o, STDERR_FILENO);
+        hk_out_str(&o, "hakmem: fatal signal ");
+        hk_out_u64(&o, (uint64_t)sig);
+        hk_out_str(&o, " (");
+        hk_out_str(&o, hk_signal_name(sig));
+        hk_out_str(&o, ") at address ");
+        hk_out_hex(&o, (uint64_t)(uintptr_t)(info ? info->si_addr : NULL));
+        hk_out_str(&o, " in pid ");
+        hk_out_u64(&o, (uint64_t)hk_os_pid());
+        hk_out_str(&o, "; counters follow\n");
+        hk_out_flush(&o);
+        /* Other threads may hold our locks: read the counters without them. */
+        hk_report_to_destination(false);
+    }
+    for (unsigned i = 0; i < HK_NFATAL; i++)
+        if (hk_fatal_signals[i] == sig)
+            sigaction(sig, &hk_old_actions[i], NULL);
+    raise(sig);
+}
+
+static void hk_stats_signal_handler(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    hk_report_write(STDERR_FILENO, hk_opt.stats == HK_STATS_JSON ? HK_EMIT_JSON : HK_EMIT_TEXT,
+                    HK_REPORT_ALL, false);
+    errno = saved;
+}
+
+void hk_report_init(void)
+{
+    if (hk_report_wanted()) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = hk_fatal_handler;
+        sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        for (unsigned i = 0; i < HK_NFATAL; i++)
+            sigaction(hk_fatal_signals[i], &sa, &hk_old_actions[i]);
+    }
+    if (hk_opt.stats_signal) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = hk_stats_signal_handler;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(hk_opt.stats_signal, &sa, NULL);
+    }
+}

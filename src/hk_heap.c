@@ -1,0 +1,214 @@
+/* Thread heaps: creation, the list of heaps that snapshots sum, thread exit, and the shared
+ * heap used by threads that are past their exit destructor.
+ *
+ * Thread exit is a small state machine (as in jemalloc): LIVE -> the key destructor flushes
+ * the caches, orphans the slabs, merges the counters and sets the thread's TLS pointer back
+ * to hk_heap_empty with hk_tls_dead set. Any later malloc/free on that thread (destructors
+ * of other libraries) goes through hk_heap_dead under a lock: it works, and it never
+ * resurrects a cache that nobody would flush. */
+#include "hk_heap.h"
+#include "hk_lock.h"
+#include "hk_options.h"
+#include "hk_os.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+HK_TLS struct hk_heap *hk_tls_heap = &hk_heap_empty;
+static HK_TLS bool hk_tls_dead;
+
+struct hk_heap hk_heap_empty;           /* caps 0, heads NULL: every call takes a slow path */
+struct hk_heap hk_heap_dead;            /* caps 0: blocks go straight to and from slabs */
+static hk_lock_t hk_dead_lock = HK_LOCK_INIT;
+
+struct hk_class_info hk_class_info[HK_NUM_CLASSES];
+
+/* All heaps that may hold counters or blocks: live, parked and lost ones. */
+static hk_lock_t hk_heaps_lock = HK_LOCK_INIT;
+static struct hk_heap *hk_heaps_live;
+static struct hk_heap *hk_heaps_free;        /* retired heaps ready for reuse */
+static uint32_t hk_heap_serial;
+static pthread_key_t hk_heap_key;
+
+/* Heap structs come from a small metadata arena (never from the allocator itself). */
+static char *hk_meta_cur, *hk_meta_end;
+
+static void *hk_meta_alloc(size_t size)
+{
+    size = hk_align_up(size, 64);
+    if ((size_t)(hk_meta_end - hk_meta_cur) < size) {
+        size_t chunk = hk_align_up(size * 8, 64 * HK_KiB);
+        char *p = hk_os_map_meta(chunk);
+        if (!p)
+            return NULL;
+        hk_meta_cur = p;
+        hk_meta_end = p + chunk;
+    }
+    void *p = hk_meta_cur;
+    hk_meta_cur += size;
+    return p;
+}
+
+static void hk_heap_exit_destructor(void *arg);
+
+void hk_heap_global_init(void)
+{
+    for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
+        uint32_t size = hk_class_size[c];
+        struct hk_class_info *ci = &hk_class_info[c];
+        /* Caches hold about 16 KiB (fast) and 64 KiB (TLS list) per class, within limits. */
+        uint32_t fast = (uint32_t)(16 * HK_KiB / size);
+        ci->fast_cap = fast < 4 ? 4 : fast > 256 ? 256 : fast;
+        ci->tls_cap = ci->fast_cap * 4;
+        ci->batch = ci->fast_cap / 2 ? ci->fast_cap / 2 : 1;
+        ci->slab_shift = hk_class_is_tiny(c) ? HK_SLAB_SHIFT_TINY : HK_SLAB_SHIFT_MID;
+    }
+    hk_heap_dead.state = HK_HEAP_DEAD;
+    pthread_key_create(&hk_heap_key, hk_heap_exit_destructor);
+}
+
+static void hk_heap_link(struct hk_heap *h)
+{
+    h->prev = NULL;
+    h->next = hk_heaps_live;
+    if (hk_heaps_live)
+        hk_heaps_live->prev = h;
+    hk_heaps_live = h;
+}
+
+static void hk_heap_unlink(struct hk_heap *h)
+{
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        hk_heaps_live = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    h->next = h->prev = NULL;
+}
+
+struct hk_heap *hk_heap_get(void)
+{
+    struct hk_heap *h = hk_tls_heap;
+    if (h != &hk_heap_empty)
+        return h;
+    if (hk_tls_dead)
+        return NULL;
+    hk_lock(&hk_heaps_lock);
+    h = hk_heaps_free;
+    if (h)
+        hk_heaps_free = h->next;
+    else
+        h = hk_meta_alloc(sizeof *h);
+    if (!h) {
+        hk_unlock(&hk_heaps_lock);
+        return NULL;
+    }
+    memset(h, 0, sizeof *h);
+    for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
+        h->fast[c].cap = hk_class_info[c].fast_cap;
+        h->tls[c].cap = hk_class_info[c].tls_cap;
+    }
+    h->tid = hk_os_tid();
+    h->state = HK_HEAP_LIVE;
+    h->serial = ++hk_heap_serial;
+    hk_heap_link(h);
+    hk_unlock(&hk_heaps_lock);
+    HK_PSTAT_ADD(threads_seen, 1);
+    hk_tls_heap = h;
+    /* Below PTHREAD_KEY_2NDLEVEL_SIZE keys glibc stores this without allocating. */
+    pthread_setspecific(hk_heap_key, h);
+    return h;
+}
+
+void hk_heap_dead_lock(void) { hk_lock(&hk_dead_lock); }
+void hk_heap_dead_unlock(void) { hk_unlock(&hk_dead_lock); }
+
+static void hk_heap_exit_destructor(void *arg)
+{
+    struct hk_heap *h = arg;
+    if (!h || h != hk_tls_heap)
+        return;
+    /* From here on this thread uses the dead heap. */
+    hk_tls_heap = &hk_heap_empty;
+    hk_tls_dead = true;
+    hk_heap_retire(h);
+}
+
+void hk_heap_retire(struct hk_heap *h)
+{
+    bool parked = !hk_opt.tls_list_spill;
+    if (!parked) {
+        hk_heap_flush(h, true);
+        hk_heap_orphan_slabs(h);
+    }
+    hk_lock(&hk_heaps_lock);
+    HK_PSTAT_ADD(threads_exited, 1);
+    if (parked) {
+        /* HAKMEM_TINY_TLS_LIST_SPILL=0: the blocks stay parked in this heap, and the heap
+         * stays listed so that its counters and parked blocks remain visible. */
+        h->state = HK_HEAP_PARKED;
+    } else {
+        hk_stats_retire(&h->stats);
+        hk_heap_unlink(h);
+        h->state = HK_HEAP_EMPTY;
+        h->next = hk_heaps_free;
+        hk_heaps_free = h;
+    }
+    hk_unlock(&hk_heaps_lock);
+}
+
+void hk_heaps_sum(struct hk_thread_stats *out, bool lock)
+{
+    if (lock)
+        hk_lock(&hk_heaps_lock);
+    *out = hk_stats_retired;
+    for (struct hk_heap *h = hk_heaps_live; h; h = h->next)
+        hk_thread_stats_add(out, &h->stats);
+    if (lock) {
+        hk_unlock(&hk_heaps_lock);
+        hk_lock(&hk_dead_lock);
+    }
+    hk_thread_stats_add(out, &hk_heap_dead.stats);
+    if (lock)
+        hk_unlock(&hk_dead_lock);
+}
+
+void hk_heaps_foreach(void (*fn)(struct hk_heap *h, void *arg), void *arg)
+{
+    hk_lock(&hk_heaps_lock);
+    for (struct hk_heap *h = hk_heaps_live; h; h = h->next)
+        fn(h, arg);
+    hk_unlock(&hk_heaps_lock);
+    hk_lock(&hk_dead_lock);
+    fn(&hk_heap_dead, arg);
+    hk_unlock(&hk_dead_lock);
+}
+
+void hk_heap_fork_prepare(void)
+{
+    hk_lock(&hk_heaps_lock);
+    hk_lock(&hk_dead_lock);
+}
+
+void hk_heap_fork_parent(void)
+{
+    hk_unlock(&hk_dead_lock);
+    hk_unlock(&hk_heaps_lock);
+}
+
+/* The child has one thread. The heaps of the parent's other threads may have been in the
+ * middle of an update: never use or flush them; they keep their slabs (as if those threads
+ * still held their blocks) and their counters stay in the sums. */
+void hk_heap_fork_child(void)
+{
+    hk_lock_reinit(&hk_heaps_lock);
+    hk_lock_reinit(&hk_dead_lock);
+    struct hk_heap *self = hk_tls_heap;
+    for (struct hk_heap *h = hk_heaps_live; h; h = h->next)
+        if (h != self && h->state == HK_HEAP_LIVE)
+            h->state = HK_HEAP_LOST;
+    if (self != &hk_heap_empty)
+        self->tid = hk_os_tid();
+}

@@ -1,0 +1,98 @@
+/* Thread heaps: the per-thread front end of the tiny and mid tiers.
+ *
+ * A malloc of class c pops h->fast[c]; when that is empty it calls the noinline slow path,
+ * which refills the fast cache from the TLS list, the TLS list from the thread's slabs, and
+ * the slabs from SuperSlabs. A free of a block whose slab h owns pushes onto h->fast[c];
+ * when that is full half of it moves to the TLS list, and when the TLS list passes its cap
+ * half of it goes back to the slab freelists (spill). Blocks of other threads' slabs go to
+ * that slab's remote stack.
+ *
+ * hk_tls_heap starts at hk_heap_empty, whose caches are empty and whose caps are 0, so the
+ * very first malloc or free of a thread takes the slow path, which creates the heap: the
+ * hot path never tests "initialised?". */
+#ifndef HK_HEAP_H
+#define HK_HEAP_H
+
+#include "hk_internal.h"
+#include "hk_size_class.h"
+#include "hk_stats.h"
+#include "hk_superslab.h"
+
+#include <sys/types.h>
+
+/* Fast cache: a capped stack, linked through the first word of each block. */
+struct hk_fast {
+    void *head;
+    uint32_t count;
+    uint32_t cap;
+};
+
+/* TLS list: a larger per-class list; refills and spills move batches. */
+struct hk_list {
+    void *head;
+    uint32_t count;
+    uint32_t cap;
+};
+
+enum hk_heap_state {
+    HK_HEAP_EMPTY = 0,     /* the shared sentinel */
+    HK_HEAP_LIVE = 1,
+    HK_HEAP_DEAD = 2,      /* the shared heap of threads past their exit destructor */
+    HK_HEAP_PARKED = 3,    /* exited with HAKMEM_TINY_TLS_LIST_SPILL=0: blocks kept parked */
+    HK_HEAP_LOST = 4,      /* belonged to a thread that does not exist in this fork child */
+};
+
+struct hk_heap {
+    struct hk_fast fast[HK_NUM_CLASSES];
+    struct hk_list tls[HK_NUM_CLASSES];
+    struct hk_slab *slabs[HK_NUM_CLASSES];   /* owned slabs; the first is the active one */
+    struct hk_thread_stats stats;
+    struct hk_heap *next, *prev;              /* live list, or the free list */
+    pid_t tid;
+    uint32_t state;
+    uint32_t serial;                          /* thread number, 1 = first thread seen */
+};
+
+extern HK_TLS struct hk_heap *hk_tls_heap;
+extern struct hk_heap hk_heap_empty;
+
+/* Per-class cache sizes (filled at init). */
+struct hk_class_info {
+    uint32_t fast_cap;
+    uint32_t tls_cap;
+    uint32_t batch;        /* blocks per refill from slabs */
+    uint8_t slab_shift;
+};
+extern struct hk_class_info hk_class_info[HK_NUM_CLASSES];
+
+void hk_heap_global_init(void);
+/* The calling thread's heap, creating it; NULL when the thread is past its exit destructor
+ * (the caller then uses the dead heap under its lock). */
+struct hk_heap *hk_heap_get(void);
+/* Runs fn on the shared heap of exited threads, under its lock. */
+void hk_heap_dead_lock(void);
+void hk_heap_dead_unlock(void);
+extern struct hk_heap hk_heap_dead;
+extern uint64_t hk_free_key;
+
+/* Slow paths (hk_tiny.c). */
+void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls);
+void hk_heap_free_slow(struct hk_heap *h, struct hk_slab *s, void *p);
+/* Moves every block of h's caches back to slab freelists and drains remote stacks. */
+void hk_heap_flush(struct hk_heap *h, bool release_empty);
+/* Thread exit, after the flush: slabs still holding blocks become orphans. */
+void hk_heap_orphan_slabs(struct hk_heap *h);
+/* Thread exit: flush, orphan owned slabs, retire counters. */
+void hk_heap_retire(struct hk_heap *h);
+
+/* Sum of counters of all heaps (live, dead, parked) and retired threads. lock=false in a
+ * signal handler: read without the locks (racy but never deadlocks). */
+void hk_heaps_sum(struct hk_thread_stats *out, bool lock);
+/* Iterate over heaps (live, parked, dead, lost) under the heap list lock (census). */
+void hk_heaps_foreach(void (*fn)(struct hk_heap *h, void *arg), void *arg);
+
+void hk_heap_fork_prepare(void);
+void hk_heap_fork_parent(void);
+void hk_heap_fork_child(void);
+
+#endif

@@ -1,0 +1,41 @@
+/* Internal definitions shared by every file of the allocator. Names: public hakmem_,
+ * internal hk_, OS layer hk_os_. */
+#ifndef HK_INTERNAL_H
+#define HK_INTERNAL_H
+
+#include "hk_config.h"
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HK_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define HK_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define HK_NOINLINE    __attribute__((noinline))
+#define HK_COLD        __attribute__((cold, noinline))
+#define HK_API         __attribute__((visibility("default")))
+/* Initial-exec TLS: a preloaded library must never let glibc allocate its TLS lazily with
+ * malloc (that recurses into us). */
+#define HK_TLS         __thread __attribute__((tls_model("initial-exec")))
+
+#define HK_KiB ((size_t)1 << 10)
+#define HK_MiB ((size_t)1 << 20)
+
+/* Feature switches as constants, so disabled code is still compiled and type-checked. */
+static const bool hk_config_stats = HK_DIAG_LEVEL >= 1;
+static const bool hk_config_full = HK_DIAG_LEVEL >= 2;
+
+static inline size_t hk_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+static inline bool hk_is_pow2(size_t n) { return n && !(n & (n - 1)); }
+
+#define HK_RELAXED memory_order_relaxed
+#define HK_ACQUIRE memory_order_acquire
+#define HK_RELEASE memory_order_release
+
+/* ---- hk_api.c ---- */
+void *hk_alloc_slow(size_t size, unsigned cls);
+void hk_free_slow(void *p);
+void hk_init_slow(void);
+extern atomic_int hk_init_state;   /* 0 not started, 1 running, 2 ready */
+
+#endif

@@ -1,0 +1,263 @@
+/* The large tier: requests above HK_MID_MAX (or with alignment above a page) get their own
+ * mapping, aligned to a registry chunk (2 MiB) so that free() can find the header from the
+ * registry without touching memory that may not be ours.
+ *
+ *   chunk-aligned base
+ *   | header (64 B) | ... pad to alignment ... | user block ............ | (page round) |
+ *
+ * A small cache keeps recently freed mappings for reuse: the number of mappings a process
+ * may have is limited (vm.max_map_count) and mmap/munmap are system calls. */
+#include "hk_large.h"
+#include "hk_lock.h"
+#include "hk_misuse.h"
+#include "hk_oom.h"
+#include "hk_os.h"
+#include "hk_registry.h"
+#include "hk_stats.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+
+#define HK_LARGE_MAGIC   0x484b4c4152474521ull   /* live block */
+#define HK_LARGE_CACHED  0x484b4c4152474543ull   /* in the cache: a free now is a double free */
+#define HK_LARGE_HDR     64u
+
+#define HK_LARGE_CACHE_MAX        8
+#define HK_LARGE_CACHE_ENTRY_MAX  (32 * HK_MiB)
+#define HK_LARGE_CACHE_BYTES_MAX  (128 * HK_MiB)
+
+/* Header at the base of every large mapping. */
+struct hk_large {
+    uint64_t magic;
+    size_t map_size;                 /* bytes mapped from base */
+    size_t user_off;                 /* user pointer = base + user_off */
+    size_t requested;
+    struct hk_large *next, *prev;    /* cache list (most recent first) */
+};
+
+static hk_lock_t hk_large_lock = HK_LOCK_INIT;
+static struct hk_large *hk_large_cache;
+static unsigned hk_large_cache_count;
+static size_t hk_large_cache_bytes;
+static size_t hk_large_limit;        /* requests above this fail without a mapping attempt */
+
+static inline size_t hk_large_usable(const struct hk_large *l)
+{
+    return l->map_size - l->user_off;
+}
+
+/* No single block may exceed physical memory plus swap: under overcommit a bigger mapping
+ * could succeed and the process would be killed later, on touch. */
+size_t hk_large_max_request(void)
+{
+    if (!hk_large_limit) {
+        struct sysinfo si;
+        size_t limit = (size_t)1 << 46;
+        if (sysinfo(&si) == 0) {
+            unsigned __int128 total =
+                ((unsigned __int128)si.totalram + si.totalswap) * si.mem_unit;
+            if (total && total < limit)
+                limit = (size_t)total;
+        }
+        hk_large_limit = limit;
+    }
+    return hk_large_limit;
+}
+
+static void hk_cache_remove(struct hk_large *l)
+{
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        hk_large_cache = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    hk_large_cache_count--;
+    hk_large_cache_bytes -= l->map_size;
+}
+
+static void hk_large_unmap(struct hk_large *l)
+{
+    size_t size = l->map_size;
+    l->magic = 0;
+    hk_registry_clear(l, size);
+    hk_os_unmap(l, size);
+    HK_PSTAT_ADD(large_unmapped, 1);
+    HK_PSTAT_SUB(large_bytes, size);
+}
+
+/* A cached mapping that fits `need` bytes without wasting more than half of it. */
+static struct hk_large *hk_cache_take(size_t need)
+{
+    if (!hk_large_cache)
+        return NULL;
+    hk_lock(&hk_large_lock);
+    struct hk_large *l;
+    for (l = hk_large_cache; l; l = l->next)
+        if (l->map_size >= need && l->map_size / 2 <= need)
+            break;
+    if (l)
+        hk_cache_remove(l);
+    hk_unlock(&hk_large_lock);
+    return l;
+}
+
+static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
+{
+    if (align < 16)
+        align = 16;
+    if (size > hk_large_max_request() || align > hk_large_max_request()) {
+        hk_oom_event(size, -1, "large", 0, ENOMEM);
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t page = hk_os_page_size();
+    size_t user_off = hk_align_up(HK_LARGE_HDR, align);
+    size_t need = hk_align_up(user_off + size, page);
+    struct hk_large *l = align <= HK_CHUNK_SIZE ? hk_cache_take(need) : NULL;
+    if (l) {
+        HK_PSTAT_ADD(large_cache_hits, 1);
+        if (zero)   /* a fresh mapping is zero already; a reused one is not */
+            memset((char *)l + user_off, 0, size);
+    } else {
+        size_t map_align = align > HK_CHUNK_SIZE ? align : HK_CHUNK_SIZE;
+        l = hk_os_map_aligned(need, map_align);
+        if (!l) {
+            int err = errno ? errno : ENOMEM;
+            hk_oom_event(size, -1, "large", need, err);
+            errno = ENOMEM;
+            return NULL;
+        }
+        if (hk_registry_set(l, need, HK_CHUNK_LARGE, HK_CHUNK_LARGE_CONT)) {
+            hk_os_unmap(l, need);
+            hk_oom_event(size, -1, "large", need, ENOMEM);
+            errno = ENOMEM;
+            return NULL;
+        }
+        l->map_size = need;
+        HK_PSTAT_ADD(large_mapped, 1);
+        HK_PSTAT_ADD(large_bytes, need);
+    }
+    l->user_off = user_off;
+    l->requested = size;
+    l->next = l->prev = NULL;
+    atomic_thread_fence(memory_order_release);
+    l->magic = HK_LARGE_MAGIC;
+    HK_PSTAT_ADD(large_allocs, 1);
+    HK_PSTAT_ADD(large_bytes_requested, size);
+    return (char *)l + user_off;
+}
+
+void *hk_large_alloc(size_t size, size_t align) { return hk_large_alloc_impl(size, align, false); }
+
+void *hk_large_alloc_zeroed(size_t size) { return hk_large_alloc_impl(size, 16, true); }
+
+/* The header of the large mapping that contains p, via the registry; NULL if none. */
+static struct hk_large *hk_large_header(const void *p, unsigned kind)
+{
+    char *c = hk_chunk_base(p);
+    for (size_t steps = 0; kind == HK_CHUNK_LARGE_CONT; steps++) {
+        if (steps > ((size_t)1 << 26))
+            return NULL;
+        c -= HK_CHUNK_SIZE;
+        kind = hk_registry_kind(c);
+    }
+    return kind == HK_CHUNK_LARGE ? (struct hk_large *)c : NULL;
+}
+
+/* The live block starting at p, or NULL after reporting what p is. */
+static struct hk_large *hk_large_checked(const void *p, unsigned kind, bool report)
+{
+    struct hk_large *l = hk_large_header(p, kind);
+    if (!l) {
+        if (report)
+            hk_misuse_report(HK_MISUSE_FOREIGN_FREE, p, -1, NULL);
+        return NULL;
+    }
+    if ((const char *)l + l->user_off == (const char *)p && l->magic == HK_LARGE_MAGIC)
+        return l;
+    if (report) {
+        if (l->magic == HK_LARGE_CACHED)
+            hk_misuse_report(HK_MISUSE_DOUBLE_FREE, p, -1, "large-cached");
+        else
+            hk_misuse_report(HK_MISUSE_INTERIOR_FREE, p, -1, "large-in-use");
+    }
+    return NULL;
+}
+
+void hk_large_free(void *p, unsigned kind)
+{
+    struct hk_large *l = hk_large_checked(p, kind, true);
+    if (!l)
+        return;
+    HK_PSTAT_ADD(large_frees, 1);
+    if (l->map_size > HK_LARGE_CACHE_ENTRY_MAX) {
+        hk_large_unmap(l);
+        return;
+    }
+    struct hk_large *evict = NULL;
+    hk_lock(&hk_large_lock);
+    l->magic = HK_LARGE_CACHED;
+    l->prev = NULL;
+    l->next = hk_large_cache;
+    if (l->next)
+        l->next->prev = l;
+    hk_large_cache = l;
+    hk_large_cache_count++;
+    hk_large_cache_bytes += l->map_size;
+    /* Evict the oldest entries beyond the limits (unmapped outside the lock below). */
+    while (hk_large_cache_count > HK_LARGE_CACHE_MAX ||
+           hk_large_cache_bytes > HK_LARGE_CACHE_BYTES_MAX) {
+        struct hk_large *t = hk_large_cache;
+        while (t->next)
+            t = t->next;
+        hk_cache_remove(t);
+        t->next = evict;
+        evict = t;
+    }
+    hk_unlock(&hk_large_lock);
+    while (evict) {
+        struct hk_large *n = evict->next;
+        hk_large_unmap(evict);
+        evict = n;
+    }
+}
+
+size_t hk_large_usable_size(const void *p, unsigned kind)
+{
+    struct hk_large *l = hk_large_checked(p, kind, false);
+    return l ? hk_large_usable(l) : 0;
+}
+
+/* Grows or shrinks in place when the mapping allows it and keeps at least half in use. */
+bool hk_large_resize_in_place(void *p, unsigned kind, size_t size)
+{
+    struct hk_large *l = hk_large_checked(p, kind, false);
+    if (!l)
+        return false;
+    size_t usable = hk_large_usable(l);
+    if (size > usable || size < usable / 2)
+        return false;
+    l->requested = size;
+    return true;
+}
+
+void hk_large_trim(void)
+{
+    hk_lock(&hk_large_lock);
+    struct hk_large *all = hk_large_cache;
+    hk_large_cache = NULL;
+    hk_large_cache_count = 0;
+    hk_large_cache_bytes = 0;
+    hk_unlock(&hk_large_lock);
+    while (all) {
+        struct hk_large *n = all->next;
+        hk_large_unmap(all);
+        all = n;
+    }
+}
+
+void hk_large_fork_prepare(void) { hk_lock(&hk_large_lock); }
+void hk_large_fork_parent(void) { hk_unlock(&hk_large_lock); }
+void hk_large_fork_child(void) { hk_lock_reinit(&hk_large_lock); }

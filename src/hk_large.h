@@ -1,0 +1,21 @@
+/* The large tier (hk_large.c). */
+#ifndef HK_LARGE_H
+#define HK_LARGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+void *hk_large_alloc(size_t size, size_t align);
+void *hk_large_alloc_zeroed(size_t size);
+/* kind: the registry kind of p's chunk (HK_CHUNK_LARGE or HK_CHUNK_LARGE_CONT). */
+void hk_large_free(void *p, unsigned kind);
+size_t hk_large_usable_size(const void *p, unsigned kind);
+bool hk_large_resize_in_place(void *p, unsigned kind, size_t size);
+size_t hk_large_max_request(void);
+void hk_large_trim(void);
+
+void hk_large_fork_prepare(void);
+void hk_large_fork_parent(void);
+void hk_large_fork_child(void);
+
+#endif

@@ -1,0 +1,326 @@
+/* SuperSlab lifecycle: map, format into slabs, hand slabs to heaps, take them back, keep a
+ * small cache of empty SuperSlabs and return the rest to the OS.
+ *
+ * Everything here runs under hk_ss_lock: it is the slow path below the thread caches (once
+ * per slab, i.e. per 64 KiB or 256 KiB of allocations). */
+#include "hk_superslab.h"
+#include "hk_heap.h"
+#include "hk_lock.h"
+#include "hk_os.h"
+#include "hk_stats.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Empty SuperSlabs kept mapped for reuse; beyond this they are unmapped. */
+#define HK_SS_CACHE_MAX 2
+
+static hk_lock_t hk_ss_lock = HK_LOCK_INIT;
+static struct hk_superslab *hk_ss_partial[2];   /* [0] tiny slabs, [1] mid slabs */
+static struct hk_superslab *hk_ss_cache;         /* empty, formatted for nothing */
+static unsigned hk_ss_cache_count;
+static struct hk_superslab *hk_ss_all;
+static struct hk_slab *hk_orphans[HK_NUM_CLASSES];
+
+static unsigned hk_kind_of_shift(unsigned shift) { return shift == HK_SLAB_SHIFT_TINY ? 0 : 1; }
+
+static size_t hk_ss_header_size(void)
+{
+    return hk_align_up(sizeof(struct hk_superslab), 4096);
+}
+
+static void hk_list_push(struct hk_superslab **head, struct hk_superslab *ss)
+{
+    ss->prev = NULL;
+    ss->next = *head;
+    if (*head)
+        (*head)->prev = ss;
+    *head = ss;
+}
+
+static void hk_list_remove(struct hk_superslab **head, struct hk_superslab *ss)
+{
+    if (ss->prev)
+        ss->prev->next = ss->next;
+    else
+        *head = ss->next;
+    if (ss->next)
+        ss->next->prev = ss->prev;
+    ss->next = ss->prev = NULL;
+}
+
+/* Lays out an empty SuperSlab for slabs of 1 << shift bytes. */
+static void hk_ss_format(struct hk_superslab *ss, unsigned shift)
+{
+    ss->slab_shift = (uint8_t)shift;
+    ss->nslabs = (uint8_t)(HK_SS_SIZE >> shift);
+    ss->free_mask = ss->nslabs == 32 ? 0xffffffffu : (1u << ss->nslabs) - 1;
+    ss->slabs_used = 0;
+    for (unsigned i = 0; i < ss->nslabs; i++) {
+        struct hk_slab *s = &ss->slabs[i];
+        memset(s, 0, sizeof *s);
+        s->index = (uint8_t)i;
+        s->state = HK_SLAB_UNUSED;
+    }
+}
+
+static struct hk_superslab *hk_ss_map(void)
+{
+    struct hk_superslab *ss = hk_os_map_aligned(HK_SS_SIZE, HK_SS_SIZE);
+    if (!ss)
+        return NULL;
+    if (hk_registry_set(ss, HK_SS_SIZE, HK_CHUNK_SUPERSLAB, HK_CHUNK_SUPERSLAB)) {
+        hk_os_unmap(ss, HK_SS_SIZE);
+        errno = ENOMEM;
+        return NULL;
+    }
+    ss->magic = HK_SS_MAGIC;
+    ss->all_prev = NULL;
+    ss->all_next = hk_ss_all;
+    if (hk_ss_all)
+        hk_ss_all->all_prev = ss;
+    hk_ss_all = ss;
+    HK_PSTAT_ADD(superslabs_mapped, 1);
+    HK_PSTAT_ADD(superslab_bytes, HK_SS_SIZE);
+    return ss;
+}
+
+static void hk_ss_unmap(struct hk_superslab *ss)
+{
+    if (ss->all_prev)
+        ss->all_prev->all_next = ss->all_next;
+    else
+        hk_ss_all = ss->all_next;
+    if (ss->all_next)
+        ss->all_next->all_prev = ss->all_prev;
+    ss->magic = 0;
+    /* Clear the registry first: from now on a free of a stale pointer is "not ours". */
+    hk_registry_clear(ss, HK_SS_SIZE);
+    hk_os_unmap(ss, HK_SS_SIZE);
+    HK_PSTAT_ADD(superslabs_unmapped, 1);
+    HK_PSTAT_SUB(superslab_bytes, HK_SS_SIZE);
+}
+
+/* A SuperSlab with a free slab of the given kind: partial list, then the cache, then a new
+ * mapping. */
+static struct hk_superslab *hk_ss_with_free_slab(unsigned shift)
+{
+    unsigned kind = hk_kind_of_shift(shift);
+    struct hk_superslab *ss = hk_ss_partial[kind];
+    if (ss)
+        return ss;
+    ss = hk_ss_cache;
+    if (ss) {
+        hk_list_remove(&hk_ss_cache, ss);
+        hk_ss_cache_count--;
+        HK_PSTAT_SUB(superslabs_cached, 1);
+    } else {
+        ss = hk_ss_map();
+        if (!ss)
+            return NULL;
+    }
+    hk_ss_format(ss, shift);
+    hk_list_push(&hk_ss_partial[kind], ss);
+    ss->in_partial = 1;
+    return ss;
+}
+
+static void hk_slab_format(struct hk_superslab *ss, struct hk_slab *s, unsigned cls,
+                           struct hk_heap *h)
+{
+    size_t slab_bytes = (size_t)1 << ss->slab_shift;
+    size_t begin = (size_t)s->index << ss->slab_shift;
+    size_t start = s->index == 0 ? hk_ss_header_size() : begin;
+    uint32_t size = hk_class_size[cls];
+    s->free = NULL;
+    atomic_store_explicit(&s->remote, NULL, HK_RELAXED);
+    s->next = s->prev = NULL;
+    s->start = (uint32_t)start;
+    s->block_size = size;
+    s->div_magic = UINT64_MAX / size + 1;
+    s->capacity = (uint32_t)((begin + slab_bytes - start) / size);
+    s->carved = 0;
+    s->used = 0;
+    s->class_idx = (uint16_t)cls;
+    s->state = HK_SLAB_OWNED;
+    atomic_store_explicit(&s->owner, h, HK_RELEASE);
+}
+
+struct hk_slab *hk_slab_acquire(unsigned cls, struct hk_heap *h)
+{
+    unsigned shift = hk_class_info[cls].slab_shift;
+    hk_lock(&hk_ss_lock);
+    struct hk_superslab *ss = hk_ss_with_free_slab(shift);
+    if (!ss) {
+        hk_unlock(&hk_ss_lock);
+        return NULL;
+    }
+    unsigned i = (unsigned)__builtin_ctz(ss->free_mask);
+    ss->free_mask &= ~(1u << i);
+    ss->slabs_used++;
+    if (!ss->free_mask) {
+        hk_list_remove(&hk_ss_partial[hk_kind_of_shift(shift)], ss);
+        ss->in_partial = 0;
+    }
+    struct hk_slab *s = &ss->slabs[i];
+    hk_slab_format(ss, s, cls, h);
+    HK_PSTAT_ADD(slabs_live, 1);
+    if (!hk_class_is_tiny(cls))
+        HK_PSTAT_ADD(slabs_live_mid, 1);
+    hk_unlock(&hk_ss_lock);
+    return s;
+}
+
+/* Under hk_ss_lock. */
+static void hk_slab_release_locked(struct hk_slab *s)
+{
+    struct hk_superslab *ss = hk_ss_of(s);
+    unsigned kind = hk_kind_of_shift(ss->slab_shift);
+    if (!hk_class_is_tiny(s->class_idx))
+        HK_PSTAT_SUB(slabs_live_mid, 1);
+    HK_PSTAT_SUB(slabs_live, 1);
+    s->state = HK_SLAB_UNUSED;
+    atomic_store_explicit(&s->owner, NULL, HK_RELAXED);
+    s->free = NULL;
+    s->used = 0;
+    s->carved = 0;
+    ss->free_mask |= 1u << s->index;
+    ss->slabs_used--;
+    if (!ss->in_partial) {
+        hk_list_push(&hk_ss_partial[kind], ss);
+        ss->in_partial = 1;
+    }
+    if (ss->slabs_used)
+        return;
+    /* Whole SuperSlab empty: to the cache, or back to the OS. */
+    hk_list_remove(&hk_ss_partial[kind], ss);
+    ss->in_partial = 0;
+    if (hk_ss_cache_count < HK_SS_CACHE_MAX) {
+        hk_list_push(&hk_ss_cache, ss);
+        hk_ss_cache_count++;
+        HK_PSTAT_ADD(superslabs_cached, 1);
+    } else {
+        hk_ss_unmap(ss);
+    }
+}
+
+void hk_slab_release(struct hk_slab *s)
+{
+    hk_lock(&hk_ss_lock);
+    hk_slab_release_locked(s);
+    hk_unlock(&hk_ss_lock);
+}
+
+uint32_t hk_slab_drain_remote(struct hk_slab *s)
+{
+    if (!atomic_load_explicit(&s->remote, HK_RELAXED))
+        return 0;
+    void *list = atomic_exchange_explicit(&s->remote, NULL, HK_ACQUIRE);
+    uint32_t n = 0;
+    void *tail = list;
+    for (void *p = list; p; p = *(void **)p) {
+        tail = p;
+        n++;
+    }
+    if (n) {
+        *(void **)tail = s->free;
+        s->free = list;
+        s->used -= n;
+    }
+    return n;
+}
+
+static void hk_orphan_push(struct hk_slab *s)
+{
+    unsigned cls = s->class_idx;
+    s->prev = NULL;
+    s->next = hk_orphans[cls];
+    if (s->next)
+        s->next->prev = s;
+    hk_orphans[cls] = s;
+}
+
+static void hk_orphan_remove(struct hk_slab *s)
+{
+    unsigned cls = s->class_idx;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        hk_orphans[cls] = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
+void hk_slab_orphan(struct hk_slab *s)
+{
+    hk_lock(&hk_ss_lock);
+    atomic_store_explicit(&s->owner, NULL, HK_RELEASE);
+    s->state = HK_SLAB_ORPHAN;
+    hk_slab_drain_remote(s);
+    if (s->used == 0)
+        hk_slab_release_locked(s);
+    else
+        hk_orphan_push(s);
+    hk_unlock(&hk_ss_lock);
+}
+
+struct hk_slab *hk_slab_adopt(unsigned cls, struct hk_heap *h)
+{
+    if (!hk_orphans[cls])      /* racy peek: a miss only means a new slab */
+        return NULL;
+    hk_lock(&hk_ss_lock);
+    struct hk_slab *s = hk_orphans[cls];
+    if (s) {
+        hk_orphan_remove(s);
+        s->state = HK_SLAB_OWNED;
+        atomic_store_explicit(&s->owner, h, HK_RELEASE);
+    }
+    hk_unlock(&hk_ss_lock);
+    return s;
+}
+
+unsigned hk_orphans_collect(void)
+{
+    unsigned released = 0;
+    hk_lock(&hk_ss_lock);
+    for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
+        struct hk_slab *next;
+        for (struct hk_slab *s = hk_orphans[c]; s; s = next) {
+            next = s->next;
+            hk_slab_drain_remote(s);
+            if (s->used == 0) {
+                hk_orphan_remove(s);
+                hk_slab_release_locked(s);
+                released++;
+            }
+        }
+    }
+    hk_unlock(&hk_ss_lock);
+    return released;
+}
+
+void hk_superslab_trim(void)
+{
+    hk_lock(&hk_ss_lock);
+    while (hk_ss_cache) {
+        struct hk_superslab *ss = hk_ss_cache;
+        hk_list_remove(&hk_ss_cache, ss);
+        hk_ss_cache_count--;
+        HK_PSTAT_SUB(superslabs_cached, 1);
+        hk_ss_unmap(ss);
+    }
+    hk_unlock(&hk_ss_lock);
+}
+
+void hk_superslab_foreach(void (*fn)(struct hk_superslab *ss, void *arg), void *arg)
+{
+    hk_lock(&hk_ss_lock);
+    for (struct hk_superslab *ss = hk_ss_all; ss; ss = ss->all_next)
+        fn(ss, arg);
+    hk_unlock(&hk_ss_lock);
+}
+
+void hk_superslab_fork_prepare(void) { hk_lock(&hk_ss_lock); }
+void hk_superslab_fork_parent(void) { hk_unlock(&hk_ss_lock); }
+void hk_superslab_fork_child(void) { hk_lock_reinit(&hk_ss_lock); }

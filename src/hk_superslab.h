@@ -1,0 +1,128 @@
+/* SuperSlabs and slabs.
+ *
+ * A SuperSlab is a 2 MiB region aligned to 2 MiB, registered in the registry, carved into
+ * slabs of one size: 64 KiB (32 slabs, tiny classes) or 256 KiB (8 slabs, mid classes). The
+ * header at the start of slab 0 holds the metadata of every slab; blocks never hold metadata
+ * except a freelist link while they are free.
+ *
+ *   +--------------------+------------------+------------------+-----
+ *   | header | slab 0 ...| slab 1           | slab 2           | ...
+ *   +--------------------+------------------+------------------+-----
+ */
+#ifndef HK_SUPERSLAB_H
+#define HK_SUPERSLAB_H
+
+#include "hk_internal.h"
+#include "hk_registry.h"
+#include "hk_size_class.h"
+
+#define HK_SS_SIZE        HK_CHUNK_SIZE
+#define HK_SS_MAGIC       0x484b4d454d53534cull   /* "HKMEMSSL" */
+#define HK_SLAB_SHIFT_TINY 16                     /* 64 KiB slabs */
+#define HK_SLAB_SHIFT_MID  18                     /* 256 KiB slabs */
+#define HK_SS_MAX_SLABS   (HK_SS_SIZE >> HK_SLAB_SHIFT_TINY)
+
+struct hk_heap;
+
+enum hk_slab_state {
+    HK_SLAB_UNUSED = 0,   /* not assigned to a class */
+    HK_SLAB_OWNED = 1,    /* assigned, owned by a live heap */
+    HK_SLAB_ORPHAN = 2,   /* assigned, its owner exited; waits for adoption */
+};
+
+/* One slab's metadata.
+ * Invariants:
+ * - `free`, `used`, `carved` are touched only by the owner (or, for UNUSED and ORPHAN slabs,
+ *   under hk_ss_lock).
+ * - `remote` is a lock-free stack: any thread pushes one block with a CAS; only the owner
+ *   (or the lock holder for orphans) takes the whole stack with one exchange. No pops, so
+ *   no ABA.
+ * - used = blocks not on `free` and not uncarved: held by the program, parked in a thread
+ *   cache, or waiting on `remote`. The slab is empty when used == 0 after a drain; only then
+ *   may it be released, so a SuperSlab is never unmapped under a pending remote free.
+ * - every block in a heap's fast cache or TLS list belongs to a slab owned by that heap. */
+struct hk_slab {
+    void *free;                      /* owner-local freelist */
+    _Atomic(void *) remote;          /* frees from other threads */
+    _Atomic(struct hk_heap *) owner; /* NULL unless OWNED */
+    struct hk_slab *next, *prev;     /* owner's per-class list, or the orphan list */
+    uint64_t div_magic;              /* fast "offset % size == 0" test (Lemire) */
+    uint32_t start;                  /* offset of block 0 from the SuperSlab base */
+    uint32_t block_size;
+    uint32_t capacity;
+    uint32_t carved;                 /* blocks carved so far (bump) */
+    uint32_t used;
+    uint16_t class_idx;
+    uint8_t state;
+    uint8_t index;                   /* position in the SuperSlab */
+};
+
+struct hk_superslab {
+    uint64_t magic;                  /* HK_SS_MAGIC while mapped by us */
+    struct hk_superslab *next, *prev;/* partial list of its kind, or the empty cache */
+    struct hk_superslab *all_next, *all_prev;   /* every mapped SuperSlab */
+    uint32_t free_mask;              /* bit i: slab i unassigned */
+    uint8_t slab_shift;
+    uint8_t nslabs;
+    uint8_t in_partial;
+    uint8_t pad;
+    uint32_t slabs_used;
+    struct hk_slab slabs[HK_SS_MAX_SLABS];
+};
+
+static inline struct hk_superslab *hk_ss_of(const void *p)
+{
+    return (struct hk_superslab *)hk_chunk_base(p);
+}
+
+/* Slab of an address inside a live SuperSlab. */
+static inline struct hk_slab *hk_slab_of(struct hk_superslab *ss, const void *p)
+{
+    return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> ss->slab_shift];
+}
+
+static inline char *hk_slab_block0(struct hk_slab *s)
+{
+    return (char *)hk_ss_of(s) + s->start;
+}
+
+/* True when p is the first byte of a block of slab s (no division on the hot path). */
+static inline bool hk_slab_is_block_start(struct hk_slab *s, const void *p)
+{
+    uint64_t off = (uint64_t)((uintptr_t)p - (uintptr_t)hk_slab_block0(s));
+    if (off >= (uint64_t)s->capacity * s->block_size)
+        return false;
+    return (uint64_t)(off * s->div_magic) <= s->div_magic - 1;
+}
+
+static inline uint32_t hk_slab_block_index(struct hk_slab *s, const void *p)
+{
+    uint64_t off = (uint64_t)((uintptr_t)p - (uintptr_t)hk_slab_block0(s));
+    return (uint32_t)(((unsigned __int128)s->div_magic * off) >> 64);
+}
+
+/* Takes an unused slab for class cls, owned by h. NULL with errno ENOMEM when no SuperSlab
+ * can be mapped. Takes hk_ss_lock. */
+struct hk_slab *hk_slab_acquire(unsigned cls, struct hk_heap *h);
+/* Gives an empty slab (used == 0, remote empty) back to its SuperSlab. Takes hk_ss_lock. */
+void hk_slab_release(struct hk_slab *s);
+/* Pops an orphaned slab of class cls and makes h its owner (remote stack not drained). */
+struct hk_slab *hk_slab_adopt(unsigned cls, struct hk_heap *h);
+/* Makes s an orphan: drains its remote stack; releases it if empty. Takes hk_ss_lock. */
+void hk_slab_orphan(struct hk_slab *s);
+/* Drains the remote stack of s into its freelist; returns the number of blocks. Caller is
+ * the owner or holds hk_ss_lock for an orphan. */
+uint32_t hk_slab_drain_remote(struct hk_slab *s);
+/* Releases orphans whose blocks have all come back; returns how many slabs it released. */
+unsigned hk_orphans_collect(void);
+/* Unmaps every cached empty SuperSlab. */
+void hk_superslab_trim(void);
+
+/* Iterate over live SuperSlabs (census, dumps): calls fn for each, under hk_ss_lock. */
+void hk_superslab_foreach(void (*fn)(struct hk_superslab *ss, void *arg), void *arg);
+
+void hk_superslab_fork_prepare(void);
+void hk_superslab_fork_parent(void);
+void hk_superslab_fork_child(void);
+
+#endif
