@@ -22,6 +22,8 @@ static unsigned hk_ss_cache_count;
 static struct hk_superslab *hk_ss_all;
 static struct hk_slab *hk_orphans[HK_NUM_CLASSES];
 
+static unsigned hk_orphans_collect_locked(void);
+
 static unsigned hk_kind_of_shift(unsigned shift) { return shift == HK_SLAB_SHIFT_TINY ? 0 : 1; }
 
 static size_t hk_ss_header_size(void)
@@ -109,6 +111,9 @@ static struct hk_superslab *hk_ss_with_free_slab(unsigned shift)
     struct hk_superslab *ss = hk_ss_partial[kind];
     if (ss)
         return ss;
+    /* Before growing, take back orphans whose blocks have all been freed. */
+    if (!hk_ss_cache && hk_orphans_collect_locked() && hk_ss_partial[kind])
+        return hk_ss_partial[kind];
     ss = hk_ss_cache;
     if (ss) {
         hk_list_remove(&hk_ss_cache, ss);
@@ -270,20 +275,27 @@ struct hk_slab *hk_slab_adopt(unsigned cls, struct hk_heap *h)
     if (!hk_orphans[cls])      /* racy peek: a miss only means a new slab */
         return NULL;
     hk_lock(&hk_ss_lock);
+    /* Only orphans that have blocks to give: full ones stay until frees reach them. The
+     * scan is bounded; collection (hk_orphans_collect) handles the rest. */
     struct hk_slab *s = hk_orphans[cls];
-    if (s) {
+    for (int seen = 0; s && seen < 64; s = s->next, seen++)
+        if (s->free || s->carved < s->capacity || atomic_load(&s->remote))
+            break;
+    if (s && (s->free || s->carved < s->capacity || atomic_load(&s->remote))) {
         hk_orphan_remove(s);
         s->state = HK_SLAB_OWNED;
         atomic_store_explicit(&s->owner, h, HK_RELEASE);
+    } else {
+        s = NULL;
     }
     hk_unlock(&hk_ss_lock);
     return s;
 }
 
-unsigned hk_orphans_collect(void)
+/* Under hk_ss_lock. */
+static unsigned hk_orphans_collect_locked(void)
 {
     unsigned released = 0;
-    hk_lock(&hk_ss_lock);
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
         struct hk_slab *next;
         for (struct hk_slab *s = hk_orphans[c]; s; s = next) {
@@ -296,6 +308,13 @@ unsigned hk_orphans_collect(void)
             }
         }
     }
+    return released;
+}
+
+unsigned hk_orphans_collect(void)
+{
+    hk_lock(&hk_ss_lock);
+    unsigned released = hk_orphans_collect_locked();
     hk_unlock(&hk_ss_lock);
     return released;
 }
