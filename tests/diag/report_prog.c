@@ -1,0 +1,58 @@
+/* A program for the report tests, run under LD_PRELOAD of libhakmem.so:
+ *   report_prog crash    allocate, then die of SIGSEGV
+ *   report_prog fork     fork two children: one exits with exit(), one with _exit()
+ *   report_prog signal   allocate, raise SIGUSR2 (the live-report signal), exit
+ *   report_prog plain    allocate 1000 blocks of 64 B, free 600, print to stdout, exit */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void *keep[1000];
+
+static void churn(void)
+{
+    for (int i = 0; i < 1000; i++) {
+        keep[i] = malloc(64);
+        memset(keep[i], i & 0xff, 64);
+    }
+    for (int i = 0; i < 600; i++)
+        free(keep[i]);
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "plain";
+    churn();
+    if (!strcmp(mode, "crash")) {
+        printf("about to crash\n");
+        fflush(stdout);
+        raise(SIGSEGV);
+        return 0;
+    }
+    if (!strcmp(mode, "fork")) {
+        for (int k = 0; k < 2; k++) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                for (int i = 0; i < 100; i++)
+                    free(malloc(32));
+                if (k == 0)
+                    exit(0);
+                _exit(0);
+            }
+            int st;
+            waitpid(pid, &st, 0);
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                return 1;
+        }
+        return 0;
+    }
+    if (!strcmp(mode, "signal")) {
+        raise(SIGUSR2);
+        return 0;
+    }
+    printf("plain: 1000 allocated, 600 freed\n");
+    return 0;
+}
