@@ -40,6 +40,10 @@ size_t hakmem_malloc_usable_size(void *ptr);
  * "SuperSlabs live" afterwards counts only SuperSlabs that hold live blocks. */
 void hakmem_collect(int force);
 
+/* With HAKMEM_LEAK_CHECK=1: report the blocks leaked so far (as at exit) and return how many
+ * unsuppressed leaked blocks there are. Returns 0 when leak tracking is off. */
+uint64_t hakmem_leak_check(void);
+
 /* ---- statistics snapshot ------------------------------------------------------------ */
 
 #define HAKMEM_STATS_VERSION 1

@@ -1,0 +1,61 @@
+/* Leak tracking (HAKMEM_LEAK_CHECK=1): allocation stacks and the leak report.
+ *
+ * Division of work: the allocator (src/) records, for every live block, its requested size
+ * and the stack id returned by hk_stack_capture() in side metadata, and exposes the live
+ * blocks through hk_live_blocks_foreach()/hk_live_block_find(). This module (diag/) owns
+ * stack capture and deduplication, the reachability scan, grouping, symbolisation,
+ * suppressions, the report and the exit code. Nothing here allocates through hakmem. */
+#ifndef HK_LEAK_H
+#define HK_LEAK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hk_emit;
+
+/* ---- provided by diag/hk_stack.c ---- */
+
+/* Called once at initialisation when leak tracking is on, after the allocator works (phase
+ * 2): warms the unwinder up so that its own one-time allocations happen before tracking. */
+void hk_stack_init(void);
+/* Id (> 0) of the calling stack, skipping `skip` innermost frames (the allocator's own), at
+ * most HAKMEM_STACK_DEPTH frames; identical stacks get the same id. 0 when the stack could
+ * not be captured (recursion, out of internal memory). Async-signal-unsafe; thread-safe. */
+uint32_t hk_stack_capture(int skip);
+/* The frames (return addresses, innermost first) of a stack id; returns their number. */
+int hk_stack_frames(uint32_t id, const uintptr_t **frames);
+
+/* ---- provided by the allocator (src/) ---- */
+
+struct hk_live_block {
+    void *ptr;          /* start of the block as returned to the program */
+    size_t size;        /* requested size */
+    size_t usable;      /* bytes the block spans (what a pointer scan covers) */
+    uint32_t stack;     /* allocation stack id, 0 if unknown */
+};
+typedef void (*hk_live_visit_fn)(void *ctx, const struct hk_live_block *b);
+/* Calls fn for every block currently held by the program (all tiers). Takes allocator
+ * locks: not for signal handlers. fn must not allocate. */
+void hk_live_blocks_foreach(hk_live_visit_fn fn, void *ctx);
+/* When addr points into a live block (its start or inside), fills *out and returns true. */
+bool hk_live_block_find(uintptr_t addr, struct hk_live_block *out);
+
+/* ---- provided by diag/hk_leak.c ---- */
+
+/* Runs the leak check: scans for reachability, groups live blocks by stack, applies the
+ * suppressions, prints the report (stderr, or as configured) and returns the number of
+ * unsuppressed leaked blocks of the kinds selected by HAKMEM_LEAK_REPORT. */
+uint64_t hk_leak_check_run(int fd, bool final);
+/* Emits the "leaks" array (JSON) / leak lines (text) for the stats report. */
+void hk_leak_emit(struct hk_emit *e);
+/* Writes the dump records of the live stacks: "module" lines (the module map, unloaded
+ * modules included) and "stack" lines (docs/dump-format.md). */
+struct hk_out;
+void hk_leak_dump(struct hk_out *o);
+/* Called by the exit report (library destructor) after the counters: when leak checking
+ * is on and this process should report (HAKMEM_LEAK_CHILD), runs the final check and, if
+ * unsuppressed leaks remain, flushes stdio and ends the process with HAKMEM_LEAK_EXITCODE. */
+void hk_leak_at_exit(void);
+
+#endif
