@@ -185,6 +185,7 @@ static void hk_emit_push(struct hk_emit *e, char open)
     if (e->depth + 1 < HK_EMIT_MAX_DEPTH)
         e->depth++;
     e->first[e->depth] = true;
+    e->in_array[e->depth] = false;
 }
 
 static void hk_emit_pop(struct hk_emit *e, char close)
@@ -215,7 +216,10 @@ void hk_emit_end(struct hk_emit *e)
 void hk_emit_obj_begin(struct hk_emit *e, const char *name, const char *label)
 {
     if (e->format == HK_EMIT_JSON) {
-        if (name) {
+        if (e->in_array[e->depth]) {
+            hk_emit_json_key(e, NULL);
+            hk_emit_push(e, '{');
+        } else if (name) {
             hk_emit_json_key(e, name);
             hk_emit_push(e, '{');
         } else {
@@ -236,6 +240,23 @@ void hk_emit_obj_end(struct hk_emit *e)
             hk_emit_pop(e, '}');
     } else {
         hk_out_char(e->out, '\n');
+    }
+}
+
+void hk_emit_array_begin(struct hk_emit *e, const char *name)
+{
+    if (e->format == HK_EMIT_JSON) {
+        hk_emit_json_key(e, name);
+        hk_emit_push(e, '[');
+        e->in_array[e->depth] = true;
+    }
+}
+
+void hk_emit_array_end(struct hk_emit *e)
+{
+    if (e->format == HK_EMIT_JSON) {
+        e->in_array[e->depth] = false;
+        hk_emit_pop(e, ']');
     }
 }
 

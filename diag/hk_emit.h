@@ -47,7 +47,9 @@ struct hk_emit {
     int depth;
     bool first[HK_EMIT_MAX_DEPTH];   /* JSON: no comma before the first member */
     bool in_table;                   /* text: inside a table */
+    bool lock;                       /* walks may take allocator locks (not in handlers) */
     int flat_open;                   /* JSON: open objects with no name (no nesting inside) */
+    bool in_array[HK_EMIT_MAX_DEPTH];/* JSON: members at this depth are array elements */
 };
 
 void hk_emit_init(struct hk_emit *e, struct hk_out *out, int format);
@@ -62,6 +64,10 @@ void hk_emit_obj_end(struct hk_emit *e);
 /* A JSON-only grouping ("tiers":{...}); text lines are not affected. */
 void hk_emit_group_begin(struct hk_emit *e, const char *name);
 void hk_emit_group_end(struct hk_emit *e);
+/* An array of objects: JSON "name":[{...},...] (objects inside take name NULL); text: each
+ * object is its own labelled line. */
+void hk_emit_array_begin(struct hk_emit *e, const char *name);
+void hk_emit_array_end(struct hk_emit *e);
 void hk_emit_u64(struct hk_emit *e, const char *key, uint64_t v);
 void hk_emit_str(struct hk_emit *e, const char *key, const char *v);
 /* A value that is emitted only in JSON (text reports keep their lines short). */

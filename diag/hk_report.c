@@ -8,6 +8,8 @@
 #include "hk_heap.h"
 #include "hk_options.h"
 #include "hk_os.h"
+#include "hk_shadow.h"
+#include "hk_leak.h"
 #include "hk_stats.h"
 
 #include <errno.h>
@@ -114,6 +116,8 @@ void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope)
     hk_emit_u64(e, "frees", st->totals.frees);
     hk_emit_u64(e, "live", st->totals.live);
     hk_emit_obj_end(e);
+    if (hk_shadow_on)
+        hk_census_emit(e, e->lock);
     hk_emit_end(e);
 }
 
@@ -127,6 +131,7 @@ void hk_report_write(int fd, int format, int scope, bool lock)
     struct hk_emit e;
     hk_out_init_fd(&out, fd);
     hk_emit_init(&e, &out, format);
+    e.lock = lock;
     hk_report_emit(&e, &st, scope);
 }
 
@@ -184,10 +189,12 @@ static atomic_int hk_exit_reported;
 /* Library destructor: the last code of ours that runs at a normal exit. */
 __attribute__((destructor)) static void hk_report_at_exit(void)
 {
-    if (!hk_report_wanted() || atomic_exchange(&hk_exit_reported, 1))
-        return;
-    fflush(NULL);
-    hk_report_to_destination(true);
+    if (hk_report_wanted() && !atomic_exchange(&hk_exit_reported, 1)) {
+        fflush(NULL);
+        hk_report_to_destination(true);
+    }
+    if (hk_diag_on && hk_opt.leak_check && hk_leak_at_exit)
+        hk_leak_at_exit();
 }
 
 /* ---- signals ---- */

@@ -9,6 +9,8 @@
 #include "hk_options.h"
 #include "hk_os.h"
 #include "hk_report.h"
+#include "hk_shadow.h"
+#include "hk_leak.h"
 
 #include <errno.h>
 #include <string.h>
@@ -23,10 +25,14 @@ HK_COLD void hk_init_slow(void)
     if (atomic_compare_exchange_strong(&hk_init_state, &expected, 1)) {
         hk_options_init();
         hk_free_key = hk_os_random64();
+        hk_shadow_on = hk_config_full && hk_opt.shadow;
+        hk_diag_on = hk_config_full && (hk_opt.shadow || hk_opt.leak_check);
         hk_heap_global_init();
         atomic_store(&hk_init_state, 2);
         hk_fork_init();
         hk_report_init();
+        if (hk_diag_on && hk_opt.leak_check && hk_stack_init)
+            hk_stack_init();
         return;
     }
     while (atomic_load(&hk_init_state) != 2)
@@ -41,21 +47,24 @@ static inline void hk_ensure_init(void)
 
 __attribute__((constructor(101))) static void hk_constructor(void) { hk_ensure_init(); }
 
-HK_NOINLINE void *hk_alloc_slow(size_t size, unsigned cls)
+/* A block of class cls from the calling thread's heap (or the dead heap); NULL after an
+ * OOM event. *serial: the allocating thread's number (0 for the dead heap). */
+static void *hk_alloc_block(size_t size, unsigned cls, uint16_t *serial)
 {
-    hk_ensure_init();
     struct hk_heap *h = hk_heap_get();
     void *p;
     if (HK_LIKELY(h != NULL)) {
         p = hk_heap_alloc_slow(h, cls);
         if (p && hk_config_stats)
             h->stats.cls[cls].bytes_requested += size;
+        *serial = (uint16_t)h->serial;
     } else {
         hk_heap_dead_lock();
         p = hk_heap_alloc_slow(&hk_heap_dead, cls);
         if (p && hk_config_stats)
             hk_heap_dead.stats.cls[cls].bytes_requested += size;
         hk_heap_dead_unlock();
+        *serial = 0;
     }
     if (HK_UNLIKELY(!p)) {
         hk_oom_event(size, (int)cls, hk_class_is_tiny(cls) ? "tiny" : "mid", HK_SS_SIZE,
@@ -67,9 +76,40 @@ HK_NOINLINE void *hk_alloc_slow(size_t size, unsigned cls)
     return p;
 }
 
+/* Diagnostic mode (shadow census, leak tracking): every malloc comes here. With shadow on,
+ * a request gets HK_CANARY spare bytes for the overflow canary unless the class is fixed
+ * (aligned requests). A block found corrupted is quarantined and another one taken. */
+static HK_COLD void *hk_alloc_diag(size_t size, int fixed_cls)
+{
+    uint32_t stack = hk_opt.leak_check && hk_stack_capture ? hk_stack_capture(2) : 0;
+    size_t need = hk_shadow_on ? size + HK_CANARY : size;
+    if (fixed_cls < 0 && need > HK_MID_MAX)
+        return hk_large_alloc_diag(size, 16, false, stack);
+    unsigned cls = fixed_cls >= 0 ? (unsigned)fixed_cls : hk_size_class(need);
+    for (;;) {
+        uint16_t serial;
+        void *p = hk_alloc_block(size, cls, &serial);
+        if (!p)
+            return NULL;
+        if (hk_shadow_on_alloc(p, size, hk_class_size[cls], serial, stack))
+            return p;
+    }
+}
+
+HK_NOINLINE void *hk_alloc_slow(size_t size, unsigned cls)
+{
+    hk_ensure_init();
+    if (HK_UNLIKELY(hk_diag_on))
+        return hk_alloc_diag(size, -1);
+    uint16_t serial;
+    return hk_alloc_block(size, cls, &serial);
+}
+
 HK_NOINLINE void *hk_alloc_large_slow(size_t size)
 {
     hk_ensure_init();
+    if (HK_UNLIKELY(hk_diag_on))
+        return hk_alloc_diag(size, -1);
     return hk_large_alloc(size, 16);
 }
 
@@ -91,7 +131,8 @@ static struct hk_slab *hk_block_checked(void *p, bool for_free)
         hk_misuse_report(HK_MISUSE_INTERIOR_FREE, p, cls, NULL);
         return NULL;
     }
-    if (for_free && ((uint64_t *)p)[1] == hk_free_key) {
+    /* Shadow mode knows the block's state and says more than the free mark can. */
+    if (for_free && !hk_shadow_on && ((uint64_t *)p)[1] == hk_free_key) {
         hk_misuse_report(HK_MISUSE_DOUBLE_FREE, p, cls, "freed");
         return NULL;
     }
@@ -114,6 +155,8 @@ HK_NOINLINE void hk_free_slow(void *p)
     }
     struct hk_slab *s = hk_block_checked(p, true);
     if (!s)
+        return;
+    if (HK_UNLIKELY(hk_diag_on) && !hk_shadow_on_free(p, s->class_idx, s->block_size))
         return;
     ((uint64_t *)p)[1] = hk_free_key;
     struct hk_heap *h = hk_heap_get();
@@ -145,6 +188,8 @@ static size_t hk_usable(void *p)
         struct hk_slab *s = hk_slab_of(ss, p);
         if (s->state == HK_SLAB_UNUSED || !hk_slab_is_block_start(s, p))
             return 0;
+        if (hk_shadow_on)   /* bytes past the request are the overflow canary */
+            return hk_shadow_requested(p);
         return s->block_size;
     }
     if (kind == HK_CHUNK_LARGE || kind == HK_CHUNK_LARGE_CONT)
@@ -161,6 +206,9 @@ HK_API void *hakmem_calloc(size_t nmemb, size_t size)
     }
     if (total > HK_MID_MAX) {
         hk_ensure_init();
+        if (HK_UNLIKELY(hk_diag_on))
+            return hk_large_alloc_diag(total, 16, true,
+                                       hk_opt.leak_check && hk_stack_capture ? hk_stack_capture(1) : 0);
         return hk_large_alloc_zeroed(total);
     }
     void *p = hk_malloc_inline(total);
@@ -187,8 +235,10 @@ HK_API void *hakmem_realloc(void *p, size_t size)
             return NULL;
         }
         old = s->block_size;
+        if (hk_diag_on)
+            old = hk_shadow_on ? hk_shadow_requested(p) : old;   /* always move: fresh records */
         /* Same block when the new size fits and still uses more than half of it. */
-        if (size <= old && (size > old / 2 || old == 16))
+        else if (size <= old && (size > old / 2 || old == 16))
             return p;
     } else if (kind == HK_CHUNK_LARGE || kind == HK_CHUNK_LARGE_CONT) {
         old = hk_large_usable_size(p, kind);
@@ -197,7 +247,7 @@ HK_API void *hakmem_realloc(void *p, size_t size)
             errno = EINVAL;
             return NULL;
         }
-        if (hk_large_resize_in_place(p, kind, size))
+        if (!hk_diag_on && hk_large_resize_in_place(p, kind, size))
             return p;
     } else {
         hk_misuse_report(HK_MISUSE_FOREIGN_FREE, p, -1, "realloc");
@@ -232,9 +282,15 @@ static void *hk_alloc_aligned(size_t align, size_t size)
     size_t need = size > align ? size : align;
     if (align <= 4096 && need <= HK_MID_MAX) {
         size_t pow2 = (size_t)1 << (64 - __builtin_clzll(need - 1));
+        hk_ensure_init();
+        if (HK_UNLIKELY(hk_diag_on))
+            return hk_alloc_diag(size, (int)hk_size_class(pow2));
         return hk_malloc_inline(pow2);
     }
     hk_ensure_init();
+    if (HK_UNLIKELY(hk_diag_on))
+        return hk_large_alloc_diag(size, align, false,
+                                   hk_opt.leak_check && hk_stack_capture ? hk_stack_capture(1) : 0);
     return hk_large_alloc(size, align);
 }
 
@@ -292,8 +348,8 @@ HK_API size_t hakmem_malloc_usable_size(void *p) { return p ? hk_usable(p) : 0; 
 HK_API void hakmem_collect(int force)
 {
     hk_ensure_init();
-    struct hk_heap *h = hk_tls_heap;
-    if (h != &hk_heap_empty && h->state == HK_HEAP_LIVE)
+    struct hk_heap *h = hk_heap_get();
+    if (h && h->state == HK_HEAP_LIVE)
         hk_heap_flush(h, true);
     hk_heap_dead_lock();
     hk_heap_flush(&hk_heap_dead, true);

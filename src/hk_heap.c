@@ -10,12 +10,16 @@
 #include "hk_lock.h"
 #include "hk_options.h"
 #include "hk_os.h"
+#include "hk_shadow.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
 HK_TLS struct hk_heap *hk_tls_heap = &hk_heap_empty;
+/* The thread's own heap. hk_tls_heap points to it too, except in diagnostic mode, where
+ * hk_tls_heap stays on the empty sentinel so that every call takes the checked slow path. */
+static HK_TLS struct hk_heap *hk_tls_own;
 static HK_TLS bool hk_tls_dead;
 
 struct hk_heap hk_heap_empty;           /* caps 0, heads NULL: every call takes a slow path */
@@ -90,8 +94,8 @@ static void hk_heap_unlink(struct hk_heap *h)
 
 struct hk_heap *hk_heap_get(void)
 {
-    struct hk_heap *h = hk_tls_heap;
-    if (h != &hk_heap_empty)
+    struct hk_heap *h = hk_tls_own;
+    if (h)
         return h;
     if (hk_tls_dead)
         return NULL;
@@ -116,7 +120,11 @@ struct hk_heap *hk_heap_get(void)
     hk_heap_link(h);
     hk_unlock(&hk_heaps_lock);
     HK_PSTAT_ADD(threads_seen, 1);
-    hk_tls_heap = h;
+    if (hk_diag_on)
+        hk_shadow_thread_seen(h->serial, h->tid);
+    hk_tls_own = h;
+    if (!hk_diag_on)
+        hk_tls_heap = h;
     /* Below PTHREAD_KEY_2NDLEVEL_SIZE keys glibc stores this without allocating. */
     pthread_setspecific(hk_heap_key, h);
     return h;
@@ -128,10 +136,11 @@ void hk_heap_dead_unlock(void) { hk_unlock(&hk_dead_lock); }
 static void hk_heap_exit_destructor(void *arg)
 {
     struct hk_heap *h = arg;
-    if (!h || h != hk_tls_heap)
+    if (!h || h != hk_tls_own)
         return;
     /* From here on this thread uses the dead heap. */
     hk_tls_heap = &hk_heap_empty;
+    hk_tls_own = NULL;
     hk_tls_dead = true;
     hk_heap_retire(h);
 }
@@ -149,7 +158,11 @@ void hk_heap_retire(struct hk_heap *h)
         /* HAKMEM_TINY_TLS_LIST_SPILL=0: the blocks stay parked in this heap, and the heap
          * stays listed so that its counters and parked blocks remain visible. */
         h->state = HK_HEAP_PARKED;
+        if (hk_diag_on)
+            hk_shadow_thread_state(h->serial, HK_HEAP_PARKED);
     } else {
+        if (hk_diag_on)
+            hk_shadow_thread_state(h->serial, HK_HEAP_EMPTY);
         hk_stats_retire(&h->stats);
         hk_heap_unlink(h);
         h->state = HK_HEAP_EMPTY;
@@ -205,10 +218,10 @@ void hk_heap_fork_child(void)
 {
     hk_lock_reinit(&hk_heaps_lock);
     hk_lock_reinit(&hk_dead_lock);
-    struct hk_heap *self = hk_tls_heap;
+    struct hk_heap *self = hk_tls_own;
     for (struct hk_heap *h = hk_heaps_live; h; h = h->next)
         if (h != self && h->state == HK_HEAP_LIVE)
             h->state = HK_HEAP_LOST;
-    if (self != &hk_heap_empty)
+    if (self)
         self->tid = hk_os_tid();
 }

@@ -13,6 +13,8 @@
 #include "hk_oom.h"
 #include "hk_os.h"
 #include "hk_registry.h"
+#include "hk_shadow.h"
+#include "hk_leak.h"
 #include "hk_stats.h"
 
 #include <errno.h>
@@ -34,9 +36,13 @@ struct hk_large {
     size_t user_off;                 /* user pointer = base + user_off */
     size_t requested;
     struct hk_large *next, *prev;    /* cache list (most recent first) */
+    struct hk_large *lnext, *lprev;  /* diagnostic mode: list of live blocks */
+    uint32_t stack;                  /* diagnostic mode: allocation stack id */
+    uint32_t diag;                   /* on the live list */
 };
 
 static hk_lock_t hk_large_lock = HK_LOCK_INIT;
+static struct hk_large *hk_large_live;       /* diagnostic mode only */
 static struct hk_large *hk_large_cache;
 static unsigned hk_large_cache_count;
 static size_t hk_large_cache_bytes;
@@ -142,6 +148,9 @@ static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
     l->user_off = user_off;
     l->requested = size;
     l->next = l->prev = NULL;
+    l->lnext = l->lprev = NULL;
+    l->diag = 0;
+    l->stack = 0;
     atomic_thread_fence(memory_order_release);
     l->magic = HK_LARGE_MAGIC;
     HK_PSTAT_ADD(large_allocs, 1);
@@ -186,10 +195,89 @@ static struct hk_large *hk_large_checked(const void *p, unsigned kind, bool repo
     return NULL;
 }
 
+#define HK_LARGE_CANARY_BYTE 0xca
+
+/* Diagnostic mode: a large block with its stack, on the live list, with a canary after the
+ * requested bytes when the mapping has room. */
+void *hk_large_alloc_diag(size_t size, size_t align, bool zero, uint32_t stack)
+{
+    char *p = hk_large_alloc_impl(size, align, zero);
+    if (!p)
+        return NULL;
+    struct hk_large *l = (struct hk_large *)hk_chunk_base(p);
+    while (hk_registry_kind(l) != HK_CHUNK_LARGE)
+        l = (struct hk_large *)((char *)l - HK_CHUNK_SIZE);
+    l->stack = stack;
+    if (hk_shadow_on && hk_large_usable(l) - size >= HK_CANARY)
+        memset(p + size, HK_LARGE_CANARY_BYTE, HK_CANARY);
+    hk_lock(&hk_large_lock);
+    l->diag = 1;
+    l->lprev = NULL;
+    l->lnext = hk_large_live;
+    if (hk_large_live)
+        hk_large_live->lprev = l;
+    hk_large_live = l;
+    hk_unlock(&hk_large_lock);
+    return p;
+}
+
+/* Diagnostic mode, at free: leave the live list; false when the canary was overwritten
+ * (the block is then kept, never reused). */
+static bool hk_large_diag_free(struct hk_large *l, void *p)
+{
+    if (!l->diag)
+        return true;
+    if (hk_shadow_on && hk_large_usable(l) - l->requested >= HK_CANARY) {
+        const unsigned char *c = (const unsigned char *)p + l->requested;
+        for (unsigned i = 0; i < HK_CANARY; i++)
+            if (c[i] != HK_LARGE_CANARY_BYTE) {
+                hk_misuse_report(HK_MISUSE_OVERFLOW, p, -1, "large-in-use");
+                return false;
+            }
+    }
+    hk_lock(&hk_large_lock);
+    if (l->lprev)
+        l->lprev->lnext = l->lnext;
+    else
+        hk_large_live = l->lnext;
+    if (l->lnext)
+        l->lnext->lprev = l->lprev;
+    l->diag = 0;
+    hk_unlock(&hk_large_lock);
+    return true;
+}
+
+void hk_large_foreach_live(void (*fn)(void *ctx, void *p, size_t size, size_t usable,
+                                      uint32_t stack), void *ctx)
+{
+    hk_lock(&hk_large_lock);
+    for (struct hk_large *l = hk_large_live; l; l = l->lnext)
+        fn(ctx, (char *)l + l->user_off, l->requested, hk_large_usable(l), l->stack);
+    hk_unlock(&hk_large_lock);
+}
+
+bool hk_large_find(const void *addr, unsigned kind, void **start, size_t *size,
+                   size_t *usable, uint32_t *stack)
+{
+    struct hk_large *l = hk_large_header(addr, kind);
+    if (!l || l->magic != HK_LARGE_MAGIC)
+        return false;
+    char *user = (char *)l + l->user_off;
+    if ((const char *)addr < user || (const char *)addr >= user + hk_large_usable(l))
+        return false;
+    *start = user;
+    *size = l->requested;
+    *usable = hk_large_usable(l);
+    *stack = l->stack;
+    return true;
+}
+
 void hk_large_free(void *p, unsigned kind)
 {
     struct hk_large *l = hk_large_checked(p, kind, true);
     if (!l)
+        return;
+    if (HK_UNLIKELY(hk_diag_on) && !hk_large_diag_free(l, p))
         return;
     HK_PSTAT_ADD(large_frees, 1);
     if (l->map_size > HK_LARGE_CACHE_ENTRY_MAX) {

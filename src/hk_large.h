@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 void *hk_large_alloc(size_t size, size_t align);
 void *hk_large_alloc_zeroed(size_t size);
@@ -12,6 +13,12 @@ void hk_large_free(void *p, unsigned kind);
 size_t hk_large_usable_size(const void *p, unsigned kind);
 bool hk_large_resize_in_place(void *p, unsigned kind, size_t size);
 size_t hk_large_max_request(void);
+/* Diagnostic mode (hk_shadow.h): stack id, live list, canary. */
+void *hk_large_alloc_diag(size_t size, size_t align, bool zero, uint32_t stack);
+void hk_large_foreach_live(void (*fn)(void *ctx, void *p, size_t size, size_t usable,
+                                      uint32_t stack), void *ctx);
+bool hk_large_find(const void *addr, unsigned kind, void **start, size_t *size,
+                   size_t *usable, uint32_t *stack);
 void hk_large_trim(void);
 
 void hk_large_fork_prepare(void);

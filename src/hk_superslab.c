@@ -7,6 +7,7 @@
 #include "hk_heap.h"
 #include "hk_lock.h"
 #include "hk_os.h"
+#include "hk_shadow.h"
 #include "hk_stats.h"
 
 #include <errno.h>
@@ -71,7 +72,9 @@ static struct hk_superslab *hk_ss_map(void)
     struct hk_superslab *ss = hk_os_map_aligned(HK_SS_SIZE, HK_SS_SIZE);
     if (!ss)
         return NULL;
-    if (hk_registry_set(ss, HK_SS_SIZE, HK_CHUNK_SUPERSLAB, HK_CHUNK_SUPERSLAB)) {
+    if ((hk_diag_on && hk_shadow_table_create(ss)) ||
+        hk_registry_set(ss, HK_SS_SIZE, HK_CHUNK_SUPERSLAB, HK_CHUNK_SUPERSLAB)) {
+        hk_shadow_table_destroy(ss);
         hk_os_unmap(ss, HK_SS_SIZE);
         errno = ENOMEM;
         return NULL;
@@ -98,6 +101,7 @@ static void hk_ss_unmap(struct hk_superslab *ss)
     ss->magic = 0;
     /* Clear the registry first: from now on a free of a stale pointer is "not ours". */
     hk_registry_clear(ss, HK_SS_SIZE);
+    hk_shadow_table_destroy(ss);
     hk_os_unmap(ss, HK_SS_SIZE);
     HK_PSTAT_ADD(superslabs_unmapped, 1);
     HK_PSTAT_SUB(superslab_bytes, HK_SS_SIZE);
@@ -149,6 +153,8 @@ static void hk_slab_format(struct hk_superslab *ss, struct hk_slab *s, unsigned 
     s->class_idx = (uint16_t)cls;
     s->state = HK_SLAB_OWNED;
     atomic_store_explicit(&s->owner, h, HK_RELEASE);
+    if (hk_diag_on)
+        hk_shadow_slab_reset(s);
 }
 
 struct hk_slab *hk_slab_acquire(unsigned cls, struct hk_heap *h)
@@ -224,6 +230,7 @@ uint32_t hk_slab_drain_remote(struct hk_slab *s)
     uint32_t n = 0;
     void *tail = list;
     for (void *p = list; p; p = *(void **)p) {
+        HK_SHADOW_MOVE(p, HK_BLOCK_REMOTE, HK_BLOCK_SLAB_FREE);
         tail = p;
         n++;
     }
@@ -332,12 +339,14 @@ void hk_superslab_trim(void)
     hk_unlock(&hk_ss_lock);
 }
 
-void hk_superslab_foreach(void (*fn)(struct hk_superslab *ss, void *arg), void *arg)
+void hk_superslab_foreach(void (*fn)(struct hk_superslab *ss, void *arg), void *arg, bool lock)
 {
-    hk_lock(&hk_ss_lock);
+    if (lock)
+        hk_lock(&hk_ss_lock);
     for (struct hk_superslab *ss = hk_ss_all; ss; ss = ss->all_next)
         fn(ss, arg);
-    hk_unlock(&hk_ss_lock);
+    if (lock)
+        hk_unlock(&hk_ss_lock);
 }
 
 void hk_superslab_fork_prepare(void) { hk_lock(&hk_ss_lock); }

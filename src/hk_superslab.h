@@ -67,6 +67,7 @@ struct hk_superslab {
     uint8_t in_partial;
     uint8_t pad;
     uint32_t slabs_used;
+    struct hk_shadow *shadow;        /* side table (diagnostic mode only), see hk_shadow.h */
     struct hk_slab slabs[HK_SS_MAX_SLABS];
 };
 
@@ -118,8 +119,9 @@ unsigned hk_orphans_collect(void);
 /* Unmaps every cached empty SuperSlab. */
 void hk_superslab_trim(void);
 
-/* Iterate over live SuperSlabs (census, dumps): calls fn for each, under hk_ss_lock. */
-void hk_superslab_foreach(void (*fn)(struct hk_superslab *ss, void *arg), void *arg);
+/* Iterate over live SuperSlabs (census, dumps): calls fn for each, under hk_ss_lock unless
+ * lock is false (signal handlers: a racy walk rather than a deadlock). */
+void hk_superslab_foreach(void (*fn)(struct hk_superslab *ss, void *arg), void *arg, bool lock);
 
 void hk_superslab_fork_prepare(void);
 void hk_superslab_fork_parent(void);

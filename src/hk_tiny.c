@@ -8,6 +8,7 @@
 #include "hk_misuse.h"
 #include "hk_options.h"
 #include "hk_os.h"
+#include "hk_shadow.h"
 #include "hk_stats.h"
 
 #include <errno.h>
@@ -45,8 +46,9 @@ static void hk_heap_slab_unlink(struct hk_heap *h, struct hk_slab *s)
 
 /* Gives a block back to its slab freelist (owner side). An empty slab that is not the
  * active one goes back to its SuperSlab. */
-static void hk_slab_put(struct hk_heap *h, struct hk_slab *s, void *p)
+static void hk_slab_put(struct hk_heap *h, struct hk_slab *s, void *p, unsigned from)
 {
+    HK_SHADOW_MOVE(p, from, HK_BLOCK_SLAB_FREE);
     *(void **)p = s->free;
     s->free = p;
     if (--s->used == 0 && h->slabs[s->class_idx] != s) {
@@ -81,10 +83,12 @@ static uint32_t hk_slab_take(struct hk_heap *h, struct hk_slab *s, uint32_t want
         s->free = *(void **)p;
         *(void **)p = *list;
         *list = p;
+        HK_SHADOW_MOVE(p, HK_BLOCK_SLAB_FREE, HK_BLOCK_TLS_LIST);
         got++;
     }
     while (got < want && s->carved < s->capacity) {
         void *p = hk_slab_block0(s) + (size_t)s->carved++ * s->block_size;
+        HK_SHADOW_MOVE(p, HK_BLOCK_UNCARVED, HK_BLOCK_TLS_LIST);
         *(void **)p = *list;
         *list = p;
         got++;
@@ -154,7 +158,7 @@ static void hk_tls_spill(struct hk_heap *h, unsigned cls, uint32_t n)
     while (done < n && tl->head) {
         void *p = tl->head;
         tl->head = *(void **)p;
-        hk_slab_put(h, hk_slab_of(hk_ss_of(p), p), p);
+        hk_slab_put(h, hk_slab_of(hk_ss_of(p), p), p, HK_BLOCK_TLS_LIST);
         done++;
     }
     tl->count -= done;
@@ -172,6 +176,7 @@ static void hk_fast_spill(struct hk_heap *h, unsigned cls, uint32_t n)
         void *p = fc->head;
         fc->head = *(void **)p;
         fc->count--;
+        HK_SHADOW_MOVE(p, HK_BLOCK_FAST_CACHE, HK_BLOCK_TLS_LIST);
         *(void **)p = tl->head;
         tl->head = p;
         tl->count++;
@@ -190,30 +195,38 @@ void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)
         p = NULL;
         if (!hk_heap_take(h, cls, 1, &p))
             return NULL;
+        HK_SHADOW_MOVE(p, HK_BLOCK_TLS_LIST, HK_BLOCK_FAST_CACHE);
         HK_STAT(h, cls, slow_allocs, 1);
         return p;
     }
-    if (!fc->head) {
-        uint32_t batch = hk_class_info[cls].batch;
-        if (!tl->head) {
-            uint32_t got = hk_heap_take(h, cls, batch, &tl->head);
-            tl->count += got;
-            if (!got)
-                return NULL;
-        }
-        uint32_t moved = 0;
-        while (moved < batch && tl->head && fc->count < fc->cap) {
-            void *b = tl->head;
-            tl->head = *(void **)b;
-            *(void **)b = fc->head;
-            fc->head = b;
-            fc->count++;
-            moved++;
-        }
-        tl->count -= moved;
-        HK_STAT(h, cls, refills, 1);
-        HK_STAT(h, cls, refill_blocks, moved);
+    if (fc->head) {
+        /* Diagnostic mode sends every malloc here: this pop is the fast path's. */
+        p = fc->head;
+        fc->head = *(void **)p;
+        fc->count--;
+        HK_STAT(h, cls, fast_hits, 1);
+        return p;
     }
+    uint32_t batch = hk_class_info[cls].batch;
+    if (!tl->head) {
+        uint32_t got = hk_heap_take(h, cls, batch, &tl->head);
+        tl->count += got;
+        if (!got)
+            return NULL;
+    }
+    uint32_t moved = 0;
+    while (moved < batch && tl->head && fc->count < fc->cap) {
+        void *b = tl->head;
+        tl->head = *(void **)b;
+        HK_SHADOW_MOVE(b, HK_BLOCK_TLS_LIST, HK_BLOCK_FAST_CACHE);
+        *(void **)b = fc->head;
+        fc->head = b;
+        fc->count++;
+        moved++;
+    }
+    tl->count -= moved;
+    HK_STAT(h, cls, refills, 1);
+    HK_STAT(h, cls, refill_blocks, moved);
     p = fc->head;
     fc->head = *(void **)p;
     fc->count--;
@@ -236,17 +249,19 @@ void hk_heap_free_slow(struct hk_heap *h, struct hk_slab *s, void *p)
     unsigned cls = s->class_idx;
     HK_STAT(h, cls, frees, 1);
     if (atomic_load_explicit(&s->owner, HK_RELAXED) != h) {
+        HK_SHADOW_MOVE(p, HK_BLOCK_IN_USE, HK_BLOCK_REMOTE);
         hk_remote_push(s, p);
         HK_STAT(h, cls, remote_sent, 1);
         return;
     }
     if (h->state == HK_HEAP_DEAD) {
-        hk_slab_put(h, s, p);
+        hk_slab_put(h, s, p, HK_BLOCK_IN_USE);
         return;
     }
     struct hk_fast *fc = &h->fast[cls];
     if (fc->count >= fc->cap)
         hk_fast_spill(h, cls, fc->cap / 2 ? fc->cap / 2 : 1);
+    HK_SHADOW_MOVE(p, HK_BLOCK_IN_USE, HK_BLOCK_FAST_CACHE);
     *(void **)p = fc->head;
     fc->head = p;
     fc->count++;

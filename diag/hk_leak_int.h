@@ -1,0 +1,70 @@
+/* Internals of leak tracking shared by hk_stack.c (capture, dedup, module map, arena) and
+ * hk_leak.c / hk_leak_sym.c (scan, report). Not part of the allocator's interface. */
+#ifndef HK_LEAK_INT_H
+#define HK_LEAK_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HK_STACK_MAX_DEPTH 64
+#define HK_MODULE_NONE 0xffffu
+
+/* ---- arena (hk_stack.c): memory of our own, from hk_os_map_meta, never from hakmem ---- */
+
+/* Zeroed, 16-byte aligned; NULL when the system refuses memory. Thread-safe. */
+void *hk_leak_arena_alloc(size_t size);
+/* Arena memory is not reused (uthash frees only its old bucket arrays when it grows). */
+void hk_leak_arena_free(void *p, size_t size);
+/* Bytes of arena memory handed out (overhead accounting). */
+size_t hk_leak_arena_used(void);
+
+/* ---- recursion guard (hk_stack.c) ---- */
+
+/* Sets the calling thread's guard: allocations made until hk_stack_guard_leave() are not
+ * tracked (stack id 0). Returns false if it was already set (then do not leave). */
+bool hk_stack_guard_enter(void);
+void hk_stack_guard_leave(void);
+
+/* ---- module map (hk_stack.c) ---- */
+
+/* A loaded object as seen by dl_iterate_phdr; entries are never removed, so frames of
+ * libraries unloaded later still resolve to their path and offset. */
+struct hk_leak_module {
+    uintptr_t base;        /* load bias (dlpi_addr): offset = address - base */
+    uintptr_t lo, hi;      /* lowest and highest address of its PT_LOAD segments */
+    const char *path;      /* arena copy; the executable's real path for "" */
+    bool loaded;           /* still loaded at the last refresh */
+    bool is_main;          /* the executable */
+};
+
+uint32_t hk_stack_module_count(void);
+const struct hk_leak_module *hk_stack_module(uint32_t idx);
+/* Index of hakmem's own module, HK_MODULE_NONE when hakmem is linked into the executable. */
+uint32_t hk_stack_self_module(void);
+/* Re-reads the list of loaded objects (marks unloaded ones). */
+void hk_stack_modules_refresh(void);
+
+/* ---- stacks (hk_stack.c) ---- */
+
+/* Highest stack id handed out so far (ids are 1 .. count). */
+uint32_t hk_stack_count(void);
+/* The module index of each frame of a stack (HK_MODULE_NONE if unknown); returns n. */
+int hk_stack_frame_modules(uint32_t id, const uint16_t **mods);
+/* State of tracking: hk_stack_init() ran in this process. */
+bool hk_stack_ready(void);
+/* pid of the process that ran hk_stack_init() (a forked child has another). */
+pid_t hk_stack_init_pid(void);
+/* Distinct stacks and capture counters, for the documentation of the overhead. */
+void hk_stack_counters(uint64_t *captures, uint64_t *unknown, uint64_t *stacks);
+
+/* ---- symbols (hk_leak_sym.c): ELF symbol tables read from the module files ---- */
+
+/* Name of the function that contains `addr` (an address inside module idx, not a return
+ * address), or NULL. The string lives until hk_leak_sym_release(). Report time only. */
+const char *hk_leak_sym_lookup(uint32_t module, uintptr_t addr);
+/* Unmaps the files opened by lookups. */
+void hk_leak_sym_release(void);
+
+#endif
