@@ -148,7 +148,9 @@ static void hk_heap_exit_destructor(void *arg)
 void hk_heap_retire(struct hk_heap *h)
 {
     bool parked = !hk_opt.tls_list_spill;
-    if (!parked) {
+    if (parked) {
+        hk_heap_park(h);
+    } else {
         hk_heap_flush(h, true);
         hk_heap_orphan_slabs(h);
     }

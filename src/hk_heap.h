@@ -82,6 +82,7 @@ void hk_heap_free_slow(struct hk_heap *h, struct hk_slab *s, void *p);
 void hk_heap_flush(struct hk_heap *h, bool release_empty);
 /* Thread exit, after the flush: slabs still holding blocks become orphans. */
 void hk_heap_orphan_slabs(struct hk_heap *h);
+void hk_heap_park(struct hk_heap *h);
 /* Thread exit: flush, orphan owned slabs, retire counters. */
 void hk_heap_retire(struct hk_heap *h);
 

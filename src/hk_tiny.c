@@ -57,6 +57,35 @@ static void hk_slab_put(struct hk_heap *h, struct hk_slab *s, void *p, unsigned 
     }
 }
 
+/* Diagnostic mode: a link read from a thread list must be a block of this class (a write
+ * after free could have replaced it with anything). */
+static bool hk_link_ok(const void *q, unsigned cls)
+{
+    if (!q)
+        return true;
+    if (hk_registry_kind(q) != HK_CHUNK_SUPERSLAB || hk_ss_of(q)->magic != HK_SS_MAGIC)
+        return false;
+    struct hk_slab *s = hk_slab_of(hk_ss_of(q), q);
+    return s->state != HK_SLAB_UNUSED && s->class_idx == cls && hk_slab_is_block_start(s, q);
+}
+
+/* Pops the head of a thread list (fast cache or TLS list). In diagnostic mode the next link
+ * is checked first; a bad one is reported and the rest of the list is dropped (its blocks
+ * are lost, never handed out). */
+static void *hk_list_pop(void **head, uint32_t *count, unsigned cls)
+{
+    void *p = *head;
+    void *next = *(void **)p;
+    if (HK_UNLIKELY(hk_diag_on) && !hk_link_ok(next, cls)) {
+        hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, p, (int)cls, "thread-list");
+        next = NULL;
+        *count = 1;
+    }
+    *head = next;
+    (*count)--;
+    return p;
+}
+
 static bool hk_slab_has_blocks(struct hk_slab *s)
 {
     return s->free || s->carved < s->capacity ||
@@ -201,9 +230,7 @@ void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)
     }
     if (fc->head) {
         /* Diagnostic mode sends every malloc here: this pop is the fast path's. */
-        p = fc->head;
-        fc->head = *(void **)p;
-        fc->count--;
+        p = hk_list_pop(&fc->head, &fc->count, cls);
         HK_STAT(h, cls, fast_hits, 1);
         return p;
     }
@@ -216,20 +243,16 @@ void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)
     }
     uint32_t moved = 0;
     while (moved < batch && tl->head && fc->count < fc->cap) {
-        void *b = tl->head;
-        tl->head = *(void **)b;
+        void *b = hk_list_pop(&tl->head, &tl->count, cls);
         HK_SHADOW_MOVE(b, HK_BLOCK_TLS_LIST, HK_BLOCK_FAST_CACHE);
         *(void **)b = fc->head;
         fc->head = b;
         fc->count++;
         moved++;
     }
-    tl->count -= moved;
     HK_STAT(h, cls, refills, 1);
     HK_STAT(h, cls, refill_blocks, moved);
-    p = fc->head;
-    fc->head = *(void **)p;
-    fc->count--;
+    p = hk_list_pop(&fc->head, &fc->count, cls);
     HK_STAT(h, cls, slow_allocs, 1);
     return p;
 }
@@ -284,6 +307,14 @@ void hk_heap_flush(struct hk_heap *h, bool release_empty)
             }
         }
     }
+}
+
+/* Thread exit with HAKMEM_TINY_TLS_LIST_SPILL=0: the fast caches go to the TLS lists, which
+ * keep them: the blocks stay parked for good, as in the reference failure. */
+void hk_heap_park(struct hk_heap *h)
+{
+    for (unsigned c = 0; c < HK_NUM_CLASSES; c++)
+        hk_fast_spill(h, c, h->fast[c].count);
 }
 
 /* Thread exit, after hk_heap_flush: every slab still holding blocks becomes an orphan. */

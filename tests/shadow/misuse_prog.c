@@ -1,0 +1,62 @@
+/* One misuse per run (argv[1]), then "survived" on stdout: run under LD_PRELOAD with
+ * HAKMEM_SHADOW=1; the test checks the named report and that the process carried on. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int global_buffer[8];
+
+static void *free_in_thread(void *p)
+{
+    free(p);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *m = argc > 1 ? argv[1] : "";
+    int local = 0;
+    if (!strcmp(m, "double")) {
+        char *p = malloc(40);
+        free(p);
+        free(p);
+    } else if (!strcmp(m, "remote-double")) {
+        /* freed by another thread (waiting on the remote queue), then freed again */
+        char *p = malloc(50);
+        pthread_t t;
+        pthread_create(&t, NULL, free_in_thread, p);
+        pthread_join(t, NULL);
+        free(p);
+    } else if (!strcmp(m, "interior")) {
+        char *p = malloc(64);
+        free(p + 16);
+        free(p);
+    } else if (!strcmp(m, "foreign-stack")) {
+        free(&local);
+    } else if (!strcmp(m, "foreign-static")) {
+        free(global_buffer);
+    } else if (!strcmp(m, "use-after-free")) {
+        char *p = malloc(100);
+        free(p);
+        memset(p + 32, 'X', 8);           /* write into the freed block */
+        for (int i = 0; i < 1000; i++)    /* until it is handed out again */
+            free(malloc(100));
+    } else if (!strcmp(m, "overflow")) {
+        char *p = malloc(30);
+        memset(p, 'Y', 31);               /* one byte past the request */
+        free(p);
+    } else if (!strcmp(m, "corrupt-freelist")) {
+        char *p = malloc(200), *q = malloc(200);
+        free(q);
+        free(p);                          /* p's first word links to q */
+        *(void **)p = (char *)&local;     /* overwrite the link */
+        free(malloc(200));
+        free(malloc(200));
+    } else {
+        fprintf(stderr, "unknown mode %s\n", m);
+        return 2;
+    }
+    printf("survived\n");
+    return 0;
+}

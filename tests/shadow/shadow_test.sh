@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# HAKMEM_SHADOW=1: each misuse is named and survived; the census agrees with the counters;
+# HAKMEM_TINY_TLS_LIST_SPILL=0 shows blocks parked in TLS lists, as in the reference failure.
+set -uo pipefail
+lib=$1
+misuse=$2
+workload=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+# mode | pattern that the report line must match
+while IFS='|' read -r mode pattern; do
+    out=$(HAKMEM_SHADOW=1 LD_PRELOAD="$lib" "$misuse" "$mode" 2>"$tmp/err")
+    [ "$out" = survived ] || fail "$mode: the program did not carry on (stdout '$out')"
+    grep -Eq "^hakmem: error: $pattern" "$tmp/err" || fail "$mode: no report matching '$pattern': $(cat "$tmp/err")"
+done <<'CASES'
+double|double free of 0x[0-9a-f]+ \(class [0-9]+, [0-9]+ B, thread [0-9]+, state fast-cache\)
+remote-double|double free of 0x[0-9a-f]+ .*state remote-queue
+interior|invalid free of 0x[0-9a-f]+: interior pointer
+foreign-stack|invalid free of 0x[0-9a-f]+: not allocated by hakmem \(foreign pointer\)
+foreign-static|invalid free of 0x[0-9a-f]+: not allocated by hakmem \(foreign pointer\)
+use-after-free|use after free of 0x[0-9a-f]+: a freed block was written to
+overflow|buffer overflow of 0x[0-9a-f]+: bytes past the requested size were overwritten
+corrupt-freelist|corrupt freelist of 0x[0-9a-f]+
+CASES
+
+# Without shadow the cheap checks still name double, interior and foreign frees.
+for mode in double interior foreign-stack; do
+    out=$(LD_PRELOAD="$lib" "$misuse" "$mode" 2>"$tmp/err")
+    [ "$out" = survived ] && grep -q '^hakmem: error: ' "$tmp/err" || fail "$mode without shadow"
+done
+
+# HAKMEM_ABORT_ON_ERROR=1 stops at the first report.
+HAKMEM_SHADOW=1 HAKMEM_ABORT_ON_ERROR=1 LD_PRELOAD="$lib" "$misuse" double >/dev/null 2>"$tmp/err"
+[ $? -eq 134 ] && grep -q 'aborting' "$tmp/err" || fail "HAKMEM_ABORT_ON_ERROR did not abort"
+
+# The census agrees with the counters, class by class.
+census() { # name, extra env...
+    local name=$1
+    shift
+    env "$@" HAKMEM_SHADOW=1 HAKMEM_STATS=json HAKMEM_STATS_FILE="$tmp/$name.json" \
+        LD_PRELOAD="$lib" "$workload" 8 || fail "workload ($name) failed"
+}
+census spill
+census nospill HAKMEM_TINY_TLS_LIST_SPILL=0
+python3 - "$tmp/spill.json" "$tmp/nospill.json" <<'PY' || failures=$((failures + 1))
+import json, sys
+def load(path):
+    d = json.load(open(path))
+    census = {c["class"]: c for c in d["census"]["classes"]}
+    return d, census
+ok = True
+def check(cond, msg):
+    global ok
+    if not cond:
+        print("FAIL:", msg, file=sys.stderr)
+        ok = False
+for path in sys.argv[1:]:
+    d, census = load(path)
+    for c in d["classes"]:
+        k = census.get(c["class"], {"in_use": 0})
+        check(k["in_use"] == c["live"],
+              f"{path}: class {c['class']} census in_use {k['in_use']} != live {c['live']}")
+    threads = d["census"]["threads"]
+    check(sum(t["in_use"] for t in threads) == sum(c["in_use"] for c in census.values()),
+          f"{path}: per-thread in_use does not add up")
+spill, sc = load(sys.argv[1])[0], load(sys.argv[1])[1]
+nospill, nc = load(sys.argv[2])[0], load(sys.argv[2])[1]
+# With spilling, exited threads keep nothing parked; without it, they keep their TLS lists.
+for t in spill["census"]["threads"]:
+    if t["state"] == "exited":
+        check(t["fast_cache"] == 0 and t["tls_list"] == 0, f"exited thread parks blocks: {t}")
+parked_spill = sum(c["tls_list"] + c["fast_cache"] for c in sc.values())
+parked_nospill = sum(c["tls_list"] + c["fast_cache"] for c in nc.values())
+free_spill = sum(c["slab_free"] for c in sc.values())
+free_nospill = sum(c["slab_free"] for c in nc.values())
+check(any(t["state"] == "parked" and t["tls_list"] > 0 for t in nospill["census"]["threads"]),
+      "TLS_LIST_SPILL=0: no parked thread with blocks in its TLS list")
+check(parked_nospill > 10 * max(parked_spill, 1),
+      f"TLS_LIST_SPILL=0 should park far more blocks: {parked_nospill} vs {parked_spill}")
+check(free_nospill * 10 < parked_nospill,
+      f"TLS_LIST_SPILL=0: slab_free {free_nospill} should stay near zero next to {parked_nospill} parked")
+check(nospill["superslabs"]["mapped"] > spill["superslabs"]["mapped"],
+      "TLS_LIST_SPILL=0 should map more SuperSlabs")
+print(f"census: parked {parked_spill} (spill) vs {parked_nospill} (no spill); slab_free "
+      f"{free_spill} vs {free_nospill}; SuperSlabs {spill['superslabs']['mapped']} vs "
+      f"{nospill['superslabs']['mapped']}", file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+
+echo "shadow tests: $failures failed"
+[ $failures -eq 0 ]
