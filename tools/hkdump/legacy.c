@@ -1,0 +1,289 @@
+/* The legacy free-form lines (and hakmem's OOM lines, which kept their shape):
+ *   [SS OOM] mmap failed: err=12 ss_size=… alloc_size=… alloc=… freed=… bytes=…
+ *   RLIMIT_AS(cur=… max=…) VmSize=… kB VmRSS=… kB
+ *   [DEBUG] superslab_refill NULL detail: class=… prev_ss=… … errno=…
+ * They are found wherever they sit in a line (after a timestamp, inside prose). Documents wrap
+ * them, so a record stays open and takes the following lines as long as those hold only
+ * key=value tokens of that record that it has not seen yet (after a timestamp-like prefix). */
+#include "hkdump.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct key {
+    const char *name;
+    bool required;
+};
+
+static const struct key oom_keys[] = {
+    {"err", true},  {"ss_size", false}, {"alloc_size", false}, {"alloc", true},
+    {"freed", true}, {"bytes", true},   {"class", false},      {"tier", false}, {NULL, false}};
+static const struct key rlimit_keys[] = {
+    {"cur", true},     {"max", false},  {"VmSize", true}, {"VmRSS", true},
+    {"VmPeak", false}, {"overcommit_memory", false},      {NULL, false}};
+static const struct key refill_keys[] = {
+    {"class", true},           {"prev_ss", false},  {"active", false},   {"bitmap", false},
+    {"prev_meta", false},      {"used", false},     {"cap", false},      {"slab_idx", false},
+    {"reused_freelist", false}, {"free_idx", false}, {"errno", true},     {NULL, false}};
+
+static const struct {
+    const char *marker;
+    const char *label;
+    const struct key *keys;
+} kinds[] = {
+    [HK_LEG_NONE] = {NULL, NULL, NULL},
+    [HK_LEG_OOM] = {"[SS OOM]", "[SS OOM]", oom_keys},
+    [HK_LEG_RLIMIT] = {"RLIMIT_AS(", "RLIMIT_AS", rlimit_keys},
+    [HK_LEG_REFILL] = {"superslab_refill NULL detail:", "superslab_refill NULL detail",
+                       refill_keys},
+};
+
+const char *hk_legacy_find(struct hk_span s, enum hk_legacy_kind *kind)
+{
+    const char *best = NULL;
+    for (int k = HK_LEG_OOM; k <= HK_LEG_REFILL; k++) {
+        const char *p = hk_span_find(s, kinds[k].marker);
+        if (p && (!best || p < best)) {
+            best = p;
+            *kind = (enum hk_legacy_kind)k;
+        }
+    }
+    return best;
+}
+
+static int key_index(const struct key *keys, struct hk_span name)
+{
+    for (int i = 0; keys[i].name; i++)
+        if (hk_span_eq(name, keys[i].name))
+            return i;
+    return -1;
+}
+
+static void set_num(struct hk_num *n, struct hk_span v, struct hk_loc at)
+{
+    hk_num_parse(n, v, at); /* a value that is not a number (e.g. "-2") is left unset */
+}
+
+/* Stores one key=value of the open record. */
+static void apply(struct hk_legacy *lg, struct hk_model *m, const char *key, struct hk_span v,
+                  struct hk_loc at)
+{
+    struct hk_snapshot *s = &m->snaps[lg->snap];
+    struct hk_event *e = lg->has_ev ? &s->events[lg->ev] : NULL;
+    if (!e && lg->kind != HK_LEG_RLIMIT)
+        return;
+    switch (lg->kind) {
+    case HK_LEG_OOM:
+        if (!strcmp(key, "err"))
+            set_num(&e->f[HK_E_ERRNO], v, at);
+        else if (!strcmp(key, "ss_size"))
+            set_num(&s->f[HK_F_SS_SIZE], v, at), set_num(&e->f[HK_E_SS_SIZE], v, at);
+        else if (!strcmp(key, "alloc_size"))
+            set_num(&e->f[HK_E_MAP_SIZE], v, at);
+        else if (!strcmp(key, "alloc")) /* legacy name: SuperSlabs mapped */
+            set_num(&s->f[HK_F_SS_MAPPED], v, at);
+        else if (!strcmp(key, "freed")) /* legacy name: SuperSlabs unmapped */
+            set_num(&s->f[HK_F_SS_UNMAPPED], v, at);
+        else if (!strcmp(key, "bytes"))
+            set_num(&s->f[HK_F_SS_BYTES], v, at);
+        else if (!strcmp(key, "class"))
+            set_num(&e->f[HK_E_CLASS], v, at);
+        else if (!strcmp(key, "tier")) {
+            size_t n = v.n < sizeof e->tier - 1 ? v.n : sizeof e->tier - 1;
+            memcpy(e->tier, v.p, n);
+            e->tier[n] = '\0';
+        }
+        break;
+    case HK_LEG_RLIMIT:
+        if (!strcmp(key, "cur"))
+            set_num(&s->f[HK_F_RLIMIT_CUR], v, at);
+        else if (!strcmp(key, "max"))
+            set_num(&s->f[HK_F_RLIMIT_MAX], v, at);
+        else if (!strcmp(key, "VmSize"))
+            set_num(&s->f[HK_F_VM_SIZE_KB], v, at);
+        else if (!strcmp(key, "VmRSS"))
+            set_num(&s->f[HK_F_VM_RSS_KB], v, at);
+        else if (!strcmp(key, "VmPeak"))
+            set_num(&s->f[HK_F_VM_PEAK_KB], v, at);
+        else if (!strcmp(key, "overcommit_memory"))
+            set_num(&s->f[HK_F_OVERCOMMIT], v, at);
+        break;
+    case HK_LEG_REFILL:
+        if (!strcmp(key, "class"))
+            set_num(&e->f[HK_E_CLASS], v, at);
+        else if (!strcmp(key, "errno"))
+            set_num(&e->f[HK_E_ERRNO], v, at);
+        else if (!strcmp(key, "prev_ss"))
+            set_num(&e->f[HK_E_PREV_SS], v, at);
+        else if (!strcmp(key, "active"))
+            set_num(&e->f[HK_E_ACTIVE], v, at);
+        else if (!strcmp(key, "used"))
+            set_num(&e->f[HK_E_USED], v, at);
+        else if (!strcmp(key, "cap"))
+            set_num(&e->f[HK_E_CAP], v, at);
+        break;
+    case HK_LEG_NONE:
+        break;
+    }
+}
+
+static void append_quote(struct hk_legacy *lg, struct hk_span text)
+{
+    char *part = hk_span_printable(hk_span_trim(text), 200);
+    char *q = lg->quote ? hk_xasprintf("%s %s", lg->quote, part) : hk_xstrdup(part);
+    free(lg->quote);
+    free(part);
+    lg->quote = q;
+}
+
+static bool all_seen(const struct hk_legacy *lg)
+{
+    const struct key *keys = kinds[lg->kind].keys;
+    for (int i = 0; keys[i].name; i++)
+        if (!(lg->seen & (1u << i)))
+            return false;
+    return true;
+}
+
+/* Applies every known key=value of text; unknown keys are skipped (newer writers add keys). */
+static void take_tokens(struct hk_legacy *lg, struct hk_model *m, struct hk_span text,
+                        struct hk_loc at)
+{
+    struct hk_tok t;
+    while (hk_kv_next_loose(&text, &t)) {
+        if (!t.key.n)
+            continue;
+        int i = key_index(kinds[lg->kind].keys, t.key);
+        if (i < 0)
+            continue;
+        lg->seen |= 1u << i;
+        apply(lg, m, kinds[lg->kind].keys[i].name, t.val, at);
+    }
+}
+
+void hk_legacy_start(struct hk_legacy *lg, struct hk_model *m, enum hk_legacy_kind kind,
+                     struct hk_span s, struct hk_loc at)
+{
+    hk_legacy_end(lg, m);
+    struct hk_snapshot *cur = hk_model_cur(m, at);
+    bool fresh;
+    switch (kind) {
+    case HK_LEG_REFILL:
+        fresh = cur->has_refill || cur->has_oom || cur->has_report || cur->has_limits;
+        break;
+    case HK_LEG_OOM:
+        fresh = cur->has_oom || cur->has_report || cur->has_limits;
+        break;
+    default:
+        fresh = cur->has_limits || (cur->has_report && !cur->has_oom);
+        break;
+    }
+    if (fresh)
+        cur = hk_model_new_snapshot(m, at);
+    lg->kind = kind;
+    lg->snap = (size_t)(cur - m->snaps);
+    lg->has_ev = kind != HK_LEG_RLIMIT;
+    if (kind == HK_LEG_OOM)
+        hk_snap_event(cur, "oom", at), cur->has_oom = true;
+    else if (kind == HK_LEG_REFILL)
+        hk_snap_event(cur, "refill-null", at), cur->has_refill = true;
+    else
+        cur->has_limits = true;
+    lg->ev = cur->nevents - 1;
+    lg->seen = 0;
+    lg->cont_lines = 0;
+    lg->at = at;
+    append_quote(lg, s);
+    take_tokens(lg, m, (struct hk_span){s.p + strlen(kinds[kind].marker),
+                                     s.n - strlen(kinds[kind].marker)},
+                at);
+}
+
+/* Timestamps and similar prefixes: "2025-11-05T10:00:00.1Z", "[12.345]", "10:00:01". */
+static bool stamp_like(struct hk_span w)
+{
+    bool digit = false;
+    for (size_t i = 0; i < w.n; i++) {
+        char c = w.p[i];
+        if (c >= '0' && c <= '9')
+            digit = true;
+        else if (!strchr("-:.TZ+/[],", c))
+            return false;
+    }
+    return digit;
+}
+
+/* Units and annotations that may sit between the values: "kB", "(ENOMEM)", "(45 GB)". */
+static bool filler_word(struct hk_span w)
+{
+    return hk_span_eq(w, "kB") || hk_span_eq(w, "KB") || hk_span_eq(w, "B") ||
+           (w.n && (w.p[0] == '(' || w.p[w.n - 1] == ')'));
+}
+
+bool hk_legacy_continue(struct hk_legacy *lg, struct hk_model *m, struct hk_span line,
+                        struct hk_loc at)
+{
+    if (lg->kind == HK_LEG_NONE)
+        return false;
+    enum hk_legacy_kind other;
+    if (all_seen(lg) || lg->cont_lines >= 6 || hk_legacy_find(line, &other) ||
+        hk_span_find(line, "hakmem: ")) {
+        hk_legacy_end(lg, m);
+        return false;
+    }
+    struct hk_span rest = line, text = line;
+    struct hk_tok t;
+    unsigned known = 0, seen = lg->seen;
+    bool lead = true, ok = true;
+    while (ok && hk_kv_next_loose(&rest, &t)) {
+        if (!t.key.n) {
+            if (lead && stamp_like(t.val)) {
+                text = rest;
+                continue;
+            }
+            ok = !lead && filler_word(t.val);
+            continue;
+        }
+        lead = false;
+        int i = key_index(kinds[lg->kind].keys, t.key);
+        if (i < 0 || (seen & (1u << i))) {
+            ok = false;
+            break;
+        }
+        seen |= 1u << i;
+        known++;
+    }
+    if (!ok || known == 0) {
+        hk_legacy_end(lg, m);
+        return false;
+    }
+    lg->cont_lines++;
+    append_quote(lg, text);
+    take_tokens(lg, m, text, at);
+    return true;
+}
+
+void hk_legacy_end(struct hk_legacy *lg, struct hk_model *m)
+{
+    if (lg->kind == HK_LEG_NONE)
+        return;
+    const struct key *keys = kinds[lg->kind].keys;
+    char missing[160] = "";
+    size_t o = 0;
+    for (int i = 0; keys[i].name; i++)
+        if (keys[i].required && !(lg->seen & (1u << i)) && o < sizeof missing - 24)
+            o += (size_t)snprintf(missing + o, sizeof missing - o, "%s%s=", o ? ", " : "",
+                                  keys[i].name);
+    if (o) {
+        char *why = hk_xasprintf("incomplete %s record: missing %s (the values it has are used)",
+                                 kinds[lg->kind].label, missing);
+        hk_model_unparsed(m, lg->at, hk_span_of(lg->quote ? lg->quote : ""), why);
+        free(why);
+    }
+    struct hk_snapshot *s = &m->snaps[lg->snap];
+    char **dst = lg->has_ev ? &s->events[lg->ev].quote : &s->limits_quote;
+    free(*dst);
+    *dst = lg->quote;
+    lg->quote = NULL;
+    lg->kind = HK_LEG_NONE;
+}

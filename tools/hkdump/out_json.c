@@ -1,0 +1,135 @@
+/* The report for machines: {"inputs":[…], "findings":[…], "unparsed":[…]} (docs/hkdump.md).
+ * Always valid JSON, whatever bytes the inputs held. */
+#include "hkdump.h"
+
+#include <string.h>
+
+/* Length of a valid UTF-8 sequence at p, or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (!len || len > n || (p[0] >= 0xe0 && len == 2))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if (len == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)))
+        return 0; /* overlong or surrogate */
+    if (len == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
+        return 0;
+    return len;
+}
+
+void hk_json_string(FILE *f, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', f);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            fprintf(f, "\\%c", c);
+            i++;
+        } else if (c == '\n') {
+            fputs("\\n", f);
+            i++;
+        } else if (c == '\t') {
+            fputs("\\t", f);
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            fprintf(f, "\\u%04x", c);
+            i++;
+        } else if (c < 0x80) {
+            fputc(c, f);
+            i++;
+        } else {
+            size_t len = utf8_len(p + i, n - i);
+            if (len) {
+                fwrite(p + i, 1, len, f);
+                i += len;
+            } else {
+                fputs("\\ufffd", f);
+                i++;
+            }
+        }
+    }
+    fputc('"', f);
+}
+
+static void str(FILE *f, const char *s)
+{
+    hk_json_string(f, s, strlen(s));
+}
+
+static void strv(FILE *f, const struct hk_strv *sv)
+{
+    fputc('[', f);
+    for (size_t i = 0; i < sv->n; i++) {
+        if (i)
+            fputs(", ", f);
+        str(f, sv->v[i]);
+    }
+    fputc(']', f);
+}
+
+static void evidence(FILE *f, const struct hk_finding *x)
+{
+    fputc('{', f);
+    for (size_t i = 0; i < x->nev; i++) {
+        const struct hk_ev *e = &x->ev[i];
+        fputs(i ? ", " : "", f);
+        str(f, e->key);
+        fputs(": ", f);
+        switch (e->type) {
+        case HK_EV_UINT: fprintf(f, "%llu", (unsigned long long)e->u); break;
+        case HK_EV_INT: fprintf(f, "%lld", (long long)e->i); break;
+        case HK_EV_REAL: fprintf(f, "%.15g", e->d); break;
+        case HK_EV_STR: str(f, e->s); break;
+        case HK_EV_INF: str(f, "inf"); break;
+        }
+    }
+    fputc('}', f);
+}
+
+void hk_out_json(FILE *f, const struct hk_model *m, const struct hk_findings *fs)
+{
+    fputs("{\"inputs\": [", f);
+    for (size_t i = 0; i < m->ninputs; i++) {
+        const struct hk_input_info *ii = &m->inputs[i];
+        fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", f);
+        str(f, ii->name);
+        fprintf(f, ", \"kind\": \"%s\"", ii->is_dump ? "dump" : "text");
+        if (ii->is_dump)
+            fprintf(f, ", \"version\": %u, \"truncated\": %s", ii->version,
+                    ii->truncated ? "true" : "false");
+        fprintf(f, ", \"lines\": %u, \"records\": %u}", ii->lines, ii->records);
+    }
+    fputs("],\n\"findings\": [", f);
+    for (size_t i = 0; i < fs->n; i++) {
+        const struct hk_finding *x = &fs->v[i];
+        fputs(i ? ",\n  {\"id\": " : "\n  {\"id\": ", f);
+        str(f, x->id);
+        fprintf(f, ", \"severity\": \"%s\", \"title\": ", hk_severity_names[x->sev]);
+        str(f, x->title);
+        fputs(",\n   \"evidence\": ", f);
+        evidence(f, x);
+        fputs(",\n   \"evidence_text\": ", f);
+        strv(f, &x->evidence);
+        fputs(",\n   \"rules_out\": ", f);
+        strv(f, &x->rules_out);
+        fputs(",\n   \"next\": ", f);
+        strv(f, &x->next);
+        fputc('}', f);
+    }
+    fputs("],\n\"unparsed\": [", f);
+    for (size_t i = 0; i < m->nunparsed; i++) {
+        const struct hk_unparsed *u = &m->unparsed[i];
+        fputs(i ? ",\n  {\"input\": " : "\n  {\"input\": ", f);
+        str(f, hk_loc_name(m, u->at));
+        fprintf(f, ", \"line\": %u, \"reason\": ", u->at.line);
+        str(f, u->reason);
+        fputs(", \"text\": ", f);
+        str(f, u->text);
+        fputc('}', f);
+    }
+    fprintf(f, "],\n\"unparsed_total\": %zu}\n", m->unparsed_total);
+}

@@ -1,0 +1,248 @@
+/* hakmem's own report lines ("hakmem: stats …", the class table, tiers, census, misuse
+ * errors). The class table is read by its header row, so a column added or moved on the
+ * allocator side is still read correctly. */
+#include "hkdump.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { COL_CLASS = -1, COL_FASTPCT = -2, COL_SKIP = -3 };
+
+void hk_report_init(struct hk_report_state *rs)
+{
+    /* The columns of docs/dump-format.md, used until a header row says otherwise. */
+    static const int def[] = {COL_CLASS,  HK_C_SIZE,    HK_C_ALLOCS,      HK_C_FREES,
+                              HK_C_LIVE,  COL_FASTPCT,  HK_C_REFILLS,     HK_C_SPILLS,
+                              HK_C_REMOTE_SENT,         HK_C_REMOTE_DRAINED};
+    memcpy(rs->columns, def, sizeof def);
+    rs->ncolumns = (int)(sizeof def / sizeof def[0]);
+}
+
+static struct hk_span word(struct hk_span *s)
+{
+    struct hk_tok t;
+    if (!hk_kv_next_loose(s, &t))
+        return (struct hk_span){s->p, 0};
+    return t.key.n ? (struct hk_span){t.key.p, (size_t)(t.val.p + t.val.n - t.key.p)} : t.val;
+}
+
+static void header_row(struct hk_report_state *rs, struct hk_span s)
+{
+    rs->ncolumns = 0;
+    struct hk_span w;
+    while ((w = word(&s)).n && rs->ncolumns < 16) {
+        int c = hk_span_eq(w, "class")   ? COL_CLASS
+                : hk_span_eq(w, "fast%") ? COL_FASTPCT
+                                         : hk_name_index(hk_class_field_names, HK_C_COUNT, w);
+        rs->columns[rs->ncolumns++] = c < COL_FASTPCT ? COL_SKIP : c;
+    }
+}
+
+static bool class_row(struct hk_report_state *rs, struct hk_snapshot *s, struct hk_span line,
+                      struct hk_loc at)
+{
+    struct hk_span vals[16];
+    int n = 0;
+    struct hk_span w;
+    while ((w = word(&line)).n && n < 16)
+        vals[n++] = w;
+    if (n < 2)
+        return false;
+    struct hk_class_row *row = NULL;
+    for (int i = 0; i < n && i < rs->ncolumns; i++)
+        if (rs->columns[i] == COL_CLASS) {
+            uint64_t id;
+            bool inf;
+            if (!hk_parse_u64(vals[i], &id, &inf) || inf || id > 4096)
+                return false;
+            row = hk_snap_class(s, (unsigned)id);
+        }
+    if (!row)
+        return false;
+    for (int i = 0; i < n && i < rs->ncolumns; i++) {
+        int c = rs->columns[i];
+        if (c >= 0) {
+            hk_num_parse(&row->f[c], vals[i], at);
+        } else if (c == COL_FASTPCT) {
+            char buf[32];
+            size_t k = vals[i].n < sizeof buf - 1 ? vals[i].n : sizeof buf - 1;
+            memcpy(buf, vals[i].p, k);
+            buf[k] = '\0';
+            char *end;
+            double d = strtod(buf, &end);
+            if (end != buf && d >= 0 && d <= 100)
+                row->fast_pct = d;
+        }
+    }
+    return true;
+}
+
+/* key=value pairs of a line into fields named in a table, with optional renames. */
+static unsigned kv_fields(struct hk_span s, struct hk_num *f, const char *const *names,
+                          int count, const char *const (*renames)[2], struct hk_loc at)
+{
+    struct hk_tok t;
+    unsigned n = 0;
+    while (hk_kv_next_loose(&s, &t)) {
+        if (!t.key.n)
+            continue;
+        int i = hk_name_index(names, count, t.key);
+        for (int r = 0; i < 0 && renames && renames[r][0]; r++)
+            if (hk_span_eq(t.key, renames[r][0]))
+                i = hk_name_index(names, count, hk_span_of(renames[r][1]));
+        if (i >= 0 && hk_num_parse(&f[i], t.val, at))
+            n++;
+    }
+    return n;
+}
+
+static bool census_line(struct hk_snapshot *s, struct hk_span rest, struct hk_loc at)
+{
+    struct hk_span it = rest;
+    struct hk_tok t;
+    while (hk_kv_next_loose(&it, &t)) {
+        bool thr = hk_span_eq(t.key, "thread");
+        if (!thr && !hk_span_eq(t.key, "class"))
+            continue;
+        uint64_t id;
+        bool inf;
+        if (!hk_parse_u64(t.val, &id, &inf) || inf || id > 1u << 20)
+            return false;
+        struct hk_census_row *r = hk_snap_census(s, (unsigned)id, thr);
+        r->at = at;
+        kv_fields(rest, r->f, hk_census_field_names, HK_Z_COUNT, NULL, at);
+        it = rest;
+        while (hk_kv_next_loose(&it, &t))
+            if (hk_span_eq(t.key, "state")) {
+                size_t n = t.val.n < sizeof r->state - 1 ? t.val.n : sizeof r->state - 1;
+                memcpy(r->state, t.val.p, n);
+                r->state[n] = '\0';
+            }
+        return true;
+    }
+    return false;
+}
+
+bool hk_report_line(struct hk_report_state *rs, struct hk_model *m, struct hk_span rest,
+                    struct hk_loc at, const char **why)
+{
+    static const char *const ss_renames[][2] = {{"mapped", "superslabs_mapped"},
+                                                {"unmapped", "superslabs_unmapped"},
+                                                {"live", "superslabs_live"},
+                                                {"cached", "superslabs_cached"},
+                                                {"bytes", "superslab_bytes"},
+                                                {NULL, NULL}};
+    rest = hk_span_trim(rest);
+    struct hk_span after = rest;
+    struct hk_span w = word(&after);
+    struct hk_snapshot *s = hk_model_cur(m, at);
+    *why = "unknown hakmem: line";
+
+    if (hk_span_eq(w, "stats")) {
+        if (s->has_report)
+            s = hk_model_new_snapshot(m, at);
+        s->has_report = true;
+        kv_fields(after, s->f, hk_field_names, HK_F_COUNT, NULL, at);
+        struct hk_tok t;
+        while (hk_kv_next_loose(&after, &t))
+            if (hk_span_eq(t.key, "version")) {
+                free(s->version);
+                s->version = hk_xstrndup(t.val.p, t.val.n);
+            }
+        return true;
+    }
+    if (hk_span_eq(w, "error:"))
+        return hk_report_misuse(m, after, at) || (*why = "unknown misuse report", false);
+
+    bool ok = true;
+    if (hk_span_eq(w, "class")) {
+        header_row(rs, rest);
+    } else if (w.n && w.p[0] >= '0' && w.p[0] <= '9') {
+        ok = class_row(rs, s, rest, at);
+        *why = "class table row that does not match the table's header";
+    } else if (hk_span_eq(w, "tier")) {
+        struct hk_span name = word(&after);
+        int t = hk_name_index(hk_tier_names, HK_TIER_COUNT, name);
+        ok = t >= 0 && kv_fields(after, s->tier[t], hk_tier_field_names, HK_T_COUNT, NULL, at);
+        *why = "tier line without a known tier name or numbers";
+    } else if (hk_span_eq(w, "superslabs")) {
+        ok = kv_fields(after, s->f, hk_field_names, HK_F_COUNT, ss_renames, at) > 0;
+    } else if (hk_span_eq(w, "totals")) {
+        ok = kv_fields(after, s->f, hk_field_names, HK_F_COUNT, NULL, at) > 0;
+    } else if (hk_span_eq(w, "process") || hk_span_eq(w, "limits")) {
+        ok = kv_fields(after, s->f, hk_field_names, HK_F_COUNT, NULL, at) > 0;
+    } else if (hk_span_eq(w, "census")) {
+        ok = census_line(s, after, at);
+        *why = "census line without class= or thread=";
+    } else {
+        return false;
+    }
+    if (ok)
+        s->has_report = true;
+    return ok;
+}
+
+struct kind_name {
+    const char *text, *kind;
+};
+static const struct kind_name misuse_kinds[] = {
+    {"double free", "double-free"},       {"invalid free", "invalid-free"},
+    {"interior free", "interior-free"},   {"foreign free", "foreign-free"},
+    {"use after free", "use-after-free"}, {"buffer overflow", "overflow"},
+    {"overflow", "overflow"},             {"corrupt freelist", "corrupt-freelist"},
+    {"double-free", "double-free"},       {"interior-free", "interior-free"},
+    {"foreign-free", "foreign-free"},     {"use-after-free", "use-after-free"},
+    {"corrupt-freelist", "corrupt-freelist"}, {NULL, NULL}};
+
+bool hk_report_misuse(struct hk_model *m, struct hk_span msg, struct hk_loc at)
+{
+    msg = hk_span_trim(msg);
+    const char *kind = NULL;
+    for (int i = 0; misuse_kinds[i].text && !kind; i++)
+        if (hk_span_starts(msg, misuse_kinds[i].text))
+            kind = misuse_kinds[i].kind;
+    if (!kind)
+        return false;
+    struct hk_misuse *x = hk_model_misuse(m, at);
+    snprintf(x->kind, sizeof x->kind, "%s", kind);
+    x->quote = hk_span_printable(msg, 300);
+
+    const char *of = hk_span_find(msg, " of 0x");
+    if (of) {
+        struct hk_span a = {of + 4, 0};
+        while (a.p + a.n < msg.p + msg.n && a.p[a.n] != ' ' && a.p[a.n] != '(' &&
+               a.p[a.n] != ',')
+            a.n++;
+        hk_num_parse(&x->addr, a, at);
+    }
+    /* "(class 3, 64 B, thread 2, state slab-free)" and "interior pointer"/"foreign pointer" */
+    const char *open = hk_span_find(msg, "(");
+    if (!open)
+        return true;
+    struct hk_span d = {open + 1, (size_t)(msg.p + msg.n - open - 1)};
+    while (d.n) {
+        const char *sep = memchr(d.p, ',', d.n);
+        struct hk_span item = {d.p, sep ? (size_t)(sep - d.p) : d.n};
+        item = hk_span_trim(item);
+        if (item.n && item.p[item.n - 1] == ')')
+            item.n--;
+        struct hk_span rest = item, w = word(&rest), v = word(&rest);
+        if (hk_span_eq(w, "class"))
+            hk_num_parse(&x->cls, v, at);
+        else if (hk_span_eq(w, "thread"))
+            hk_num_parse(&x->thread, v, at);
+        else if (hk_span_eq(w, "state"))
+            snprintf(x->state, sizeof x->state, "%.*s", (int)(v.n < 23 ? v.n : 23), v.p);
+        else if (hk_span_eq(v, "B"))
+            hk_num_parse(&x->size, w, at);
+        else if (hk_span_eq(w, "interior"))
+            snprintf(x->kind, sizeof x->kind, "interior-free");
+        else if (hk_span_eq(w, "foreign"))
+            snprintf(x->kind, sizeof x->kind, "foreign-free");
+        if (!sep)
+            break;
+        d.n -= (size_t)(sep + 1 - d.p);
+        d.p = sep + 1;
+    }
+    return true;
+}

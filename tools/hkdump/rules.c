@@ -1,0 +1,1104 @@
+/* The findings engine. Each rule reads numbers from the model, compares them with the
+ * thresholds below (documented in docs/hkdump.md) and, when they hold, writes a finding with the
+ * numbers it used. Rules never look for a particular example: the same shape of input with
+ * other numbers gives other conclusions. */
+#include "hkdump.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- thresholds ---- */
+#define SS_MIN_MAPPED 64            /* fewer SuperSlabs than this say nothing */
+#define SS_RETURN_RATIO 10.0        /* mapped/unmapped at or above this = "not returned" */
+#define SS_CHURN_MIN 1000           /* churn: at least this many mapped ... */
+#define SS_CHURN_SHARE 0.5          /* ... and at least this share unmapped again */
+#define GAP_MAX_RESIDENT 0.25       /* resident/reserved at or below this = gap */
+#define GAP_MIN_HAKMEM (256ull << 20) /* hakmem's own mappings: at least this much */
+#define GAP_MIN_VMSIZE (4ull << 30) /* VmSize alone: at least this much (threads, arenas) */
+#define HELD_MIN_RESIDENT 0.70      /* resident/reserved at or above this = memory is held */
+#define HELD_MIN_IN_USE 0.50       /* ... and census/counters do not say most blocks are free */
+#define AS_NEAR 0.90                /* VmSize at or above this share of RLIMIT_AS */
+#define HUGE_REQUEST (16ull << 30)  /* one request this large is suspicious by itself */
+#define MAP_COUNT_DEFAULT 65530     /* vm.max_map_count default */
+#define MAP_COUNT_NOTICE 0.50
+#define MAP_COUNT_WARN 0.90
+#define PARKED_MIN 4096             /* blocks parked in one class before it matters */
+#define PARKED_SHARE 0.50           /* share of a class's free blocks parked in caches */
+#define REMOTE_MIN 1024             /* blocks waiting in remote queues before it matters */
+#define REMOTE_SHARE 0.25           /* share of a class's free blocks in remote queues */
+#define REMOTE_DRAIN_SHARE 0.50     /* counters: drained/sent below this = backlog */
+#define GROWTH_RATIO 1.25           /* live and RSS both grew by at least this factor ... */
+#define GROWTH_MIN_RSS (64ull << 20)/* ... and RSS by at least this much */
+#define LEAK_OOM_SHARE 0.10        /* lost bytes / hakmem bytes for a leak to explain an OOM */
+#define TOP_N 5                     /* evidence lines listed per finding */
+
+struct ctx {
+    const struct hk_model *m;
+    struct hk_snapshot v; /* merged view */
+    struct hk_symbolizer *sym;
+    struct hk_findings *out;
+    bool oom;             /* an OOM happened: raises the severity of related findings */
+};
+
+struct hk_where {
+    char s[200];
+};
+
+static struct hk_where where(const struct ctx *c, struct hk_loc at)
+{
+    struct hk_where w;
+    if (at.line)
+        snprintf(w.s, sizeof w.s, "  [%s:%u]", hk_loc_name(c->m, at), at.line);
+    else
+        snprintf(w.s, sizeof w.s, "  [%s]", hk_loc_name(c->m, at));
+    return w;
+}
+
+static bool get(const struct ctx *c, enum hk_field f, uint64_t *out)
+{
+    const struct hk_num *n = &c->v.f[f];
+    if (!n->set || n->inf)
+        return false;
+    *out = n->v;
+    return true;
+}
+
+static const char *errno_name(uint64_t e)
+{
+    switch (e) {
+    case 1: return "EPERM";
+    case 11: return "EAGAIN";
+    case 12: return "ENOMEM";
+    case 22: return "EINVAL";
+    case 23: return "ENFILE";
+    case 24: return "EMFILE";
+    case 27: return "EFBIG";
+    case 75: return "EOVERFLOW";
+    default: return "errno";
+    }
+}
+
+/* The latest event of a kind over all snapshots. */
+static const struct hk_event *last_event(const struct ctx *c, const char *kind)
+{
+    for (size_t i = c->m->nsnaps; i-- > 0;) {
+        const struct hk_snapshot *s = &c->m->snaps[i];
+        for (size_t j = s->nevents; j-- > 0;)
+            if (strcmp(s->events[j].kind, kind) == 0)
+                return &s->events[j];
+    }
+    return NULL;
+}
+
+static const struct hk_option *option(const struct ctx *c, const char *name)
+{
+    for (size_t i = c->m->noptions; i-- > 0;)
+        if (strcmp(c->m->options[i].name, name) == 0)
+            return &c->m->options[i];
+    return NULL;
+}
+
+static uint64_t class_size(const struct ctx *c, unsigned id)
+{
+    for (size_t i = 0; i < c->v.nclasses; i++)
+        if (c->v.classes[i].id == id && c->v.classes[i].f[HK_C_SIZE].set)
+            return c->v.classes[i].f[HK_C_SIZE].v;
+    return 0;
+}
+
+static const struct hk_class_row *class_row(const struct ctx *c, unsigned id)
+{
+    for (size_t i = 0; i < c->v.nclasses; i++)
+        if (c->v.classes[i].id == id)
+            return &c->v.classes[i];
+    return NULL;
+}
+
+/* The SuperSlab size: reported, or from the OOM event, or bytes / live when it divides. */
+static bool ss_size(const struct ctx *c, uint64_t *out)
+{
+    uint64_t bytes, live;
+    if (get(c, HK_F_SS_SIZE, out))
+        return true;
+    const struct hk_event *e = last_event(c, "oom");
+    if (e && e->f[HK_E_SS_SIZE].set && e->f[HK_E_SS_SIZE].v) {
+        *out = e->f[HK_E_SS_SIZE].v;
+        return true;
+    }
+    if (get(c, HK_F_SS_BYTES, &bytes) && get(c, HK_F_SS_LIVE, &live) && live &&
+        bytes % live == 0) {
+        *out = bytes / live;
+        return true;
+    }
+    return false;
+}
+
+/* SuperSlab bytes mapped now: the reported bytes, else mapped - unmapped times their size. */
+static bool ss_bytes(const struct ctx *c, uint64_t *out)
+{
+    uint64_t mapped, unmapped = 0, size;
+    if (get(c, HK_F_SS_BYTES, out))
+        return true;
+    if (get(c, HK_F_SS_MAPPED, &mapped) && ss_size(c, &size)) {
+        get(c, HK_F_SS_UNMAPPED, &unmapped);
+        *out = (mapped > unmapped ? mapped - unmapped : 0) * size;
+        return true;
+    }
+    return false;
+}
+
+/* Bytes hakmem itself has mapped: the process total when given, else SuperSlabs + large. */
+static bool hakmem_bytes(const struct ctx *c, uint64_t *out, const char **what)
+{
+    uint64_t ss = 0, large = 0;
+    bool have_ss = ss_bytes(c, &ss), have_large = get(c, HK_F_LARGE_BYTES, &large);
+    if (get(c, HK_F_BYTES_MAPPED, out)) {
+        *what = "hakmem's mappings";
+        return true;
+    }
+    if (!have_ss && !have_large)
+        return false;
+    *out = ss + large;
+    *what = have_large ? "SuperSlabs and large blocks" : "SuperSlabs";
+    return true;
+}
+
+static uint64_t z(const struct hk_census_row *r, enum hk_census_field i)
+{
+    return r->f[i].set && !r->f[i].inf ? r->f[i].v : 0;
+}
+
+/* Do the census or the class counters say the program's live blocks fill hakmem's memory?
+ * 1 = yes, 0 = no, -1 = the input does not say. *share gets the share found. */
+static int held_by_program(const struct ctx *c, uint64_t hb, double *share)
+{
+    double in_use = 0, carved = 0;
+    for (size_t i = 0; i < c->v.ncensus; i++) {
+        const struct hk_census_row *r = &c->v.census[i];
+        in_use += (double)z(r, HK_Z_IN_USE);
+        carved += (double)(z(r, HK_Z_IN_USE) + z(r, HK_Z_FAST_CACHE) + z(r, HK_Z_TLS_LIST) +
+                           z(r, HK_Z_SLAB_FREE) + z(r, HK_Z_REMOTE_QUEUE));
+    }
+    if (carved > 0) {
+        *share = in_use / carved;
+        return *share >= HELD_MIN_IN_USE;
+    }
+    double live = 0;
+    bool any = false;
+    for (size_t i = 0; i < c->v.nclasses; i++) {
+        const struct hk_class_row *r = &c->v.classes[i];
+        if (r->f[HK_C_LIVE].set && r->f[HK_C_SIZE].set) {
+            live += (double)r->f[HK_C_LIVE].v * (double)r->f[HK_C_SIZE].v;
+            any = true;
+        }
+    }
+    if (!any || !hb)
+        return -1;
+    *share = live / (double)hb;
+    return *share >= HELD_MIN_IN_USE;
+}
+
+static const char *next_shadow =
+    "HAKMEM_SHADOW=1: the shadow census counts every free block by where it sits (fast "
+    "cache, TLS list, slab freelist, remote queue), per class and per thread";
+static const char *next_stats =
+    "HAKMEM_STATS=1 (tiny classes only: HAKMEM_TINY_FAST_STATS=1): allocs, frees, refills and "
+    "spills per class; blocks freed but never spilled back show as frees >> spill_blocks";
+static const char *next_dump =
+    "HAKMEM_DUMP_DIR=DIR: the next OOM or crash writes a dump (counters, census, limits) "
+    "that hkdump reads";
+
+/* ---- rules, in the order they appear in the report at equal severity ---- */
+
+static void rule_oom(struct ctx *c)
+{
+    const struct hk_event *e = last_event(c, "oom");
+    uint64_t n_oom = 0;
+    get(c, HK_F_OOM_EVENTS, &n_oom);
+    if (!e && !n_oom)
+        return;
+    c->oom = true;
+    uint64_t err = e && e->f[HK_E_ERRNO].set ? e->f[HK_E_ERRNO].v : 0;
+    uint64_t map = 0, req = 0, ssz = 0;
+    bool have_map = e && e->f[HK_E_MAP_SIZE].set, have_req = e && e->f[HK_E_SIZE].set;
+    if (have_map)
+        map = e->f[HK_E_MAP_SIZE].v;
+    if (have_req)
+        req = e->f[HK_E_SIZE].v;
+    ss_size(c, &ssz);
+    bool large = e && strcmp(e->tier, "large") == 0;
+    const char *what = large ? "a large block" : "a new SuperSlab";
+
+    struct hk_finding *f;
+    if (e && err)
+        f = hk_finding_new(c->out, "oom-event", HK_SEV_ERROR,
+                           "out of memory: mmap of %s failed with %s (err=%llu)", what,
+                           errno_name(err), (unsigned long long)err);
+    else if (e)
+        f = hk_finding_new(c->out, "oom-event", HK_SEV_ERROR,
+                           "out of memory: mmap of %s failed", what);
+    else
+        f = hk_finding_new(c->out, "oom-event", HK_SEV_ERROR,
+                           "out of memory: %s OOM event%s counted", hk_count(n_oom).s,
+                           n_oom == 1 ? "" : "s");
+    if (e) {
+        hk_strv_addf(&f->evidence, "%s%s", e->quote ? e->quote : e->kind, where(c, e->at).s);
+        if (err)
+            hk_ev_uint(f, "errno", err);
+        if (e->f[HK_E_CLASS].set)
+            hk_ev_uint(f, "class", e->f[HK_E_CLASS].v);
+        if (e->tier[0])
+            hk_ev_str(f, "tier", e->tier);
+    }
+    if (n_oom) {
+        hk_ev_uint(f, "oom_events", n_oom);
+        if (!e)
+            hk_strv_addf(&f->evidence, "process oom_events=%s%s", hk_count(n_oom).s,
+                         where(c, c->v.f[HK_F_OOM_EVENTS].at).s);
+    }
+    const struct hk_event *r = last_event(c, "refill-null");
+    if (r) {
+        hk_strv_addf(&f->evidence, "%s%s", r->quote ? r->quote : r->kind, where(c, r->at).s);
+        if (r->f[HK_E_CLASS].set && r->f[HK_E_PREV_SS].set && r->f[HK_E_PREV_SS].v == 0)
+            hk_strv_addf(&f->evidence,
+                         "the refill of class %llu had no SuperSlab to fall back on "
+                         "(prev_ss=(nil)), so it had to map a new one",
+                         (unsigned long long)r->f[HK_E_CLASS].v);
+        if (r->f[HK_E_CLASS].set)
+            hk_ev_uint(f, "refill_class", r->f[HK_E_CLASS].v);
+    }
+    if (have_map) {
+        hk_ev_uint(f, "map_size", map);
+        if (ssz && map > ssz)
+            hk_strv_addf(&f->evidence,
+                         "the failing map was %s for a %s SuperSlab (\u00d7%s: room to align it)",
+                         hk_ibytes(map).s, hk_ibytes(ssz).s, hk_ratio((double)map,
+                         (double)ssz).s);
+    }
+    uint64_t biggest = map > req ? map : req;
+    if (have_map || have_req) {
+        if (biggest < HUGE_REQUEST)
+            hk_strv_addf(&f->rules_out, "one absurd request: the failing request was only %s, "
+                         "so memory ran out by accumulation", hk_ibytes(biggest).s);
+    }
+    const struct hk_num *cur = &c->v.f[HK_F_RLIMIT_CUR];
+    uint64_t vm_kb, rss_kb;
+    if (cur->set && cur->inf)
+        hk_ev_str(f, "rlimit_as_cur", "inf");
+    else if (cur->set)
+        hk_ev_uint(f, "rlimit_as_cur", cur->v);
+    if (get(c, HK_F_VM_SIZE_KB, &vm_kb))
+        hk_ev_uint(f, "vm_size_kb", vm_kb);
+    if (get(c, HK_F_VM_RSS_KB, &rss_kb))
+        hk_ev_uint(f, "vm_rss_kb", rss_kb);
+    if (cur->set && cur->inf)
+        hk_strv_add(&f->rules_out, "an address-space limit: RLIMIT_AS is unlimited (cur=inf)");
+    else if (cur->set && get(c, HK_F_VM_SIZE_KB, &vm_kb) &&
+             (double)vm_kb * 1024 < AS_NEAR * (double)cur->v && vm_kb * 1024 + biggest <= cur->v)
+        hk_strv_addf(&f->rules_out, "the RLIMIT_AS limit: VmSize is %s of it",
+                     hk_pct((double)vm_kb * 1024, (double)cur->v).s);
+    uint64_t oc;
+    if (get(c, HK_F_OVERCOMMIT, &oc) && oc != 2)
+        hk_strv_addf(&f->rules_out, "the kernel's strict commit limit: overcommit_memory=%llu "
+                     "(only 2 is strict)", (unsigned long long)oc);
+    if (!c->v.f[HK_F_OVERCOMMIT].set)
+        hk_strv_add(&f->next, "on that machine: cat /proc/sys/vm/overcommit_memory "
+                              "/proc/sys/vm/max_map_count (not in this input)");
+    if (!c->v.ncensus)
+        hk_strv_add(&f->next, next_dump);
+    if (large && biggest >= HUGE_REQUEST)
+        hk_strv_add(&f->next, "find the caller of the huge request (gdb: break on mmap with "
+                              "a size condition); a size computed from bad input is common");
+}
+
+static void rule_huge_request(struct ctx *c)
+{
+    const struct hk_event *e = last_event(c, "oom");
+    if (!e)
+        return;
+    uint64_t sz = e->f[HK_E_SIZE].set ? e->f[HK_E_SIZE].v : 0;
+    if (e->f[HK_E_MAP_SIZE].set && e->f[HK_E_MAP_SIZE].v > sz)
+        sz = e->f[HK_E_MAP_SIZE].v;
+    if (sz < HUGE_REQUEST)
+        return;
+    struct hk_finding *f = hk_finding_new(c->out, "huge-request", HK_SEV_ERROR,
+                                          "one request of %s failed: a size that large is "
+                                          "usually computed from bad input", hk_ibytes(sz).s);
+    hk_ev_uint(f, "size", sz);
+    hk_strv_addf(&f->evidence, "request %s (%s B) >= %s threshold%s", hk_ibytes(sz).s,
+                 hk_count(sz).s, hk_ibytes(HUGE_REQUEST).s, where(c, e->at).s);
+    hk_strv_add(&f->rules_out, "gradual exhaustion: one request alone exceeds what a "
+                               "process normally maps");
+    hk_strv_add(&f->next, "find the caller: gdb, break on mmap/malloc with a size condition, "
+                          "or HAKMEM_ABORT_ON_ERROR=1 for a core at the failure");
+}
+
+static void rule_superslabs(struct ctx *c)
+{
+    uint64_t mapped, unmapped = 0, size = 0;
+    if (!get(c, HK_F_SS_MAPPED, &mapped) || mapped < SS_MIN_MAPPED)
+        return;
+    bool have_unmapped = get(c, HK_F_SS_UNMAPPED, &unmapped);
+    ss_size(c, &size);
+    double ratio_den = (double)unmapped;
+    if (!have_unmapped)
+        return;
+    if (unmapped && (double)mapped / ratio_den < SS_RETURN_RATIO)
+        return;
+    /* SuperSlabs full of live blocks cannot be returned: that is live-heap-growth's case. */
+    uint64_t hb;
+    const char *what;
+    double share = 0;
+    if (hakmem_bytes(c, &hb, &what) && held_by_program(c, hb, &share) == 1)
+        return;
+    struct hk_finding *f;
+    if (unmapped == 0)
+        f = hk_finding_new(c->out, "superslabs-not-returned",
+                           c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
+                           "%s SuperSlabs mapped, none returned to the OS", hk_count(mapped).s);
+    else
+        f = hk_finding_new(c->out, "superslabs-not-returned",
+                           c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
+                           "%s SuperSlabs mapped, only %s returned to the OS (%s)",
+                           hk_count(mapped).s, hk_count(unmapped).s,
+                           hk_pct((double)unmapped, (double)mapped).s);
+    hk_ev_uint(f, "superslabs_mapped", mapped);
+    hk_ev_uint(f, "superslabs_unmapped", unmapped);
+    hk_ev_ratio(f, "mapped_per_unmapped", (double)mapped, (double)unmapped);
+    struct hk_where w = where(c, c->v.f[HK_F_SS_MAPPED].at);
+    uint64_t bytes = 0;
+    bool have_bytes = get(c, HK_F_SS_BYTES, &bytes);
+    if (size) {
+        uint64_t total = mapped * size;
+        hk_ev_uint(f, "ss_size", size);
+        hk_ev_uint(f, "mapped_bytes", total);
+        hk_strv_addf(&f->evidence, "%s \u00d7 %s = %s B (%s, %s) mapped, %s unmapped "
+                     "(ratio %s)%s", hk_count(mapped).s, hk_ibytes(size).s, hk_count(total).s,
+                     hk_sibytes(total).s, hk_ibytes(total).s, hk_count(unmapped).s,
+                     hk_ratio((double)mapped, (double)unmapped).s, w.s);
+        if (have_bytes && bytes == total)
+            hk_strv_addf(&f->evidence, "SuperSlab bytes %s = %s \u00d7 %s: the counts are "
+                         "SuperSlabs, not blocks", hk_count(bytes).s, hk_count(mapped).s,
+                         hk_ibytes(size).s);
+    } else {
+        hk_strv_addf(&f->evidence, "%s mapped, %s unmapped (ratio %s)%s", hk_count(mapped).s,
+                     hk_count(unmapped).s, hk_ratio((double)mapped, (double)unmapped).s, w.s);
+        if (have_bytes)
+            hk_strv_addf(&f->evidence, "SuperSlab bytes mapped: %s (%s)", hk_sibytes(bytes).s,
+                         hk_ibytes(bytes).s);
+    }
+    uint64_t allocs, frees;
+    if (get(c, HK_F_TOTAL_ALLOCS, &allocs) && get(c, HK_F_TOTAL_FREES, &frees) && allocs) {
+        hk_ev_ratio(f, "frees_per_alloc", (double)frees, (double)allocs);
+        hk_strv_addf(&f->evidence, "the program freed %s of %s blocks (%s)", hk_count(frees).s,
+                     hk_count(allocs).s, hk_pct((double)frees, (double)allocs).s);
+        if ((double)frees >= 0.5 * (double)allocs)
+            hk_strv_add(&f->rules_out, "the program keeping its blocks: it freed most of "
+                                       "them, yet no SuperSlab became empty");
+    }
+    if (held_by_program(c, hakmem_bytes(c, &hb, &what) ? hb : 0, &share) == 0)
+        hk_strv_addf(&f->rules_out, "the program's live blocks filling them: %s by the %s",
+                     hk_pct(share * 100, 100).s,
+                     c->v.ncensus ? "census (in use of carved blocks)"
+                                  : "counters (live bytes of mapped bytes)");
+    if (unmapped == 0)
+        hk_strv_add(&f->rules_out, "SuperSlab churn (mapping and unmapping again): none was "
+                                   "ever unmapped");
+    hk_strv_add(&f->next, next_stats);
+}
+
+static void rule_churn(struct ctx *c)
+{
+    uint64_t mapped, unmapped;
+    if (!get(c, HK_F_SS_MAPPED, &mapped) || !get(c, HK_F_SS_UNMAPPED, &unmapped) ||
+        mapped < SS_CHURN_MIN || (double)unmapped < SS_CHURN_SHARE * (double)mapped)
+        return;
+    struct hk_finding *f = hk_finding_new(c->out, "superslab-churn", HK_SEV_NOTICE,
+                                          "SuperSlabs are returned and mapped again: %s "
+                                          "of %s unmapped", hk_count(unmapped).s,
+                                          hk_count(mapped).s);
+    hk_ev_uint(f, "superslabs_mapped", mapped);
+    hk_ev_uint(f, "superslabs_unmapped", unmapped);
+    hk_strv_addf(&f->evidence, "%s mapped, %s unmapped (%s returned)%s", hk_count(mapped).s,
+                 hk_count(unmapped).s, hk_pct((double)unmapped, (double)mapped).s,
+                 where(c, c->v.f[HK_F_SS_MAPPED].at).s);
+    uint64_t cached;
+    if (get(c, HK_F_SS_CACHED, &cached))
+        hk_strv_addf(&f->evidence, "%s SuperSlabs in the cache", hk_count(cached).s);
+    hk_strv_add(&f->rules_out, "SuperSlabs never returned: most were unmapped again");
+    hk_strv_add(&f->next, "each map/unmap is two system calls and page faults: compare "
+                          "superslabs_cached with superslabs_live in HAKMEM_STATS=1 output");
+}
+
+static void rule_gap(struct ctx *c)
+{
+    uint64_t rss_kb, vm_kb = 0, hb = 0;
+    if (!get(c, HK_F_VM_RSS_KB, &rss_kb))
+        return;
+    const char *what = NULL;
+    double rss = (double)rss_kb * 1024;
+    bool have_vm = get(c, HK_F_VM_SIZE_KB, &vm_kb), have_hb = hakmem_bytes(c, &hb, &what);
+    bool by_hb = have_hb && hb >= GAP_MIN_HAKMEM && rss <= GAP_MAX_RESIDENT * (double)hb;
+    bool by_vm = have_vm && vm_kb * 1024 >= GAP_MIN_VMSIZE &&
+                 rss <= GAP_MAX_RESIDENT * (double)vm_kb * 1024;
+    if (!by_hb && !by_vm)
+        return;
+    double vm = (double)vm_kb * 1024;
+    struct hk_finding *f;
+    if (by_vm)
+        f = hk_finding_new(c->out, "mapped-vs-resident-gap",
+                           c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
+                           "freed memory not reused: %s resident of %s reserved (%s), "
+                           "the rest mapped but barely touched",
+                           hk_ibytes(rss_kb * 1024).s, hk_ibytes(vm_kb * 1024).s,
+                           hk_pct(rss, vm).s);
+    else
+        f = hk_finding_new(c->out, "mapped-vs-resident-gap",
+                           c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
+                           "freed memory not reused: %s resident of %s in %s (%s), "
+                           "the rest mapped but barely touched",
+                           hk_ibytes(rss_kb * 1024).s, hk_ibytes(hb).s, what,
+                           hk_pct(rss, (double)hb).s);
+    hk_ev_uint(f, "vm_rss_kb", rss_kb);
+    struct hk_where w = where(c, c->v.f[HK_F_VM_RSS_KB].at);
+    if (have_vm) {
+        hk_ev_uint(f, "vm_size_kb", vm_kb);
+        hk_ev_ratio(f, "resident_share_of_vmsize", rss, vm);
+        hk_strv_addf(&f->evidence, "VmRSS %s of VmSize %s = %s resident%s",
+                     hk_ibytes(rss_kb * 1024).s, hk_ibytes(vm_kb * 1024).s, hk_pct(rss, vm).s,
+                     w.s);
+    }
+    if (have_hb) {
+        hk_ev_uint(f, "hakmem_bytes", hb);
+        hk_ev_ratio(f, "resident_share_of_hakmem_bytes", rss, (double)hb);
+        hk_strv_addf(&f->evidence, "VmRSS %s of %s (%s) in %s = %s, even if every resident "
+                     "page were hakmem's", hk_ibytes(rss_kb * 1024).s, hk_ibytes(hb).s,
+                     hk_sibytes(hb).s, what, hk_pct(rss, (double)hb).s);
+    }
+    hk_strv_add(&f->rules_out, "a leak the program holds: leaked blocks were written to, so "
+                               "they would be resident and RSS would approach the mapped size");
+    hk_strv_add(&f->next, "confirm where the freed blocks went: the numbers fit blocks parked "
+                          "outside the slab freelists (TLS caches/lists, remote queues) while "
+                          "each refill maps fresh memory");
+    hk_strv_add(&f->next, next_shadow);
+}
+
+static void rule_address_space(struct ctx *c)
+{
+    const struct hk_num *cur = &c->v.f[HK_F_RLIMIT_CUR];
+    uint64_t vm_kb;
+    if (!cur->set || cur->inf || !cur->v || !get(c, HK_F_VM_SIZE_KB, &vm_kb))
+        return;
+    double vm = (double)vm_kb * 1024, lim = (double)cur->v;
+    const struct hk_event *e = last_event(c, "oom");
+    uint64_t map = e && e->f[HK_E_MAP_SIZE].set ? e->f[HK_E_MAP_SIZE].v : 0;
+    bool near = vm >= AS_NEAR * lim, over = map && vm + (double)map > lim;
+    if (!near && !over)
+        return;
+    struct hk_finding *f = hk_finding_new(c->out, "address-space-limit", HK_SEV_ERROR,
+                                          "RLIMIT_AS reached: VmSize %s, limit %s (%s)",
+                                          hk_ibytes(vm_kb * 1024).s, hk_ibytes(cur->v).s,
+                                          hk_pct(vm, lim).s);
+    hk_ev_uint(f, "rlimit_as_cur", cur->v);
+    hk_ev_uint(f, "vm_size_kb", vm_kb);
+    hk_ev_ratio(f, "vmsize_share_of_limit", vm, lim);
+    hk_strv_addf(&f->evidence, "RLIMIT_AS cur=%s B (%s), VmSize %s kB (%s) = %s of it%s",
+                 hk_count(cur->v).s, hk_ibytes(cur->v).s, hk_count(vm_kb).s,
+                 hk_ibytes(vm_kb * 1024).s, hk_pct(vm, lim).s, where(c, cur->at).s);
+    if (map)
+        hk_strv_addf(&f->evidence, "the failing map of %s %s what is left (%s)",
+                     hk_ibytes(map).s, over ? "exceeds" : "fits in",
+                     hk_ibytes(vm < lim ? (uint64_t)(lim - vm) : 0).s);
+    uint64_t rss_kb;
+    if (get(c, HK_F_VM_RSS_KB, &rss_kb))
+        hk_strv_addf(&f->rules_out, "physical memory exhaustion: only %s is resident",
+                     hk_ibytes(rss_kb * 1024).s);
+    hk_strv_add(&f->rules_out, "the kernel's commit limit: the address-space limit is hit first");
+    hk_strv_add(&f->next, "confirm with a larger limit (ulimit -v) and see whether the "
+                          "failure moves; the other findings say what fills the address space");
+}
+
+static void rule_overcommit(struct ctx *c)
+{
+    const struct hk_event *e = last_event(c, "oom");
+    uint64_t oc;
+    if (!e || !e->f[HK_E_ERRNO].set || e->f[HK_E_ERRNO].v != 12 ||
+        !get(c, HK_F_OVERCOMMIT, &oc) || oc != 2)
+        return;
+    const struct hk_num *cur = &c->v.f[HK_F_RLIMIT_CUR];
+    uint64_t vm_kb = 0;
+    bool have_vm = get(c, HK_F_VM_SIZE_KB, &vm_kb);
+    if (cur->set && !cur->inf && have_vm && (double)vm_kb * 1024 >= AS_NEAR * (double)cur->v)
+        return; /* address-space-limit explains it */
+    struct hk_finding *f = hk_finding_new(c->out, "overcommit-refused", HK_SEV_ERROR,
+                                          "the kernel refused to commit more memory "
+                                          "(vm.overcommit_memory=2, strict accounting)");
+    hk_ev_uint(f, "overcommit_memory", oc);
+    hk_strv_addf(&f->evidence, "overcommit_memory=2 and mmap failed with ENOMEM%s",
+                 where(c, c->v.f[HK_F_OVERCOMMIT].at).s);
+    if (have_vm)
+        hk_strv_addf(&f->evidence, "VmSize %s at the failure", hk_ibytes(vm_kb * 1024).s);
+    if (cur->set && cur->inf)
+        hk_strv_add(&f->rules_out, "RLIMIT_AS: it is unlimited");
+    hk_strv_add(&f->next, "grep -i commit /proc/meminfo: CommitLimit vs Committed_AS "
+                          "(vm.overcommit_ratio sets the limit)");
+}
+
+static void rule_map_count(struct ctx *c)
+{
+    uint64_t mapped, unmapped = 0, live, lm = 0, lu = 0;
+    struct hk_loc at = c->v.f[HK_F_SS_LIVE].at;
+    if (get(c, HK_F_SS_LIVE, &live)) {
+    } else if (get(c, HK_F_SS_MAPPED, &mapped)) {
+        get(c, HK_F_SS_UNMAPPED, &unmapped);
+        live = mapped > unmapped ? mapped - unmapped : 0;
+        at = c->v.f[HK_F_SS_MAPPED].at;
+    } else {
+        return;
+    }
+    get(c, HK_F_LARGE_MAPPED, &lm);
+    get(c, HK_F_LARGE_UNMAPPED, &lu);
+    uint64_t maps = live + (lm > lu ? lm - lu : 0);
+    double share = (double)maps / MAP_COUNT_DEFAULT;
+    if (share < MAP_COUNT_NOTICE)
+        return;
+    struct hk_finding *f = hk_finding_new(c->out, "map-count-limit",
+                                          share >= MAP_COUNT_WARN ? HK_SEV_WARNING
+                                                                  : HK_SEV_NOTICE,
+                                          "%s live mappings = %s of the default "
+                                          "vm.max_map_count (65,530)", hk_count(maps).s,
+                                          hk_pct((double)maps, MAP_COUNT_DEFAULT).s);
+    hk_ev_uint(f, "mappings", maps);
+    hk_ev_real(f, "share_of_default_max_map_count", share);
+    if (lm > lu)
+        hk_strv_addf(&f->evidence, "%s SuperSlabs + %s large mappings held by hakmem%s",
+                     hk_count(live).s, hk_count(lm - lu).s, where(c, at).s);
+    else
+        hk_strv_addf(&f->evidence, "%s SuperSlabs held by hakmem%s", hk_count(live).s,
+                     where(c, at).s);
+    hk_strv_add(&f->evidence, "each mapping is at least one kernel VMA; thread stacks, "
+                              "libraries and split mappings add more, and mmap fails with "
+                              "ENOMEM at the limit");
+    hk_strv_add(&f->next, "on that machine: cat /proc/sys/vm/max_map_count; wc -l "
+                          "/proc/PID/maps near the failure");
+}
+
+struct parked {
+    unsigned id;
+    uint64_t parked, fast, list, slab_free, remote, in_use;
+    struct hk_loc at;
+};
+
+static int by_parked(const void *a, const void *b)
+{
+    const struct parked *x = a, *y = b;
+    return (x->parked < y->parked) - (x->parked > y->parked);
+}
+
+
+static void rule_parked(struct ctx *c)
+{
+    struct parked *cls = hk_xcalloc(c->v.ncensus + 1, sizeof *cls);
+    size_t ncls = 0;
+    for (size_t i = 0; i < c->v.ncensus; i++) {
+        const struct hk_census_row *r = &c->v.census[i];
+        struct parked p = {r->id, 0, z(r, HK_Z_FAST_CACHE), z(r, HK_Z_TLS_LIST),
+                           z(r, HK_Z_SLAB_FREE), z(r, HK_Z_REMOTE_QUEUE), z(r, HK_Z_IN_USE),
+                           r->at};
+        p.parked = p.fast + p.list;
+        uint64_t free_blocks = p.parked + p.slab_free + p.remote;
+        if (p.parked >= PARKED_MIN && (double)p.parked >= PARKED_SHARE * (double)free_blocks)
+            cls[ncls++] = p;
+    }
+    struct parked *thr = hk_xcalloc(c->v.ncensus_threads + 1, sizeof *thr);
+    size_t nthr = 0, exited = 0;
+    for (size_t i = 0; i < c->v.ncensus_threads; i++) {
+        const struct hk_census_row *r = &c->v.census_threads[i];
+        struct parked p = {r->id, 0, z(r, HK_Z_FAST_CACHE), z(r, HK_Z_TLS_LIST), 0, 0, 0, r->at};
+        p.parked = p.fast + p.list;
+        bool gone = strcmp(r->state, "exited") == 0;
+        if ((gone && p.parked) || p.parked >= PARKED_MIN) {
+            thr[nthr++] = p;
+            exited += gone;
+        }
+    }
+    if (!ncls && !nthr) {
+        free(cls);
+        free(thr);
+        return;
+    }
+    qsort(cls, ncls, sizeof *cls, by_parked);
+    qsort(thr, nthr, sizeof *thr, by_parked);
+    uint64_t total = 0;
+    for (size_t i = 0; i < ncls; i++)
+        total += cls[i].parked;
+    struct hk_finding *f;
+    if (ncls)
+        f = hk_finding_new(c->out, "tls-parked-blocks",
+                           exited || c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
+                           "%s freed blocks parked in thread caches (%zu class%s), not in "
+                           "the slab freelists", hk_count(total).s, ncls, ncls == 1 ? "" : "es");
+    else
+        f = hk_finding_new(c->out, "tls-parked-blocks",
+                           exited || c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
+                           "freed blocks parked in the caches of %zu thread%s%s", nthr,
+                           nthr == 1 ? "" : "s", exited ? " that exited" : "");
+    hk_ev_uint(f, "parked_blocks", total);
+    hk_ev_uint(f, "classes", ncls);
+    hk_ev_uint(f, "threads", nthr);
+    hk_ev_uint(f, "exited_threads", exited);
+    for (size_t i = 0; i < ncls && i < TOP_N; i++) {
+        const struct parked *p = &cls[i];
+        uint64_t size = class_size(c, p->id);
+        uint64_t free_blocks = p->parked + p->slab_free + p->remote;
+        char sz[64] = "";
+        if (size)
+            snprintf(sz, sizeof sz, " (%s)", hk_ibytes(size).s);
+        hk_strv_addf(&f->evidence, "class %u%s: %s parked (fast cache %s, TLS list %s) = %s "
+                     "of its %s free blocks; slab freelists %s, in use %s%s", p->id, sz,
+                     hk_count(p->parked).s, hk_count(p->fast).s, hk_count(p->list).s,
+                     hk_pct((double)p->parked, (double)free_blocks).s,
+                     hk_count(free_blocks).s, hk_count(p->slab_free).s, hk_count(p->in_use).s,
+                     where(c, p->at).s);
+        const struct hk_class_row *row = class_row(c, p->id);
+        if (row && row->f[HK_C_FREES].set && row->f[HK_C_SPILL_BLOCKS].set &&
+            row->f[HK_C_FREES].v)
+            hk_strv_addf(&f->evidence, "class %u counters: %s frees, %s blocks spilled back "
+                         "(%s)", p->id, hk_count(row->f[HK_C_FREES].v).s,
+                         hk_count(row->f[HK_C_SPILL_BLOCKS].v).s,
+                         hk_pct((double)row->f[HK_C_SPILL_BLOCKS].v,
+                                (double)row->f[HK_C_FREES].v).s);
+    }
+    for (size_t i = 0; i < nthr && i < TOP_N; i++) {
+        const struct parked *p = &thr[i];
+        const struct hk_census_row *r = NULL;
+        for (size_t j = 0; j < c->v.ncensus_threads; j++)
+            if (c->v.census_threads[j].id == p->id)
+                r = &c->v.census_threads[j];
+        hk_strv_addf(&f->evidence, "thread %u (tid %llu, %s): %s parked (fast cache %s, TLS "
+                     "list %s)%s", p->id, (unsigned long long)z(r, HK_Z_TID),
+                     r->state[0] ? r->state : "?", hk_count(p->parked).s, hk_count(p->fast).s,
+                     hk_count(p->list).s, where(c, p->at).s);
+    }
+    const struct hk_option *o = option(c, "HAKMEM_TINY_TLS_LIST_SPILL");
+    if (o && strcmp(o->value, "0") == 0)
+        hk_strv_add(&f->evidence, "option HAKMEM_TINY_TLS_LIST_SPILL=0 is set: TLS lists "
+                                  "never spill back to the slabs");
+    hk_strv_add(&f->rules_out, "a leak in the program: the census counts these blocks as "
+                               "freed");
+    if (exited)
+        hk_strv_add(&f->rules_out, "a flush at thread exit: threads that exited still own "
+                                   "blocks");
+    if (o && strcmp(o->value, "0") == 0)
+        hk_strv_add(&f->next, "run again without HAKMEM_TINY_TLS_LIST_SPILL=0");
+    hk_strv_add(&f->next, "compare spills and spill_blocks with frees per class "
+                          "(HAKMEM_STATS=1): lists that never spill keep their blocks");
+    if (exited)
+        hk_strv_add(&f->next, "check the thread-exit flush: census_thread rows with "
+                              "state=exited must hold no blocks");
+    free(cls);
+    free(thr);
+}
+
+static void rule_remote(struct ctx *c)
+{
+    struct hk_strv lines = {0};
+    uint64_t queued = 0, orphaned = 0, queued_threads = 0;
+    for (size_t i = 0; i < c->v.ncensus; i++) {
+        const struct hk_census_row *r = &c->v.census[i];
+        uint64_t q = z(r, HK_Z_REMOTE_QUEUE);
+        uint64_t free_blocks = q + z(r, HK_Z_FAST_CACHE) + z(r, HK_Z_TLS_LIST) +
+                               z(r, HK_Z_SLAB_FREE);
+        if (q >= REMOTE_MIN && (double)q >= REMOTE_SHARE * (double)free_blocks) {
+            queued += q;
+            hk_strv_addf(&lines, "class %u: %s blocks in remote queues = %s of its %s free "
+                         "blocks%s", r->id, hk_count(q).s,
+                         hk_pct((double)q, (double)free_blocks).s, hk_count(free_blocks).s,
+                         where(c, r->at).s);
+        }
+    }
+    for (size_t i = 0; i < c->v.ncensus_threads; i++) {
+        const struct hk_census_row *r = &c->v.census_threads[i];
+        uint64_t q = z(r, HK_Z_REMOTE_QUEUE);
+        bool gone = strcmp(r->state, "exited") == 0;
+        uint64_t free_blocks = q + z(r, HK_Z_FAST_CACHE) + z(r, HK_Z_TLS_LIST);
+        if ((gone && q) ||
+            (q >= REMOTE_MIN && (double)q >= REMOTE_SHARE * (double)free_blocks)) {
+            orphaned += gone ? q : 0;
+            queued_threads += q;
+            hk_strv_addf(&lines, "thread %u (tid %llu, %s): %s blocks waiting in the remote "
+                         "queues of its slabs%s", r->id, (unsigned long long)z(r, HK_Z_TID),
+                         r->state[0] ? r->state : "?", hk_count(q).s, where(c, r->at).s);
+        }
+    }
+    uint64_t backlog = 0;
+    for (size_t i = 0; i < c->v.nclasses; i++) {
+        const struct hk_class_row *r = &c->v.classes[i];
+        if (!r->f[HK_C_REMOTE_SENT].set || !r->f[HK_C_REMOTE_DRAINED].set)
+            continue;
+        uint64_t sent = r->f[HK_C_REMOTE_SENT].v, drained = r->f[HK_C_REMOTE_DRAINED].v;
+        if (sent > drained && sent - drained >= REMOTE_MIN &&
+            (double)drained < REMOTE_DRAIN_SHARE * (double)sent) {
+            backlog += sent - drained;
+            hk_strv_addf(&lines, "class %u counters: %s remote frees sent, %s drained (%s); %s "
+                         "not drained%s", r->id, hk_count(sent).s, hk_count(drained).s,
+                         hk_pct((double)drained, (double)sent).s, hk_count(sent - drained).s,
+                         where(c, r->f[HK_C_REMOTE_SENT].at).s);
+        }
+    }
+    if (!lines.n) {
+        hk_strv_free(&lines);
+        return;
+    }
+    if (queued_threads > queued)
+        queued = queued_threads;
+    struct hk_finding *f;
+    if (orphaned)
+        f = hk_finding_new(c->out, "remote-queue-backlog", HK_SEV_ERROR,
+                           "%s freed blocks wait in remote queues of slabs whose owner exited",
+                           hk_count(orphaned).s);
+    else if (queued)
+        f = hk_finding_new(c->out, "remote-queue-backlog", c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
+                           "%s blocks freed by other threads wait in remote queues",
+                           hk_count(queued).s);
+    else
+        f = hk_finding_new(c->out, "remote-queue-backlog", c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
+                           "remote frees are not drained: %s sent but not drained",
+                           hk_count(backlog).s);
+    hk_ev_uint(f, "remote_queued_blocks", queued);
+    hk_ev_uint(f, "remote_not_drained", backlog);
+    hk_ev_uint(f, "orphaned_blocks", orphaned);
+    for (size_t i = 0; i < lines.n && i < 2 * TOP_N; i++)
+        hk_strv_add(&f->evidence, lines.v[i]);
+    hk_strv_free(&lines);
+    hk_strv_add(&f->rules_out, "a leak in the program: the program freed these blocks");
+    hk_strv_add(&f->next, "remote queues drain when the owner refills that class; slabs of "
+                          "exited threads must be adopted: look at census_thread rows and "
+                          "remote_sent vs remote_drained per class (HAKMEM_STATS=1)");
+}
+
+/* A live measure for a snapshot: bytes from class rows (live × size) or live blocks. */
+static bool snap_live(const struct hk_snapshot *s, double *out, bool *is_bytes)
+{
+    *is_bytes = true;
+    double bytes = 0;
+    bool any = false;
+    for (size_t i = 0; i < s->nclasses; i++) {
+        const struct hk_class_row *r = &s->classes[i];
+        if (r->f[HK_C_LIVE].set && r->f[HK_C_SIZE].set) {
+            bytes += (double)r->f[HK_C_LIVE].v * (double)r->f[HK_C_SIZE].v;
+            any = true;
+        }
+    }
+    if (any) {
+        *out = bytes;
+        return true;
+    }
+    if (s->f[HK_F_TOTAL_LIVE].set) {
+        *is_bytes = false;
+        *out = (double)s->f[HK_F_TOTAL_LIVE].v;
+        return true;
+    }
+    return false;
+}
+
+static void rule_live_heap(struct ctx *c)
+{
+    const struct hk_snapshot *first = NULL, *last = NULL;
+    double l0 = 0, l1 = 0;
+    size_t points = 0;
+    bool bytes = true;
+    for (size_t i = 0; i < c->m->nsnaps; i++) {
+        const struct hk_snapshot *s = &c->m->snaps[i];
+        double l;
+        if (!s->f[HK_F_VM_RSS_KB].set || !snap_live(s, &l, &bytes))
+            continue;
+        if (!first)
+            first = s, l0 = l;
+        last = s, l1 = l;
+        points++;
+    }
+    if (points >= 2) {
+        double r0 = (double)first->f[HK_F_VM_RSS_KB].v * 1024;
+        double r1 = (double)last->f[HK_F_VM_RSS_KB].v * 1024;
+        if (l0 > 0 && r0 > 0 && l1 >= GROWTH_RATIO * l0 && r1 >= GROWTH_RATIO * r0 &&
+            r1 - r0 >= (double)GROWTH_MIN_RSS) {
+            struct hk_finding *f = hk_finding_new(
+                c->out, "live-heap-growth", HK_SEV_WARNING,
+                "live heap and RSS grew together over %zu snapshots (live \u00d7%s, RSS "
+                "\u00d7%s): the program holds the memory", points, hk_ratio(l1, l0).s,
+                hk_ratio(r1, r0).s);
+            hk_ev_real(f, "live_growth", l1 / l0);
+            hk_ev_real(f, "rss_growth", r1 / r0);
+            hk_ev_uint(f, "snapshots", points);
+            hk_strv_addf(&f->evidence, "live %s \u2192 %s, VmRSS %s \u2192 %s%s",
+                         bytes ? hk_ibytes((uint64_t)l0).s : hk_count((uint64_t)l0).s,
+                         bytes ? hk_ibytes((uint64_t)l1).s : hk_count((uint64_t)l1).s,
+                         hk_ibytes((uint64_t)r0).s, hk_ibytes((uint64_t)r1).s,
+                         where(c, last->f[HK_F_VM_RSS_KB].at).s);
+            hk_strv_add(&f->rules_out, "memory stuck in the allocator: the program's own live "
+                                       "blocks grew as much as RSS");
+            hk_strv_add(&f->next, "HAKMEM_LEAK_CHECK=1: at exit, the live blocks grouped by "
+                                  "allocation stack (HAKMEM_LEAK_REPORT=all includes "
+                                  "reachable ones)");
+            return;
+        }
+    }
+    /* One point in time: mapped memory that is mostly resident is really held. */
+    uint64_t rss_kb, hb;
+    const char *what;
+    if (!get(c, HK_F_VM_RSS_KB, &rss_kb) || !hakmem_bytes(c, &hb, &what) ||
+        hb < GAP_MIN_HAKMEM)
+        return;
+    double rss = (double)rss_kb * 1024;
+    if (rss < HELD_MIN_RESIDENT * (double)hb)
+        return;
+    /* Resident is not the same as held: when the census or the counters say most blocks are
+     * free, the memory sits in the allocator (other rules say where), not in the program. */
+    double share;
+    if (held_by_program(c, hb, &share) == 0)
+        return;
+    struct hk_finding *f;
+    if (rss >= (double)hb)
+        f = hk_finding_new(c->out, "live-heap-growth", c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
+                           "the memory is resident: RSS %s \u2265 the %s in %s, so the program "
+                           "holds it (a leak or real demand)", hk_ibytes(rss_kb * 1024).s,
+                           hk_ibytes(hb).s, what);
+    else
+        f = hk_finding_new(c->out, "live-heap-growth", c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
+                           "the memory is resident: %s of %s in %s (%s), so the program holds "
+                           "it (a leak or real demand)", hk_ibytes(rss_kb * 1024).s,
+                           hk_ibytes(hb).s, what, hk_pct(rss, (double)hb).s);
+    hk_ev_uint(f, "vm_rss_kb", rss_kb);
+    hk_ev_uint(f, "hakmem_bytes", hb);
+    hk_ev_ratio(f, "resident_share_of_hakmem_bytes", rss, (double)hb);
+    hk_strv_addf(&f->evidence, "VmRSS %s kB = %s; %s in %s: %s resident%s", hk_count(rss_kb).s,
+                 hk_ibytes(rss_kb * 1024).s, hk_ibytes(hb).s, what, hk_pct(rss, (double)hb).s,
+                 where(c, c->v.f[HK_F_VM_RSS_KB].at).s);
+    hk_strv_add(&f->rules_out, "memory reserved but unused (mapped, never touched): it is "
+                               "resident");
+    hk_strv_add(&f->next, "HAKMEM_LEAK_CHECK=1: at exit, the live blocks grouped by "
+                          "allocation stack; two reports (HAKMEM_STATS_SIGNAL) show what grows");
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+    const struct hk_stack *const *x = a, *const *y = b;
+    if ((*x)->bytes != (*y)->bytes)
+        return (*x)->bytes < (*y)->bytes ? 1 : -1;
+    return ((*x)->id > (*y)->id) - ((*x)->id < (*y)->id);
+}
+
+static void rule_leak(struct ctx *c)
+{
+    const struct hk_stack **v = hk_xcalloc(c->m->nstacks + 1, sizeof *v);
+    size_t n = 0;
+    uint64_t blocks = 0, bytes = 0;
+    for (size_t i = 0; i < c->m->nstacks; i++)
+        if (strcmp(c->m->stacks[i].kind, "lost") == 0 && c->m->stacks[i].blocks) {
+            v[n++] = &c->m->stacks[i];
+            blocks += c->m->stacks[i].blocks;
+            bytes += c->m->stacks[i].bytes;
+        }
+    if (!n) {
+        free(v);
+        return;
+    }
+    qsort(v, n, sizeof *v, by_bytes);
+    /* An error when it can explain an OOM: at least LEAK_OOM_SHARE of hakmem's memory. */
+    uint64_t hb = 0;
+    const char *what;
+    bool big = c->oom && hakmem_bytes(c, &hb, &what) && (double)bytes >= LEAK_OOM_SHARE * (double)hb;
+    struct hk_finding *f = hk_finding_new(c->out, "application-leak",
+                                          big ? HK_SEV_ERROR : HK_SEV_WARNING,
+                                          "leak check: %s in %s blocks lost, from %zu "
+                                          "allocation stack%s", hk_ibytes(bytes).s,
+                                          hk_count(blocks).s, n, n == 1 ? "" : "s");
+    hk_ev_uint(f, "lost_bytes", bytes);
+    hk_ev_uint(f, "lost_blocks", blocks);
+    hk_ev_uint(f, "stacks", n);
+    for (size_t i = 0; i < n && i < TOP_N; i++) {
+        const struct hk_stack *s = v[i];
+        char *frames = hk_xstrdup("");
+        /* The first frames from the allocation side; skip frames inside libhakmem itself. */
+        size_t shown = 0;
+        for (size_t j = 0; j < s->nframes && shown < 3; j++) {
+            char *name = hk_sym_name(c->sym, s->frames[j], true);
+            bool own = strstr(name, "libhakmem") != NULL;
+            if (!own) {
+                char *t = hk_xasprintf("%s%s%s", frames, shown ? " \u2190 " : "", name);
+                free(frames);
+                frames = t;
+                shown++;
+            }
+            free(name);
+        }
+        hk_strv_addf(&f->evidence, "stack %u: %s in %s blocks: %s%s", s->id,
+                     hk_ibytes(s->bytes).s, hk_count(s->blocks).s, shown ? frames : "(no frames)",
+                     where(c, s->at).s);
+        free(frames);
+    }
+    hk_strv_add(&f->rules_out, "memory kept by the allocator: these blocks are allocated, "
+                               "unreachable and never freed by the program");
+    hk_strv_add(&f->next, "hkdump --folded DUMP | flamegraph.pl > leaks.svg for the whole "
+                          "picture; HAKMEM_LEAK_SUPPRESSIONS=FILE for known one-time "
+                          "allocations");
+    free(v);
+}
+
+static void rule_misuse(struct ctx *c)
+{
+    uint64_t invalid = 0;
+    get(c, HK_F_INVALID_FREES, &invalid);
+    if (!c->m->nmisuse && !invalid)
+        return;
+    /* Count per kind, in order of first appearance. */
+    const char *kinds[16];
+    size_t counts[16], nk = 0;
+    for (size_t i = 0; i < c->m->nmisuse; i++) {
+        size_t k = 0;
+        while (k < nk && strcmp(kinds[k], c->m->misuse[i].kind))
+            k++;
+        if (k == nk && nk < 16)
+            kinds[nk] = c->m->misuse[i].kind, counts[nk++] = 0;
+        if (k < nk)
+            counts[k]++;
+    }
+    char title[256] = "";
+    size_t o = 0;
+    for (size_t k = 0; k < nk && o < sizeof title - 40; k++)
+        o += (size_t)snprintf(title + o, sizeof title - o, "%s%zu %s", k ? ", " : "", counts[k],
+                              kinds[k]);
+    struct hk_finding *f;
+    if (nk)
+        f = hk_finding_new(c->out, "misuse", HK_SEV_ERROR, "heap misuse by the program: %s",
+                           title);
+    else
+        f = hk_finding_new(c->out, "misuse", HK_SEV_ERROR,
+                           "heap misuse by the program: %s invalid frees counted",
+                           hk_count(invalid).s);
+    hk_ev_uint(f, "reports", c->m->nmisuse);
+    for (size_t k = 0; k < nk; k++)
+        hk_ev_uint(f, kinds[k], counts[k]);
+    if (invalid)
+        hk_ev_uint(f, "invalid_frees", invalid);
+    for (size_t i = 0; i < c->m->nmisuse && i < TOP_N; i++)
+        hk_strv_addf(&f->evidence, "%s%s", c->m->misuse[i].quote, where(c, c->m->misuse[i].at).s);
+    if (c->m->nmisuse > TOP_N)
+        hk_strv_addf(&f->evidence, "... and %zu more", c->m->nmisuse - TOP_N);
+    if (invalid)
+        hk_strv_addf(&f->evidence, "process counter invalid_frees=%s%s", hk_count(invalid).s,
+                     where(c, c->v.f[HK_F_INVALID_FREES].at).s);
+    hk_strv_add(&f->rules_out, "the allocator as the first cause of a later crash: the "
+                               "program's misuse came first");
+    hk_strv_add(&f->next, "HAKMEM_ABORT_ON_ERROR=1 under gdb: stops at the first misuse with "
+                          "its stack (HAKMEM_SHADOW=1 checks every free)");
+    hk_strv_add(&f->next, "an AddressSanitizer build pins overflows and uses after free to the "
+                          "exact access");
+}
+
+static void rule_signal(struct ctx *c)
+{
+    const struct hk_event *e = last_event(c, "signal");
+    if (!e)
+        return;
+    uint64_t signo = e->f[HK_E_SIGNO].set ? e->f[HK_E_SIGNO].v : 0;
+    struct hk_finding *f = hk_finding_new(c->out, "crash-signal", HK_SEV_ERROR,
+                                          "the process died of %s (signal %llu)",
+                                          e->name[0] ? e->name : "a signal",
+                                          (unsigned long long)signo);
+    hk_ev_uint(f, "signo", signo);
+    hk_strv_addf(&f->evidence, "%s%s", e->quote ? e->quote : e->kind, where(c, e->at).s);
+    if (e->f[HK_E_ADDR].set) {
+        char *name = hk_sym_name(c->sym, e->f[HK_E_ADDR].v, false);
+        hk_ev_str(f, "addr_symbol", name);
+        hk_strv_addf(&f->evidence, "faulting address 0x%llx: %s",
+                     (unsigned long long)e->f[HK_E_ADDR].v, name);
+        free(name);
+    }
+    if (!c->m->nmisuse)
+        hk_strv_add(&f->next, "HAKMEM_SHADOW=1: checks every free and reports the misuse that "
+                              "usually comes before a crash in the heap");
+    hk_strv_add(&f->next, "a core dump (ulimit -c unlimited) and gdb for the faulting stack");
+}
+
+static void rule_truncated(struct ctx *c)
+{
+    for (size_t i = 0; i < c->m->ninputs; i++) {
+        const struct hk_input_info *ii = &c->m->inputs[i];
+        if (!ii->is_dump || !ii->truncated)
+            continue;
+        struct hk_finding *f = hk_finding_new(c->out, "truncated-dump", HK_SEV_WARNING,
+                                              "%s was cut off (no 'end' record): the process "
+                                              "died while writing it",
+                                              hk_loc_name(c->m, (struct hk_loc){(int)i, 0}));
+        hk_ev_str(f, "input", ii->name);
+        hk_ev_uint(f, "lines", ii->lines);
+        hk_ev_uint(f, "records", ii->records);
+        hk_strv_addf(&f->evidence, "%u lines, %u records read%s", ii->lines, ii->records,
+                     ii->partial_bytes ? "" : ", last line complete");
+        if (ii->partial_bytes)
+            hk_strv_addf(&f->evidence, "the last line stops after %zu bytes without a newline "
+                         "and was not used", ii->partial_bytes);
+        hk_strv_add(&f->rules_out, "nothing: the records that are missing may hold the numbers "
+                                   "that matter");
+        hk_strv_add(&f->next, "the findings use every complete record; for a whole dump, point "
+                              "HAKMEM_DUMP_DIR at a disk with space and rerun");
+    }
+}
+
+static void rule_unparsed(struct ctx *c)
+{
+    if (!c->m->unparsed_total)
+        return;
+    struct hk_finding *f = hk_finding_new(c->out, "unparsed-lines", HK_SEV_NOTICE,
+                                          "%s line%s looked like hakmem output but could not "
+                                          "be read fully", hk_count(c->m->unparsed_total).s,
+                                          c->m->unparsed_total == 1 ? "" : "s");
+    hk_ev_uint(f, "lines", c->m->unparsed_total);
+    for (size_t i = 0; i < c->m->nunparsed && i < TOP_N; i++) {
+        const struct hk_unparsed *u = &c->m->unparsed[i];
+        hk_strv_addf(&f->evidence, "%s:%u: %s: \"%s\"", hk_loc_name(c->m, u->at), u->at.line,
+                     u->reason, u->text);
+    }
+    if (c->m->unparsed_total > TOP_N)
+        hk_strv_addf(&f->evidence, "... and %s more (all in --json)",
+                     hk_count(c->m->unparsed_total - TOP_N).s);
+    hk_strv_add(&f->next, "check those lines by hand: the findings do not use them");
+}
+
+static void rule_no_data(struct ctx *c)
+{
+    for (size_t i = 0; i < c->m->ninputs; i++) {
+        const struct hk_input_info *ii = &c->m->inputs[i];
+        if (ii->is_dump || ii->records)
+            continue;
+        struct hk_finding *f = hk_finding_new(c->out, "no-hakmem-data", HK_SEV_NOTICE,
+                                              "%s: no hakmem output found in %u line%s",
+                                              hk_loc_name(c->m, (struct hk_loc){(int)i, 0}),
+                                              ii->lines, ii->lines == 1 ? "" : "s");
+        hk_ev_str(f, "input", ii->name);
+        hk_ev_uint(f, "lines", ii->lines);
+        hk_strv_add(&f->evidence, "none of: hakmem: report lines, [SS OOM], RLIMIT_AS(...), "
+                                  "superslab_refill NULL detail, a hakmem-dump header");
+        hk_strv_add(&f->next, "run with HAKMEM_STATS=1 (report at exit) and "
+                              "HAKMEM_DUMP_DIR=DIR (dump on OOM or crash)");
+    }
+}
+
+void hk_rules_run(const struct hk_model *m, struct hk_symbolizer *sym, struct hk_findings *out)
+{
+    struct ctx c = {.m = m, .sym = sym, .out = out};
+    hk_model_view(m, &c.v);
+    static void (*const rules[])(struct ctx *) = {
+        rule_oom,      rule_huge_request, rule_address_space, rule_overcommit,
+        rule_superslabs, rule_gap,        rule_live_heap,     rule_parked,
+        rule_remote,   rule_leak,         rule_misuse,        rule_signal,
+        rule_map_count, rule_churn,       rule_truncated,     rule_unparsed,
+        rule_no_data,
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        rules[i](&c);
+    hk_findings_sort(out);
+    hk_view_free(&c.v);
+}
