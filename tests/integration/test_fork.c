@@ -1,0 +1,187 @@
+/* Under LD_PRELOAD=libhakmem.so: a parent with 4 threads that allocate and free without
+ * pause forks 20 children. Each child frees blocks inherited from the parent, allocates and
+ * frees in every tier, starts a thread of its own, and exits 0. A child that deadlocks is
+ * killed by its alarm (or by the parent after a deadline) and the test fails. */
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "preload_check.h"
+
+enum { THREADS = 4, CHILDREN = 20, SLOTS = 256, CHILD_ALARM = 60, DEADLINE = 120 };
+
+static atomic_int stop;
+static const size_t sizes[] = {8, 24, 64, 200, 1000, 1024, 3000, 16000, 60000, 100000, 1 << 20};
+#define NS (sizeof sizes / sizeof sizes[0])
+
+/* Blocks the main thread holds across fork: children free them. */
+static unsigned char *held[64];
+
+static uint64_t next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void *churn(void *arg)
+{
+    uint64_t r = (uint64_t)(uintptr_t)arg * 0x9E3779B97F4A7C15ull + 1;
+    void *slot[SLOTS] = {0};
+    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        unsigned i = (unsigned)(next(&r) % SLOTS);
+        free(slot[i]);
+        size_t n = (next(&r) & 7) ? next(&r) % 2048 + 1 : sizes[next(&r) % NS];
+        slot[i] = (next(&r) & 3) ? malloc(n) : calloc(1, n);
+        if (slot[i])
+            memset(slot[i], (int)i, n < 256 ? n : 256);
+    }
+    for (unsigned i = 0; i < SLOTS; i++)
+        free(slot[i]);
+    return NULL;
+}
+
+static void *child_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2000; i++) {
+        void *p = malloc(sizes[i % NS]);
+        memset(p, 1, sizes[i % NS] < 512 ? sizes[i % NS] : 512);
+        free(p);
+    }
+    return malloc(100);
+}
+
+static int child_main(int id)
+{
+    alarm(CHILD_ALARM);
+    /* blocks allocated by the parent's main thread before the fork */
+    for (int i = 0; i < 64; i++) {
+        size_t n = sizes[i % NS];
+        for (size_t j = 0; j < n; j += 97)
+            if (held[i][j] != (unsigned char)i)
+                return 10;
+    }
+    for (int i = 0; i < 64; i += 2) {
+        free(held[i]);
+        held[i] = NULL;
+    }
+    uint64_t r = (uint64_t)id + 99;
+    void *v[500] = {0};
+    for (int k = 0; k < 20000; k++) {
+        unsigned i = (unsigned)(next(&r) % 500);
+        free(v[i]);
+        size_t n = sizes[next(&r) % NS];
+        if (n >= (1 << 20) && (k & 15))
+            n = 4096;
+        v[i] = malloc(n);
+        if (!v[i])
+            return 11;
+        memset(v[i], 2, n < 1024 ? n : 1024);
+        if (k % 1000 == 0) {
+            v[i] = realloc(v[i], n * 2);
+            if (!v[i])
+                return 12;
+        }
+    }
+    for (int i = 0; i < 500; i++)
+        free(v[i]);
+    pthread_t t;
+    void *ret = NULL;
+    if (pthread_create(&t, NULL, child_thread, NULL) != 0)
+        return 13;
+    pthread_join(t, &ret);
+    free(ret);
+    char buf[64];
+    snprintf(buf, sizeof buf, "child %d done", id);   /* stdio in the child */
+    (void)buf;
+    return 0;
+}
+
+int main(void)
+{
+    hk_require_preloaded("test_fork");
+    for (int i = 0; i < 64; i++) {
+        held[i] = malloc(sizes[i % NS]);
+        memset(held[i], i, sizes[i % NS]);
+    }
+    pthread_t th[THREADS];
+    for (long i = 0; i < THREADS; i++)
+        pthread_create(&th[i], NULL, churn, (void *)(i + 1));
+
+    pid_t pids[CHILDREN];
+    int status[CHILDREN], done = 0, bad = 0;
+    for (int c = 0; c < CHILDREN; c++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);   /* let the threads get into malloc */
+        pids[c] = fork();
+        if (pids[c] < 0) {
+            perror("fork");
+            return 1;
+        }
+        if (pids[c] == 0) {
+            int rc = child_main(c);
+            if (rc == 0 && (c & 1))
+                exit(0);   /* half the children run the atexit handlers (hakmem's too) */
+            _exit(rc);
+        }
+        status[c] = -1;
+    }
+    time_t deadline = time(NULL) + DEADLINE;
+    while (done < CHILDREN) {
+        int st;
+        pid_t p = waitpid(-1, &st, WNOHANG);
+        if (p > 0) {
+            for (int c = 0; c < CHILDREN; c++)
+                if (pids[c] == p) {
+                    status[c] = st;
+                    done++;
+                }
+            continue;
+        }
+        if (p < 0 && errno != EINTR)
+            break;
+        if (time(NULL) > deadline) {
+            fprintf(stderr, "FAIL: children still running after %d s (deadlock?)\n", DEADLINE);
+            for (int c = 0; c < CHILDREN; c++)
+                if (status[c] == -1)
+                    kill(pids[c], SIGKILL);
+            bad = 1;
+            break;
+        }
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    for (int c = 0; c < CHILDREN; c++) {
+        int st = status[c];
+        if (st == -1) {
+            waitpid(pids[c], &st, 0);
+            fprintf(stderr, "FAIL: child %d did not finish\n", c);
+            bad = 1;
+        } else if (WIFSIGNALED(st)) {
+            fprintf(stderr, "FAIL: child %d killed by signal %d%s\n", c, WTERMSIG(st),
+                    WTERMSIG(st) == SIGALRM ? " (alarm: deadlock?)" : "");
+            bad = 1;
+        } else if (WEXITSTATUS(st) != 0) {
+            fprintf(stderr, "FAIL: child %d exited with %d\n", c, WEXITSTATUS(st));
+            bad = 1;
+        }
+    }
+    for (int i = 0; i < 64; i++)
+        free(held[i]);
+    printf("test_fork: %d children, %s\n", CHILDREN, bad ? "FAILED" : "all exited 0");
+    return bad;
+}

@@ -1,0 +1,190 @@
+/* fork() while 8 threads are inside malloc/free.
+ *
+ * THREADS threads allocate and free without pause and trade blocks through a shared
+ * exchange (so frees are cross-thread). The main thread forks FORKS children, at most
+ * PARALLEL at a time. Each child checks and frees the exchange's blocks (allocated by
+ * threads that do not exist in the child), allocates and frees in every tier, sometimes
+ * starts a thread or forks a grandchild, and exits. A child that does not finish in time
+ * (a lock held across fork) is killed and the test fails. */
+#include <sys/wait.h>
+
+#include "stress_common.h"
+
+enum { THREADS = 8, PARALLEL = 4, XSLOTS = 512, CHILD_SECONDS = 60 };
+
+static atomic_int stop;
+static pthread_mutex_t xlock = PTHREAD_MUTEX_INITIALIZER;
+static struct s_block exchange[XSLOTS];
+
+static void x_prepare(void) { pthread_mutex_lock(&xlock); }
+static void x_parent(void) { pthread_mutex_unlock(&xlock); }
+static void x_child(void) { pthread_mutex_unlock(&xlock); }
+
+static void *churn(void *arg)
+{
+    long id = (long)arg;
+    char who[32];
+    snprintf(who, sizeof who, "thread %ld", id);
+    struct s_rng r = s_seed((uint64_t)id + 1);
+    struct s_block mine[128];
+    memset(mine, 0, sizeof mine);
+    uint64_t k = 0;
+    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        k++;
+        unsigned i = (unsigned)(s_next(&r) % 128);
+        if (mine[i].p)
+            s_free_block(mine[i], who);
+        mine[i] = s_alloc_block(s_size(&r, 3), ((uint64_t)id << 48) | k);
+        if ((k & 3) == 0) {           /* swap with the exchange: a cross-thread free */
+            unsigned x = (unsigned)(s_next(&r) % XSLOTS);
+            pthread_mutex_lock(&xlock);
+            struct s_block old = exchange[x];
+            exchange[x] = mine[i];
+            pthread_mutex_unlock(&xlock);
+            mine[i] = old;
+        }
+    }
+    for (int i = 0; i < 128; i++)
+        if (mine[i].p)
+            s_free_block(mine[i], who);
+    return NULL;
+}
+
+#ifndef STRESS_TSAN
+static void *child_thread(void *arg)
+{
+    struct s_rng r = s_seed((uint64_t)(uintptr_t)arg);
+    for (int i = 0; i < 3000; i++) {
+        struct s_block b = s_alloc_block(s_size(&r, 5), (uint64_t)i);
+        s_free_block(b, "child thread");
+    }
+    return NULL;
+}
+#endif
+
+static int child_work(int id, int depth)
+{
+    alarm(CHILD_SECONDS);
+    char who[32];
+    snprintf(who, sizeof who, "child %d.%d", id, depth);
+    if (depth == 0) {
+        /* blocks of threads that do not exist here */
+        pthread_mutex_lock(&xlock);
+        for (int x = 0; x < XSLOTS; x++)
+            if (exchange[x].p && (x & 1)) {
+                s_free_block(exchange[x], who);
+                exchange[x].p = NULL;
+            }
+        pthread_mutex_unlock(&xlock);
+    }
+    struct s_rng r = s_seed((uint64_t)id * 31 + (uint64_t)depth);
+    struct s_block v[256];
+    memset(v, 0, sizeof v);
+    int ops = S_SCALE(6000);
+    for (int k = 0; k < ops; k++) {
+        unsigned i = (unsigned)(s_next(&r) % 256);
+        if (v[i].p)
+            s_free_block(v[i], who);
+        v[i] = s_alloc_block(s_size(&r, 10), (uint64_t)k);
+    }
+    for (int i = 0; i < 256; i++)
+        if (v[i].p)
+            s_free_block(v[i], who);
+#ifndef STRESS_TSAN
+    if (id % 2 == 0) {
+        pthread_t t;
+        s_thread_create(&t, child_thread, (void *)(uintptr_t)(id + 1));
+        pthread_join(t, NULL);
+    }
+#endif
+    if (depth == 0 && id % 4 == 1) {
+        pid_t g = fork();
+        if (g == 0)
+            _exit(child_work(id, 1));
+        int st = 0;
+        if (g < 0 || waitpid(g, &st, 0) != g || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            fprintf(stderr, "FAIL: child %d: grandchild status %#x\n", id, st);
+            return 2;
+        }
+    }
+    return atomic_load(&s_failures) ? 1 : 0;
+}
+
+struct kid {
+    pid_t pid;
+    int id;
+    time_t deadline;
+};
+
+static void reap(struct kid *k, int *nk, int block)
+{
+    for (;;) {
+        for (int i = 0; i < *nk; i++) {
+            int st;
+            pid_t p = waitpid(k[i].pid, &st, WNOHANG);
+            if (p == 0 && time(NULL) > k[i].deadline) {
+                s_fail("child %d (pid %d) still running after %d s: deadlock after fork?", k[i].id,
+                       (int)k[i].pid, CHILD_SECONDS + 10);
+                kill(k[i].pid, SIGKILL);
+                waitpid(k[i].pid, &st, 0);
+                p = k[i].pid;
+                st = 0;
+            } else if (p == k[i].pid) {
+                if (WIFSIGNALED(st))
+                    s_fail("child %d killed by signal %d%s", k[i].id, WTERMSIG(st),
+                           WTERMSIG(st) == SIGALRM ? " (its alarm: deadlock after fork?)" : "");
+                else if (WEXITSTATUS(st) != 0)
+                    s_fail("child %d exited with status %d", k[i].id, WEXITSTATUS(st));
+            }
+            if (p != 0) {
+                k[i--] = k[--*nk];
+            }
+        }
+        if (!block || *nk < PARALLEL)
+            return;
+        s_pause();
+    }
+}
+
+int main(void)
+{
+    s_watchdog(400);
+    pthread_atfork(x_prepare, x_parent, x_child);
+    pthread_t th[THREADS];
+    for (long i = 0; i < THREADS; i++)
+        s_thread_create(&th[i], churn, (void *)i);
+    struct timespec warm = {0, 20 * 1000 * 1000};
+    nanosleep(&warm, NULL);
+
+    int forks = S_SCALE(200);
+    struct kid kids[PARALLEL];
+    int nk = 0;
+    for (int f = 0; f < forks; f++) {
+        reap(kids, &nk, 1);
+        pid_t p = fork();
+        if (p < 0)
+            s_die("fork");
+        if (p == 0) {
+            int rc = child_work(f, 0);
+            if (rc == 0 && f % 2)
+                exit(0);        /* atexit handlers, hakmem's exit report included */
+            _exit(rc);
+        }
+        kids[nk++] = (struct kid){p, f, time(NULL) + CHILD_SECONDS + 10};
+        if (f % 8 == 0)
+            s_pause();
+    }
+    while (nk) {
+        reap(kids, &nk, 0);
+        if (nk)
+            s_pause();
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    for (int x = 0; x < XSLOTS; x++)
+        if (exchange[x].p)
+            s_free_block(exchange[x], "main");
+    printf("stress_fork: %d children\n", forks);
+    return s_finish("stress_fork");
+}
