@@ -1,0 +1,209 @@
+/* larson: a server-style allocation workload after Larson & Krishnan (ISMM '98).
+ *
+ * There are T "chains", one per worker thread slot. The thread running a chain owns an array
+ * of n blocks; each op frees a random slot and puts a fresh block of random size in it. After
+ * r ops the thread starts a successor, hands it the array and exits. The successor then frees
+ * the blocks its predecessor allocated as it replaces them, so the allocator sees cross-thread
+ * frees and a steady stream of thread exits, like a server handing connections to new threads.
+ *
+ * The default r = 100 n keeps the proportion of the original benchmark (each thread makes 100
+ * passes over its array): 1% of frees are cross-thread, and a few hundred threads start and
+ * exit per second. A much smaller r mostly measures pthread_create, not the allocator.
+ *
+ * Each chain draws from its own PRNG stream seeded from -S, and the PRNG state travels with the
+ * array, so the sequence of sizes and slots is fixed by the seed; only how far the run gets in
+ * the given time depends on the allocator. Only malloc and free are called.
+ *
+ * Output (stdout): "ops/s: N", "threads: N", "peak_rss_kib: N". On stderr: which object
+ * provides malloc. */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "bench_common.h"
+
+struct chain {
+    char **blocks;        /* the array handed from thread to thread */
+    uint64_t rng;         /* PRNG state, handed over with the array */
+    uint64_t ops;         /* ops done by all threads of this chain */
+    uint64_t threads;     /* threads this chain has run */
+    pthread_t pred;       /* the thread to join before starting (valid if has_pred) */
+    bool has_pred;
+    pthread_t last;       /* set by the final thread, for main to join */
+    sem_t done;           /* posted by the final thread */
+};
+
+static size_t g_min = 8, g_max = 1024;
+static size_t g_nblocks = 1000;
+static uint64_t g_rounds = 100000;
+static atomic_bool g_stop;
+
+static void die(const char *what, int err)
+{
+    fprintf(stderr, "larson: %s: %s\n", what, strerror(err));
+    exit(1);
+}
+
+static inline char *new_block(uint64_t *rng)
+{
+    size_t size = g_min + (size_t)bench_below(rng, g_max - g_min + 1);
+    char *p = malloc(size);
+    if (p == NULL) {
+        fprintf(stderr, "larson: malloc(%zu) failed\n", size);
+        exit(1);
+    }
+    /* Touch both ends: the block must really be usable memory, and the store to the last
+     * byte catches allocators that hand out blocks that are too small. */
+    p[0] = (char)size;
+    p[size - 1] = (char)size;
+    return p;
+}
+
+static void *worker(void *arg)
+{
+    struct chain *c = arg;
+    int err;
+
+    /* Reap the predecessor: it exits right after starting us. */
+    if (c->has_pred && (err = pthread_join(c->pred, NULL)) != 0)
+        die("pthread_join", err);
+    c->threads++;
+
+    uint64_t rng = c->rng;
+    char **blocks = c->blocks;
+    if (blocks == NULL) {
+        /* First thread of the chain: fill the array (not counted as ops). */
+        blocks = malloc(g_nblocks * sizeof *blocks);
+        if (blocks == NULL)
+            die("malloc(block array)", ENOMEM);
+        for (size_t i = 0; i < g_nblocks; i++)
+            blocks[i] = new_block(&rng);
+        c->blocks = blocks;
+    }
+
+    uint64_t ops = 0;
+    bool stop = false;
+    while (ops < g_rounds) {
+        if (atomic_load_explicit(&g_stop, memory_order_relaxed)) {
+            stop = true;
+            break;
+        }
+        size_t slot = (size_t)bench_below(&rng, g_nblocks);
+        free(blocks[slot]);
+        blocks[slot] = new_block(&rng);
+        ops++;
+    }
+    c->ops += ops;
+    c->rng = rng;
+
+    if (stop || atomic_load_explicit(&g_stop, memory_order_relaxed)) {
+        c->last = pthread_self();
+        sem_post(&c->done);
+        return NULL;
+    }
+    /* Hand the array to a successor and exit; pthread_create orders our writes to *c
+     * before the successor's reads. */
+    c->pred = pthread_self();
+    c->has_pred = true;
+    pthread_t next;
+    if ((err = pthread_create(&next, NULL, worker, c)) != 0)
+        die("pthread_create", err);
+    return NULL;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: larson [-t threads] [-s seconds] [-m min] [-M max] [-n blocks_per_thread]\n"
+            "              [-r ops_per_thread_lifetime] [-S seed] [-v] [-P]\n"
+            "  defaults: -t 1 -s 2 -m 8 -M 1024 -n 1000 -r 100000 -S 1\n"
+            "  -v  print parameters    -P  print the malloc provider and exit\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    long nthreads = 1;
+    double seconds = 2.0;
+    uint64_t seed = 1;
+    bool verbose = false;
+    int opt;
+
+    while ((opt = getopt(argc, argv, "t:s:m:M:n:r:S:vPh")) != -1) {
+        switch (opt) {
+        case 't': nthreads = bench_parse_long(optarg, "threads", 1); break;
+        case 's': seconds = bench_parse_double(optarg, "seconds"); break;
+        case 'm': g_min = (size_t)bench_parse_long(optarg, "min size", 1); break;
+        case 'M': g_max = (size_t)bench_parse_long(optarg, "max size", 1); break;
+        case 'n': g_nblocks = (size_t)bench_parse_long(optarg, "blocks", 1); break;
+        case 'r': g_rounds = (uint64_t)bench_parse_long(optarg, "rounds", 1); break;
+        case 'S': seed = (uint64_t)bench_parse_long(optarg, "seed", 0); break;
+        case 'v': verbose = true; break;
+        case 'P': printf("%s\n", bench_malloc_provider()); return 0;
+        default: usage();
+        }
+    }
+    if (optind != argc || g_max < g_min)
+        usage();
+    bench_print_provider();
+    if (verbose)
+        fprintf(stderr, "larson: threads=%ld seconds=%g sizes=%zu..%zu blocks=%zu rounds=%llu "
+                "seed=%llu\n", nthreads, seconds, g_min, g_max, g_nblocks,
+                (unsigned long long)g_rounds, (unsigned long long)seed);
+
+    struct chain *chains = calloc((size_t)nthreads, sizeof *chains);
+    if (chains == NULL)
+        die("calloc(chains)", ENOMEM);
+
+    double t0 = bench_now();
+    for (long i = 0; i < nthreads; i++) {
+        struct chain *c = &chains[i];
+        c->rng = bench_seed(seed, (uint64_t)i);
+        if (sem_init(&c->done, 0, 0) != 0)
+            die("sem_init", errno);
+        pthread_t t;
+        int err = pthread_create(&t, NULL, worker, c);
+        if (err != 0)
+            die("pthread_create", err);
+    }
+
+    /* Sleep for the run time; nanosleep may return early on a signal, so loop on the clock. */
+    double end = t0 + seconds, now;
+    while ((now = bench_now()) < end) {
+        double left = end - now;
+        struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
+        nanosleep(&ts, NULL);
+    }
+    atomic_store(&g_stop, true);
+
+    uint64_t ops = 0, threads = 0;
+    for (long i = 0; i < nthreads; i++) {
+        struct chain *c = &chains[i];
+        while (sem_wait(&c->done) != 0 && errno == EINTR)
+            ;
+        int err = pthread_join(c->last, NULL);
+        if (err != 0)
+            die("pthread_join", err);
+        ops += c->ops;
+        threads += c->threads;
+    }
+    double elapsed = bench_now() - t0;
+
+    for (long i = 0; i < nthreads; i++) {
+        for (size_t j = 0; j < g_nblocks; j++)
+            free(chains[i].blocks[j]);
+        free(chains[i].blocks);
+        sem_destroy(&chains[i].done);
+    }
+    free(chains);
+
+    printf("ops/s: %.0f\n", (double)ops / elapsed);
+    printf("threads: %llu\n", (unsigned long long)threads);
+    printf("peak_rss_kib: %ld\n", bench_peak_rss_kib());
+    if (verbose)
+        printf("ops: %llu\nelapsed_s: %.3f\n", (unsigned long long)ops, elapsed);
+    return 0;
+}
