@@ -61,7 +61,7 @@ test)
     log "test suites (gcc build): unit integration stress hkdump"
     meson test -C build --print-errorlogs --num-processes 2 || status=1
     # ThreadSanitizer over the internals (stress and unit suites call hakmem_* directly).
-    CC=clang build_dir build-tsan -Db_sanitize=thread -Db_lundef=false \
+    CC=clang build_dir build-tsan -Db_sanitize=thread -Db_lundef=false -Dfuzz=disabled \
         --buildtype=debugoptimized "${werror[@]}"
     log "test suites (clang + ThreadSanitizer): unit stress"
     meson test -C build-tsan --print-errorlogs --num-processes 2 --suite unit --suite stress ||

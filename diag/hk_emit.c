@@ -226,7 +226,8 @@ void hk_emit_obj_begin(struct hk_emit *e, const char *name, const char *label)
             e->flat_open++;
         }
     } else {
-        hk_out_str(e->out, "hakmem: ");
+        if (e->format == HK_EMIT_TEXT)
+            hk_out_str(e->out, "hakmem: ");
         hk_out_str(e->out, label ? label : name);
     }
 }

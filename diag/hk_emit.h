@@ -37,7 +37,9 @@ void hk_out_fixed(struct hk_out *o, uint64_t num, uint64_t den, int decimals);
 /* JSON string body escaping. */
 void hk_out_json_str(struct hk_out *o, const char *s);
 
-enum hk_emit_format { HK_EMIT_TEXT = 0, HK_EMIT_JSON = 1 };
+/* RECORDS: the text layout without the "hakmem: " prefix, one record per line: the body of
+ * a dump file (docs/dump-format.md). */
+enum hk_emit_format { HK_EMIT_TEXT = 0, HK_EMIT_JSON = 1, HK_EMIT_RECORDS = 2 };
 
 #define HK_EMIT_MAX_DEPTH 8
 

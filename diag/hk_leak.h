@@ -52,7 +52,7 @@ void hk_leak_emit(struct hk_emit *e);
 /* Writes the dump records of the live stacks: "module" lines (the module map, unloaded
  * modules included) and "stack" lines (docs/dump-format.md). */
 struct hk_out;
-void hk_leak_dump(struct hk_out *o);
+void hk_leak_dump(struct hk_out *o) __attribute__((weak));
 /* Called by the exit report (library destructor) after the counters: when leak checking
  * is on and this process should report (HAKMEM_LEAK_CHILD), runs the final check and, if
  * unsuppressed leaks remain, flushes stdio and ends the process with HAKMEM_LEAK_EXITCODE. */

@@ -28,9 +28,51 @@ const char *hk_misuse_id(enum hk_misuse_kind kind)
     return (unsigned)kind < HK_MISUSE_KINDS ? hk_misuse_names[kind].id : "unknown";
 }
 
+/* The latest reports, for dumps: a ring written without locks (a report racing with another
+ * may overwrite a slot; dumps are evidence, not a ledger). */
+#define HK_MISUSE_RING 32
+static struct {
+    uint8_t kind;
+    int8_t cls_valid;
+    uint16_t cls;
+    int tid;
+    uintptr_t addr;
+    const char *state;
+} hk_misuse_ring[HK_MISUSE_RING];
+static atomic_uint hk_misuse_count;
+
+void hk_misuse_dump(struct hk_out *o)
+{
+    unsigned n = atomic_load(&hk_misuse_count);
+    unsigned first = n > HK_MISUSE_RING ? n - HK_MISUSE_RING : 0;
+    for (unsigned i = first; i < n; i++) {
+        const typeof(hk_misuse_ring[0]) *r = &hk_misuse_ring[i % HK_MISUSE_RING];
+        hk_out_str(o, "misuse kind=");
+        hk_out_str(o, hk_misuse_id(r->kind));
+        hk_out_str(o, " addr=");
+        hk_out_hex(o, r->addr);
+        if (r->cls_valid) {
+            hk_out_str(o, " class=");
+            hk_out_u64(o, r->cls);
+        }
+        hk_out_str(o, " thread=");
+        hk_out_u64(o, (uint64_t)r->tid);
+        hk_out_str(o, " state=");
+        hk_out_str(o, r->state ? r->state : "unknown");
+        hk_out_char(o, '\n');
+    }
+}
+
 void hk_misuse_report(enum hk_misuse_kind kind, const void *p, int cls, const char *state)
 {
     HK_PSTAT_ADD(invalid_frees, 1);
+    unsigned slot = atomic_fetch_add(&hk_misuse_count, 1) % HK_MISUSE_RING;
+    hk_misuse_ring[slot].kind = (uint8_t)kind;
+    hk_misuse_ring[slot].cls_valid = cls >= 0 && (unsigned)cls < HK_NUM_CLASSES;
+    hk_misuse_ring[slot].cls = (uint16_t)(cls < 0 ? 0 : cls);
+    hk_misuse_ring[slot].tid = hk_os_tid();
+    hk_misuse_ring[slot].addr = (uintptr_t)p;
+    hk_misuse_ring[slot].state = state;
     if (hk_opt.report_invalid || hk_opt.abort_on_error) {
         struct hk_out o;
         hk_out_init_fd(&o, STDERR_FILENO);

@@ -1,4 +1,5 @@
 #include "hk_oom.h"
+#include "hk_dump.h"
 #include "hk_emit.h"
 #include "hk_internal.h"
 #include "hk_options.h"
@@ -56,9 +57,25 @@ static void hk_out_limit(struct hk_out *o, uint64_t v)
         hk_out_u64(o, v);
 }
 
+/* The first OOM of the process writes a dump; later ones at most one per 10 seconds. */
+static void hk_oom_dump(size_t size, int cls, const char *tier, size_t map_size, int err)
+{
+    static atomic_uint_fast64_t last_ns;
+    uint64_t now = hk_os_time_ns(), last = atomic_load(&last_ns);
+    if (last && now - last < 10000000000ull)
+        return;
+    if (!atomic_compare_exchange_strong(&last_ns, &last, now))
+        return;
+    struct hk_dump_event ev = {.kind = "oom", .err = err, .size = size, .cls = cls,
+                               .tier = tier, .map_size = map_size};
+    hk_dump_write("oom", &ev, true);
+}
+
 void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int err)
 {
     uint64_t n = atomic_fetch_add(&hk_pstat.oom_events, 1) + 1;
+    if (hk_opt.dump_dir)
+        hk_oom_dump(size, cls, tier, map_size, err);
     /* The first events in full, then one in a thousand: an OOM storm must not flood. */
     if (n > 4 && n % 1000)
         return;
@@ -76,7 +93,10 @@ void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int e
     hk_out_u64(&o, atomic_load(&hk_pstat.superslabs_mapped));
     hk_out_str(&o, " freed=");
     hk_out_u64(&o, atomic_load(&hk_pstat.superslabs_unmapped));
+    /* Legacy meaning: alloc x ss_size. What is mapped now follows as live_bytes. */
     hk_out_str(&o, " bytes=");
+    hk_out_u64(&o, atomic_load(&hk_pstat.superslabs_mapped) * HK_SS_SIZE);
+    hk_out_str(&o, " live_bytes=");
     hk_out_u64(&o, atomic_load(&hk_pstat.superslab_bytes) + atomic_load(&hk_pstat.large_bytes));
     hk_out_str(&o, " size=");
     hk_out_u64(&o, size);

@@ -4,6 +4,7 @@
  * status stays the signal's), a chosen signal for a live snapshot, and the API. */
 #include "hk_report.h"
 #include "hakmem.h"
+#include "hk_dump.h"
 #include "hk_emit.h"
 #include "hk_heap.h"
 #include "hk_options.h"
@@ -189,9 +190,12 @@ static atomic_int hk_exit_reported;
 /* Library destructor: the last code of ours that runs at a normal exit. */
 __attribute__((destructor)) static void hk_report_at_exit(void)
 {
-    if (hk_report_wanted() && !atomic_exchange(&hk_exit_reported, 1)) {
-        fflush(NULL);
-        hk_report_to_destination(true);
+    if (!atomic_exchange(&hk_exit_reported, 1)) {
+        if (hk_report_wanted()) {
+            fflush(NULL);
+            hk_report_to_destination(true);
+        }
+        hk_dump_write("exit", NULL, true);
     }
     if (hk_diag_on && hk_opt.leak_check && hk_leak_at_exit)
         hk_leak_at_exit();
@@ -232,7 +236,12 @@ static void hk_fatal_handler(int sig, siginfo_t *info, void *ctx)
         hk_out_str(&o, "; counters follow\n");
         hk_out_flush(&o);
         /* Other threads may hold our locks: read the counters without them. */
-        hk_report_to_destination(false);
+        if (hk_report_wanted())
+            hk_report_to_destination(false);
+        struct hk_dump_event ev = {.kind = "signal", .signo = sig,
+                                   .signame = hk_signal_name(sig),
+                                   .addr = (uintptr_t)(info ? info->si_addr : NULL)};
+        hk_dump_write("signal", &ev, false);
     }
     for (unsigned i = 0; i < HK_NFATAL; i++)
         if (hk_fatal_signals[i] == sig)
@@ -251,7 +260,7 @@ static void hk_stats_signal_handler(int sig)
 
 void hk_report_init(void)
 {
-    if (hk_report_wanted()) {
+    if (hk_report_wanted() || hk_opt.dump_dir) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_sigaction = hk_fatal_handler;

@@ -256,7 +256,7 @@ void hk_census_emit(struct hk_emit *e, bool lock)
         if (!(n[HK_BLOCK_IN_USE] | n[HK_BLOCK_FAST_CACHE] | n[HK_BLOCK_TLS_LIST] |
               n[HK_BLOCK_REMOTE]))
             continue;
-        hk_emit_obj_begin(e, NULL, "census");
+        hk_emit_obj_begin(e, NULL, e->format == HK_EMIT_RECORDS ? "census_thread" : "census");
         hk_emit_u64(e, "thread", t);
         hk_emit_u64(e, "tid", t ? (uint64_t)hk_threads[t].tid : 0);
         hk_emit_str(e, "state", t ? hk_thread_state_name(hk_threads[t].state) : "orphan/other");

@@ -44,6 +44,10 @@ void hakmem_collect(int force);
  * unsuppressed leaked blocks there are. Returns 0 when leak tracking is off. */
 uint64_t hakmem_leak_check(void);
 
+/* Writes a dump file into HAKMEM_DUMP_DIR now (docs/dump-format.md). Returns 0, or -1 when
+ * HAKMEM_DUMP_DIR is unset or the file could not be created. */
+int hakmem_dump(void);
+
 /* ---- statistics snapshot ------------------------------------------------------------ */
 
 #define HAKMEM_STATS_VERSION 1

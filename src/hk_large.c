@@ -44,7 +44,7 @@ struct hk_large {
 static hk_lock_t hk_large_lock = HK_LOCK_INIT;
 static struct hk_large *hk_large_live;       /* diagnostic mode only */
 static struct hk_large *hk_large_cache;
-static unsigned hk_large_cache_count;
+static atomic_uint hk_large_cache_count;   /* peeked without the lock */
 static size_t hk_large_cache_bytes;
 static size_t hk_large_limit;        /* requests above this fail without a mapping attempt */
 
@@ -96,7 +96,7 @@ static void hk_large_unmap(struct hk_large *l)
 /* A cached mapping that fits `need` bytes without wasting more than half of it. */
 static struct hk_large *hk_cache_take(size_t need)
 {
-    if (!hk_large_cache)
+    if (!atomic_load_explicit(&hk_large_cache_count, HK_RELAXED))
         return NULL;
     hk_lock(&hk_large_lock);
     struct hk_large *l;

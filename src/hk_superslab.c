@@ -22,6 +22,8 @@ static struct hk_superslab *hk_ss_cache;         /* empty, formatted for nothing
 static unsigned hk_ss_cache_count;
 static struct hk_superslab *hk_ss_all;
 static struct hk_slab *hk_orphans[HK_NUM_CLASSES];
+/* Orphans per class, readable without the lock (a racy peek that saves taking it). */
+static atomic_uint hk_orphan_count[HK_NUM_CLASSES];
 
 static unsigned hk_orphans_collect_locked(void);
 
@@ -250,6 +252,7 @@ static void hk_orphan_push(struct hk_slab *s)
     if (s->next)
         s->next->prev = s;
     hk_orphans[cls] = s;
+    atomic_fetch_add_explicit(&hk_orphan_count[cls], 1, HK_RELAXED);
 }
 
 static void hk_orphan_remove(struct hk_slab *s)
@@ -262,6 +265,7 @@ static void hk_orphan_remove(struct hk_slab *s)
     if (s->next)
         s->next->prev = s->prev;
     s->next = s->prev = NULL;
+    atomic_fetch_sub_explicit(&hk_orphan_count[cls], 1, HK_RELAXED);
 }
 
 void hk_slab_orphan(struct hk_slab *s)
@@ -279,8 +283,8 @@ void hk_slab_orphan(struct hk_slab *s)
 
 struct hk_slab *hk_slab_adopt(unsigned cls, struct hk_heap *h)
 {
-    if (!hk_orphans[cls])      /* racy peek: a miss only means a new slab */
-        return NULL;
+    if (!atomic_load_explicit(&hk_orphan_count[cls], HK_RELAXED))
+        return NULL;           /* a stale zero only means a new slab instead of an orphan */
     hk_lock(&hk_ss_lock);
     /* Only orphans that have blocks to give: full ones stay until frees reach them. The
      * scan is bounded; collection (hk_orphans_collect) handles the rest. */

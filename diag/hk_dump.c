@@ -1,0 +1,245 @@
+#include "hk_dump.h"
+#include "hakmem.h"
+#include "hk_emit.h"
+#include "hk_heap.h"
+#include "hk_leak.h"
+#include "hk_misuse.h"
+#include "hk_oom.h"
+#include "hk_options.h"
+#include "hk_os.h"
+#include "hk_shadow.h"
+#include "hk_stats.h"
+#include "hk_superslab.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static atomic_uint hk_dump_seq;
+
+static void hk_rec_u64(struct hk_out *o, const char *key, uint64_t v)
+{
+    hk_out_char(o, ' ');
+    hk_out_str(o, key);
+    hk_out_char(o, '=');
+    hk_out_u64(o, v);
+}
+
+/* A string value: bare when it has no space, quote or backslash; quoted otherwise. */
+static void hk_rec_str(struct hk_out *o, const char *key, const char *v)
+{
+    hk_out_char(o, ' ');
+    hk_out_str(o, key);
+    hk_out_char(o, '=');
+    if (*v && !strpbrk(v, " \"\\\n")) {
+        hk_out_str(o, v);
+        return;
+    }
+    hk_out_char(o, '"');
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            hk_out_char(o, '\\');
+        if (*v == '\n')
+            hk_out_str(o, "\\n");
+        else
+            hk_out_char(o, *v);
+    }
+    hk_out_char(o, '"');
+}
+
+static void hk_rec_limit(struct hk_out *o, const char *key, uint64_t v)
+{
+    if (v == UINT64_MAX) {
+        hk_out_char(o, ' ');
+        hk_out_str(o, key);
+        hk_out_str(o, "=inf");
+    } else {
+        hk_rec_u64(o, key, v);
+    }
+}
+
+static void hk_dump_header(struct hk_out *o, const char *reason)
+{
+    char exe[1024];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    hk_out_str(o, "hakmem-dump 1\nheader");
+    hk_rec_u64(o, "pid", (uint64_t)hk_os_pid());
+    hk_rec_u64(o, "time_ns", hk_os_time_ns());
+    hk_rec_str(o, "version", HK_VERSION);
+    hk_rec_str(o, "build", HK_BUILD);
+    hk_rec_str(o, "reason", reason);
+    hk_rec_str(o, "exe", n > 0 ? exe : "unknown");
+    hk_out_char(o, '\n');
+    /* Every HAKMEM_* variable that was set. */
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, "HAKMEM_", 7))
+            continue;
+        const char *eq = strchr(*e, '=');
+        if (!eq)
+            continue;
+        char name[64];
+        size_t len = (size_t)(eq - *e) < sizeof name - 1 ? (size_t)(eq - *e) : sizeof name - 1;
+        memcpy(name, *e, len);
+        name[len] = '\0';
+        hk_out_str(o, "option");
+        hk_rec_str(o, "name", name);
+        hk_rec_str(o, "value", eq + 1);
+        hk_out_char(o, '\n');
+    }
+}
+
+static void hk_dump_counters(struct hk_out *o, bool lock)
+{
+    struct hk_thread_stats sum;
+    struct hakmem_stats st;
+    hk_heaps_sum(&sum, lock);
+    hk_stats_fill(&st, &sum);
+    hk_out_str(o, "process");
+    hk_rec_u64(o, "superslabs_mapped", st.superslabs_mapped);
+    hk_rec_u64(o, "superslabs_unmapped", st.superslabs_unmapped);
+    hk_rec_u64(o, "superslabs_live", st.superslabs_live);
+    hk_rec_u64(o, "superslabs_cached", st.superslabs_cached);
+    hk_rec_u64(o, "superslab_bytes", st.superslab_bytes);
+    hk_rec_u64(o, "large_mapped", atomic_load(&hk_pstat.large_mapped));
+    hk_rec_u64(o, "large_unmapped", atomic_load(&hk_pstat.large_unmapped));
+    hk_rec_u64(o, "large_bytes", st.large_bytes);
+    hk_rec_u64(o, "bytes_mapped", st.bytes_mapped);
+    hk_rec_u64(o, "oom_events", st.oom_events);
+    hk_rec_u64(o, "invalid_frees", st.invalid_frees);
+    hk_rec_u64(o, "threads_seen", st.threads_seen);
+    hk_rec_u64(o, "threads_exited", st.threads_exited);
+    hk_out_char(o, '\n');
+
+    struct hk_limits lim;
+    hk_limits_read(&lim);
+    hk_out_str(o, "limits");
+    hk_rec_limit(o, "rlimit_as_cur", lim.rlimit_as_cur);
+    hk_rec_limit(o, "rlimit_as_max", lim.rlimit_as_max);
+    hk_rec_u64(o, "vm_size_kb", lim.vm_size_kb);
+    hk_rec_u64(o, "vm_rss_kb", lim.vm_rss_kb);
+    hk_rec_u64(o, "vm_peak_kb", lim.vm_peak_kb);
+    if (lim.overcommit_memory >= 0)
+        hk_rec_u64(o, "overcommit_memory", (uint64_t)lim.overcommit_memory);
+    hk_out_char(o, '\n');
+
+    for (unsigned c = 0; c < st.nclasses; c++) {
+        const struct hakmem_class_stats *k = &st.classes[c];
+        if (!k->allocs && !k->frees)
+            continue;
+        hk_out_str(o, "class");
+        hk_rec_u64(o, "id", k->class_id);
+        hk_rec_u64(o, "size", k->size);
+        hk_rec_u64(o, "allocs", k->allocs);
+        hk_rec_u64(o, "frees", k->frees);
+        hk_rec_u64(o, "live", k->live);
+        hk_rec_u64(o, "fast_hits", k->fast_hits);
+        hk_rec_u64(o, "refills", k->refills);
+        hk_rec_u64(o, "refill_blocks", k->refill_blocks);
+        hk_rec_u64(o, "spills", k->spills);
+        hk_rec_u64(o, "spill_blocks", k->spill_blocks);
+        hk_rec_u64(o, "remote_sent", k->remote_sent);
+        hk_rec_u64(o, "remote_drained", k->remote_drained);
+        hk_rec_u64(o, "bytes_requested", k->bytes_requested);
+        hk_out_char(o, '\n');
+    }
+    const struct { const char *name; const struct hakmem_tier_stats *t; } tiers[] = {
+        {"tiny", &st.tiny}, {"mid", &st.mid}, {"large", &st.large}};
+    for (unsigned i = 0; i < 3; i++) {
+        hk_out_str(o, "tier");
+        hk_rec_str(o, "name", tiers[i].name);
+        hk_rec_u64(o, "allocs", tiers[i].t->allocs);
+        hk_rec_u64(o, "frees", tiers[i].t->frees);
+        hk_rec_u64(o, "live", tiers[i].t->live);
+        hk_rec_u64(o, "bytes_requested", tiers[i].t->bytes_requested);
+        hk_rec_u64(o, "mappings", tiers[i].t->mappings);
+        hk_rec_u64(o, "cache_hits", tiers[i].t->cache_hits);
+        hk_out_char(o, '\n');
+    }
+}
+
+static void hk_dump_event(struct hk_out *o, const struct hk_dump_event *ev)
+{
+    if (!ev || !ev->kind)
+        return;
+    hk_out_str(o, "event");
+    hk_rec_str(o, "kind", ev->kind);
+    if (!strcmp(ev->kind, "oom")) {
+        hk_rec_u64(o, "errno", (uint64_t)ev->err);
+        hk_rec_u64(o, "size", ev->size);
+        if (ev->cls >= 0)
+            hk_rec_u64(o, "class", (uint64_t)ev->cls);
+        hk_rec_str(o, "tier", ev->tier ? ev->tier : "unknown");
+        hk_rec_u64(o, "ss_size", HK_SS_SIZE);
+        hk_rec_u64(o, "map_size", ev->map_size);
+    } else {
+        hk_rec_u64(o, "signo", (uint64_t)ev->signo);
+        hk_rec_str(o, "name", ev->signame ? ev->signame : "signal");
+        hk_out_str(o, " addr=");
+        hk_out_hex(o, ev->addr);
+    }
+    hk_out_char(o, '\n');
+}
+
+int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
+{
+    const char *dir = hk_opt.dump_dir;
+    if (!dir)
+        return -1;
+    char path[4096];
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 1000; tries++) {
+        struct hk_out p;
+        hk_out_init_mem(&p, path, sizeof path);
+        hk_out_str(&p, dir);
+        hk_out_str(&p, "/hakmem-");
+        hk_out_u64(&p, (uint64_t)hk_os_pid());
+        hk_out_char(&p, '-');
+        hk_out_u64(&p, atomic_fetch_add(&hk_dump_seq, 1));
+        hk_out_char(&p, '-');
+        hk_out_str(&p, reason);
+        hk_out_str(&p, ".dump");
+        hk_out_flush(&p);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    struct hk_out err;
+    hk_out_init_fd(&err, STDERR_FILENO);
+    if (fd < 0) {
+        hk_out_str(&err, "hakmem: cannot create a dump file in ");
+        hk_out_str(&err, dir);
+        hk_out_str(&err, " (missing directory, no permission, or a symlink)\n");
+        hk_out_flush(&err);
+        return -1;
+    }
+    struct hk_out o;
+    hk_out_init_fd(&o, fd);
+    hk_dump_header(&o, reason);
+    hk_dump_counters(&o, lock);
+    if (hk_shadow_on) {
+        struct hk_emit e;
+        hk_emit_init(&e, &o, HK_EMIT_RECORDS);
+        hk_census_emit(&e, lock);
+    }
+    hk_dump_event(&o, ev);
+    hk_misuse_dump(&o);
+    if (hk_diag_on && hk_opt.leak_check && lock && hk_leak_dump)
+        hk_leak_dump(&o);
+    hk_out_str(&o, "end\n");
+    hk_out_flush(&o);
+    close(fd);
+    hk_out_str(&err, "hakmem: dump written to ");
+    hk_out_str(&err, path);
+    hk_out_char(&err, '\n');
+    hk_out_flush(&err);
+    return 0;
+}
+
+HK_API int hakmem_dump(void)
+{
+    return hk_dump_write("request", NULL, true);
+}

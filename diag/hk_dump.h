@@ -1,0 +1,29 @@
+/* Dump files (HAKMEM_DUMP_DIR): a versioned, line-oriented record of the process's counters,
+ * census, limits, misuse reports, leak stacks and the event that caused it, written without
+ * malloc so it works on OOM and in signal handlers. Format: docs/dump-format.md. */
+#ifndef HK_DUMP_H
+#define HK_DUMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HK_DUMP_VERSION 1
+
+struct hk_dump_event {
+    const char *kind;       /* "oom", "signal", or NULL (exit, request) */
+    int err;                /* oom: errno of the failed mapping */
+    size_t size;            /* oom: the request */
+    int cls;                /* oom: size class, -1 for large */
+    const char *tier;       /* oom: "tiny", "mid", "large" */
+    size_t map_size;        /* oom: the mapping that failed (0: refused before mapping) */
+    int signo;              /* signal */
+    const char *signame;
+    uintptr_t addr;         /* signal: faulting address */
+};
+
+/* Writes a dump into HAKMEM_DUMP_DIR (nothing when unset). reason: "oom", "signal", "exit",
+ * "request". lock=false inside signal handlers. Returns 0, or -1 when none was written. */
+int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock);
+
+#endif
