@@ -198,7 +198,7 @@ static void hk_census_superslab(struct hk_superslab *ss, void *arg)
         return;
     for (unsigned i = 0; i < ss->nslabs; i++) {
         struct hk_slab *s = &ss->slabs[i];
-        if (s->state == HK_SLAB_UNUSED)
+        if (hk_slab_state(s) == HK_SLAB_UNUSED)
             continue;
         struct hk_heap *owner = atomic_load_explicit(&s->owner, HK_RELAXED);
         unsigned owner_slot = owner ? hk_thread_slot(owner->serial) : 0;
@@ -284,7 +284,7 @@ static void hk_live_superslab(struct hk_superslab *ss, void *arg)
         return;
     for (unsigned i = 0; i < ss->nslabs; i++) {
         struct hk_slab *s = &ss->slabs[i];
-        if (s->state == HK_SLAB_UNUSED)
+        if (hk_slab_state(s) == HK_SLAB_UNUSED)
             continue;
         char *b = hk_slab_block0(s);
         for (uint32_t k = 0; k < s->carved; k++, b += s->block_size) {
@@ -323,7 +323,7 @@ bool hk_live_block_find(uintptr_t addr, struct hk_live_block *out)
     if (ss->magic != HK_SS_MAGIC || !ss->shadow)
         return false;
     struct hk_slab *s = hk_slab_of(ss, (void *)addr);
-    if (s->state == HK_SLAB_UNUSED)
+    if (hk_slab_state(s) == HK_SLAB_UNUSED)
         return false;
     char *block0 = hk_slab_block0(s);
     if ((char *)addr < block0)

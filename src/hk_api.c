@@ -122,7 +122,7 @@ static struct hk_slab *hk_block_checked(void *p, bool for_free)
         return NULL;
     }
     struct hk_slab *s = hk_slab_of(ss, p);
-    if (s->state == HK_SLAB_UNUSED) {
+    if (hk_slab_state(s) == HK_SLAB_UNUSED) {
         hk_misuse_report(HK_MISUSE_UNALLOCATED_FREE, p, -1, "unassigned-slab");
         return NULL;
     }
@@ -186,7 +186,7 @@ static size_t hk_usable(void *p)
         if (ss->magic != HK_SS_MAGIC)
             return 0;
         struct hk_slab *s = hk_slab_of(ss, p);
-        if (s->state == HK_SLAB_UNUSED || !hk_slab_is_block_start(s, p))
+        if (hk_slab_state(s) == HK_SLAB_UNUSED || !hk_slab_is_block_start(s, p))
             return 0;
         if (hk_shadow_on)   /* bytes past the request are the overflow canary */
             return hk_shadow_requested(p);

@@ -65,7 +65,7 @@ static void hk_ss_format(struct hk_superslab *ss, unsigned shift)
         struct hk_slab *s = &ss->slabs[i];
         memset(s, 0, sizeof *s);
         s->index = (uint8_t)i;
-        s->state = HK_SLAB_UNUSED;
+        hk_slab_set_state(s, HK_SLAB_UNUSED);
     }
 }
 
@@ -153,7 +153,7 @@ static void hk_slab_format(struct hk_superslab *ss, struct hk_slab *s, unsigned 
     s->carved = 0;
     s->used = 0;
     s->class_idx = (uint16_t)cls;
-    s->state = HK_SLAB_OWNED;
+    hk_slab_set_state(s, HK_SLAB_OWNED);
     atomic_store_explicit(&s->owner, h, HK_RELEASE);
     if (hk_diag_on)
         hk_shadow_slab_reset(s);
@@ -192,7 +192,7 @@ static void hk_slab_release_locked(struct hk_slab *s)
     if (!hk_class_is_tiny(s->class_idx))
         HK_PSTAT_SUB(slabs_live_mid, 1);
     HK_PSTAT_SUB(slabs_live, 1);
-    s->state = HK_SLAB_UNUSED;
+    hk_slab_set_state(s, HK_SLAB_UNUSED);
     atomic_store_explicit(&s->owner, NULL, HK_RELAXED);
     s->free = NULL;
     s->used = 0;
@@ -272,7 +272,7 @@ void hk_slab_orphan(struct hk_slab *s)
 {
     hk_lock(&hk_ss_lock);
     atomic_store_explicit(&s->owner, NULL, HK_RELEASE);
-    s->state = HK_SLAB_ORPHAN;
+    hk_slab_set_state(s, HK_SLAB_ORPHAN);
     hk_slab_drain_remote(s);
     if (s->used == 0)
         hk_slab_release_locked(s);
@@ -294,7 +294,7 @@ struct hk_slab *hk_slab_adopt(unsigned cls, struct hk_heap *h)
             break;
     if (s && (s->free || s->carved < s->capacity || atomic_load(&s->remote))) {
         hk_orphan_remove(s);
-        s->state = HK_SLAB_OWNED;
+        hk_slab_set_state(s, HK_SLAB_OWNED);
         atomic_store_explicit(&s->owner, h, HK_RELEASE);
     } else {
         s = NULL;

@@ -53,9 +53,19 @@ struct hk_slab {
     uint32_t carved;                 /* blocks carved so far (bump) */
     uint32_t used;
     uint16_t class_idx;
-    uint8_t state;
+    _Atomic uint8_t state;           /* enum hk_slab_state; read by any freeing thread */
     uint8_t index;                   /* position in the SuperSlab */
 };
+
+static inline unsigned hk_slab_state(const struct hk_slab *s)
+{
+    return atomic_load_explicit(&s->state, HK_RELAXED);
+}
+
+static inline void hk_slab_set_state(struct hk_slab *s, unsigned state)
+{
+    atomic_store_explicit(&s->state, (uint8_t)state, HK_RELAXED);
+}
 
 struct hk_superslab {
     uint64_t magic;                  /* HK_SS_MAGIC while mapped by us */

@@ -66,7 +66,7 @@ static bool hk_link_ok(const void *q, unsigned cls)
     if (hk_registry_kind(q) != HK_CHUNK_SUPERSLAB || hk_ss_of(q)->magic != HK_SS_MAGIC)
         return false;
     struct hk_slab *s = hk_slab_of(hk_ss_of(q), q);
-    return s->state != HK_SLAB_UNUSED && s->class_idx == cls && hk_slab_is_block_start(s, q);
+    return hk_slab_state(s) != HK_SLAB_UNUSED && s->class_idx == cls && hk_slab_is_block_start(s, q);
 }
 
 /* Pops the head of a thread list (fast cache or TLS list). In diagnostic mode the next link
