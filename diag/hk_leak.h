@@ -48,7 +48,7 @@ bool hk_live_block_find(uintptr_t addr, struct hk_live_block *out);
  * unsuppressed leaked blocks of the kinds selected by HAKMEM_LEAK_REPORT. */
 uint64_t hk_leak_check_run(int fd, bool final);
 /* Emits the "leaks" array (JSON) / leak lines (text) for the stats report. */
-void hk_leak_emit(struct hk_emit *e);
+void hk_leak_emit(struct hk_emit *e) __attribute__((weak));
 /* Writes the dump records of the live stacks: "module" lines (the module map, unloaded
  * modules included) and "stack" lines (docs/dump-format.md). */
 struct hk_out;

@@ -119,6 +119,8 @@ void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope)
     hk_emit_obj_end(e);
     if (hk_shadow_on)
         hk_census_emit(e, e->lock);
+    if (hk_diag_on && hk_opt.leak_check && e->lock && hk_leak_emit)
+        hk_leak_emit(e);
     hk_emit_end(e);
 }
 

@@ -10,7 +10,8 @@
 struct hk_process_counters hk_pstat;
 struct hk_thread_stats hk_stats_retired;
 
-void hk_thread_stats_add(struct hk_thread_stats *dst, const struct hk_thread_stats *src)
+HK_RACY_READ void hk_thread_stats_add(struct hk_thread_stats *dst,
+                                      const struct hk_thread_stats *src)
 {
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
 #define HK_ADD(name) dst->cls[c].name += src->cls[c].name;

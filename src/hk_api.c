@@ -81,7 +81,7 @@ static void *hk_alloc_block(size_t size, unsigned cls, uint16_t *serial)
  * (aligned requests). A block found corrupted is quarantined and another one taken. */
 static HK_COLD void *hk_alloc_diag(size_t size, int fixed_cls)
 {
-    uint32_t stack = hk_opt.leak_check && hk_stack_capture ? hk_stack_capture(2) : 0;
+    uint32_t stack = hk_opt.leak_check && hk_stack_capture ? hk_stack_capture(1) : 0;
     size_t need = hk_shadow_on ? size + HK_CANARY : size;
     if (fixed_cls < 0 && need > HK_MID_MAX)
         return hk_large_alloc_diag(size, 16, false, stack);

@@ -23,7 +23,7 @@
 
 #define HK_LARGE_MAGIC   0x484b4c4152474521ull   /* live block */
 #define HK_LARGE_CACHED  0x484b4c4152474543ull   /* in the cache: a free now is a double free */
-#define HK_LARGE_HDR     64u
+#define HK_LARGE_HDR     128u   /* room for struct hk_large (checked below) */
 
 #define HK_LARGE_CACHE_MAX        8
 #define HK_LARGE_CACHE_ENTRY_MAX  (32 * HK_MiB)
@@ -40,6 +40,8 @@ struct hk_large {
     uint32_t stack;                  /* diagnostic mode: allocation stack id */
     uint32_t diag;                   /* on the live list */
 };
+
+_Static_assert(sizeof(struct hk_large) <= HK_LARGE_HDR, "large header overlaps the block");
 
 static hk_lock_t hk_large_lock = HK_LOCK_INIT;
 static struct hk_large *hk_large_live;       /* diagnostic mode only */

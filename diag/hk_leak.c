@@ -1,0 +1,944 @@
+/* The leak check (HAKMEM_LEAK_CHECK=1): a snapshot of the live blocks, a conservative
+ * reachability scan (as LeakSanitizer does), grouping by allocation stack, suppressions,
+ * symbolisation, the text report, the JSON "leaks" array, the dump records and the exit
+ * code. Everything it needs it maps itself (hk_os_map_meta) and releases at the end; it
+ * never calls malloc, and the few libc calls that may allocate (pthread_getattr_np, dladdr)
+ * run under the recursion guard, so what they allocate is simply not tracked. */
+#include "hakmem.h"
+#include "hk_emit.h"
+#include "hk_internal.h"
+#include "hk_leak.h"
+#include "hk_leak_int.h"
+#include "hk_lock.h"
+#include "hk_options.h"
+#include "hk_os.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+extern void *__libc_stack_end;   /* ld.so: top of the main thread's stack at start */
+
+enum { HK_KIND_LOST = 0, HK_KIND_REACHABLE = 1 };
+
+/* One live block of the snapshot, sorted by address. */
+struct hk_lb {
+    uintptr_t ptr;
+    size_t size;
+    uint32_t stack;
+    uint32_t reach;
+};
+
+/* The blocks of one stack and one kind. */
+struct hk_group {
+    uint32_t stack;
+    uint8_t kind;
+    uint8_t supp;          /* 0 no, 1 by the file, 2 by the built-in list */
+    uint64_t blocks, bytes;
+    size_t smin, smax;
+};
+
+#define HK_SUPP_MAX 256
+struct hk_supp {
+    const char *pat;
+    bool builtin;
+    uint64_t hits_stacks, hits_blocks;
+};
+
+struct hk_run {
+    struct hk_lb *b;
+    size_t nb, b_len;
+    struct hk_group *g;
+    size_t ng, g_len;
+    uint32_t *order;       /* group indices, most bytes first */
+    size_t order_len;
+    uintptr_t minp, maxp;
+    uint32_t *work;        /* flood-fill work stack (block indices) */
+    size_t nwork, work_len;
+    /* totals per kind (index HK_KIND_*) of unsuppressed tracked blocks */
+    uint64_t stacks[2], blocks[2], bytes[2];
+    uint64_t supp_stacks, supp_blocks, supp_bytes;
+    uint64_t untracked_blocks, untracked_bytes;
+    uint64_t roots_bytes;
+    struct hk_supp supp[HK_SUPP_MAX];
+    unsigned nsupp;
+    char *supp_text;
+    size_t supp_len;
+    bool supp_file_bad;
+};
+
+/* Known one-time allocations of glibc and ld.so that are not the program's leaks. */
+static const char *const hk_builtin_supp[] = {
+    "*tls_get_addr*",        /* dynamic TLS blocks (glibc bug 12650; LeakSanitizer's too) */
+    "_dl_allocate_tls*",     /* static TLS and DTV of threads */
+    "*pthread_exit*",        /* unwinding state of pthread_exit */
+    "_dlerror_run",          /* the per-thread dlerror() result */
+    "_IO_file_doallocate",   /* stdio buffers */
+};
+
+static hk_lock_t hk_leak_lock = HK_LOCK_INIT;   /* one check at a time */
+
+/* ---- memory of a run (mapped, unmapped at the end) ---- */
+
+static void *hk_run_map(size_t bytes, size_t *len)
+{
+    *len = hk_align_up(bytes ? bytes : 1, hk_os_page_size());
+    return hk_os_map_meta(*len);
+}
+
+static void hk_run_free(struct hk_run *r)
+{
+    if (r->b)
+        hk_os_unmap(r->b, r->b_len);
+    if (r->g)
+        hk_os_unmap(r->g, r->g_len);
+    if (r->order)
+        hk_os_unmap(r->order, r->order_len);
+    if (r->work)
+        hk_os_unmap(r->work, r->work_len);
+    if (r->supp_text)
+        hk_os_unmap(r->supp_text, r->supp_len);
+    hk_leak_sym_release();
+}
+
+/* ---- snapshot ---- */
+
+static void hk_count_cb(void *ctx, const struct hk_live_block *b)
+{
+    (void)b;
+    (*(size_t *)ctx)++;
+}
+
+struct hk_fill {
+    struct hk_lb *v;
+    size_t n, cap;
+};
+
+static void hk_fill_cb(void *ctx, const struct hk_live_block *b)
+{
+    struct hk_fill *f = ctx;
+    if (f->n == f->cap)
+        return;
+    struct hk_lb *x = &f->v[f->n++];
+    x->ptr = (uintptr_t)b->ptr;
+    x->size = b->size;
+    x->stack = b->stack;
+    x->reach = 0;
+}
+
+/* Heapsort (qsort may allocate). */
+static void hk_sift_blocks(struct hk_lb *v, size_t root, size_t n)
+{
+    for (;;) {
+        size_t c = 2 * root + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && v[c + 1].ptr > v[c].ptr)
+            c++;
+        if (v[root].ptr >= v[c].ptr)
+            return;
+        struct hk_lb t = v[root];
+        v[root] = v[c];
+        v[c] = t;
+        root = c;
+    }
+}
+
+static void hk_sort_blocks(struct hk_lb *v, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        hk_sift_blocks(v, i, n);
+    for (size_t end = n; end-- > 1;) {
+        struct hk_lb t = v[0];
+        v[0] = v[end];
+        v[end] = t;
+        hk_sift_blocks(v, 0, end);
+    }
+}
+
+static bool hk_snapshot(struct hk_run *r)
+{
+    size_t count = 0;
+    hk_live_blocks_foreach(hk_count_cb, &count);
+    size_t cap = count + count / 8 + 1024;   /* blocks allocated by other threads meanwhile */
+    r->b = hk_run_map(cap * sizeof *r->b, &r->b_len);
+    if (!r->b)
+        return false;
+    struct hk_fill f = {r->b, 0, cap};
+    hk_live_blocks_foreach(hk_fill_cb, &f);
+    r->nb = f.n;
+    hk_sort_blocks(r->b, r->nb);
+    r->work = hk_run_map((r->nb + 1) * sizeof *r->work, &r->work_len);
+    if (!r->work)
+        return false;
+    if (r->nb) {
+        r->minp = r->b[0].ptr;
+        const struct hk_lb *last = &r->b[r->nb - 1];
+        r->maxp = last->ptr + (last->size ? last->size : 1);
+    }
+    return true;
+}
+
+/* ---- reachability ---- */
+
+static inline ssize_t hk_block_at(const struct hk_run *r, uintptr_t a)
+{
+    size_t lo = 0, hi = r->nb;   /* last block with ptr <= a */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->b[mid].ptr <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!lo)
+        return -1;
+    const struct hk_lb *x = &r->b[lo - 1];
+    return a - x->ptr < (x->size ? x->size : 1) ? (ssize_t)(lo - 1) : -1;
+}
+
+static void hk_scan_range(struct hk_run *r, uintptr_t lo, uintptr_t hi)
+{
+    lo = hk_align_up(lo, sizeof(uintptr_t));
+    if (hi < lo + sizeof(uintptr_t))
+        return;
+    for (const uintptr_t *p = (const uintptr_t *)lo; (uintptr_t)(p + 1) <= hi; p++) {
+        uintptr_t v = *(const volatile uintptr_t *)p;
+        if (v < r->minp || v >= r->maxp)
+            continue;
+        ssize_t i = hk_block_at(r, v);
+        if (i >= 0 && !r->b[i].reach) {
+            r->b[i].reach = 1;
+            r->work[r->nwork++] = (uint32_t)i;
+        }
+    }
+}
+
+static void hk_flood(struct hk_run *r)
+{
+    while (r->nwork) {
+        const struct hk_lb *x = &r->b[r->work[--r->nwork]];
+        hk_scan_range(r, x->ptr, x->ptr + x->size);
+    }
+}
+
+/* Roots: writable PT_LOAD segments (data, bss) and the calling thread's TLS blocks of every
+ * loaded object except hakmem itself (its metadata points at every block). */
+static int hk_root_visit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct hk_run *r = arg;
+    uint32_t self = hk_stack_self_module();
+    if (self != HK_MODULE_NONE) {
+        const struct hk_leak_module *m = hk_stack_module(self);
+        if (info->dlpi_addr == m->base) {
+            for (int i = 0; i < info->dlpi_phnum; i++)
+                if (info->dlpi_phdr[i].p_type == PT_LOAD &&
+                    info->dlpi_addr + info->dlpi_phdr[i].p_vaddr == m->lo)
+                    return 0;
+        }
+    }
+    bool has_tls = size >= offsetof(struct dl_phdr_info, dlpi_tls_data) + sizeof(void *);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
+            uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+            hk_scan_range(r, a, a + ph->p_memsz);
+            r->roots_bytes += ph->p_memsz;
+        } else if (ph->p_type == PT_TLS && has_tls && info->dlpi_tls_data) {
+            uintptr_t a = (uintptr_t)info->dlpi_tls_data;
+            hk_scan_range(r, a, a + ph->p_memsz);
+            r->roots_bytes += ph->p_memsz;
+        }
+    }
+    return 0;
+}
+
+/* The calling thread's stack, from this frame (below the caller's spilled registers) up. */
+static HK_NOINLINE void hk_scan_own_stack(struct hk_run *r)
+{
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t top = 0;
+    if (hk_os_tid() == hk_os_pid()) {
+        top = (uintptr_t)__libc_stack_end;
+    } else {
+        pthread_attr_t attr;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            void *addr;
+            size_t len;
+            if (pthread_attr_getstack(&attr, &addr, &len) == 0)
+                top = (uintptr_t)addr + len;
+            pthread_attr_destroy(&attr);
+        }
+    }
+    if (top > sp && top - sp < ((size_t)1 << 30)) {
+        hk_scan_range(r, sp, top);
+        r->roots_bytes += top - sp;
+    }
+}
+
+static HK_NOINLINE void hk_mark(struct hk_run *r)
+{
+    /* Registers: callee-saved ones spilled into this frame, the rest saved by callers. */
+    jmp_buf regs;
+    __builtin_unwind_init();
+    setjmp(regs);
+    hk_scan_own_stack(r);
+    hk_flood(r);
+    dl_iterate_phdr(hk_root_visit, r);
+    hk_flood(r);
+    __asm__ volatile("" : : "r"(&regs) : "memory");
+}
+
+/* ---- suppressions ---- */
+
+/* LeakSanitizer's rule: `*` matches any run of characters, `^` anchors at the start and `$`
+ * at the end; otherwise the pattern may match anywhere (a substring). */
+static bool hk_glob(const char *pat, const char *s)
+{
+    bool anchor_start = pat[0] == '^';
+    if (anchor_start)
+        pat++;
+    size_t plen = strlen(pat);
+    bool anchor_end = plen && pat[plen - 1] == '$';
+    if (anchor_end)
+        plen--;
+    const char *p = pat, *pend = pat + plen;
+    const char *star = NULL, *retry = NULL;
+    if (!anchor_start) {
+        star = p;      /* an implicit leading '*' */
+        retry = s;
+    }
+    for (;;) {
+        if (p < pend && *p == '*') {
+            star = ++p;
+            retry = s;
+            continue;
+        }
+        if (p == pend) {
+            if (!anchor_end || !*s)
+                return true;
+        } else if (*s && *p == *s) {
+            p++;
+            s++;
+            continue;
+        }
+        if (!star || !*retry)
+            return false;
+        p = star;
+        s = ++retry;
+    }
+}
+
+static const char *hk_basename(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+static void hk_supp_add(struct hk_run *r, const char *pat, bool builtin)
+{
+    if (r->nsupp < HK_SUPP_MAX && *pat) {
+        struct hk_supp *s = &r->supp[r->nsupp++];
+        s->pat = pat;
+        s->builtin = builtin;
+        s->hits_stacks = s->hits_blocks = 0;
+    }
+}
+
+static void hk_supp_load(struct hk_run *r)
+{
+    for (unsigned i = 0; i < sizeof hk_builtin_supp / sizeof hk_builtin_supp[0]; i++)
+        hk_supp_add(r, hk_builtin_supp[i], true);
+    const char *path = hk_opt.leak_suppressions;
+    if (!path || !*path)
+        return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        r->supp_file_bad = true;
+        return;
+    }
+    size_t cap = (size_t)256 << 10;
+    r->supp_text = hk_run_map(cap, &r->supp_len);
+    if (!r->supp_text) {
+        close(fd);
+        return;
+    }
+    size_t n = 0;
+    for (;;) {
+        ssize_t k = read(fd, r->supp_text + n, cap - 1 - n);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    close(fd);
+    r->supp_text[n] = '\0';
+    for (char *line = r->supp_text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        char *s = line;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        char *e = s + strlen(s);
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+            *--e = '\0';
+        if (*s != '#' && strncmp(s, "leak:", 5) == 0)
+            hk_supp_add(r, s + 5, false);
+        line = nl ? nl + 1 : NULL;
+    }
+}
+
+/* ---- symbols of a frame ---- */
+
+struct hk_frame_info {
+    uintptr_t pc;
+    const char *func;       /* NULL when unknown */
+    const char *module;     /* NULL when unknown */
+    uintptr_t offset;
+};
+
+static void hk_frame_info(uint32_t stack, int i, struct hk_frame_info *fi)
+{
+    const uintptr_t *frames;
+    const uint16_t *mods;
+    hk_stack_frames(stack, &frames);
+    hk_stack_frame_modules(stack, &mods);
+    fi->pc = frames[i];
+    fi->func = NULL;
+    fi->module = NULL;
+    fi->offset = 0;
+    uint32_t mi = mods[i];
+    if (mi == HK_MODULE_NONE)
+        return;
+    const struct hk_leak_module *m = hk_stack_module(mi);
+    fi->module = m->path;
+    fi->offset = fi->pc - m->base;
+    fi->func = hk_leak_sym_lookup(mi, fi->pc - 1);
+    if (!fi->func && m->loaded) {
+        Dl_info dli;
+        if (dladdr((void *)(fi->pc - 1), &dli) && dli.dli_sname && dli.dli_fbase &&
+            (uintptr_t)dli.dli_fbase >= m->lo && (uintptr_t)dli.dli_fbase < m->hi)
+            fi->func = dli.dli_sname;
+    }
+}
+
+static bool hk_supp_match_frame(const char *pat, const struct hk_frame_info *fi)
+{
+    if (fi->func && hk_glob(pat, fi->func))
+        return true;
+    return fi->module && (hk_glob(pat, fi->module) || hk_glob(pat, hk_basename(fi->module)));
+}
+
+/* 0 not suppressed, 1 by the file, 2 by the built-in list; counts the hit. */
+static uint8_t hk_suppressed(struct hk_run *r, const struct hk_group *g)
+{
+    const uintptr_t *frames;
+    int n = hk_stack_frames(g->stack, &frames);
+    for (unsigned s = r->nsupp; s-- > 0;) {   /* the file's patterns first */
+        for (int i = 0; i < n; i++) {
+            struct hk_frame_info fi;
+            hk_frame_info(g->stack, i, &fi);
+            bool hit = r->supp[s].builtin ? fi.func && hk_glob(r->supp[s].pat, fi.func)
+                                          : hk_supp_match_frame(r->supp[s].pat, &fi);
+            if (hit) {
+                r->supp[s].hits_stacks++;
+                r->supp[s].hits_blocks += g->blocks;
+                return r->supp[s].builtin ? 2 : 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- grouping ---- */
+
+static bool hk_group_before(const struct hk_group *a, const struct hk_group *b)
+{
+    if (a->bytes != b->bytes)
+        return a->bytes > b->bytes;
+    if (a->blocks != b->blocks)
+        return a->blocks > b->blocks;
+    return a->stack < b->stack;
+}
+
+static void hk_sift_order(const struct hk_group *g, uint32_t *v, size_t root, size_t n)
+{
+    for (;;) {
+        size_t c = 2 * root + 1;
+        if (c >= n)
+            return;
+        /* a max-heap of "comes later", so the sorted array comes out most bytes first */
+        if (c + 1 < n && hk_group_before(&g[v[c]], &g[v[c + 1]]))
+            c++;
+        if (!hk_group_before(&g[v[root]], &g[v[c]]))
+            return;
+        uint32_t t = v[root];
+        v[root] = v[c];
+        v[c] = t;
+        root = c;
+    }
+}
+
+static bool hk_group_blocks(struct hk_run *r)
+{
+    uint32_t ns = hk_stack_count();
+    size_t slots = ((size_t)ns + 1) * 2, map_len;
+    uint32_t *map = hk_run_map(slots * sizeof *map, &map_len);
+    size_t maxg = r->nb < slots ? r->nb : slots;
+    r->g = hk_run_map((maxg + 1) * sizeof *r->g, &r->g_len);
+    r->order = hk_run_map((maxg + 1) * sizeof *r->order, &r->order_len);
+    if (!map || !r->g || !r->order) {
+        if (map)
+            hk_os_unmap(map, map_len);
+        return false;
+    }
+    for (size_t i = 0; i < r->nb; i++) {
+        const struct hk_lb *x = &r->b[i];
+        if (!x->stack || x->stack > ns) {
+            r->untracked_blocks++;
+            r->untracked_bytes += x->size;
+            continue;
+        }
+        size_t slot = (size_t)x->stack * 2 + (x->reach ? 1 : 0);
+        if (!map[slot]) {
+            struct hk_group *g = &r->g[r->ng++];
+            g->stack = x->stack;
+            g->kind = x->reach ? HK_KIND_REACHABLE : HK_KIND_LOST;
+            g->smin = g->smax = x->size;
+            map[slot] = (uint32_t)r->ng;
+        }
+        struct hk_group *g = &r->g[map[slot] - 1];
+        g->blocks++;
+        g->bytes += x->size;
+        if (x->size < g->smin)
+            g->smin = x->size;
+        if (x->size > g->smax)
+            g->smax = x->size;
+    }
+    hk_os_unmap(map, map_len);
+
+    for (size_t i = 0; i < r->ng; i++) {
+        struct hk_group *g = &r->g[i];
+        g->supp = hk_suppressed(r, g);
+        if (g->supp) {
+            r->supp_stacks++;
+            r->supp_blocks += g->blocks;
+            r->supp_bytes += g->bytes;
+        } else {
+            r->stacks[g->kind]++;
+            r->blocks[g->kind] += g->blocks;
+            r->bytes[g->kind] += g->bytes;
+        }
+        r->order[i] = (uint32_t)i;
+    }
+    for (size_t i = r->ng / 2; i-- > 0;)
+        hk_sift_order(r->g, r->order, i, r->ng);
+    for (size_t end = r->ng; end-- > 1;) {
+        uint32_t t = r->order[0];
+        r->order[0] = r->order[end];
+        r->order[end] = t;
+        hk_sift_order(r->g, r->order, 0, end);
+    }
+    return true;
+}
+
+/* The whole analysis; false when memory for it could not be mapped. */
+static bool hk_analyze(struct hk_run *r)
+{
+    memset(r, 0, sizeof *r);
+    hk_stack_modules_refresh();
+    if (!hk_snapshot(r))
+        return false;
+    hk_mark(r);
+    hk_supp_load(r);
+    return hk_group_blocks(r);
+}
+
+/* Kinds printed and counted: HAKMEM_LEAK_REPORT=lost (0), reachable (1), all (2). */
+static bool hk_kind_selected(int kind)
+{
+    int mode = hk_opt.leak_report;
+    return mode == 2 || (mode == 1 ? kind == HK_KIND_REACHABLE : kind == HK_KIND_LOST);
+}
+
+static uint64_t hk_selected_blocks(const struct hk_run *r)
+{
+    uint64_t n = 0;
+    for (int k = 0; k < 2; k++)
+        if (hk_kind_selected(k))
+            n += r->blocks[k];
+    return n;
+}
+
+/* ---- text ---- */
+
+static void hk_out_thousands(struct hk_out *o, uint64_t v)
+{
+    char tmp[32];
+    int n = 0;
+    do {
+        if (n % 4 == 3)
+            tmp[n++] = ',';
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        hk_out_char(o, tmp[--n]);
+}
+
+static void hk_out_bytes(struct hk_out *o, uint64_t v)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+    if (v < 1024) {
+        hk_out_u64(o, v);
+        hk_out_str(o, " B");
+        return;
+    }
+    int u = 0;
+    uint64_t scale = 1024;
+    while (u < 3 && v >= scale * 1024) {
+        scale *= 1024;
+        u++;
+    }
+    hk_out_fixed(o, v, scale, 1);
+    hk_out_char(o, ' ');
+    hk_out_str(o, units[u]);
+}
+
+static void hk_out_plural(struct hk_out *o, uint64_t n, const char *one, const char *many)
+{
+    hk_out_thousands(o, n);
+    hk_out_char(o, ' ');
+    hk_out_str(o, n == 1 ? one : many);
+}
+
+#define HK_REPORT_MAX_RECORDS 1000
+
+static void hk_print_frames(struct hk_out *o, uint32_t stack)
+{
+    const uintptr_t *frames;
+    int n = hk_stack_frames(stack, &frames);
+    for (int i = 0; i < n; i++) {
+        struct hk_frame_info fi;
+        hk_frame_info(stack, i, &fi);
+        hk_out_str(o, "hakmem:     #");
+        hk_out_u64(o, (uint64_t)i);
+        hk_out_char(o, ' ');
+        hk_out_hex(o, fi.pc);
+        hk_out_char(o, ' ');
+        hk_out_str(o, fi.func ? fi.func : "?");
+        if (fi.module) {
+            hk_out_str(o, " (");
+            hk_out_str(o, fi.module);
+            hk_out_char(o, '+');
+            hk_out_hex(o, fi.offset);
+            hk_out_char(o, ')');
+        }
+        hk_out_char(o, '\n');
+    }
+}
+
+static void hk_print_report(struct hk_run *r, int fd, bool final)
+{
+    struct hk_out o;
+    hk_out_init_fd(&o, fd);
+    hk_out_str(&o, final ? "hakmem: leak report: " : "hakmem: leak report (on demand): ");
+    hk_out_plural(&o, r->stacks[0], "stack", "stacks");
+    hk_out_str(&o, ", ");
+    hk_out_plural(&o, r->blocks[0], "block", "blocks");
+    hk_out_str(&o, ", ");
+    hk_out_bytes(&o, r->bytes[0]);
+    hk_out_str(&o, " lost; ");
+    hk_out_plural(&o, r->stacks[1], "stack", "stacks");
+    hk_out_str(&o, ", ");
+    hk_out_plural(&o, r->blocks[1], "block", "blocks");
+    hk_out_str(&o, ", ");
+    hk_out_bytes(&o, r->bytes[1]);
+    hk_out_str(&o, " still reachable; ");
+    hk_out_plural(&o, r->supp_stacks, "stack", "stacks");
+    hk_out_str(&o, " suppressed (");
+    hk_out_plural(&o, r->supp_blocks, "block", "blocks");
+    hk_out_str(&o, ")\n");
+
+    unsigned shown = 0, hidden = 0;
+    for (size_t k = 0; k < r->ng; k++) {
+        const struct hk_group *g = &r->g[r->order[k]];
+        if (g->supp || !hk_kind_selected(g->kind))
+            continue;
+        if (shown == HK_REPORT_MAX_RECORDS) {
+            hidden++;
+            continue;
+        }
+        shown++;
+        hk_out_str(&o, "hakmem: leak ");
+        hk_out_u64(&o, shown);
+        hk_out_str(&o, ": ");
+        hk_out_u64(&o, g->blocks);
+        hk_out_str(&o, g->blocks == 1 ? " block, " : " blocks, ");
+        hk_out_u64(&o, g->bytes);
+        hk_out_str(&o, g->kind == HK_KIND_LOST ? " bytes lost (sizes " :
+                                                 " bytes still reachable (sizes ");
+        hk_out_u64(&o, g->smin);
+        if (g->smax != g->smin) {
+            hk_out_str(&o, "..");
+            hk_out_u64(&o, g->smax);
+        }
+        hk_out_str(&o, "), allocated at:\n");
+        hk_print_frames(&o, g->stack);
+    }
+    if (hidden) {
+        hk_out_str(&o, "hakmem: ... and ");
+        hk_out_u64(&o, hidden);
+        hk_out_str(&o, " smaller records not shown\n");
+    }
+    if (!hk_kind_selected(HK_KIND_REACHABLE) && r->blocks[1]) {
+        hk_out_str(&o, "hakmem: still reachable blocks are not listed "
+                       "(HAKMEM_LEAK_REPORT=reachable or all lists them)\n");
+    }
+    for (unsigned s = 0; s < r->nsupp; s++) {
+        const struct hk_supp *sp = &r->supp[s];
+        if (!sp->hits_stacks)
+            continue;
+        hk_out_str(&o, "hakmem: suppressed ");
+        hk_out_plural(&o, sp->hits_blocks, "block", "blocks");
+        hk_out_str(&o, " in ");
+        hk_out_plural(&o, sp->hits_stacks, "stack", "stacks");
+        hk_out_str(&o, " by leak:");
+        hk_out_str(&o, sp->pat);
+        hk_out_str(&o, sp->builtin ? " (built-in)\n" : "\n");
+    }
+    if (r->supp_file_bad) {
+        hk_out_str(&o, "hakmem: cannot read HAKMEM_LEAK_SUPPRESSIONS=");
+        hk_out_str(&o, hk_opt.leak_suppressions);
+        hk_out_str(&o, "; nothing suppressed from it\n");
+    }
+    if (r->untracked_blocks) {
+        hk_out_str(&o, "hakmem: not checked: ");
+        hk_out_plural(&o, r->untracked_blocks, "block", "blocks");
+        hk_out_str(&o, ", ");
+        hk_out_bytes(&o, r->untracked_bytes);
+        hk_out_str(&o, " without a stack (allocated before tracking started or by the "
+                       "unwinder)\n");
+    }
+    hk_out_flush(&o);
+}
+
+/* ---- entry points ---- */
+
+uint64_t hk_leak_check_run(int fd, bool final)
+{
+    if (!hk_stack_ready())
+        return 0;
+    bool guarded = hk_stack_guard_enter();
+    hk_lock(&hk_leak_lock);
+    size_t rlen;
+    struct hk_run *r = hk_run_map(sizeof *r, &rlen);
+    uint64_t n = 0;
+    if (r && hk_analyze(r)) {
+        hk_print_report(r, fd, final);
+        n = hk_selected_blocks(r);
+    } else {
+        hk_os_write_all(fd, "hakmem: leak report: not enough memory for the check\n", 53);
+    }
+    if (r) {
+        hk_run_free(r);
+        hk_os_unmap(r, rlen);
+    }
+    hk_unlock(&hk_leak_lock);
+    if (guarded)
+        hk_stack_guard_leave();
+    return n;
+}
+
+/* JSON: "frames":["f", ...] as a member of the current row (the emitter has no string
+ * arrays). */
+static void hk_emit_key(struct hk_emit *e, const char *key)
+{
+    if (!e->first[e->depth])
+        hk_out_char(e->out, ',');
+    e->first[e->depth] = false;
+    hk_out_json_str(e->out, key);
+    hk_out_char(e->out, ':');
+}
+
+static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
+{
+    const uintptr_t *frames;
+    int n = hk_stack_frames(stack, &frames);
+    for (int part = 0; part < 4; part++) {
+        static const char *const keys[] = {"frames", "modules", "offsets", "pcs"};
+        hk_emit_key(e, keys[part]);
+        hk_out_char(e->out, '[');
+        for (int i = 0; i < n; i++) {
+            struct hk_frame_info fi;
+            hk_frame_info(stack, i, &fi);
+            if (i)
+                hk_out_char(e->out, ',');
+            if (part == 0)
+                hk_out_json_str(e->out, fi.func ? fi.func : "?");
+            else if (part == 1)
+                hk_out_json_str(e->out, fi.module ? fi.module : "?");
+            else
+                hk_out_u64(e->out, part == 2 ? fi.offset : fi.pc);
+        }
+        hk_out_char(e->out, ']');
+    }
+}
+
+static const char *const hk_leak_cols[] = {"blocks", "bytes", "stack"};
+static const int hk_leak_widths[] = {10, 12, 8};
+
+void hk_leak_emit(struct hk_emit *e)
+{
+    if (!hk_opt.leak_check || !hk_stack_ready())
+        return;
+    bool guarded = hk_stack_guard_enter();
+    hk_lock(&hk_leak_lock);
+    size_t rlen;
+    struct hk_run *r = hk_run_map(sizeof *r, &rlen);
+    if (r && hk_analyze(r)) {
+        hk_emit_obj_begin(e, "leak_summary", "leaks");
+        hk_emit_u64(e, "lost_stacks", r->stacks[0]);
+        hk_emit_u64(e, "lost_blocks", r->blocks[0]);
+        hk_emit_u64(e, "lost_bytes", r->bytes[0]);
+        hk_emit_u64(e, "reachable_stacks", r->stacks[1]);
+        hk_emit_u64(e, "reachable_blocks", r->blocks[1]);
+        hk_emit_u64(e, "reachable_bytes", r->bytes[1]);
+        hk_emit_u64(e, "suppressed_stacks", r->supp_stacks);
+        hk_emit_u64(e, "suppressed_blocks", r->supp_blocks);
+        hk_emit_u64(e, "untracked_blocks", r->untracked_blocks);
+        hk_emit_json_u64(e, "stacks_recorded", hk_stack_count());
+        hk_emit_json_u64(e, "tracker_bytes", hk_leak_arena_used());
+        hk_emit_obj_end(e);
+        if (e->format == HK_EMIT_JSON) {
+            /* Every unsuppressed record of both kinds, most bytes first ("kind" tells them
+             * apart); the text report lists them (hk_leak_check_run). */
+            hk_emit_table_begin(e, "leaks", hk_leak_cols, hk_leak_widths, 3);
+            for (size_t k = 0; k < r->ng; k++) {
+                const struct hk_group *g = &r->g[r->order[k]];
+                if (g->supp)
+                    continue;
+                hk_emit_row_begin(e);
+                hk_emit_cell_u64(e, "blocks", 10, g->blocks);
+                hk_emit_cell_u64(e, "bytes", 12, g->bytes);
+                hk_emit_cell_u64(e, "stack", 8, g->stack);
+                hk_emit_str(e, "kind", g->kind == HK_KIND_LOST ? "lost" : "reachable");
+                hk_emit_json_u64(e, "size_min", g->smin);
+                hk_emit_json_u64(e, "size_max", g->smax);
+                hk_emit_frames(e, g->stack);
+                hk_emit_row_end(e);
+            }
+            hk_emit_table_end(e);
+        }
+    }
+    if (r) {
+        hk_run_free(r);
+        hk_os_unmap(r, rlen);
+    }
+    hk_unlock(&hk_leak_lock);
+    if (guarded)
+        hk_stack_guard_leave();
+}
+
+static void hk_out_quoted(struct hk_out *o, const char *s)
+{
+    hk_out_char(o, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            hk_out_char(o, '\\');
+        hk_out_char(o, *s);
+    }
+    hk_out_char(o, '"');
+}
+
+void hk_leak_dump(struct hk_out *o)
+{
+    if (!hk_opt.leak_check || !hk_stack_ready())
+        return;
+    bool guarded = hk_stack_guard_enter();
+    hk_lock(&hk_leak_lock);
+    size_t rlen;
+    struct hk_run *r = hk_run_map(sizeof *r, &rlen);
+    if (r && hk_analyze(r)) {
+        uint32_t nm = hk_stack_module_count();
+        for (uint32_t i = 0; i < nm; i++) {
+            const struct hk_leak_module *m = hk_stack_module(i);
+            hk_out_str(o, "module id=");
+            hk_out_u64(o, i);
+            hk_out_str(o, " base=");
+            hk_out_hex(o, m->base);
+            hk_out_str(o, " end=");
+            hk_out_hex(o, m->hi);
+            hk_out_str(o, " loaded=");
+            hk_out_u64(o, m->loaded);
+            hk_out_str(o, " path=");
+            hk_out_quoted(o, m->path);
+            hk_out_char(o, '\n');
+        }
+        for (size_t k = 0; k < r->ng; k++) {
+            const struct hk_group *g = &r->g[r->order[k]];
+            if (g->supp)
+                continue;
+            const uintptr_t *frames;
+            int n = hk_stack_frames(g->stack, &frames);
+            hk_out_str(o, "stack id=");
+            hk_out_u64(o, g->stack);
+            hk_out_str(o, " blocks=");
+            hk_out_u64(o, g->blocks);
+            hk_out_str(o, " bytes=");
+            hk_out_u64(o, g->bytes);
+            hk_out_str(o, g->kind == HK_KIND_LOST ? " kind=lost" : " kind=reachable");
+            hk_out_str(o, " frames=");
+            for (int i = 0; i < n; i++) {
+                if (i)
+                    hk_out_char(o, ',');
+                hk_out_hex(o, frames[i]);
+            }
+            hk_out_char(o, '\n');
+        }
+    }
+    if (r) {
+        hk_run_free(r);
+        hk_os_unmap(r, rlen);
+    }
+    hk_unlock(&hk_leak_lock);
+    if (guarded)
+        hk_stack_guard_leave();
+}
+
+void hk_leak_at_exit(void)
+{
+    static atomic_int done;
+    if (!hk_opt.leak_check || !hk_stack_ready())
+        return;
+    if (hk_os_pid() != hk_stack_init_pid() && !hk_opt.leak_child)
+        return;   /* a forked child: its parent reports these blocks */
+    if (atomic_exchange(&done, 1))
+        return;
+    fflush(NULL);   /* the program's own output first, and never lost */
+    uint64_t n = hk_leak_check_run(STDERR_FILENO, true);
+    if (!n)
+        return;
+    struct hk_out o;
+    hk_out_init_fd(&o, STDERR_FILENO);
+    hk_out_str(&o, "hakmem: exiting with status ");
+    hk_out_u64(&o, (uint64_t)hk_opt.leak_exitcode);
+    hk_out_str(&o, " (HAKMEM_LEAK_EXITCODE): ");
+    hk_out_plural(&o, n, "leaked block", "leaked blocks");
+    hk_out_char(&o, '\n');
+    hk_out_flush(&o);
+    fflush(NULL);
+    _exit(hk_opt.leak_exitcode);
+}
+
+HK_API uint64_t hakmem_leak_check(void)
+{
+    if (!hk_opt.leak_check || !hk_stack_ready())
+        return 0;
+    return hk_leak_check_run(STDERR_FILENO, false);
+}

@@ -1,0 +1,139 @@
+/* Function names for the leak report, read from the modules' own files: the ELF symbol
+ * table (.symtab, which also names static and non-exported functions that dladdr cannot
+ * see), else the dynamic one. The file is mapped read-only, so a library that was unloaded
+ * before exit is still named as long as its file exists. Report time only; no malloc. */
+#include "hk_internal.h"
+#include "hk_leak_int.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if __ELF_NATIVE_CLASS == 64
+#define HK_ELFCLASS ELFCLASS64
+#define HK_ST_TYPE ELF64_ST_TYPE
+#else
+#define HK_ELFCLASS ELFCLASS32
+#define HK_ST_TYPE ELF32_ST_TYPE
+#endif
+
+struct hk_symtab {
+    const ElfW(Sym) *syms;
+    size_t nsyms;
+    const char *str;
+    size_t strsz;
+};
+
+struct hk_symfile {
+    uint32_t module;
+    bool ok;
+    const unsigned char *map;
+    size_t len;
+    bool exec;               /* ET_EXEC: symbol values are absolute addresses */
+    struct hk_symtab tab[2]; /* .symtab, .dynsym */
+};
+
+#define HK_SYMFILES 64
+static struct hk_symfile hk_symfiles[HK_SYMFILES];
+static unsigned hk_nsymfiles;
+
+static bool hk_in_file(const struct hk_symfile *f, uint64_t off, uint64_t size)
+{
+    return off <= f->len && size <= f->len - off;
+}
+
+static void hk_symfile_open(struct hk_symfile *f, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size < sizeof(ElfW(Ehdr))) {
+        close(fd);
+        return;
+    }
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return;
+    f->map = m;
+    f->len = (size_t)st.st_size;
+    const ElfW(Ehdr) *eh = m;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != HK_ELFCLASS ||
+        eh->e_shentsize != sizeof(ElfW(Shdr)) ||
+        !hk_in_file(f, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(ElfW(Shdr))))
+        return;
+    f->exec = eh->e_type == ET_EXEC;
+    const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(f->map + eh->e_shoff);
+    for (unsigned i = 0; i < eh->e_shnum; i++) {
+        int t = sh[i].sh_type == SHT_SYMTAB ? 0 : sh[i].sh_type == SHT_DYNSYM ? 1 : -1;
+        if (t < 0 || sh[i].sh_link >= eh->e_shnum || sh[i].sh_entsize != sizeof(ElfW(Sym)))
+            continue;
+        const ElfW(Shdr) *ss = &sh[sh[i].sh_link];
+        if (sh[i].sh_type == SHT_NOBITS || ss->sh_type != SHT_STRTAB ||
+            !hk_in_file(f, sh[i].sh_offset, sh[i].sh_size) ||
+            !hk_in_file(f, ss->sh_offset, ss->sh_size))
+            continue;
+        f->tab[t].syms = (const ElfW(Sym) *)(f->map + sh[i].sh_offset);
+        f->tab[t].nsyms = sh[i].sh_size / sizeof(ElfW(Sym));
+        f->tab[t].str = (const char *)(f->map + ss->sh_offset);
+        f->tab[t].strsz = ss->sh_size;
+    }
+    f->ok = true;
+}
+
+static const char *hk_symtab_find(const struct hk_symtab *t, uint64_t v)
+{
+    for (size_t i = 0; i < t->nsyms; i++) {
+        const ElfW(Sym) *s = &t->syms[i];
+        int type = HK_ST_TYPE(s->st_info);
+        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s->st_shndx == SHN_UNDEF)
+            continue;
+        if (v >= s->st_value && v - s->st_value < (s->st_size ? s->st_size : 1) &&
+            s->st_name < t->strsz && t->str[s->st_name] &&
+            memchr(t->str + s->st_name, '\0', t->strsz - s->st_name))
+            return t->str + s->st_name;
+    }
+    return NULL;
+}
+
+const char *hk_leak_sym_lookup(uint32_t module, uintptr_t addr)
+{
+    if (module == HK_MODULE_NONE || module >= hk_stack_module_count())
+        return NULL;
+    const struct hk_leak_module *m = hk_stack_module(module);
+    struct hk_symfile *f = NULL;
+    for (unsigned i = 0; i < hk_nsymfiles; i++)
+        if (hk_symfiles[i].module == module)
+            f = &hk_symfiles[i];
+    if (!f) {
+        if (hk_nsymfiles == HK_SYMFILES)
+            return NULL;
+        f = &hk_symfiles[hk_nsymfiles++];
+        memset(f, 0, sizeof *f);
+        f->module = module;
+        if (m->path && m->path[0] == '/')
+            hk_symfile_open(f, m->path);
+    }
+    if (!f->ok)
+        return NULL;
+    uint64_t v = f->exec ? addr : addr - m->base;
+    for (int t = 0; t < 2; t++) {
+        const char *name = hk_symtab_find(&f->tab[t], v);
+        if (name)
+            return name;
+    }
+    return NULL;
+}
+
+void hk_leak_sym_release(void)
+{
+    for (unsigned i = 0; i < hk_nsymfiles; i++)
+        if (hk_symfiles[i].map)
+            munmap((void *)hk_symfiles[i].map, hk_symfiles[i].len);
+    hk_nsymfiles = 0;
+}

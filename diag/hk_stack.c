@@ -1,0 +1,491 @@
+/* Allocation stacks for leak tracking: capture (libunwind's unw_backtrace, per-thread
+ * caching), deduplication (uthash keyed by the frames, a small per-thread cache of recent
+ * hash → id pairs in front of it), the module map (kept after a library is unloaded) and the
+ * internal arena all of it lives in. Called on every allocation when HAKMEM_LEAK_CHECK=1:
+ * nothing here allocates through hakmem, and a thread-local guard turns the allocations that
+ * the unwinder (or the report) makes into untracked ones instead of recursing. */
+#include "hk_internal.h"
+#include "hk_leak.h"
+#include "hk_leak_int.h"
+#include "hk_lock.h"
+#include "hk_options.h"
+#include "hk_os.h"
+
+#include <link.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#if HK_HAVE_UNWIND
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#else
+#include <execinfo.h>
+#endif
+
+/* ---- arena ---------------------------------------------------------------------------- */
+
+#define HK_ARENA_CHUNK ((size_t)1 << 20)
+
+static hk_lock_t hk_arena_lock = HK_LOCK_INIT;
+static char *hk_arena_cur, *hk_arena_end;
+static size_t hk_arena_bytes;
+
+void *hk_leak_arena_alloc(size_t size)
+{
+    size = hk_align_up(size ? size : 1, 16);
+    if (size > HK_ARENA_CHUNK / 4) {
+        size_t len = hk_align_up(size, hk_os_page_size());
+        void *p = hk_os_map_meta(len);
+        if (p) {
+            hk_lock(&hk_arena_lock);
+            hk_arena_bytes += len;
+            hk_unlock(&hk_arena_lock);
+        }
+        return p;
+    }
+    hk_lock(&hk_arena_lock);
+    if ((size_t)(hk_arena_end - hk_arena_cur) < size) {
+        char *c = hk_os_map_meta(HK_ARENA_CHUNK);
+        if (!c) {
+            hk_unlock(&hk_arena_lock);
+            return NULL;
+        }
+        hk_arena_cur = c;
+        hk_arena_end = c + HK_ARENA_CHUNK;
+    }
+    void *p = hk_arena_cur;
+    hk_arena_cur += size;
+    hk_arena_bytes += size;
+    hk_unlock(&hk_arena_lock);
+    return p;
+}
+
+void hk_leak_arena_free(void *p, size_t size)
+{
+    (void)p;
+    (void)size;   /* only uthash's outgrown bucket arrays: at most the size of the last one */
+}
+
+size_t hk_leak_arena_used(void)
+{
+    hk_lock(&hk_arena_lock);
+    size_t n = hk_arena_bytes;
+    hk_unlock(&hk_arena_lock);
+    return n;
+}
+
+/* uthash lives entirely in the arena; running out of memory is not fatal (the stack is
+ * then not recorded and the allocation gets id 0). */
+#define uthash_malloc(sz) hk_leak_arena_alloc(sz)
+#define uthash_free(p, sz) hk_leak_arena_free((p), (sz))
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) (hk_stack_oom = true)
+static bool hk_stack_oom;
+#include <uthash.h>
+
+/* ---- recursion guard ------------------------------------------------------------------ */
+
+static HK_TLS int hk_stack_busy;
+
+bool hk_stack_guard_enter(void)
+{
+    if (hk_stack_busy)
+        return false;
+    hk_stack_busy = 1;
+    return true;
+}
+
+void hk_stack_guard_leave(void) { hk_stack_busy = 0; }
+
+/* ---- module map ----------------------------------------------------------------------- */
+
+#define HK_MODULES_MAX 2048
+
+static hk_lock_t hk_module_lock = HK_LOCK_INIT;
+static struct hk_leak_module hk_modules[HK_MODULES_MAX];
+static bool hk_module_seen[HK_MODULES_MAX];
+static _Atomic uint32_t hk_nmodules;
+static uint32_t hk_self_module = HK_MODULE_NONE;
+static unsigned long long hk_dl_adds, hk_dl_subs;   /* dl_iterate_phdr's counters at refresh */
+
+uint32_t hk_stack_module_count(void) { return atomic_load_explicit(&hk_nmodules, HK_ACQUIRE); }
+const struct hk_leak_module *hk_stack_module(uint32_t idx) { return &hk_modules[idx]; }
+uint32_t hk_stack_self_module(void) { return hk_self_module; }
+
+static const char *hk_arena_strdup(const char *s)
+{
+    size_t n = strlen(s);
+    char *d = hk_leak_arena_alloc(n + 1);
+    if (d)
+        memcpy(d, s, n + 1);
+    return d;
+}
+
+struct hk_refresh {
+    bool first;
+};
+
+static int hk_module_visit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct hk_refresh *r = arg;
+    bool is_main = r->first;
+    r->first = false;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        hk_dl_adds = info->dlpi_adds;
+        hk_dl_subs = info->dlpi_subs;
+    }
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < lo)
+            lo = a;
+        if (a + ph->p_memsz > hi)
+            hi = a + ph->p_memsz;
+    }
+    if (lo >= hi)
+        return 0;
+    char exe[4096];
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    if (is_main && !*name) {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        name = exe;
+    }
+    uint32_t n = atomic_load_explicit(&hk_nmodules, HK_RELAXED);
+    for (uint32_t i = n; i-- > 0;) {
+        struct hk_leak_module *m = &hk_modules[i];
+        if (m->base == info->dlpi_addr && m->lo == lo && m->hi == hi && m->path &&
+            strcmp(m->path, name) == 0) {
+            hk_module_seen[i] = true;
+            return 0;
+        }
+    }
+    if (n == HK_MODULES_MAX)
+        return 0;
+    struct hk_leak_module *m = &hk_modules[n];
+    m->base = info->dlpi_addr;
+    m->lo = lo;
+    m->hi = hi;
+    m->path = hk_arena_strdup(name);
+    m->is_main = is_main;
+    if (!m->path)
+        return 0;
+    hk_module_seen[n] = true;
+    atomic_store_explicit(&hk_nmodules, n + 1, HK_RELEASE);
+    return 0;
+}
+
+static void hk_modules_refresh_locked(void)
+{
+    uint32_t n = atomic_load_explicit(&hk_nmodules, HK_RELAXED);
+    for (uint32_t i = 0; i < n; i++)
+        hk_module_seen[i] = false;
+    struct hk_refresh r = {.first = true};
+    dl_iterate_phdr(hk_module_visit, &r);
+    n = atomic_load_explicit(&hk_nmodules, HK_RELAXED);
+    for (uint32_t i = 0; i < n; i++)
+        hk_modules[i].loaded = hk_module_seen[i];
+}
+
+void hk_stack_modules_refresh(void)
+{
+    hk_lock(&hk_module_lock);
+    hk_modules_refresh_locked();
+    hk_unlock(&hk_module_lock);
+}
+
+static int hk_module_counts(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    unsigned long long *c = arg;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        c[0] = info->dlpi_adds;
+        c[1] = info->dlpi_subs;
+    }
+    return 1;   /* the counters are the same in every entry: stop at the first */
+}
+
+static uint16_t hk_module_find_locked(uintptr_t a)
+{
+    uint32_t n = atomic_load_explicit(&hk_nmodules, HK_RELAXED);
+    for (uint32_t i = n; i-- > 0;) {
+        const struct hk_leak_module *m = &hk_modules[i];
+        if (m->loaded && a >= m->lo && a < m->hi)
+            return (uint16_t)i;
+    }
+    return HK_MODULE_NONE;
+}
+
+/* Module of each frame, re-reading the list of loaded objects when one was loaded or
+ * unloaded since the last look, or when a frame is outside every known module. */
+static void hk_modules_resolve(const uintptr_t *frames, int n, uint16_t *mods)
+{
+    unsigned long long c[2] = {0, 0};
+    dl_iterate_phdr(hk_module_counts, c);
+    hk_lock(&hk_module_lock);
+    bool fresh = false;
+    if (c[0] != hk_dl_adds || c[1] != hk_dl_subs) {
+        hk_modules_refresh_locked();
+        fresh = true;
+    }
+    for (int i = 0; i < n; i++) {
+        mods[i] = hk_module_find_locked(frames[i] - 1);
+        if (mods[i] == HK_MODULE_NONE && !fresh) {
+            hk_modules_refresh_locked();
+            fresh = true;
+            mods[i] = hk_module_find_locked(frames[i] - 1);
+        }
+    }
+    hk_unlock(&hk_module_lock);
+}
+
+/* ---- the stack table ------------------------------------------------------------------ */
+
+struct hk_stack_rec {
+    UT_hash_handle hh;        /* key: frames[0 .. n) */
+    uint32_t id;
+    uint16_t n;
+    uint16_t *mods;
+    uintptr_t frames[];
+};
+
+#define HK_DIR_SHIFT 12
+#define HK_DIR_CHUNK (1u << HK_DIR_SHIFT)
+#define HK_DIR_CHUNKS 1024u     /* up to 4 Mi distinct stacks */
+
+static hk_lock_t hk_table_lock = HK_LOCK_INIT;
+static struct hk_stack_rec *hk_table;
+static struct hk_stack_rec *_Atomic *_Atomic hk_dir[HK_DIR_CHUNKS];
+static _Atomic uint32_t hk_nstacks;
+
+static atomic_bool hk_stack_on;
+static int hk_depth = 16;
+static pid_t hk_pid;
+static uintptr_t hk_self_lo, hk_self_hi;   /* hakmem's own code: frames dropped on top */
+
+uint32_t hk_stack_count(void) { return atomic_load_explicit(&hk_nstacks, HK_ACQUIRE); }
+bool hk_stack_ready(void) { return atomic_load_explicit(&hk_stack_on, HK_RELAXED); }
+pid_t hk_stack_init_pid(void) { return hk_pid; }
+
+static struct hk_stack_rec *hk_stack_rec_get(uint32_t id)
+{
+    if (!id || id > hk_stack_count())
+        return NULL;
+    struct hk_stack_rec *_Atomic *chunk =
+        atomic_load_explicit(&hk_dir[(id - 1) >> HK_DIR_SHIFT], HK_ACQUIRE);
+    if (!chunk)
+        return NULL;
+    return atomic_load_explicit(&chunk[(id - 1) & (HK_DIR_CHUNK - 1)], HK_ACQUIRE);
+}
+
+int hk_stack_frames(uint32_t id, const uintptr_t **frames)
+{
+    struct hk_stack_rec *r = hk_stack_rec_get(id);
+    if (!r) {
+        *frames = NULL;
+        return 0;
+    }
+    *frames = r->frames;
+    return r->n;
+}
+
+int hk_stack_frame_modules(uint32_t id, const uint16_t **mods)
+{
+    struct hk_stack_rec *r = hk_stack_rec_get(id);
+    if (!r) {
+        *mods = NULL;
+        return 0;
+    }
+    *mods = r->mods;
+    return r->n;
+}
+
+static inline uint64_t hk_frames_hash(const uintptr_t *f, int n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        h ^= f[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* Recently seen stacks of this thread: most allocations come from a few call sites. */
+#define HK_TCACHE 16
+struct hk_tcache_ent {
+    uint64_t hash;
+    uint32_t id;
+};
+static HK_TLS struct hk_tcache_ent hk_tcache[HK_TCACHE];
+
+static bool hk_rec_matches(const struct hk_stack_rec *r, const uintptr_t *f, int n)
+{
+    return r && r->n == n && memcmp(r->frames, f, (size_t)n * sizeof *f) == 0;
+}
+
+/* The id of a stack that is not in this thread's cache: table lookup, else insert. */
+static HK_NOINLINE uint32_t hk_stack_intern(const uintptr_t *f, int n, uint64_t h)
+{
+    unsigned hv = (unsigned)(h ^ (h >> 32));
+    size_t keylen = (size_t)n * sizeof *f;
+    struct hk_stack_rec *r;
+    hk_lock(&hk_table_lock);
+    HASH_FIND_BYHASHVALUE(hh, hk_table, f, keylen, hv, r);
+    hk_unlock(&hk_table_lock);
+    if (r)
+        return r->id;
+
+    uint16_t mods[HK_STACK_MAX_DEPTH];
+    hk_modules_resolve(f, n, mods);
+
+    hk_lock(&hk_table_lock);
+    HASH_FIND_BYHASHVALUE(hh, hk_table, f, keylen, hv, r);
+    if (r) {
+        hk_unlock(&hk_table_lock);
+        return r->id;
+    }
+    uint32_t id = atomic_load_explicit(&hk_nstacks, HK_RELAXED) + 1;
+    uint32_t ci = (id - 1) >> HK_DIR_SHIFT;
+    if (ci >= HK_DIR_CHUNKS)
+        goto fail;
+    struct hk_stack_rec *_Atomic *chunk = atomic_load_explicit(&hk_dir[ci], HK_RELAXED);
+    if (!chunk) {
+        chunk = hk_leak_arena_alloc(HK_DIR_CHUNK * sizeof *chunk);
+        if (!chunk)
+            goto fail;
+        atomic_store_explicit(&hk_dir[ci], chunk, HK_RELEASE);
+    }
+    r = hk_leak_arena_alloc(sizeof *r + keylen + (size_t)n * sizeof *mods);
+    if (!r)
+        goto fail;
+    r->id = id;
+    r->n = (uint16_t)n;
+    memcpy(r->frames, f, keylen);
+    r->mods = (uint16_t *)(r->frames + n);
+    memcpy(r->mods, mods, (size_t)n * sizeof *mods);
+    hk_stack_oom = false;
+    HASH_ADD_KEYPTR_BYHASHVALUE(hh, hk_table, r->frames, keylen, hv, r);
+    if (hk_stack_oom)
+        goto fail;
+    atomic_store_explicit(&chunk[(id - 1) & (HK_DIR_CHUNK - 1)], r, HK_RELEASE);
+    atomic_store_explicit(&hk_nstacks, id, HK_RELEASE);
+    hk_unlock(&hk_table_lock);
+    return id;
+fail:
+    hk_unlock(&hk_table_lock);
+    return 0;
+}
+
+#define HK_RAW_MAX (HK_STACK_MAX_DEPTH + 40)
+
+static inline int hk_unwind(void **buf, int n)
+{
+#if HK_HAVE_UNWIND
+    return unw_backtrace(buf, n);
+#else
+    return backtrace(buf, n);
+#endif
+}
+
+HK_NOINLINE uint32_t hk_stack_capture(int skip)
+{
+    if (HK_UNLIKELY(!atomic_load_explicit(&hk_stack_on, HK_RELAXED) || hk_stack_busy))
+        return 0;
+    hk_stack_busy = 1;
+    uintptr_t raw[HK_RAW_MAX];
+    if (skip < 0)
+        skip = 0;
+    int want = 1 + skip + hk_depth + 6;   /* ours, the allocator's (with spare), the program's */
+    if (want > HK_RAW_MAX)
+        want = HK_RAW_MAX;
+    int n = hk_unwind((void **)raw, want);
+    /* When hakmem is a module of its own, its frames are recognised by address (robust
+     * to inlining and tail calls); linked into the program, `skip` says how many. */
+    int i = 1;
+    if (hk_self_hi) {
+        while (i < n && raw[i] - 1 >= hk_self_lo && raw[i] - 1 < hk_self_hi)
+            i++;
+    } else {
+        i += skip;
+    }
+    int m = n - i;
+    if (m > hk_depth)
+        m = hk_depth;
+    uint32_t id = 0;
+    if (m > 0) {
+        const uintptr_t *f = raw + i;
+        uint64_t h = hk_frames_hash(f, m);
+        struct hk_tcache_ent *c = &hk_tcache[(h ^ (h >> 17)) & (HK_TCACHE - 1)];
+        if (c->hash == h && c->id && hk_rec_matches(hk_stack_rec_get(c->id), f, m)) {
+            id = c->id;
+        } else {
+            id = hk_stack_intern(f, m, h);
+            if (id) {
+                c->hash = h;
+                c->id = id;
+            }
+        }
+    }
+    hk_stack_busy = 0;
+    return id;
+}
+
+/* ---- initialisation and fork ---------------------------------------------------------- */
+
+static void hk_stack_prefork(void)
+{
+    hk_lock(&hk_module_lock);
+    hk_lock(&hk_table_lock);
+    hk_lock(&hk_arena_lock);
+}
+
+static void hk_stack_postfork_parent(void)
+{
+    hk_unlock(&hk_arena_lock);
+    hk_unlock(&hk_table_lock);
+    hk_unlock(&hk_module_lock);
+}
+
+static void hk_stack_postfork_child(void)
+{
+    hk_lock_reinit(&hk_arena_lock);
+    hk_lock_reinit(&hk_table_lock);
+    hk_lock_reinit(&hk_module_lock);
+}
+
+void hk_stack_init(void)
+{
+    if (atomic_load(&hk_stack_on))
+        return;
+    bool guarded = hk_stack_guard_enter();
+    hk_pid = hk_os_pid();
+    int d = hk_opt.stack_depth;
+    hk_depth = d <= 0 ? 16 : d > HK_STACK_MAX_DEPTH ? HK_STACK_MAX_DEPTH : d;
+    hk_stack_modules_refresh();
+    /* Our own module, when hakmem is a library of its own (LD_PRELOAD or linked .so): its
+     * frames are never part of a stack, and its data is not a root of the leak scan. */
+    uintptr_t self = (uintptr_t)(void *)&hk_stack_init;
+    hk_lock(&hk_module_lock);
+    uint16_t sm = hk_module_find_locked(self);
+    if (sm != HK_MODULE_NONE && !hk_modules[sm].is_main) {
+        hk_self_module = sm;
+        hk_self_lo = hk_modules[sm].lo;
+        hk_self_hi = hk_modules[sm].hi;
+    }
+    hk_unlock(&hk_module_lock);
+#if HK_HAVE_UNWIND
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+#endif
+    /* Warm-up: the unwinder's one-time allocations (caches, dl_iterate_phdr state, libgcc
+     * for glibc's backtrace) happen now, untracked, not inside the first tracked malloc. */
+    void *warm[HK_RAW_MAX];
+    hk_unwind(warm, HK_RAW_MAX);
+    pthread_atfork(hk_stack_prefork, hk_stack_postfork_parent, hk_stack_postfork_child);
+    atomic_store(&hk_stack_on, true);
+    if (guarded)
+        hk_stack_guard_leave();
+}

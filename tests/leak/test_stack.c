@@ -1,0 +1,181 @@
+/* Stack capture and deduplication, through the static library (no allocator involved):
+ * one call site gives one id, another site another, frames start in the calling function,
+ * depth is honoured, the recursion guard returns 0, threads agree on ids; prints the cost
+ * of a capture (cached and new stacks). */
+#include "hk_leak.h"
+#include "hk_leak_int.h"
+#include "hk_options.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static int failed;
+#define EXPECT(c, ...)                                                               \
+    do {                                                                             \
+        if (!(c)) {                                                                  \
+            failed = 1;                                                              \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #c);             \
+            fprintf(stderr, __VA_ARGS__);                                            \
+            fputc('\n', stderr);                                                     \
+        }                                                                            \
+    } while (0)
+
+uint32_t site_a(void);
+uint32_t site_b(void);
+uint32_t deep(int n);
+uint32_t path(unsigned i, int k);
+uint32_t path_l(unsigned i, int k);
+uint32_t path_r(unsigned i, int k);
+
+__attribute__((noinline)) uint32_t site_a(void)
+{
+    uint32_t id = hk_stack_capture(0);
+    __asm__ volatile("" ::: "memory");
+    return id;
+}
+
+__attribute__((noinline)) uint32_t site_b(void)
+{
+    uint32_t id = hk_stack_capture(0);
+    __asm__ volatile("" ::: "memory");
+    return id;
+}
+
+__attribute__((noinline)) uint32_t deep(int n)
+{
+    uint32_t id = n ? deep(n - 1) : site_a();
+    __asm__ volatile("" ::: "memory");
+    return id;
+}
+
+/* A different stack for every i: its low k bits pick one of 2^k call paths. */
+__attribute__((noinline)) uint32_t path(unsigned i, int k)
+{
+    uint32_t id = !k ? site_b() : (i & 1) ? path_l(i >> 1, k - 1) : path_r(i >> 1, k - 1);
+    __asm__ volatile("" ::: "memory");
+    return id;
+}
+
+__attribute__((noinline)) uint32_t path_l(unsigned i, int k)
+{
+    uint32_t id = path(i, k);
+    __asm__ volatile("" ::: "memory");
+    return id;
+}
+
+__attribute__((noinline)) uint32_t path_r(unsigned i, int k)
+{
+    uint32_t id = path(i, k);
+    __asm__ volatile("" ::: "memory");
+    return id;
+}
+
+static volatile int three = 3;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#define NTHREADS 4
+#define PER_THREAD 200000
+static uint32_t thread_ids[NTHREADS];
+
+static void *worker(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    uint32_t first = 0;
+    for (int i = 0; i < PER_THREAD; i++) {
+        uint32_t id = site_a();
+        if (!first)
+            first = id;
+        if (id != first) {
+            thread_ids[t] = 0;
+            return NULL;
+        }
+    }
+    thread_ids[t] = first;
+    return NULL;
+}
+
+int main(void)
+{
+    setenv("HAKMEM_LEAK_CHECK", "1", 1);
+    setenv("HAKMEM_STACK_DEPTH", "16", 1);
+    hk_options_init();
+    EXPECT(hk_stack_capture(0) == 0, "capture before hk_stack_init must return 0");
+    hk_stack_init();
+    EXPECT(hk_stack_ready(), "not ready after init");
+
+    uint32_t a[3], b;
+    for (int i = 0; i < three; i++)
+        a[i] = site_a();   /* one call site, three times */
+    b = site_b();
+    EXPECT(a[0] != 0, "site_a got no id");
+    EXPECT(a[0] == a[1] && a[1] == a[2], "same site, ids %u %u %u", a[0], a[1], a[2]);
+    EXPECT(b != 0 && b != a[0], "site_b id %u vs site_a %u", b, a[0]);
+
+    const uintptr_t *f;
+    int n = hk_stack_frames(a[0], &f);
+    EXPECT(n >= 3, "only %d frames", n);
+    if (n >= 1)
+        EXPECT(f[0] > (uintptr_t)site_a && f[0] < (uintptr_t)site_a + 512,
+               "frame #0 %#lx is not in site_a (%p)", (unsigned long)f[0], (void *)site_a);
+    EXPECT(hk_stack_frames(0, &f) == 0, "id 0 has frames");
+    EXPECT(hk_stack_frames(1u << 30, &f) == 0, "an id never handed out has frames");
+
+    uint32_t d = deep(40);
+    n = hk_stack_frames(d, &f);
+    EXPECT(n == 16, "deep stack: %d frames, HAKMEM_STACK_DEPTH=16", n);
+
+    const uint16_t *mods;
+    n = hk_stack_frame_modules(a[0], &mods);
+    EXPECT(n >= 1 && mods[0] != HK_MODULE_NONE, "frame #0 has no module");
+    if (n >= 1 && mods[0] != HK_MODULE_NONE)
+        EXPECT(hk_stack_module(mods[0])->is_main, "frame #0 is not in the executable");
+
+    EXPECT(hk_stack_guard_enter(), "guard already set");
+    EXPECT(site_a() == 0, "capture under the recursion guard must return 0");
+    EXPECT(!hk_stack_guard_enter(), "nested guard_enter must say it was set");
+    hk_stack_guard_leave();
+    EXPECT(site_a() != 0, "no capture after the guard");
+
+    pthread_t th[NTHREADS];
+    for (int t = 0; t < NTHREADS; t++)
+        pthread_create(&th[t], NULL, worker, (void *)(intptr_t)t);
+    for (int t = 0; t < NTHREADS; t++)
+        pthread_join(th[t], NULL);
+    for (int t = 1; t < NTHREADS; t++)
+        EXPECT(thread_ids[t] && thread_ids[t] == thread_ids[0],
+               "thread %d id %u vs thread 0 id %u", t, thread_ids[t], thread_ids[0]);
+
+    /* Cost: cached (the per-thread cache hits) and new stacks (table insert). */
+    const int reps = 200000;
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < reps; i++)
+        deep(8);
+    uint64_t t1 = now_ns();
+    uint32_t before = hk_stack_count();
+    const unsigned news = 128;   /* 7 levels of 2 frames + site_b + path = 16 frames */
+    for (unsigned i = 0; i < news; i++)
+        path(i, 7);
+    uint64_t t2 = now_ns();
+    uint32_t added = hk_stack_count() - before;
+    EXPECT(added == news, "%u distinct call paths gave %u new stacks", news, added);
+    uint32_t again = 0;
+    for (unsigned i = 0; i < news; i++)
+        again += path(i, 7) > before ? 1 : 0;
+    EXPECT(again == news && hk_stack_count() - before == news, "paths re-captured differently");
+    printf("capture at depth 16: %.0f ns (cached stack), %.0f ns (new stack); %u stacks, "
+           "%zu bytes of tracker memory\n",
+           (double)(t1 - t0) / reps, (double)(t2 - t1) / news, hk_stack_count(),
+           hk_leak_arena_used());
+    if (failed)
+        return 1;
+    printf("ok\n");
+    return 0;
+}
