@@ -21,6 +21,7 @@ pid_t hk_os_tid(void);
 pid_t hk_os_pid(void);
 uint64_t hk_os_random64(void);
 uint64_t hk_os_time_ns(void);         /* CLOCK_REALTIME */
+uint64_t hk_os_monotonic_ns(void);    /* CLOCK_MONOTONIC_COARSE: cheap, for ages */
 
 /* write(2) all of buf, retrying on EINTR; errors are ignored (we are reporting). */
 void hk_os_write_all(int fd, const char *buf, size_t len);

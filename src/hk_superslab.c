@@ -13,8 +13,9 @@
 #include <errno.h>
 #include <string.h>
 
-/* Empty SuperSlabs kept mapped for reuse; beyond this they are unmapped. */
-#define HK_SS_CACHE_MAX 2
+/* Empty SuperSlabs kept mapped for reuse; beyond this they are unmapped (a remapped
+ * SuperSlab pays its page faults again). */
+#define HK_SS_CACHE_MAX 4
 
 static hk_lock_t hk_ss_lock = HK_LOCK_INIT;
 static struct hk_superslab *hk_ss_partial[2];   /* [0] tiny slabs, [1] mid slabs */
