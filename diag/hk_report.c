@@ -73,6 +73,13 @@ void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope)
     hk_emit_obj_begin(e, NULL, "stats");
     hk_emit_u64(e, "version", HAKMEM_STATS_VERSION);
     hk_emit_u64(e, "pid", st->pid);
+    if (!hk_config_stats) {
+        /* Zeros would read as "nothing happened": say why there are no numbers. */
+        hk_emit_str(e, "error", "counters compiled out (built with -Ddiag=none)");
+        hk_emit_obj_end(e);
+        hk_emit_end(e);
+        return;
+    }
     hk_emit_u64(e, "threads_seen", st->threads_seen);
     hk_emit_u64(e, "threads_exited", st->threads_exited);
     hk_emit_str(e, "hakmem", hakmem_version());
