@@ -191,26 +191,42 @@ static unsigned hk_thread_slot(uint32_t serial)
     return serial < HK_CENSUS_THREADS ? serial : 0;
 }
 
-static void hk_census_superslab(struct hk_superslab *ss, void *arg)
+/* Calls fn for every block of every assigned slab of ss (uncarved ones included), with
+ * its side-table entry. */
+typedef void (*hk_block_visit_fn)(struct hk_slab *s, char *block, struct hk_shadow *e,
+                                  void *arg);
+
+static void hk_shadow_walk(struct hk_superslab *ss, hk_block_visit_fn fn, void *arg)
 {
-    struct hk_census *c = arg;
     if (!ss->shadow)
         return;
     for (unsigned i = 0; i < ss->nslabs; i++) {
         struct hk_slab *s = &ss->slabs[i];
         if (hk_slab_state(s) == HK_SLAB_UNUSED)
             continue;
-        struct hk_heap *owner = atomic_load_explicit(&s->owner, HK_RELAXED);
-        unsigned owner_slot = owner ? hk_thread_slot(owner->serial) : 0;
         char *b = hk_slab_block0(s);
-        for (uint32_t k = 0; k < s->capacity; k++, b += s->block_size) {
-            struct hk_shadow *e = &ss->shadow[((uintptr_t)b - (uintptr_t)ss) >> HK_GRANULE_SHIFT];
-            unsigned st = e->state < HK_BLOCK_STATES ? e->state : HK_BLOCK_QUARANTINED;
-            c->cls[s->class_idx][st]++;
-            /* In use: the thread that allocated it. Parked or queued: the slab's owner. */
-            c->thr[st == HK_BLOCK_IN_USE ? hk_thread_slot(e->thread) : owner_slot][st]++;
-        }
+        for (uint32_t k = 0; k < s->capacity; k++, b += s->block_size)
+            fn(s, b, &ss->shadow[((uintptr_t)b - (uintptr_t)ss) >> HK_GRANULE_SHIFT], arg);
     }
+}
+
+static void hk_census_block(struct hk_slab *s, char *block, struct hk_shadow *e, void *arg)
+{
+    (void)block;
+    struct hk_census *c = arg;
+    unsigned st = e->state < HK_BLOCK_STATES ? e->state : HK_BLOCK_QUARANTINED;
+    c->cls[s->class_idx][st]++;
+    /* In use: the thread that allocated it. Parked or queued: the slab's owner. */
+    struct hk_heap *owner = atomic_load_explicit(&s->owner, HK_RELAXED);
+    unsigned slot = st == HK_BLOCK_IN_USE ? hk_thread_slot(e->thread)
+                    : owner                ? hk_thread_slot(owner->serial)
+                                           : 0;
+    c->thr[slot][st]++;
+}
+
+static void hk_census_superslab(struct hk_superslab *ss, void *arg)
+{
+    hk_shadow_walk(ss, hk_census_block, arg);
 }
 
 static const char *hk_thread_state_name(int state)
@@ -277,24 +293,18 @@ struct hk_live_walk {
     void *ctx;
 };
 
-static void hk_live_superslab(struct hk_superslab *ss, void *arg)
+static void hk_live_block(struct hk_slab *s, char *block, struct hk_shadow *e, void *arg)
 {
     struct hk_live_walk *w = arg;
-    if (!ss->shadow)
+    if (e->state != HK_BLOCK_IN_USE)
         return;
-    for (unsigned i = 0; i < ss->nslabs; i++) {
-        struct hk_slab *s = &ss->slabs[i];
-        if (hk_slab_state(s) == HK_SLAB_UNUSED)
-            continue;
-        char *b = hk_slab_block0(s);
-        for (uint32_t k = 0; k < s->carved; k++, b += s->block_size) {
-            struct hk_shadow *e = &ss->shadow[((uintptr_t)b - (uintptr_t)ss) >> HK_GRANULE_SHIFT];
-            if (e->state != HK_BLOCK_IN_USE)
-                continue;
-            struct hk_live_block lb = {b, e->size, s->block_size, e->alloc_stack};
-            w->fn(w->ctx, &lb);
-        }
-    }
+    struct hk_live_block lb = {block, e->size, s->block_size, e->alloc_stack};
+    w->fn(w->ctx, &lb);
+}
+
+static void hk_live_superslab(struct hk_superslab *ss, void *arg)
+{
+    hk_shadow_walk(ss, hk_live_block, arg);
 }
 
 static void hk_live_large(void *ctx, void *p, size_t size, size_t usable, uint32_t stack)
