@@ -57,26 +57,27 @@ static void hk_slab_put(struct hk_heap *h, struct hk_slab *s, void *p, unsigned 
     }
 }
 
-/* Diagnostic mode: a link read from a thread list must be a block of this class (a write
- * after free could have replaced it with anything). */
-static bool hk_link_ok(const void *q, unsigned cls)
+/* Diagnostic mode: a link read from a thread list must be a block parked in that list (a
+ * write after free could have replaced it with anything). The side table says so in one
+ * lookup: only the entry at a block's start carries a parked state. */
+static bool hk_link_ok(const void *q, unsigned state)
 {
     if (!q)
         return true;
-    if (hk_registry_kind(q) != HK_CHUNK_SUPERSLAB || hk_ss_of(q)->magic != HK_SS_MAGIC)
+    if (hk_registry_kind(q) != HK_CHUNK_SUPERSLAB || ((uintptr_t)q & 15))
         return false;
-    struct hk_slab *s = hk_slab_of(hk_ss_of(q), q);
-    return hk_slab_state(s) != HK_SLAB_UNUSED && s->class_idx == cls && hk_slab_is_block_start(s, q);
+    struct hk_shadow *e = hk_shadow_of(q);
+    return e && e->state == state;
 }
 
 /* Pops the head of a thread list (fast cache or TLS list). In diagnostic mode the next link
  * is checked first; a bad one is reported and the rest of the list is dropped (its blocks
  * are lost, never handed out). */
-static void *hk_list_pop(void **head, uint32_t *count, unsigned cls)
+static void *hk_list_pop(void **head, uint32_t *count, unsigned cls, unsigned state)
 {
     void *p = *head;
     void *next = *(void **)p;
-    if (HK_UNLIKELY(hk_diag_on) && !hk_link_ok(next, cls)) {
+    if (HK_UNLIKELY(hk_diag_on) && !hk_link_ok(next, state)) {
         hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, p, (int)cls, "thread-list");
         next = NULL;
         *count = 1;
@@ -230,7 +231,7 @@ void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)
     }
     if (fc->head) {
         /* Diagnostic mode sends every malloc here: this pop is the fast path's. */
-        p = hk_list_pop(&fc->head, &fc->count, cls);
+        p = hk_list_pop(&fc->head, &fc->count, cls, HK_BLOCK_FAST_CACHE);
         HK_STAT(h, cls, fast_hits, 1);
         return p;
     }
@@ -243,7 +244,7 @@ void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)
     }
     uint32_t moved = 0;
     while (moved < batch && tl->head && fc->count < fc->cap) {
-        void *b = hk_list_pop(&tl->head, &tl->count, cls);
+        void *b = hk_list_pop(&tl->head, &tl->count, cls, HK_BLOCK_TLS_LIST);
         HK_SHADOW_MOVE(b, HK_BLOCK_TLS_LIST, HK_BLOCK_FAST_CACHE);
         *(void **)b = fc->head;
         fc->head = b;
@@ -252,7 +253,7 @@ void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)
     }
     HK_STAT(h, cls, refills, 1);
     HK_STAT(h, cls, refill_blocks, moved);
-    p = hk_list_pop(&fc->head, &fc->count, cls);
+    p = hk_list_pop(&fc->head, &fc->count, cls, HK_BLOCK_FAST_CACHE);
     HK_STAT(h, cls, slow_allocs, 1);
     return p;
 }
