@@ -2,6 +2,7 @@
 #include "hk_dump.h"
 #include "hk_emit.h"
 #include "hk_internal.h"
+#include "hk_large.h"
 #include "hk_options.h"
 #include "hk_os.h"
 #include "hk_stats.h"
@@ -71,9 +72,28 @@ static void hk_oom_dump(size_t size, int cls, const char *tier, size_t map_size,
     hk_dump_write("oom", &ev, true);
 }
 
+/* A request no machine like this one could satisfy: one short line, no dump. */
+static void hk_oom_refused(size_t size, uint64_t n)
+{
+    if (n > 4 && n % 1000)
+        return;
+    struct hk_out o;
+    hk_out_init_fd(&o, STDERR_FILENO);
+    hk_out_str(&o, "hakmem: refused an allocation of ");
+    hk_out_u64(&o, size);
+    hk_out_str(&o, " bytes: more than physical memory and swap (");
+    hk_out_u64(&o, hk_large_max_request());
+    hk_out_str(&o, " bytes); returning NULL with ENOMEM\n");
+    hk_out_flush(&o);
+}
+
 void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int err)
 {
     uint64_t n = atomic_fetch_add(&hk_pstat.oom_events, 1) + 1;
+    if (map_size == 0) {
+        hk_oom_refused(size, n);
+        return;
+    }
     if (hk_opt.dump_dir)
         hk_oom_dump(size, cls, tier, map_size, err);
     /* The first events in full, then one in a thousand: an OOM storm must not flood. */

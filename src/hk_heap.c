@@ -61,12 +61,16 @@ void hk_heap_global_init(void)
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
         uint32_t size = hk_class_size[c];
         struct hk_class_info *ci = &hk_class_info[c];
-        /* Caches hold about 16 KiB (fast) and 64 KiB (TLS list) per class, within limits. */
+        /* Caches hold about 16 KiB (fast) and 64 KiB (TLS list) per class, within limits;
+         * blocks above 64 KiB are cached one or two at a time. */
         uint32_t fast = (uint32_t)(16 * HK_KiB / size);
-        ci->fast_cap = fast < 4 ? 4 : fast > 256 ? 256 : fast;
-        ci->tls_cap = ci->fast_cap * 4;
+        uint32_t min = size <= HK_MID_SMALL_MAX ? 4 : 1;
+        ci->fast_cap = fast < min ? min : fast > 256 ? 256 : fast;
+        ci->tls_cap = size <= HK_MID_SMALL_MAX ? ci->fast_cap * 4 : 2;
         ci->batch = ci->fast_cap / 2 ? ci->fast_cap / 2 : 1;
-        ci->slab_shift = hk_class_is_tiny(c) ? HK_SLAB_SHIFT_TINY : HK_SLAB_SHIFT_MID;
+        ci->slab_shift = hk_class_is_tiny(c) ? HK_SLAB_SHIFT_TINY
+                         : size <= HK_MID_SMALL_MAX ? HK_SLAB_SHIFT_MID
+                                                    : HK_SLAB_SHIFT_BIG;
     }
     hk_heap_dead.state = HK_HEAP_DEAD;
     pthread_key_create(&hk_heap_key, hk_heap_exit_destructor);

@@ -1,9 +1,9 @@
-/* The large tier: requests above HK_MID_MAX (or with alignment above a page) get their own
+/* The large tier: requests above HK_MID_MAX (512 KiB, or with alignment above a page) get their own
  * mapping, aligned to a registry chunk (2 MiB) so that free() can find the header from the
  * registry without touching memory that may not be ours.
  *
  *   chunk-aligned base
- *   | header (64 B) | ... pad to alignment ... | user block ............ | (page round) |
+ *   | header (128 B) | ... pad to alignment ... | user block ........... | (page round) |
  *
  * A small cache keeps recently freed mappings for reuse: the number of mappings a process
  * may have is limited (vm.max_map_count) and mmap/munmap are system calls. */
@@ -127,7 +127,8 @@ static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
     }
     size_t page = hk_os_page_size();
     size_t user_off = hk_align_up(HK_LARGE_HDR, align);
-    size_t need = hk_align_up(user_off + size, page);
+    /* At least one byte past user_off, so the block (even of size 0) lies in the mapping. */
+    size_t need = hk_align_up(user_off + (size ? size : 1), page);
     struct hk_large *l = align <= HK_CHUNK_SIZE ? hk_cache_take(need) : NULL;
     if (l) {
         HK_PSTAT_ADD(large_cache_hits, 1);

@@ -1,9 +1,9 @@
 /* Size classes: the one place where block sizes are defined.
  *
- * 16-byte steps up to 128 B (8 classes), then four classes per power of two up to 64 KiB
- * (36 classes): worst-case internal waste 25 %, typical 10 %. Every class size is a multiple
- * of 16 (the minimum alignment), and every power of two from 16 to 64 KiB is a class, so an
- * aligned request can be served by the power-of-two class >= max(size, alignment).
+ * 16-byte steps up to 128 B (8 classes), then four classes per power of two up to 512 KiB
+ * (48 classes): worst-case internal waste 25 %, typical 10 %. Every class size is a multiple
+ * of 16 (the minimum alignment), and every power of two from 16 B to 512 KiB is a class, so
+ * an aligned request can be served by the power-of-two class >= max(size, alignment).
  * See docs/architecture.md for the measurements behind the spacing. */
 #ifndef HK_SIZE_CLASS_H
 #define HK_SIZE_CLASS_H
@@ -12,9 +12,12 @@
 #include <stdint.h>
 
 #define HK_TINY_MAX     1024u            /* tiny tier: 1 B .. 1 KiB */
-#define HK_MID_MAX      (64u * 1024u)    /* mid tier: .. 64 KiB; above is the large tier */
+#define HK_MID_MAX      (512u * 1024u)   /* mid tier: .. 512 KiB; above is the large tier */
 #define HK_NUM_TINY     20u
-#define HK_NUM_CLASSES  44u
+#define HK_NUM_CLASSES  56u
+/* Mid classes up to this size live in 256 KiB slabs; larger ones in 2 MiB slabs (a whole
+ * SuperSlab each). */
+#define HK_MID_SMALL_MAX (64u * 1024u)
 
 /* Class of a request of n bytes, n <= HK_MID_MAX (n == 0 is class 0). Branch-light: a
  * 16-byte step below 128 B, then log2 plus two mantissa bits. */

@@ -18,7 +18,7 @@
 #define HK_SS_CACHE_MAX 4
 
 static hk_lock_t hk_ss_lock = HK_LOCK_INIT;
-static struct hk_superslab *hk_ss_partial[2];   /* [0] tiny slabs, [1] mid slabs */
+static struct hk_superslab *hk_ss_partial[3];   /* by slab size: 64 KiB, 256 KiB, 2 MiB */
 static struct hk_superslab *hk_ss_cache;         /* empty, formatted for nothing */
 static unsigned hk_ss_cache_count;
 static struct hk_superslab *hk_ss_all;
@@ -28,7 +28,10 @@ static atomic_uint hk_orphan_count[HK_NUM_CLASSES];
 
 static unsigned hk_orphans_collect_locked(void);
 
-static unsigned hk_kind_of_shift(unsigned shift) { return shift == HK_SLAB_SHIFT_TINY ? 0 : 1; }
+static unsigned hk_kind_of_shift(unsigned shift)
+{
+    return shift == HK_SLAB_SHIFT_TINY ? 0 : shift == HK_SLAB_SHIFT_MID ? 1 : 2;
+}
 
 static size_t hk_ss_header_size(void)
 {

@@ -2,6 +2,7 @@
  * Prints one "ADDR <hex>" line per bad pointer (before freeing it) so that the driver can
  * look for hakmem's report of each address on stderr.
  *   invalid_free          every case, then check that the program's blocks are intact
+ *   invalid_free double   double frees in every tier (run with HAKMEM_SHADOW=1)
  *   invalid_free abort    one bad free; with HAKMEM_ABORT_ON_ERROR=1 it must not return */
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,42 @@ static int intact(const unsigned char *p, size_t n, unsigned char v)
     return 1;
 }
 
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Double frees in each tier (run with HAKMEM_SHADOW=1): each is reported and ignored, so the
+ * block is not handed out twice afterwards. */
+static int double_free(void)
+{
+    static const size_t sizes[] = {100, 5000, 200000};
+    for (int i = 0; i < 3; i++) {
+        void *p = malloc(sizes[i]);
+        memset(p, 0x5a, sizes[i]);
+        free(p);
+        bad_free(p, "double");
+    }
+    enum { N = 64 };
+    void *v[3 * N];
+    for (int i = 0; i < 3 * N; i++) {
+        v[i] = malloc(sizes[i % 3]);
+        memset(v[i], i, sizes[i % 3]);
+    }
+    qsort(v, 3 * N, sizeof v[0], cmp_ptr);
+    int bad = 0;
+    for (int i = 1; i < 3 * N; i++)
+        if (v[i] == v[i - 1]) {
+            fprintf(stderr, "invalid_free: %p handed out twice after a double free\n", v[i]);
+            bad = 1;
+        }
+    for (int i = 0; i < 3 * N; i++)
+        free(v[i]);
+    printf("survived double frees\n");
+    return bad;
+}
+
 typedef int (*snapshot_fn)(struct hakmem_stats *, size_t);
 
 static uint64_t invalid_frees(snapshot_fn snap)
@@ -49,6 +86,8 @@ int main(int argc, char **argv)
     char stack_array[64];
     memset(stack_array, 1, sizeof stack_array);
 
+    if (argc > 1 && strcmp(argv[1], "double") == 0)
+        return double_free();
     if (argc > 1 && strcmp(argv[1], "abort") == 0) {
         bad_free(stack_array + 16, "stack");
         printf("free returned\n");

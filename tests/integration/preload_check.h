@@ -5,6 +5,7 @@
 #define HK_PRELOAD_CHECK_H
 
 #include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,5 +41,28 @@ static inline void hk_require_preloaded(const char *prog)
         exit(1);
     }
 }
+
+/* At the end of a program that frees only what it allocated: hakmem called none of its
+ * frees invalid. Returns 1 if it did (and says so). Needs hakmem.h for the struct. */
+#ifdef HAKMEM_H
+static inline int hk_invalid_frees_seen(const char *prog)
+{
+    if (hk_allow_libc())
+        return 0;
+    typedef int (*snap_fn)(struct hakmem_stats *, size_t);
+    snap_fn snap = (snap_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "hakmem_stats_snapshot");
+    static struct hakmem_stats s;
+    if (!snap || snap(&s, sizeof s) != 0) {
+        fprintf(stderr, "%s: hakmem_stats_snapshot unavailable\n", prog);
+        return 1;
+    }
+    if (s.invalid_frees) {
+        fprintf(stderr, "%s: hakmem reported %llu of this program's frees as invalid\n", prog,
+                (unsigned long long)s.invalid_frees);
+        return 1;
+    }
+    return 0;
+}
+#endif
 
 #endif

@@ -172,6 +172,13 @@ if ! cmp -s "$tmp/out.plain" "$tmp/out.hakmem"; then
     fail=1
 fi
 
+# A correct program must not draw a misuse report ("hakmem: error: ...").
+if grep -q '^hakmem: error' "$tmp/err.hakmem"; then
+    echo "FAIL: hakmem reported errors for $workload:" >&2
+    grep '^hakmem: error' "$tmp/err.hakmem" | head -n 5 >&2
+    fail=1
+fi
+
 # 3. malloc was bound to libhakmem, never to glibc
 shopt -s nullglob
 ldfiles=("$tmp"/ld.*)

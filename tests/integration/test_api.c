@@ -171,6 +171,17 @@ static void test_resolution(void)
 }
 #endif
 
+/* How many frees hakmem has called invalid so far (0 without statistics). */
+static uint64_t invalid_count(void)
+{
+#ifndef HK_TEST_NO_STATS
+    struct hakmem_stats s;
+    if (hakmem_stats_snapshot(&s, sizeof s) == 0)
+        return s.invalid_frees;
+#endif
+    return 0;
+}
+
 /* ---- semantics, run once per name set ---------------------------------------------- */
 
 static void test_malloc_zero_and_huge(const struct api *a)
@@ -395,16 +406,24 @@ static void test_posix_memalign(const struct api *a)
                 EXPECT(out && a->usable(out) >= n, "usable(posix_memalign(%zu, %zu)) = %zu", al,
                        n, out ? a->usable(out) : 0);
                 if (out)
-                    memset(out, 0xa5, n);
+                    fill(out, n, (unsigned)(al + n));
+                /* an aligned block grows like any other */
+                void *q = out ? a->resize(out, n * 3 + 100) : NULL;
+                EXPECT(q && check(q, n, (unsigned)(al + n)) == SIZE_MAX,
+                       "realloc(posix_memalign(%zu, %zu), %zu) lost contents", al, n, n * 3 + 100);
+                if (q)
+                    out = q;
             }
+            uint64_t inv = invalid_count();
             a->dealloc(out);
+            EXPECT(invalid_count() == inv, "free(posix_memalign(%zu, %zu)) reported as invalid", al, n);
         }
     }
 }
 
 static void test_aligned_alloc_memalign(const struct api *a)
 {
-    static const size_t sizes[] = {1, 16, 40, 100, 512, 1000, 4096, 6000, 65536, 70000,
+    static const size_t sizes[] = {0, 1, 16, 40, 100, 512, 1000, 4096, 6000, 65536, 70000,
                                    300000, 1 << 20, 5 << 20};
     for (int which = 0; which < 2; which++) {
         void *(*fn)(size_t, size_t) = which ? a->memalign_ : a->aalloc;
@@ -418,7 +437,9 @@ static void test_aligned_alloc_memalign(const struct api *a)
                     continue;
                 EXPECT(a->usable(p) >= n, "usable(%s(%zu, %zu)) = %zu", nm, al, n, a->usable(p));
                 memset(p, 0x3c, n);
+                uint64_t inv = invalid_count();
                 a->dealloc(p);
+                EXPECT(invalid_count() == inv, "free(%s(%zu, %zu)) reported as invalid", nm, al, n);
             }
         }
         /* A non-power-of-two alignment is either refused with EINVAL (aligned_alloc, C11)
@@ -734,6 +755,9 @@ static void test_stats(void)
         hakmem_free(t[i]);
     for (int i = 0; i < NM; i++)
         hakmem_free(m[i]);
+    /* The two pointer arrays are blocks too (mid tier: up to 512 KiB lives in SuperSlabs). */
+    hakmem_free(t);
+    hakmem_free(m);
     hakmem_collect(1);
     struct hakmem_stats sc = snap();
     check_consistent(&sc, "after freeing and collect");
@@ -745,8 +769,6 @@ static void test_stats(void)
            (unsigned long long)sc.superslabs_cached);
     EXPECT(sc.bytes_mapped + (64u << 20) <= sb.bytes_mapped, "bytes_mapped %llu -> %llu only",
            (unsigned long long)sb.bytes_mapped, (unsigned long long)sc.bytes_mapped);
-    hakmem_free(t);
-    hakmem_free(m);
     hakmem_collect(0);
 }
 #endif
@@ -826,6 +848,11 @@ int main(void)
 {
     page_size = (size_t)sysconf(_SC_PAGESIZE);
     setvbuf(stderr, NULL, _IONBF, 0);
+#ifndef HK_TEST_NO_STATS
+    /* Every pointer this program frees came from the allocator: hakmem must not call any of
+     * them invalid (it would report it, ignore the free and leak the block). */
+    struct hakmem_stats first = snap();
+#endif
 #ifndef HK_TEST_SANITIZED
     test_resolution();
 #endif
@@ -844,6 +871,13 @@ int main(void)
     test_stats();
 #endif
     test_report();
+#ifndef HK_TEST_NO_STATS
+    cur_api = "misuse";
+    struct hakmem_stats last = snap();
+    EXPECT(last.invalid_frees == first.invalid_frees,
+           "%llu valid frees were reported as invalid (see the 'hakmem: error' lines above)",
+           (unsigned long long)(last.invalid_frees - first.invalid_frees));
+#endif
     if (failures) {
         fprintf(stderr, "test_api: %d check(s) failed\n", failures);
         return 1;

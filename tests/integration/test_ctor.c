@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctor_lib.h"
+#include "hakmem.h"
 #include "preload_check.h"
 
 static char *early;
@@ -54,6 +55,7 @@ int main(void)
         free(hk_ctor_blocks[i]);
         hk_ctor_blocks[i] = NULL;
     }
+    bad |= hk_invalid_frees_seen("test_ctor");
     printf("test_ctor: %d early allocations, %s\n", hk_ctor_ran, bad ? "FAILED" : "ok");
     return bad;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hakmem.h"
 #include "preload_check.h"
 
 typedef void *(*alloc_fn)(size_t, unsigned);
@@ -95,6 +96,7 @@ int main(int argc, char **argv)
         if (bad)
             break;
     }
+    bad |= hk_invalid_frees_seen("test_dlopen");
     printf("test_dlopen: %s\n", bad ? "FAILED" : "100 rounds ok");
     return bad;
 }

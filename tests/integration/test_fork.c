@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hakmem.h"
 #include "preload_check.h"
 
 enum { THREADS = 4, CHILDREN = 20, SLOTS = 256, CHILD_ALARM = 60, DEADLINE = 120 };
@@ -182,6 +183,7 @@ int main(void)
     }
     for (int i = 0; i < 64; i++)
         free(held[i]);
+    bad |= hk_invalid_frees_seen("test_fork");
     printf("test_fork: %d children, %s\n", CHILDREN, bad ? "FAILED" : "all exited 0");
     return bad;
 }

@@ -326,6 +326,8 @@ static inline void s_check_returned(const struct hakmem_stats *base, const struc
             name, S_ULL(base->superslabs_live), S_ULL(end->superslabs_live));
     S_CHECK(end->superslabs_cached == 0, "%s: superslabs_cached %llu after hakmem_collect(1)", name,
             S_ULL(end->superslabs_cached));
+    S_CHECK(end->invalid_frees == base->invalid_frees, "%s: %llu valid frees were reported as invalid",
+            name, S_ULL(end->invalid_frees - base->invalid_frees));
 }
 #else
 #define S_HAVE_STATS 0

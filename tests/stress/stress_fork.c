@@ -1,7 +1,8 @@
 /* fork() while 8 threads are inside malloc/free.
  *
  * THREADS threads allocate and free without pause and trade blocks through a shared
- * exchange (so frees are cross-thread). The main thread forks FORKS children, at most
+ * exchange (so frees are cross-thread); one of them also calls hakmem_collect, another takes
+ * statistics snapshots. The main thread forks FORKS children, at most
  * PARALLEL at a time. Each child checks and frees the exchange's blocks (allocated by
  * threads that do not exist in the child), allocates and frees in every tier, sometimes
  * starts a thread or forks a grandchild, and exits. A child that does not finish in time
@@ -35,6 +36,16 @@ static void *churn(void *arg)
         if (mine[i].p)
             s_free_block(mine[i], who);
         mine[i] = s_alloc_block(s_size(&r, 3), ((uint64_t)id << 48) | k);
+#ifndef STRESS_USE_LIBC
+        if (id == 0 && (k & 255) == 0)   /* fork may also land in collection or a snapshot */
+            hakmem_collect((int)((k >> 8) & 1));
+#endif
+#if S_HAVE_STATS
+        if (id == 1 && (k & 255) == 0) {
+            struct hakmem_stats st = s_snap();
+            (void)st;
+        }
+#endif
         if ((k & 3) == 0) {           /* swap with the exchange: a cross-thread free */
             unsigned x = (unsigned)(s_next(&r) % XSLOTS);
             pthread_mutex_lock(&xlock);
@@ -65,6 +76,7 @@ static void *child_thread(void *arg)
 static int child_work(int id, int depth)
 {
     alarm(CHILD_SECONDS);
+    atomic_store(&s_failures, 0);   /* count only this process's own failures */
     char who[32];
     snprintf(who, sizeof who, "child %d.%d", id, depth);
     if (depth == 0) {
@@ -107,6 +119,11 @@ static int child_work(int id, int depth)
             return 2;
         }
     }
+    s_collect(1);
+#if S_HAVE_STATS
+    struct hakmem_stats st = s_snap();
+    S_CHECK(st.pid == (uint32_t)getpid(), "%s: snapshot pid %u, getpid() %d", who, st.pid, (int)getpid());
+#endif
     return atomic_load(&s_failures) ? 1 : 0;
 }
 

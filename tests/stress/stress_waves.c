@@ -6,7 +6,9 @@
  * block's address into each, and trades blocks through a shared queue: most frees are of
  * blocks that another thread allocated, often a thread that has exited since (its slabs are
  * orphaned). Each block is checked before it is freed. At the end the live-block count is
- * back to the baseline and, after hakmem_collect(1), the SuperSlabs are returned. */
+ * back to the baseline and, after hakmem_collect(1), the SuperSlabs are returned. A
+ * collector thread calls hakmem_collect and hakmem_stats_snapshot all along, and blocks are
+ * realloc'd by threads other than their allocator. */
 #include "stress_common.h"
 
 enum { WAVES = 10, THREADS = 16, HELD = 64, QCAP = 8192 };
@@ -27,8 +29,24 @@ static void worker_op(struct s_rng *r, struct s_block *held, uint64_t tagbase, i
         b = s_alloc_block(s_size(r, 5), tag);
         if (!s_queue_push(&queue, b))
             s_free_block(b, who);
-    } else if (x < 75) {                            /* free someone else's block */
+    } else if (x < 67) {                            /* free someone else's block */
         if (s_queue_pop(&queue, &b))
+            s_free_block(b, who);
+    } else if (x < 75) {                            /* realloc someone else's block */
+        if (!s_queue_pop(&queue, &b))
+            return;
+        size_t bad = s_verify(b.p, b.n, b.tag);
+        S_CHECK(!bad, "%s: queued block %p corrupted at %zu before realloc", who, b.p, bad - 1);
+        size_t n = s_size(r, 5);
+        uintptr_t old = (uintptr_t)b.p;
+        void *q = S_REALLOC(b.p, n);
+        if (!q)
+            s_die("realloc failed");
+        bad = s_verify_moved(q, n < b.n ? n : b.n, old, b.n, b.tag);
+        S_CHECK(!bad, "%s: cross-thread realloc %zu -> %zu lost byte %zu", who, b.n, n, bad - 1);
+        b = (struct s_block){q, n, tag};
+        s_fill(q, n, tag);
+        if (!s_queue_push(&queue, b))
             s_free_block(b, who);
     } else {
         unsigned i = (unsigned)(s_next(r) % HELD);
@@ -75,6 +93,27 @@ static void worker_op(struct s_rng *r, struct s_block *held, uint64_t tagbase, i
     }
 }
 
+/* Runs beside the waves: collection and snapshots while threads allocate, free and exit. */
+static atomic_int collector_stop;
+static void *collector(void *arg)
+{
+    (void)arg;
+    unsigned long k = 0;
+    while (!atomic_load(&collector_stop)) {
+#ifndef STRESS_USE_LIBC
+        hakmem_collect((int)(k & 1));
+#endif
+#if S_HAVE_STATS
+        struct hakmem_stats s = s_snap();
+        (void)s;
+#endif
+        k++;
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 static void *worker(void *arg)
 {
     struct targ *a = arg;
@@ -106,6 +145,8 @@ int main(void)
     s_collect(1);
     struct hakmem_stats base = s_snap();
 #endif
+    pthread_t coll;
+    s_thread_create(&coll, collector, NULL);
     static pthread_t th[WAVES][THREADS];
     static struct targ args[WAVES][THREADS];
     for (int w = 0; w < WAVES; w++) {
@@ -119,6 +160,8 @@ int main(void)
     }
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[WAVES - 1][i], NULL);
+    atomic_store(&collector_stop, 1);
+    pthread_join(coll, NULL);
 
     size_t left = queue.len;
 #if S_HAVE_STATS

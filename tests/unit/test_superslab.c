@@ -31,7 +31,9 @@ static void test_carving(void)
         EXPECT(ss->magic == HK_SS_MAGIC, "bad SuperSlab magic");
         EXPECT(((uintptr_t)ss & (HK_SS_SIZE - 1)) == 0, "SuperSlab not 2 MiB aligned");
         struct hk_slab *s = hk_slab_of(ss, p);
-        unsigned shift = hk_class_is_tiny(c) ? HK_SLAB_SHIFT_TINY : HK_SLAB_SHIFT_MID;
+        unsigned shift = hk_class_is_tiny(c)          ? HK_SLAB_SHIFT_TINY
+                         : size <= HK_MID_SMALL_MAX ? HK_SLAB_SHIFT_MID
+                                                    : HK_SLAB_SHIFT_BIG;
         EXPECT(ss->slab_shift == shift, "class %u in slabs of shift %u", c, ss->slab_shift);
         EXPECT(s->class_idx == c && s->block_size == size, "slab class %u size %u for class %u",
                s->class_idx, s->block_size, c);
@@ -68,7 +70,7 @@ static void test_carving(void)
 
 static void test_registry(void)
 {
-    int local;
+    int local = 0;
     EXPECT(hk_registry_kind(&local) == HK_CHUNK_NONE, "stack address registered");
     EXPECT(hk_registry_kind(static_buffer) == HK_CHUNK_NONE, "static address registered");
     void *g = malloc(100);    /* glibc's */
