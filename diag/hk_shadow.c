@@ -72,17 +72,12 @@ void hk_shadow_move(void *p, unsigned from, unsigned to)
 
 /* Reference patterns, compared with memcmp (vectorised by libc): the checks run on every
  * malloc and free in shadow mode. */
-static unsigned char hk_poison_ref[HK_POISON_LIMIT];
-static unsigned char hk_canary_ref[HK_CANARY];
+static const unsigned char hk_poison_ref[HK_POISON_LIMIT] = {[0 ... HK_POISON_LIMIT - 1] = HK_POISON_BYTE};
+static const unsigned char hk_canary_ref[HK_CANARY] = {[0 ... HK_CANARY - 1] = HK_CANARY_BYTE};
 
 static bool hk_bytes_are(const unsigned char *p, size_t n, unsigned char v)
 {
-    const unsigned char *ref = v == HK_POISON_BYTE ? hk_poison_ref : hk_canary_ref;
-    if (!ref[0]) {   /* first use: fill both (idempotent, so a race is harmless) */
-        memset(hk_poison_ref, HK_POISON_BYTE, sizeof hk_poison_ref);
-        memset(hk_canary_ref, HK_CANARY_BYTE, sizeof hk_canary_ref);
-    }
-    return memcmp(p, ref, n) == 0;
+    return memcmp(p, v == HK_POISON_BYTE ? hk_poison_ref : hk_canary_ref, n) == 0;
 }
 
 static size_t hk_poison_len(uint32_t block_size)
