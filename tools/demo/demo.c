@@ -75,6 +75,15 @@ static void remember_session(size_t size)
     pthread_mutex_unlock(&session_mu);
 }
 
+/* A bug on purpose: the audit record is built and its pointer dropped (the leak report
+ * names this function). */
+static __attribute__((noinline)) void forget_audit_record(int request)
+{
+    char *record = malloc(200);
+    snprintf(record, 200, "request %d audited", request);
+    __asm__ volatile("" : : "r"(record) : "memory");
+}
+
 static void *worker(void *arg)
 {
     uint64_t seed = (uintptr_t)arg * 0x9E3779B97F4A7C15ull + 1;
@@ -90,6 +99,8 @@ static void *worker(void *arg)
         queue_push(&responses, response);    /* the sender frees it */
         if (i % 5000 == 0)
             remember_session(64 + r % 64);
+        if (i % 4000 == 1)
+            forget_audit_record(i);
     }
     return NULL;
 }

@@ -616,7 +616,8 @@ static void rule_parked(struct ctx *c)
         const struct hk_census_row *r = &c->v.census_threads[i];
         struct parked p = {r->id, 0, z(r, HK_Z_FAST_CACHE), z(r, HK_Z_TLS_LIST), 0, 0, 0, r->at};
         p.parked = p.fast + p.list;
-        bool gone = strcmp(r->state, "exited") == 0;
+        /* "parked": exited with HAKMEM_TINY_TLS_LIST_SPILL=0, its lists kept for good */
+        bool gone = strcmp(r->state, "exited") == 0 || strcmp(r->state, "parked") == 0;
         if ((gone && p.parked) || p.parked >= PARKED_MIN) {
             thr[nthr++] = p;
             exited += gone;
@@ -720,7 +721,8 @@ static void rule_remote(struct ctx *c)
     for (size_t i = 0; i < c->v.ncensus_threads; i++) {
         const struct hk_census_row *r = &c->v.census_threads[i];
         uint64_t q = z(r, HK_Z_REMOTE_QUEUE);
-        bool gone = strcmp(r->state, "exited") == 0;
+        /* "parked": exited with HAKMEM_TINY_TLS_LIST_SPILL=0, its lists kept for good */
+        bool gone = strcmp(r->state, "exited") == 0 || strcmp(r->state, "parked") == 0;
         uint64_t free_blocks = q + z(r, HK_Z_FAST_CACHE) + z(r, HK_Z_TLS_LIST);
         if ((gone && q) ||
             (q >= REMOTE_MIN && (double)q >= REMOTE_SHARE * (double)free_blocks)) {
