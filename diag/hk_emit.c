@@ -287,6 +287,21 @@ void hk_emit_u64(struct hk_emit *e, const char *key, uint64_t v)
     hk_out_u64(e->out, v);
 }
 
+void hk_emit_hex(struct hk_emit *e, const char *key, uint64_t v)
+{
+    if (e->format == HK_EMIT_JSON) {
+        hk_emit_json_key(e, key);
+        hk_out_char(e->out, '"');
+        hk_out_hex(e->out, v);
+        hk_out_char(e->out, '"');
+        return;
+    }
+    hk_out_char(e->out, ' ');
+    hk_out_str(e->out, key);
+    hk_out_char(e->out, '=');
+    hk_out_hex(e->out, v);
+}
+
 void hk_emit_json_u64(struct hk_emit *e, const char *key, uint64_t v)
 {
     if (e->format == HK_EMIT_JSON)

@@ -72,6 +72,8 @@ void hk_emit_array_begin(struct hk_emit *e, const char *name);
 void hk_emit_array_end(struct hk_emit *e);
 void hk_emit_u64(struct hk_emit *e, const char *key, uint64_t v);
 void hk_emit_str(struct hk_emit *e, const char *key, const char *v);
+/* An address: text 0x..., JSON a "0x..." string (JSON numbers lose 64-bit precision). */
+void hk_emit_hex(struct hk_emit *e, const char *key, uint64_t v);
 /* A value that is emitted only in JSON (text reports keep their lines short). */
 void hk_emit_json_u64(struct hk_emit *e, const char *key, uint64_t v);
 /* A table: JSON "name":[{...},...]; text a header line and rows. */

@@ -41,26 +41,23 @@ static struct {
 } hk_misuse_ring[HK_MISUSE_RING];
 static atomic_uint hk_misuse_count;
 
-void hk_misuse_dump(struct hk_out *o)
+void hk_misuse_emit(struct hk_emit *e)
 {
     unsigned n = atomic_load(&hk_misuse_count);
     unsigned first = n > HK_MISUSE_RING ? n - HK_MISUSE_RING : 0;
+    hk_emit_array_begin(e, "misuse");
     for (unsigned i = first; i < n; i++) {
         const typeof(hk_misuse_ring[0]) *r = &hk_misuse_ring[i % HK_MISUSE_RING];
-        hk_out_str(o, "misuse kind=");
-        hk_out_str(o, hk_misuse_id(r->kind));
-        hk_out_str(o, " addr=");
-        hk_out_hex(o, r->addr);
-        if (r->cls_valid) {
-            hk_out_str(o, " class=");
-            hk_out_u64(o, r->cls);
-        }
-        hk_out_str(o, " thread=");
-        hk_out_u64(o, (uint64_t)r->tid);
-        hk_out_str(o, " state=");
-        hk_out_str(o, r->state ? r->state : "unknown");
-        hk_out_char(o, '\n');
+        hk_emit_obj_begin(e, NULL, "misuse");
+        hk_emit_str(e, "kind", hk_misuse_id(r->kind));
+        hk_emit_hex(e, "addr", r->addr);
+        if (r->cls_valid)
+            hk_emit_u64(e, "class", r->cls);
+        hk_emit_u64(e, "thread", (uint64_t)r->tid);
+        hk_emit_str(e, "state", r->state ? r->state : "unknown");
+        hk_emit_obj_end(e);
     }
+    hk_emit_array_end(e);
 }
 
 void hk_misuse_report(enum hk_misuse_kind kind, const void *p, int cls, const char *state)

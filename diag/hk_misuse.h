@@ -19,9 +19,10 @@ enum hk_misuse_kind {
 
 /* cls < 0 when unknown; state names where the block was ("slab-free", "in-use", ...). */
 void hk_misuse_report(enum hk_misuse_kind kind, const void *p, int cls, const char *state);
-/* Writes the most recent misuse reports (up to 32) as dump records. */
-struct hk_out;
-void hk_misuse_dump(struct hk_out *o);
+/* Emits the most recent misuse reports (up to 32): dump records, or the JSON "misuse" array
+ * (the text report does not repeat them: each was printed when it happened). */
+struct hk_emit;
+void hk_misuse_emit(struct hk_emit *e);
 /* Stable identifier used in dumps and JSON ("double-free", ...). */
 const char *hk_misuse_id(enum hk_misuse_kind kind);
 

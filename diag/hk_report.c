@@ -8,6 +8,7 @@
 #include "hk_emit.h"
 #include "hk_heap.h"
 #include "hk_options.h"
+#include "hk_misuse.h"
 #include "hk_os.h"
 #include "hk_shadow.h"
 #include "hk_leak.h"
@@ -126,6 +127,8 @@ void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope)
     hk_emit_obj_end(e);
     if (hk_shadow_on)
         hk_census_emit(e, e->lock);
+    if (json)
+        hk_misuse_emit(e);
     if (hk_diag_on && hk_opt.leak_check && e->lock && hk_leak_emit)
         hk_leak_emit(e);
     hk_emit_end(e);
