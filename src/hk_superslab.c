@@ -149,11 +149,12 @@ static void hk_slab_format(struct hk_superslab *ss, struct hk_slab *s, unsigned 
     uint32_t size = hk_class_size[cls];
     s->free = NULL;
     atomic_store_explicit(&s->remote, NULL, HK_RELAXED);
-    s->next = s->prev = NULL;
+    s->next = NULL;
     s->start = (uint32_t)start;
     s->block_size = size;
     s->div_magic = UINT64_MAX / size + 1;
-    s->capacity = (uint32_t)((begin + slab_bytes - start) / size);
+    s->capacity = (uint16_t)((begin + slab_bytes - start) / size);
+    s->span = (uint32_t)s->capacity * size;
     s->carved = 0;
     s->used = 0;
     s->class_idx = (uint16_t)cls;
@@ -251,25 +252,20 @@ uint32_t hk_slab_drain_remote(struct hk_slab *s)
 static void hk_orphan_push(struct hk_slab *s)
 {
     unsigned cls = s->class_idx;
-    s->prev = NULL;
     s->next = hk_orphans[cls];
-    if (s->next)
-        s->next->prev = s;
     hk_orphans[cls] = s;
     atomic_fetch_add_explicit(&hk_orphan_count[cls], 1, HK_RELAXED);
 }
 
-static void hk_orphan_remove(struct hk_slab *s)
+/* Unlinks the orphan that *link points to (lists are singly linked: callers walk with the
+ * address of the previous link). */
+static struct hk_slab *hk_orphan_unlink(struct hk_slab **link)
 {
-    unsigned cls = s->class_idx;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        hk_orphans[cls] = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->next = s->prev = NULL;
-    atomic_fetch_sub_explicit(&hk_orphan_count[cls], 1, HK_RELAXED);
+    struct hk_slab *s = *link;
+    *link = s->next;
+    s->next = NULL;
+    atomic_fetch_sub_explicit(&hk_orphan_count[s->class_idx], 1, HK_RELAXED);
+    return s;
 }
 
 void hk_slab_orphan(struct hk_slab *s)
@@ -292,16 +288,16 @@ struct hk_slab *hk_slab_adopt(unsigned cls, struct hk_heap *h)
     hk_lock(&hk_ss_lock);
     /* Only orphans that have blocks to give: full ones stay until frees reach them. The
      * scan is bounded; collection (hk_orphans_collect) handles the rest. */
-    struct hk_slab *s = hk_orphans[cls];
-    for (int seen = 0; s && seen < 64; s = s->next, seen++)
-        if (s->free || s->carved < s->capacity || atomic_load(&s->remote))
+    struct hk_slab *s = NULL;
+    struct hk_slab **link = &hk_orphans[cls];
+    for (int seen = 0; *link && seen < 64; link = &(*link)->next, seen++) {
+        struct hk_slab *t = *link;
+        if (t->free || t->carved < t->capacity || atomic_load(&t->remote)) {
+            s = hk_orphan_unlink(link);
+            hk_slab_set_state(s, HK_SLAB_OWNED);
+            atomic_store_explicit(&s->owner, h, HK_RELEASE);
             break;
-    if (s && (s->free || s->carved < s->capacity || atomic_load(&s->remote))) {
-        hk_orphan_remove(s);
-        hk_slab_set_state(s, HK_SLAB_OWNED);
-        atomic_store_explicit(&s->owner, h, HK_RELEASE);
-    } else {
-        s = NULL;
+        }
     }
     hk_unlock(&hk_ss_lock);
     return s;
@@ -312,14 +308,15 @@ static unsigned hk_orphans_collect_locked(void)
 {
     unsigned released = 0;
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
-        struct hk_slab *next;
-        for (struct hk_slab *s = hk_orphans[c]; s; s = next) {
-            next = s->next;
+        struct hk_slab **link = &hk_orphans[c];
+        while (*link) {
+            struct hk_slab *s = *link;
             hk_slab_drain_remote(s);
             if (s->used == 0) {
-                hk_orphan_remove(s);
-                hk_slab_release_locked(s);
+                hk_slab_release_locked(hk_orphan_unlink(link));
                 released++;
+            } else {
+                link = &s->next;
             }
         }
     }

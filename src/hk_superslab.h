@@ -44,20 +44,25 @@ enum hk_slab_state {
  *   may it be released, so a SuperSlab is never unmapped under a pending remote free.
  * - every block in a heap's fast cache or TLS list belongs to a slab owned by that heap. */
 struct hk_slab {
-    void *free;                      /* owner-local freelist */
-    _Atomic(void *) remote;          /* frees from other threads */
+    /* Read by every free (the hot path): the first 32 bytes. */
     _Atomic(struct hk_heap *) owner; /* NULL unless OWNED */
-    struct hk_slab *next, *prev;     /* owner's per-class list, or the orphan list */
     uint64_t div_magic;              /* fast "offset % size == 0" test (Lemire) */
     uint32_t start;                  /* offset of block 0 from the SuperSlab base */
-    uint32_t block_size;
-    uint32_t capacity;
-    uint32_t carved;                 /* blocks carved so far (bump) */
-    uint32_t used;
+    uint32_t span;                   /* capacity * block_size */
     uint16_t class_idx;
     _Atomic uint8_t state;           /* enum hk_slab_state; read by any freeing thread */
     uint8_t index;                   /* position in the SuperSlab */
+    uint32_t block_size;
+    /* The owner's (or, for orphans, the lock holder's). */
+    void *free;                      /* owner-local freelist */
+    _Atomic(void *) remote;          /* frees from other threads */
+    struct hk_slab *next;            /* owner's per-class list, or the orphan list */
+    uint16_t capacity;               /* at most 4096 (64 KiB / 16 B) */
+    uint16_t carved;                 /* blocks carved so far (bump) */
+    uint16_t used;
+    uint16_t pad;
 };
+_Static_assert(sizeof(struct hk_slab) == 64, "one cache line per slab");
 
 static inline unsigned hk_slab_state(const struct hk_slab *s)
 {
@@ -103,7 +108,7 @@ static inline char *hk_slab_block0(struct hk_slab *s)
 static inline bool hk_slab_is_block_start(struct hk_slab *s, const void *p)
 {
     uint64_t off = (uint64_t)((uintptr_t)p - (uintptr_t)hk_slab_block0(s));
-    if (off >= (uint64_t)s->capacity * s->block_size)
+    if (off >= s->span)
         return false;
     return (uint64_t)(off * s->div_magic) <= s->div_magic - 1;
 }

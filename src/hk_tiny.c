@@ -24,24 +24,20 @@ uint64_t hk_free_key = 0x6b6d656d66726565ull;
 
 static void hk_heap_slab_link(struct hk_heap *h, struct hk_slab *s)
 {
-    unsigned cls = s->class_idx;
-    s->prev = NULL;
-    s->next = h->slabs[cls];
-    if (s->next)
-        s->next->prev = s;
-    h->slabs[cls] = s;
+    s->next = h->slabs[s->class_idx];
+    h->slabs[s->class_idx] = s;
 }
 
+/* The list is singly linked (a slab is one cache line): find s's link first. Lists are short
+ * (the slabs one thread owns in one class), and this runs once per released slab. */
 static void hk_heap_slab_unlink(struct hk_heap *h, struct hk_slab *s)
 {
-    unsigned cls = s->class_idx;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        h->slabs[cls] = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->next = s->prev = NULL;
+    struct hk_slab **link = &h->slabs[s->class_idx];
+    while (*link && *link != s)
+        link = &(*link)->next;
+    if (*link)
+        *link = s->next;
+    s->next = NULL;
 }
 
 /* Gives a block back to its slab freelist (owner side). An empty slab that is not the
@@ -135,11 +131,12 @@ static struct hk_slab *hk_heap_slab_with_blocks(struct hk_heap *h, unsigned cls)
     if (s && hk_slab_has_blocks(s))
         return s;
     if (s) {
-        for (struct hk_slab *t = s->next; t; t = t->next) {
+        for (struct hk_slab **link = &s->next; *link; link = &(*link)->next) {
+            struct hk_slab *t = *link;
             uint32_t n = hk_slab_drain_remote(t);
             HK_STAT(h, cls, remote_drained, n);
             if (hk_slab_has_blocks(t)) {
-                hk_heap_slab_unlink(h, t);
+                *link = t->next;             /* move to the front: the new active slab */
                 hk_heap_slab_link(h, t);
                 return t;
             }
@@ -297,14 +294,17 @@ void hk_heap_flush(struct hk_heap *h, bool release_empty)
         hk_fast_spill(h, c, h->fast[c].count);
         if (h->tls[c].count)
             hk_tls_spill(h, c, h->tls[c].count);
-        struct hk_slab *next;
-        for (struct hk_slab *s = h->slabs[c]; s; s = next) {
-            next = s->next;
+        struct hk_slab **link = &h->slabs[c];
+        while (*link) {
+            struct hk_slab *s = *link;
             uint32_t n = hk_slab_drain_remote(s);
             HK_STAT(h, c, remote_drained, n);
             if (release_empty && s->used == 0) {
-                hk_heap_slab_unlink(h, s);
+                *link = s->next;
+                s->next = NULL;
                 hk_slab_release(s);
+            } else {
+                link = &s->next;
             }
         }
     }
