@@ -14,8 +14,8 @@
  * array, so the sequence of sizes and slots is fixed by the seed; only how far the run gets in
  * the given time depends on the allocator. Only malloc and free are called.
  *
- * Output (stdout): "ops/s: N", "threads: N", "peak_rss_kib: N". On stderr: which object
- * provides malloc. */
+ * Output (stdout): "ops/s: N", "threads: N", "ops: N", "peak_rss_kib: N". On stderr: which
+ * object provides malloc. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -202,8 +202,9 @@ int main(int argc, char **argv)
 
     printf("ops/s: %.0f\n", (double)ops / elapsed);
     printf("threads: %llu\n", (unsigned long long)threads);
+    printf("ops: %llu\n", (unsigned long long)ops);
     printf("peak_rss_kib: %ld\n", bench_peak_rss_kib());
     if (verbose)
-        printf("ops: %llu\nelapsed_s: %.3f\n", (unsigned long long)ops, elapsed);
+        printf("elapsed_s: %.3f\n", elapsed);
     return 0;
 }

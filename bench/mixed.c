@@ -14,7 +14,8 @@
  *    5%  growth: realloc a random live block to 1.5x its size (strings and vectors growing).
  * Blocks are touched on every 4 KiB page, so peak RSS reflects what the program really used.
  * The work is fixed by the seed, so the wall time compares allocators; bench/compare times
- * the whole process. Output (stdout): "time_s: T", "ops/s: N", "peak_rss_kib: N". */
+ * the whole process. Output (stdout): "time_s: T", "ops/s: N", "ops: N",
+ * "peak_rss_kib: N". */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -181,6 +182,7 @@ int main(int argc, char **argv)
 
     printf("time_s: %.3f\n", elapsed);
     printf("ops/s: %.0f\n", (double)g_ops * (double)nthreads / elapsed);
+    printf("ops: %llu\n", (unsigned long long)(g_ops * (uint64_t)nthreads));
     printf("peak_rss_kib: %ld\n", bench_peak_rss_kib());
     if (verbose)
         printf("checksum: %llu\n", (unsigned long long)sum);
