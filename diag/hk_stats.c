@@ -20,7 +20,6 @@ HK_RACY_READ void hk_thread_stats_add(struct hk_thread_stats *dst,
     }
 }
 
-void hk_stats_retire(const struct hk_thread_stats *s) { hk_thread_stats_add(&hk_stats_retired, s); }
 
 static void hk_tier_add(struct hakmem_tier_stats *t, const struct hakmem_class_stats *c)
 {

@@ -67,8 +67,6 @@ extern struct hk_process_counters hk_pstat;
 
 /* Adds src into dst (thread exit, snapshot). */
 void hk_thread_stats_add(struct hk_thread_stats *dst, const struct hk_thread_stats *src);
-/* Called with the heap list lock held when a thread's heap retires. */
-void hk_stats_retire(const struct hk_thread_stats *s);
 /* The merged counters of retired threads (read under the heap list lock). */
 extern struct hk_thread_stats hk_stats_retired;
 

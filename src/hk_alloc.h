@@ -26,8 +26,8 @@ static inline void *hk_malloc_inline(size_t size)
             fc->count--;
             ((void **)p)[1] = NULL;          /* clear the freed mark */
             if (hk_config_stats) {
-                h->stats.cls[cls].fast_hits++;
-                h->stats.cls[cls].bytes_requested += size;
+                fc->hits++;
+                fc->bytes += size;
             }
             return p;
         }
@@ -51,7 +51,7 @@ static inline void hk_free_inline(void *p)
                 fc->head = p;
                 fc->count++;
                 if (hk_config_stats)
-                    h->stats.cls[cls].frees++;
+                    fc->frees++;
                 return;
             }
         }

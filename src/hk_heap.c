@@ -169,7 +169,7 @@ void hk_heap_retire(struct hk_heap *h)
     } else {
         if (hk_diag_on)
             hk_shadow_thread_state(h->serial, HK_HEAP_EMPTY);
-        hk_stats_retire(&h->stats);
+        hk_heap_add_stats(&hk_stats_retired, h);
         hk_heap_unlink(h);
         h->state = HK_HEAP_EMPTY;
         h->next = hk_heaps_free;
@@ -178,18 +178,28 @@ void hk_heap_retire(struct hk_heap *h)
     hk_unlock(&hk_heaps_lock);
 }
 
+HK_RACY_READ void hk_heap_add_stats(struct hk_thread_stats *out, const struct hk_heap *h)
+{
+    hk_thread_stats_add(out, &h->stats);
+    for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
+        out->cls[c].fast_hits += h->fast[c].hits;
+        out->cls[c].frees += h->fast[c].frees;
+        out->cls[c].bytes_requested += h->fast[c].bytes;
+    }
+}
+
 void hk_heaps_sum(struct hk_thread_stats *out, bool lock)
 {
     if (lock)
         hk_lock(&hk_heaps_lock);
     *out = hk_stats_retired;
     for (struct hk_heap *h = hk_heaps_live; h; h = h->next)
-        hk_thread_stats_add(out, &h->stats);
+        hk_heap_add_stats(out, h);
     if (lock) {
         hk_unlock(&hk_heaps_lock);
         hk_lock(&hk_dead_lock);
     }
-    hk_thread_stats_add(out, &hk_heap_dead.stats);
+    hk_heap_add_stats(out, &hk_heap_dead);
     if (lock)
         hk_unlock(&hk_dead_lock);
 }

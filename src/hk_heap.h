@@ -20,12 +20,17 @@
 
 #include <sys/types.h>
 
-/* Fast cache: a capped stack, linked through the first word of each block. */
+/* Fast cache: a capped stack, linked through the first word of each block, with the hot
+ * path's counters beside it in the same cache line (the adds of every malloc and free touch
+ * nothing else). hk_heap_add_stats() folds them into the class counters. */
 struct hk_fast {
     void *head;
     uint32_t count;
     uint32_t cap;
-};
+    uint64_t hits;      /* -> fast_hits */
+    uint64_t frees;     /* -> frees (those pushed by the hot path) */
+    uint64_t bytes;     /* -> bytes_requested (of the hits) */
+} __attribute__((aligned(64)));
 
 /* TLS list: a larger per-class list; refills and spills move batches. */
 struct hk_list {
@@ -86,6 +91,8 @@ void hk_heap_park(struct hk_heap *h);
 /* Thread exit: flush, orphan owned slabs, retire counters. */
 void hk_heap_retire(struct hk_heap *h);
 
+/* Adds h's counters (class counters and the fast caches' own) into out. */
+void hk_heap_add_stats(struct hk_thread_stats *out, const struct hk_heap *h);
 /* Sum of counters of all heaps (live, dead, parked) and retired threads. lock=false in a
  * signal handler: read without the locks (racy but never deadlocks). */
 void hk_heaps_sum(struct hk_thread_stats *out, bool lock);
