@@ -944,7 +944,8 @@ void hk_leak_at_exit(void)
         return;
     fflush(NULL);   /* the program's own output first, and never lost */
     uint64_t n = hk_leak_check_run(STDERR_FILENO, true);
-    if (!n)
+    /* HAKMEM_LEAK_EXITCODE=0: report only; the program keeps its own exit status. */
+    if (!n || !hk_opt.leak_exitcode)
         return;
     struct hk_out o;
     hk_out_init_fd(&o, STDERR_FILENO);
