@@ -229,7 +229,7 @@ int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
     struct hk_emit rec;
     hk_emit_init(&rec, &o, HK_EMIT_RECORDS);
     hk_misuse_emit(&rec);
-    if (hk_diag_on && hk_opt.leak_check && lock && hk_leak_dump)
+    if (hk_diag_on && hk_opt.leak_check && lock)
         hk_leak_dump(&o);
     hk_out_str(&o, "end\n");
     hk_out_flush(&o);

@@ -18,11 +18,11 @@ struct hk_emit;
 
 /* Called once at initialisation when leak tracking is on, after the allocator works (phase
  * 2): warms the unwinder up so that its own one-time allocations happen before tracking. */
-void hk_stack_init(void) __attribute__((weak));
+void hk_stack_init(void);
 /* Id (> 0) of the calling stack, skipping `skip` innermost frames (the allocator's own), at
  * most HAKMEM_STACK_DEPTH frames; identical stacks get the same id. 0 when the stack could
  * not be captured (recursion, out of internal memory). Async-signal-unsafe; thread-safe. */
-uint32_t hk_stack_capture(int skip) __attribute__((weak));
+uint32_t hk_stack_capture(int skip);
 /* The frames (return addresses, innermost first) of a stack id; returns their number. */
 int hk_stack_frames(uint32_t id, const uintptr_t **frames);
 
@@ -48,14 +48,14 @@ bool hk_live_block_find(uintptr_t addr, struct hk_live_block *out);
  * unsuppressed leaked blocks of the kinds selected by HAKMEM_LEAK_REPORT. */
 uint64_t hk_leak_check_run(int fd, bool final);
 /* Emits the "leaks" array (JSON) / leak lines (text) for the stats report. */
-void hk_leak_emit(struct hk_emit *e) __attribute__((weak));
+void hk_leak_emit(struct hk_emit *e);
 /* Writes the dump records of the live stacks: "module" lines (the module map, unloaded
  * modules included) and "stack" lines (docs/dump-format.md). */
 struct hk_out;
-void hk_leak_dump(struct hk_out *o) __attribute__((weak));
+void hk_leak_dump(struct hk_out *o);
 /* Called by the exit report (library destructor) after the counters: when leak checking
  * is on and this process should report (HAKMEM_LEAK_CHILD), runs the final check and, if
  * unsuppressed leaks remain, flushes stdio and ends the process with HAKMEM_LEAK_EXITCODE. */
-void hk_leak_at_exit(void) __attribute__((weak));
+void hk_leak_at_exit(void);
 
 #endif

@@ -129,7 +129,7 @@ void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope)
         hk_census_emit(e, e->lock);
     if (json)
         hk_misuse_emit(e);
-    if (hk_diag_on && hk_opt.leak_check && e->lock && hk_leak_emit)
+    if (hk_diag_on && hk_opt.leak_check && e->lock)
         hk_leak_emit(e);
     hk_emit_end(e);
 }
@@ -209,7 +209,7 @@ __attribute__((destructor)) static void hk_report_at_exit(void)
         }
         hk_dump_write("exit", NULL, true);
     }
-    if (hk_diag_on && hk_opt.leak_check && hk_leak_at_exit)
+    if (hk_diag_on && hk_opt.leak_check)
         hk_leak_at_exit();
 }
 

@@ -31,7 +31,7 @@ HK_COLD void hk_init_slow(void)
         atomic_store(&hk_init_state, 2);
         hk_fork_init();
         hk_report_init();
-        if (hk_diag_on && hk_opt.leak_check && hk_stack_init)
+        if (hk_diag_on && hk_opt.leak_check)
             hk_stack_init();
         return;
     }
@@ -81,7 +81,7 @@ static void *hk_alloc_block(size_t size, unsigned cls, uint16_t *serial)
  * (aligned requests). A block found corrupted is quarantined and another one taken. */
 static HK_COLD void *hk_alloc_diag(size_t size, int fixed_cls)
 {
-    uint32_t stack = hk_opt.leak_check && hk_stack_capture ? hk_stack_capture(1) : 0;
+    uint32_t stack = hk_opt.leak_check ? hk_stack_capture(1) : 0;
     size_t need = hk_shadow_on ? size + HK_CANARY : size;
     if (fixed_cls < 0 && need > HK_MID_MAX)
         return hk_large_alloc_diag(size, 16, false, stack);
@@ -208,7 +208,7 @@ HK_API void *hakmem_calloc(size_t nmemb, size_t size)
         hk_ensure_init();
         if (HK_UNLIKELY(hk_diag_on))
             return hk_large_alloc_diag(total, 16, true,
-                                       hk_opt.leak_check && hk_stack_capture ? hk_stack_capture(1) : 0);
+                                       hk_opt.leak_check ? hk_stack_capture(1) : 0);
         return hk_large_alloc_zeroed(total);
     }
     void *p = hk_malloc_inline(total);
@@ -289,8 +289,7 @@ static void *hk_alloc_aligned(size_t align, size_t size)
     }
     hk_ensure_init();
     if (HK_UNLIKELY(hk_diag_on))
-        return hk_large_alloc_diag(size, align, false,
-                                   hk_opt.leak_check && hk_stack_capture ? hk_stack_capture(1) : 0);
+        return hk_large_alloc_diag(size, align, false, hk_opt.leak_check ? hk_stack_capture(1) : 0);
     return hk_large_alloc(size, align);
 }
 
