@@ -752,21 +752,16 @@ static void hk_print_report(struct hk_run *r, int fd, bool final)
 
 /* ---- entry points ---- */
 
-uint64_t hk_leak_check_run(int fd, bool final)
+/* Runs fn on a fresh analysis of the live blocks: the recursion guard held (nothing the
+ * check does is tracked), the leak lock held, the run's memory mapped and unmapped here.
+ * fn gets NULL when the analysis could not get its memory. */
+static void hk_with_analysis(void (*fn)(struct hk_run *r, void *arg), void *arg)
 {
-    if (!hk_stack_ready())
-        return 0;
     bool guarded = hk_stack_guard_enter();
     hk_lock(&hk_leak_lock);
     size_t rlen;
     struct hk_run *r = hk_run_map(sizeof *r, &rlen);
-    uint64_t n = 0;
-    if (r && hk_analyze(r)) {
-        hk_print_report(r, fd, final);
-        n = hk_selected_blocks(r);
-    } else {
-        hk_os_write_all(fd, "hakmem: leak report: not enough memory for the check\n", 53);
-    }
+    fn(r && hk_analyze(r) ? r : NULL, arg);
     if (r) {
         hk_run_free(r);
         hk_os_unmap(r, rlen);
@@ -774,7 +769,32 @@ uint64_t hk_leak_check_run(int fd, bool final)
     hk_unlock(&hk_leak_lock);
     if (guarded)
         hk_stack_guard_leave();
-    return n;
+}
+
+struct hk_check_args {
+    int fd;
+    bool final;
+    uint64_t leaked;
+};
+
+static void hk_check_report(struct hk_run *r, void *arg)
+{
+    struct hk_check_args *a = arg;
+    if (!r) {
+        hk_os_write_all(a->fd, "hakmem: leak report: not enough memory for the check\n", 53);
+        return;
+    }
+    hk_print_report(r, a->fd, a->final);
+    a->leaked = hk_selected_blocks(r);
+}
+
+uint64_t hk_leak_check_run(int fd, bool final)
+{
+    if (!hk_stack_ready())
+        return 0;
+    struct hk_check_args a = {fd, final, 0};
+    hk_with_analysis(hk_check_report, &a);
+    return a.leaked;
 }
 
 /* JSON: "frames":["f", ...] as a member of the current row (the emitter has no string
@@ -815,15 +835,10 @@ static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
 static const char *const hk_leak_cols[] = {"blocks", "bytes", "stack"};
 static const int hk_leak_widths[] = {10, 12, 8};
 
-void hk_leak_emit(struct hk_emit *e)
+static void hk_emit_analysis(struct hk_run *r, void *arg)
 {
-    if (!hk_opt.leak_check || !hk_stack_ready())
-        return;
-    bool guarded = hk_stack_guard_enter();
-    hk_lock(&hk_leak_lock);
-    size_t rlen;
-    struct hk_run *r = hk_run_map(sizeof *r, &rlen);
-    if (r && hk_analyze(r)) {
+    struct hk_emit *e = arg;
+    if (r) {
         hk_emit_obj_begin(e, "leak_summary", "leaks");
         hk_emit_u64(e, "lost_stacks", r->stacks[0]);
         hk_emit_u64(e, "lost_blocks", r->blocks[0]);
@@ -858,13 +873,12 @@ void hk_leak_emit(struct hk_emit *e)
             hk_emit_table_end(e);
         }
     }
-    if (r) {
-        hk_run_free(r);
-        hk_os_unmap(r, rlen);
-    }
-    hk_unlock(&hk_leak_lock);
-    if (guarded)
-        hk_stack_guard_leave();
+}
+
+void hk_leak_emit(struct hk_emit *e)
+{
+    if (hk_opt.leak_check && hk_stack_ready())
+        hk_with_analysis(hk_emit_analysis, e);
 }
 
 static void hk_out_quoted(struct hk_out *o, const char *s)
@@ -878,15 +892,10 @@ static void hk_out_quoted(struct hk_out *o, const char *s)
     hk_out_char(o, '"');
 }
 
-void hk_leak_dump(struct hk_out *o)
+static void hk_dump_analysis(struct hk_run *r, void *arg)
 {
-    if (!hk_opt.leak_check || !hk_stack_ready())
-        return;
-    bool guarded = hk_stack_guard_enter();
-    hk_lock(&hk_leak_lock);
-    size_t rlen;
-    struct hk_run *r = hk_run_map(sizeof *r, &rlen);
-    if (r && hk_analyze(r)) {
+    struct hk_out *o = arg;
+    if (r) {
         uint32_t nm = hk_stack_module_count();
         for (uint32_t i = 0; i < nm; i++) {
             const struct hk_leak_module *m = hk_stack_module(i);
@@ -924,13 +933,12 @@ void hk_leak_dump(struct hk_out *o)
             hk_out_char(o, '\n');
         }
     }
-    if (r) {
-        hk_run_free(r);
-        hk_os_unmap(r, rlen);
-    }
-    hk_unlock(&hk_leak_lock);
-    if (guarded)
-        hk_stack_guard_leave();
+}
+
+void hk_leak_dump(struct hk_out *o)
+{
+    if (hk_opt.leak_check && hk_stack_ready())
+        hk_with_analysis(hk_dump_analysis, o);
 }
 
 void hk_leak_at_exit(void)
