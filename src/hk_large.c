@@ -53,7 +53,7 @@ static struct hk_large *hk_large_live;       /* diagnostic mode only */
 static struct hk_large *hk_large_cache;
 static atomic_uint hk_large_cache_count;   /* peeked without the lock */
 static size_t hk_large_cache_bytes;
-static size_t hk_large_limit;        /* requests above this fail without a mapping attempt */
+static atomic_size_t hk_large_limit; /* requests above this fail without a mapping attempt */
 
 static inline size_t hk_large_usable(const struct hk_large *l)
 {
@@ -64,18 +64,18 @@ static inline size_t hk_large_usable(const struct hk_large *l)
  * could succeed and the process would be killed later, on touch. */
 size_t hk_large_max_request(void)
 {
-    if (!hk_large_limit) {
-        struct sysinfo si;
-        size_t limit = (size_t)1 << 46;
-        if (sysinfo(&si) == 0) {
-            unsigned __int128 total =
-                ((unsigned __int128)si.totalram + si.totalswap) * si.mem_unit;
-            if (total && total < limit)
-                limit = (size_t)total;
-        }
-        hk_large_limit = limit;
+    size_t limit = atomic_load_explicit(&hk_large_limit, HK_RELAXED);
+    if (limit)
+        return limit;
+    limit = (size_t)1 << 46;
+    struct sysinfo si;
+    if (sysinfo(&si) == 0) {
+        unsigned __int128 total = ((unsigned __int128)si.totalram + si.totalswap) * si.mem_unit;
+        if (total && total < limit)
+            limit = (size_t)total;
     }
-    return hk_large_limit;
+    atomic_store_explicit(&hk_large_limit, limit, HK_RELAXED);   /* racers store the same */
+    return limit;
 }
 
 static void hk_cache_remove(struct hk_large *l)

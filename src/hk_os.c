@@ -61,10 +61,14 @@ void hk_os_discard(void *p, size_t size) { madvise(p, size, MADV_DONTNEED); }
 
 size_t hk_os_page_size(void)
 {
-    static size_t page;
-    if (!page)
-        page = (size_t)sysconf(_SC_PAGESIZE);
-    return page;
+    /* Cached; threads racing to fill it store the same value (relaxed atomics say so). */
+    static atomic_size_t page;
+    size_t p = atomic_load_explicit(&page, HK_RELAXED);
+    if (!p) {
+        p = (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&page, p, HK_RELAXED);
+    }
+    return p;
 }
 
 pid_t hk_os_tid(void) { return (pid_t)syscall(SYS_gettid); }
