@@ -116,8 +116,12 @@ bool hk_shadow_on_alloc(void *p, size_t size, uint32_t block_size, uint16_t thre
 bool hk_shadow_on_free(void *p, int cls, uint32_t block_size)
 {
     struct hk_shadow *e = hk_shadow_of(p);
-    if (!e || !hk_shadow_on)
+    if (!e)
         return true;
+    if (!hk_shadow_on) {           /* leak tracking only: just no longer in use */
+        e->state = HK_BLOCK_SLAB_FREE;
+        return true;
+    }
     switch (e->state) {
     case HK_BLOCK_IN_USE:
         break;

@@ -63,8 +63,10 @@ struct hk_shadow *hk_shadow_of(const void *p);
 /* Internal transition of a block inside the allocator; a block found in an unexpected state
  * means a corrupt or stale list and is reported. */
 void hk_shadow_move(void *p, unsigned from, unsigned to);
+/* Only the census needs the states between "freed" and "in use"; leak tracking alone keeps
+ * just those two (set by hk_shadow_on_alloc / hk_shadow_on_free). */
 #define HK_SHADOW_MOVE(p, from, to) \
-    do { if (HK_UNLIKELY(hk_diag_on)) hk_shadow_move((p), (from), (to)); } while (0)
+    do { if (HK_UNLIKELY(hk_shadow_on)) hk_shadow_move((p), (from), (to)); } while (0)
 
 /* Hand-out of block p (already popped by the allocator) for a request of `size` bytes:
  * checks the poison, records size/thread/stack, writes the canary. Returns false when the

@@ -66,14 +66,14 @@ static bool hk_link_ok(const void *q, unsigned state)
     return e && e->state == state;
 }
 
-/* Pops the head of a thread list (fast cache or TLS list). In diagnostic mode the next link
+/* Pops the head of a thread list (fast cache or TLS list). In shadow mode the next link
  * is checked first; a bad one is reported and the rest of the list is dropped (its blocks
  * are lost, never handed out). */
 static void *hk_list_pop(void **head, uint32_t *count, unsigned cls, unsigned state)
 {
     void *p = *head;
     void *next = *(void **)p;
-    if (HK_UNLIKELY(hk_diag_on) && !hk_link_ok(next, state)) {
+    if (HK_UNLIKELY(hk_shadow_on) && !hk_link_ok(next, state)) {
         hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, p, (int)cls, "thread-list");
         next = NULL;
         *count = 1;
