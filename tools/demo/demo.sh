@@ -37,7 +37,7 @@ HAKMEM_SHADOW=1 HAKMEM_TINY_TLS_LIST_SPILL=0 HAKMEM_DUMP_DIR="$out" LD_PRELOAD="
 
 if [ -x "$hkdump" ]; then
     ref=$src/../shared/reference/phase6-3-regression-analysis.txt
-    [ -f "$ref" ] || ref=$src/tests/hkdump/reference-excerpt.txt
+    [ -f "$ref" ] || ref=$src/tests/hkdump/inputs/ref-excerpt.txt
     if [ -f "$ref" ]; then
         say "6. hkdump explains a crash log: the legacy allocator's OOM report"
         echo "\$ hkdump $ref"
