@@ -5,6 +5,7 @@
 #include "hk_large.h"
 #include "hk_leak.h"
 #include "hk_misuse.h"
+#include "hk_options.h"
 #include "hk_os.h"
 #include "hk_superslab.h"
 
@@ -80,9 +81,12 @@ static bool hk_bytes_are(const unsigned char *p, size_t n, unsigned char v)
     return memcmp(p, v == HK_POISON_BYTE ? hk_poison_ref : hk_canary_ref, n) == 0;
 }
 
+/* Bytes poisoned after the first 16: up to HAKMEM_SHADOW_POISON (default and most 256) into
+ * the block. */
 static size_t hk_poison_len(uint32_t block_size)
 {
-    size_t end = block_size < HK_POISON_LIMIT ? block_size : HK_POISON_LIMIT;
+    size_t limit = hk_opt.shadow_poison;
+    size_t end = block_size < limit ? block_size : limit;
     return end > 16 ? end - 16 : 0;
 }
 

@@ -49,7 +49,8 @@ extern bool hk_shadow_on;
 /* Bytes after the requested size that shadow mode keeps as an overflow canary. */
 #define HK_CANARY 8u
 /* Freed blocks are poisoned from byte 16 (the freelist link and the free mark come first)
- * up to this many bytes, and checked when handed out again. */
+ * up to this many bytes (or HAKMEM_SHADOW_POISON, if smaller), and checked when handed out
+ * again. */
 #define HK_POISON_LIMIT 256u
 
 /* Side table of a SuperSlab (allocated on map, freed on unmap). */

@@ -9,6 +9,7 @@ struct hk_options hk_opt = {
     .tls_list_spill = true,
     .stack_depth = 16,
     .report_invalid = true,
+    .shadow_poison = 256,
 };
 
 uint64_t hk_parse_u64(const char *s, uint64_t def)
@@ -91,5 +92,7 @@ void hk_options_init(void)
     uint64_t depth = hk_parse_u64(hk_os_getenv("HAKMEM_STACK_DEPTH"), 16);
     o->stack_depth = depth < 1 ? 1 : depth > 64 ? 64 : (int)depth;
     o->report_invalid = hk_env_bool("HAKMEM_REPORT_INVALID", true);
+    uint64_t poison = hk_parse_u64(hk_os_getenv("HAKMEM_SHADOW_POISON"), 256);
+    o->shadow_poison = poison > 256 ? 256 : (uint32_t)poison;
     hk_os_set_fail_after(o->fault_mmap_fail_after);
 }

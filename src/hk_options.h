@@ -24,6 +24,7 @@ struct hk_options {
     bool abort_on_error;         /* HAKMEM_ABORT_ON_ERROR */
     int stack_depth;             /* HAKMEM_STACK_DEPTH (16) */
     bool report_invalid;         /* HAKMEM_REPORT_INVALID (1): one line per misuse */
+    uint32_t shadow_poison;      /* HAKMEM_SHADOW_POISON (256): bytes of a freed block checked */
 };
 
 extern struct hk_options hk_opt;
