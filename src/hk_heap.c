@@ -204,17 +204,6 @@ void hk_heaps_sum(struct hk_thread_stats *out, bool lock)
         hk_unlock(&hk_dead_lock);
 }
 
-void hk_heaps_foreach(void (*fn)(struct hk_heap *h, void *arg), void *arg)
-{
-    hk_lock(&hk_heaps_lock);
-    for (struct hk_heap *h = hk_heaps_live; h; h = h->next)
-        fn(h, arg);
-    hk_unlock(&hk_heaps_lock);
-    hk_lock(&hk_dead_lock);
-    fn(&hk_heap_dead, arg);
-    hk_unlock(&hk_dead_lock);
-}
-
 void hk_heap_fork_prepare(void)
 {
     hk_lock(&hk_heaps_lock);

@@ -9,7 +9,8 @@
  *
  * hk_tls_heap starts at hk_heap_empty, whose caches are empty and whose caps are 0, so the
  * very first malloc or free of a thread takes the slow path, which creates the heap: the
- * hot path never tests "initialised?". */
+ * hot path never tests "initialised?". In diagnostic mode it stays there for good, so that
+ * every call takes the checked slow path (hk_shadow.h). */
 #ifndef HK_HEAP_H
 #define HK_HEAP_H
 
@@ -74,7 +75,7 @@ void hk_heap_global_init(void);
 /* The calling thread's heap, creating it; NULL when the thread is past its exit destructor
  * (the caller then uses the dead heap under its lock). */
 struct hk_heap *hk_heap_get(void);
-/* Runs fn on the shared heap of exited threads, under its lock. */
+/* The shared heap of threads past their exit destructor is used under this lock. */
 void hk_heap_dead_lock(void);
 void hk_heap_dead_unlock(void);
 extern struct hk_heap hk_heap_dead;
@@ -87,6 +88,7 @@ void hk_heap_free_slow(struct hk_heap *h, struct hk_slab *s, void *p);
 void hk_heap_flush(struct hk_heap *h, bool release_empty);
 /* Thread exit, after the flush: slabs still holding blocks become orphans. */
 void hk_heap_orphan_slabs(struct hk_heap *h);
+/* Thread exit with HAKMEM_TINY_TLS_LIST_SPILL=0: fast caches into the TLS lists, kept. */
 void hk_heap_park(struct hk_heap *h);
 /* Thread exit: flush, orphan owned slabs, retire counters. */
 void hk_heap_retire(struct hk_heap *h);
@@ -96,8 +98,6 @@ void hk_heap_add_stats(struct hk_thread_stats *out, const struct hk_heap *h);
 /* Sum of counters of all heaps (live, dead, parked) and retired threads. lock=false in a
  * signal handler: read without the locks (racy but never deadlocks). */
 void hk_heaps_sum(struct hk_thread_stats *out, bool lock);
-/* Iterate over heaps (live, parked, dead, lost) under the heap list lock (census). */
-void hk_heaps_foreach(void (*fn)(struct hk_heap *h, void *arg), void *arg);
 
 void hk_heap_fork_prepare(void);
 void hk_heap_fork_parent(void);
