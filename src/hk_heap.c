@@ -19,7 +19,7 @@
 HK_TLS struct hk_heap *hk_tls_heap = &hk_heap_empty;
 /* The thread's own heap. hk_tls_heap points to it too, except in diagnostic mode, where
  * hk_tls_heap stays on the empty sentinel so that every call takes the checked slow path. */
-static HK_TLS struct hk_heap *hk_tls_own;
+HK_TLS struct hk_heap *hk_tls_own;
 static HK_TLS bool hk_tls_dead;
 
 struct hk_heap hk_heap_empty;           /* caps 0, heads NULL: every call takes a slow path */
@@ -96,11 +96,9 @@ static void hk_heap_unlink(struct hk_heap *h)
     h->next = h->prev = NULL;
 }
 
-struct hk_heap *hk_heap_get(void)
+HK_NOINLINE struct hk_heap *hk_heap_create(void)
 {
-    struct hk_heap *h = hk_tls_own;
-    if (h)
-        return h;
+    struct hk_heap *h;
     if (hk_tls_dead)
         return NULL;
     hk_lock(&hk_heaps_lock);

@@ -72,9 +72,18 @@ struct hk_class_info {
 extern struct hk_class_info hk_class_info[HK_NUM_CLASSES];
 
 void hk_heap_global_init(void);
+/* The calling thread's own heap (also in diagnostic mode, where hk_tls_heap stays on the
+ * sentinel); NULL until the thread's first slow path creates it. */
+extern HK_TLS struct hk_heap *hk_tls_own;
+struct hk_heap *hk_heap_create(void);
+
 /* The calling thread's heap, creating it; NULL when the thread is past its exit destructor
  * (the caller then uses the dead heap under its lock). */
-struct hk_heap *hk_heap_get(void);
+static inline struct hk_heap *hk_heap_get(void)
+{
+    struct hk_heap *h = hk_tls_own;
+    return HK_LIKELY(h != NULL) ? h : hk_heap_create();
+}
 /* The shared heap of threads past their exit destructor is used under this lock. */
 void hk_heap_dead_lock(void);
 void hk_heap_dead_unlock(void);
