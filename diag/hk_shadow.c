@@ -14,7 +14,6 @@
 bool hk_diag_on;
 bool hk_shadow_on;
 
-#define HK_GRANULE_SHIFT 4
 #define HK_SHADOW_TABLE_BYTES ((HK_SS_SIZE >> HK_GRANULE_SHIFT) * sizeof(struct hk_shadow))
 
 #define HK_POISON_BYTE 0xdf
@@ -37,13 +36,6 @@ void hk_shadow_table_destroy(struct hk_superslab *ss)
     ss->shadow = NULL;
 }
 
-struct hk_shadow *hk_shadow_of(const void *p)
-{
-    struct hk_superslab *ss = hk_ss_of(p);
-    if (!ss->shadow)
-        return NULL;
-    return &ss->shadow[((uintptr_t)p - (uintptr_t)ss) >> HK_GRANULE_SHIFT];
-}
 
 void hk_shadow_slab_reset(struct hk_slab *s)
 {
@@ -58,17 +50,11 @@ void hk_shadow_slab_reset(struct hk_slab *s)
     hk_os_discard(first, bytes);
 }
 
-void hk_shadow_move(void *p, unsigned from, unsigned to)
+HK_COLD void hk_shadow_unexpected(void *p, unsigned state)
 {
-    struct hk_shadow *e = hk_shadow_of(p);
-    if (!e)
-        return;
-    if (HK_UNLIKELY(e->state != from && hk_shadow_on)) {
-        struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
-        hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, p, s->class_idx,
-                         hk_state_names[e->state < HK_BLOCK_STATES ? e->state : 0]);
-    }
-    e->state = (uint8_t)to;
+    struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
+    hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, p, s->class_idx,
+                     hk_state_names[state < HK_BLOCK_STATES ? state : 0]);
 }
 
 /* Reference patterns, compared with memcmp (vectorised by libc): the checks run on every

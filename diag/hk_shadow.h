@@ -14,9 +14,8 @@
 #define HK_SHADOW_H
 
 #include "hk_internal.h"
+#include "hk_superslab.h"
 
-struct hk_superslab;
-struct hk_slab;
 struct hk_emit;
 
 enum hk_block_state {
@@ -59,11 +58,31 @@ void hk_shadow_table_destroy(struct hk_superslab *ss);
 /* A slab was (re)formatted: all its entries become UNCARVED. */
 void hk_shadow_slab_reset(struct hk_slab *s);
 
-struct hk_shadow *hk_shadow_of(const void *p);
+#define HK_GRANULE_SHIFT 4
+
+/* The side-table entry of the block starting at p (p inside a live SuperSlab); NULL when the
+ * SuperSlab has no side table. */
+static inline struct hk_shadow *hk_shadow_of(const void *p)
+{
+    struct hk_superslab *ss = hk_ss_of(p);
+    if (!ss->shadow)
+        return NULL;
+    return &ss->shadow[((uintptr_t)p - (uintptr_t)ss) >> HK_GRANULE_SHIFT];
+}
+
+void hk_shadow_unexpected(void *p, unsigned state);
 
 /* Internal transition of a block inside the allocator; a block found in an unexpected state
  * means a corrupt or stale list and is reported. */
-void hk_shadow_move(void *p, unsigned from, unsigned to);
+static inline void hk_shadow_move(void *p, unsigned from, unsigned to)
+{
+    struct hk_shadow *e = hk_shadow_of(p);
+    if (!e)
+        return;
+    if (HK_UNLIKELY(e->state != from))
+        hk_shadow_unexpected(p, e->state);
+    e->state = (uint8_t)to;
+}
 /* Only the census needs the states between "freed" and "in use"; leak tracking alone keeps
  * just those two (set by hk_shadow_on_alloc / hk_shadow_on_free). */
 #define HK_SHADOW_MOVE(p, from, to) \
