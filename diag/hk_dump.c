@@ -161,6 +161,49 @@ static void hk_dump_counters(struct hk_out *o, bool lock)
     }
 }
 
+/* The SuperSlab table in summary: per slab size, how many SuperSlabs and how many of their
+ * slabs are assigned to a class, and how many blocks those slabs hold (used) of their
+ * capacity. */
+struct hk_ss_summary {
+    uint64_t count[3], slabs[3], slabs_used[3], blocks_used[3], capacity[3];
+};
+
+static void hk_ss_summarize(struct hk_superslab *ss, void *arg)
+{
+    struct hk_ss_summary *t = arg;
+    unsigned k = ss->slab_shift == HK_SLAB_SHIFT_TINY ? 0 : ss->slab_shift == HK_SLAB_SHIFT_MID ? 1 : 2;
+    t->count[k]++;
+    t->slabs[k] += ss->nslabs;
+    for (unsigned i = 0; i < ss->nslabs; i++) {
+        struct hk_slab *s = &ss->slabs[i];
+        if (hk_slab_state(s) == HK_SLAB_UNUSED)
+            continue;
+        t->slabs_used[k]++;
+        t->blocks_used[k] += s->used;
+        t->capacity[k] += s->capacity;
+    }
+}
+
+static void hk_dump_superslabs(struct hk_out *o, bool lock)
+{
+    struct hk_ss_summary t;
+    memset(&t, 0, sizeof t);
+    hk_superslab_foreach(hk_ss_summarize, &t, lock);
+    static const char *const names[3] = {"64KiB", "256KiB", "2MiB"};
+    for (unsigned k = 0; k < 3; k++) {
+        if (!t.count[k])
+            continue;
+        hk_out_str(o, "superslab_table");
+        hk_rec_str(o, "slab_size", names[k]);
+        hk_rec_u64(o, "superslabs", t.count[k]);
+        hk_rec_u64(o, "slabs", t.slabs[k]);
+        hk_rec_u64(o, "slabs_used", t.slabs_used[k]);
+        hk_rec_u64(o, "blocks_used", t.blocks_used[k]);
+        hk_rec_u64(o, "blocks_capacity", t.capacity[k]);
+        hk_out_char(o, '\n');
+    }
+}
+
 static void hk_dump_event(struct hk_out *o, const struct hk_dump_event *ev)
 {
     if (!ev || !ev->kind)
@@ -220,6 +263,7 @@ int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
     hk_out_init_fd(&o, fd);
     hk_dump_header(&o, reason);
     hk_dump_counters(&o, lock);
+    hk_dump_superslabs(&o, lock);
     if (hk_shadow_on) {
         struct hk_emit e;
         hk_emit_init(&e, &o, HK_EMIT_RECORDS);

@@ -254,6 +254,9 @@ static bool record(struct ctx *c, struct hk_span name, struct hk_span rest)
             else if (hk_span_eq(t.key, "frames"))
                 parse_frames(st, t.val);
         }
+    } else if (hk_span_eq(name, "superslab_table")) {
+        /* A summary for people reading the dump; the process record carries what the rules
+         * use. Known, so it is not listed as unparsed. */
     } else {
         return false;
     }
