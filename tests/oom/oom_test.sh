@@ -28,6 +28,11 @@ check_oom_run() { # label dir stdout-file
     exitd=$(ls "$dir"/*-exit.dump | head -1)
     [ "$(head -1 "$oom")" = "hakmem-dump 1" ] && [ "$(tail -1 "$oom")" = end ] || fail "$label: OOM dump not complete"
     [ "$(field event errno "$oom")" = 12 ] || fail "$label: OOM event errno $(field event errno "$oom")"
+    # The SuperSlab table summary agrees with the process record.
+    local ss_sum
+    ss_sum=$(awk '$1 == "superslab_table" { for (i = 2; i <= NF; i++) if ($i ~ /^superslabs=/) s += substr($i, 12) } END { print s + 0 }' "$oom")
+    [ "$ss_sum" = "$(field process superslabs_live "$oom")" ] ||
+        fail "$label: superslab_table counts $ss_sum SuperSlabs, process says $(field process superslabs_live "$oom")"
     # Exact counters: every successful malloc of the program, nothing else.
     local want got
     want=$(awk '/^allocated/ { print $2 }' "$out")
