@@ -1,5 +1,14 @@
 #include "hk_size_class.h"
 
+/* hk_size_class() for n <= 1 KiB, indexed by (n + 15) / 16: the spacing rule's values,
+ * tabulated because the hot path computes a class on every malloc. tests/unit/
+ * test_size_class.c checks that every size maps to the smallest class that holds it. */
+const uint8_t hk_tiny_class_of[65] = {
+    0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 12, 12, 13, 13, 13, 13,
+    14, 14, 14, 14, 15, 15, 15, 15, 16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17,
+    17, 17, 18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19,
+};
+
 /* Must agree with hk_size_class(); tests/unit/test_size_class.c checks every size. */
 const uint32_t hk_class_size[HK_NUM_CLASSES] = {
     16, 32, 48, 64, 80, 96, 112, 128,                   /* tiny, 16 B steps */

@@ -19,14 +19,17 @@
  * SuperSlab each). */
 #define HK_MID_SMALL_MAX (64u * 1024u)
 
-/* Class of a request of n bytes, n <= HK_MID_MAX (n == 0 is class 0). Branch-light: a
- * 16-byte step below 128 B, then log2 plus two mantissa bits. */
+extern const uint8_t hk_tiny_class_of[65];
+
+/* Class of a request of n bytes, n <= HK_MID_MAX (n == 0 is class 0). Tiny sizes: one
+ * table load (indexed by 16-byte granule); above: log2 plus two mantissa bits (the same rule
+ * the table was made from: 16-byte steps to 128 B, then 4 classes per power of two). */
 static inline unsigned hk_size_class(size_t n)
 {
-    size_t m = n ? n - 1 : 0;
-    if (m < 128)
-        return (unsigned)(m >> 4);
-    unsigned lg = 63u - (unsigned)__builtin_clzll(m);        /* >= 7 */
+    if (n <= HK_TINY_MAX)
+        return hk_tiny_class_of[(n + 15) >> 4];
+    size_t m = n - 1;
+    unsigned lg = 63u - (unsigned)__builtin_clzll(m);        /* >= 10 */
     return 8u + (lg - 7u) * 4u + (unsigned)((m >> (lg - 2u)) & 3u);
 }
 
