@@ -9,7 +9,8 @@ static bool blank(char c)
     return c == ' ' || c == '\t';
 }
 
-bool hk_kv_next(struct hk_span *s, struct hk_tok *t, bool *bad)
+/* Skips leading blanks of s; false (and s emptied) when nothing else is left. */
+static bool skip_blanks(struct hk_span *s, const char **at)
 {
     const char *p = s->p, *end = s->p + s->n;
     while (p < end && blank(*p))
@@ -18,6 +19,15 @@ bool hk_kv_next(struct hk_span *s, struct hk_tok *t, bool *bad)
         s->p = end, s->n = 0;
         return false;
     }
+    *at = p;
+    return true;
+}
+
+bool hk_kv_next(struct hk_span *s, struct hk_tok *t, bool *bad)
+{
+    const char *p, *end = s->p + s->n;
+    if (!skip_blanks(s, &p))
+        return false;
     const char *k = p;
     while (p < end && *p != '=' && !blank(*p))
         p++;
@@ -60,13 +70,9 @@ static bool ident(char c)
 
 bool hk_kv_next_loose(struct hk_span *s, struct hk_tok *t)
 {
-    const char *p = s->p, *end = s->p + s->n;
-    while (p < end && blank(*p))
-        p++;
-    if (p == end) {
-        s->p = end, s->n = 0;
+    const char *p, *end = s->p + s->n;
+    if (!skip_blanks(s, &p))
         return false;
-    }
     const char *b = p;
     while (p < end && !blank(*p))
         p++;
