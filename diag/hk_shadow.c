@@ -13,11 +13,9 @@
 
 bool hk_diag_on;
 bool hk_shadow_on;
+uint32_t hk_shadow_poison = HK_POISON_LIMIT;
 
 #define HK_SHADOW_TABLE_BYTES ((HK_SS_SIZE >> HK_GRANULE_SHIFT) * sizeof(struct hk_shadow))
-
-#define HK_POISON_BYTE 0xdf
-#define HK_CANARY_BYTE 0xca
 
 static const char *const hk_state_names[HK_BLOCK_STATES] = {
     "uncarved", "slab-free", "fast-cache", "tls-list", "in-use", "remote-queue", "quarantined",
@@ -57,92 +55,35 @@ HK_COLD void hk_shadow_unexpected(void *p, unsigned state)
                      hk_state_names[state < HK_BLOCK_STATES ? state : 0]);
 }
 
-/* Reference patterns, compared with memcmp (vectorised by libc): the checks run on every
- * malloc and free in shadow mode. */
-static const unsigned char hk_poison_ref[HK_POISON_LIMIT] = {[0 ... HK_POISON_LIMIT - 1] = HK_POISON_BYTE};
-static const unsigned char hk_canary_ref[HK_CANARY] = {[0 ... HK_CANARY - 1] = HK_CANARY_BYTE};
-
-static bool hk_bytes_are(const unsigned char *p, size_t n, unsigned char v)
+HK_COLD void hk_shadow_report_use_after_free(void *p, struct hk_shadow *e)
 {
-    return memcmp(p, v == HK_POISON_BYTE ? hk_poison_ref : hk_canary_ref, n) == 0;
+    struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
+    hk_misuse_report(HK_MISUSE_USE_AFTER_FREE, p, s->class_idx,
+                     hk_state_names[e->state < HK_BLOCK_STATES ? e->state : 0]);
+    e->state = HK_BLOCK_QUARANTINED;
 }
 
-/* Bytes poisoned after the first 16: up to HAKMEM_SHADOW_POISON (default and most 256) into
- * the block. */
-static size_t hk_poison_len(uint32_t block_size)
+HK_COLD bool hk_shadow_report_bad_free(void *p, struct hk_shadow *e, int cls)
 {
-    size_t limit = hk_opt.shadow_poison;
-    size_t end = block_size < limit ? block_size : limit;
-    return end > 16 ? end - 16 : 0;
-}
-
-bool hk_shadow_on_alloc(void *p, size_t size, uint32_t block_size, uint16_t thread,
-                        uint32_t stack)
-{
-    struct hk_shadow *e = hk_shadow_of(p);
-    if (!e)
-        return true;
-    if (hk_shadow_on && (e->flags & HK_SHADOW_POISONED) &&
-        !hk_bytes_are((unsigned char *)p + 16, hk_poison_len(block_size), HK_POISON_BYTE)) {
-        struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
-        hk_misuse_report(HK_MISUSE_USE_AFTER_FREE, p, s->class_idx,
-                         hk_state_names[e->state < HK_BLOCK_STATES ? e->state : 0]);
-        e->state = HK_BLOCK_QUARANTINED;
-        return false;
-    }
-    e->state = HK_BLOCK_IN_USE;
-    e->flags = 0;
-    e->thread = thread;
-    e->size = (uint32_t)size;
-    e->alloc_stack = stack;
-    e->free_stack = 0;
-    if (hk_shadow_on && size < block_size) {
-        size_t n = block_size - size < HK_CANARY ? block_size - size : HK_CANARY;
-        memset((char *)p + size, HK_CANARY_BYTE, n);
-    }
-    return true;
-}
-
-bool hk_shadow_on_free(void *p, int cls, uint32_t block_size)
-{
-    struct hk_shadow *e = hk_shadow_of(p);
-    if (!e)
-        return true;
-    if (!hk_shadow_on) {           /* leak tracking only: just no longer in use */
-        e->state = HK_BLOCK_SLAB_FREE;
-        return true;
-    }
     switch (e->state) {
-    case HK_BLOCK_IN_USE:
+    case HK_BLOCK_IN_USE:          /* the canary past the request was overwritten */
+        hk_misuse_report(HK_MISUSE_OVERFLOW, p, cls, "in-use");
+        e->state = HK_BLOCK_QUARANTINED;
         break;
     case HK_BLOCK_FAST_CACHE:
     case HK_BLOCK_TLS_LIST:
     case HK_BLOCK_SLAB_FREE:
     case HK_BLOCK_REMOTE:
         hk_misuse_report(HK_MISUSE_DOUBLE_FREE, p, cls, hk_state_names[e->state]);
-        return false;
+        break;
     case HK_BLOCK_QUARANTINED:
         hk_misuse_report(HK_MISUSE_DOUBLE_FREE, p, cls, "quarantined");
-        return false;
+        break;
     default:
         hk_misuse_report(HK_MISUSE_UNALLOCATED_FREE, p, cls, hk_state_names[e->state]);
-        return false;
+        break;
     }
-    size_t size = e->size;
-    if (size < block_size) {
-        size_t n = block_size - size < HK_CANARY ? block_size - size : HK_CANARY;
-        if (!hk_bytes_are((unsigned char *)p + size, n, HK_CANARY_BYTE)) {
-            hk_misuse_report(HK_MISUSE_OVERFLOW, p, cls, "in-use");
-            e->state = HK_BLOCK_QUARANTINED;
-            return false;
-        }
-    }
-    size_t n = hk_poison_len(block_size);
-    if (n) {
-        memset((char *)p + 16, HK_POISON_BYTE, n);
-        e->flags |= HK_SHADOW_POISONED;
-    }
-    return true;
+    return false;
 }
 
 size_t hk_shadow_requested(const void *p)

@@ -44,6 +44,8 @@ struct hk_shadow {
 extern bool hk_diag_on;
 /* Shadow checks and census (HAKMEM_SHADOW=1). */
 extern bool hk_shadow_on;
+/* HAKMEM_SHADOW_POISON, copied here at init for the inline checks. */
+extern uint32_t hk_shadow_poison;
 
 /* Bytes after the requested size that shadow mode keeps as an overflow canary. */
 #define HK_CANARY 8u
@@ -88,14 +90,118 @@ static inline void hk_shadow_move(void *p, unsigned from, unsigned to)
 #define HK_SHADOW_MOVE(p, from, to) \
     do { if (HK_UNLIKELY(hk_shadow_on)) hk_shadow_move((p), (from), (to)); } while (0)
 
-/* Hand-out of block p (already popped by the allocator) for a request of `size` bytes:
- * checks the poison, records size/thread/stack, writes the canary. Returns false when the
- * block was corrupted (it is then quarantined and the caller must take another). */
-bool hk_shadow_on_alloc(void *p, size_t size, uint32_t block_size, uint16_t thread,
-                        uint32_t stack);
-/* Free of block p: checks its state and canary. Returns false (after a report) when the free
- * must not proceed (double free, parked block, overflow: the block is quarantined). */
-bool hk_shadow_on_free(void *p, int cls, uint32_t block_size);
+/* ---- hand-out and take-back (hk_checked.c), inline: they run on every malloc and free ---- */
+
+#define HK_POISON_WORD 0xdfdfdfdfdfdfdfdfull    /* freed blocks, from byte 16 */
+#define HK_CANARY_WORD 0xcacacacacacacacaull    /* the HK_CANARY bytes after the request */
+
+/* Bytes poisoned after the first 16 (the freelist link and the free mark): up to
+ * HAKMEM_SHADOW_POISON (a multiple of 16, at most HK_POISON_LIMIT) into the block. Block
+ * sizes are multiples of 16, so the poisoned range is whole 16-byte vectors. */
+static inline size_t hk_poison_len(uint32_t block_size, uint32_t limit)
+{
+    uint32_t end = block_size < limit ? block_size : limit;
+    return end > 16 ? end - 16 : 0;
+}
+
+typedef uint64_t hk_vec16 __attribute__((vector_size(16), may_alias));
+
+static inline void hk_poison_fill(void *from, size_t n)
+{
+    const hk_vec16 pat = {HK_POISON_WORD, HK_POISON_WORD};
+    hk_vec16 *v = from;
+    for (size_t i = 0; i < n / 16; i++)
+        v[i] = pat;
+}
+
+static inline bool hk_poison_intact(const void *from, size_t n)
+{
+    const hk_vec16 pat = {HK_POISON_WORD, HK_POISON_WORD};
+    const hk_vec16 *v = from;
+    hk_vec16 diff = {0, 0};
+    for (size_t i = 0; i < n / 16; i++)
+        diff |= v[i] ^ pat;
+    return (diff[0] | diff[1]) == 0;
+}
+
+/* The canary's bytes: HK_CANARY, or fewer when the request nearly fills the block. */
+static inline size_t hk_canary_len(size_t size, uint32_t block_size)
+{
+    return block_size - size < HK_CANARY ? block_size - size : HK_CANARY;
+}
+
+static inline void hk_canary_write(void *p, size_t size, uint32_t block_size)
+{
+    size_t n = hk_canary_len(size, block_size);
+    uint64_t w = HK_CANARY_WORD;
+    if (HK_LIKELY(n == HK_CANARY))
+        __builtin_memcpy((char *)p + size, &w, HK_CANARY);
+    else
+        __builtin_memcpy((char *)p + size, &w, n);
+}
+
+static inline bool hk_canary_intact(const void *p, size_t size, uint32_t block_size)
+{
+    size_t n = hk_canary_len(size, block_size);
+    uint64_t w = 0;
+    if (HK_LIKELY(n == HK_CANARY)) {
+        __builtin_memcpy(&w, (const char *)p + size, HK_CANARY);
+        return w == HK_CANARY_WORD;
+    }
+    __builtin_memcpy(&w, (const char *)p + size, n);
+    return w == (HK_CANARY_WORD >> (8 * (HK_CANARY - n)));
+}
+
+/* Reports (cold). */
+void hk_shadow_report_use_after_free(void *p, struct hk_shadow *e);
+bool hk_shadow_report_bad_free(void *p, struct hk_shadow *e, int cls);
+
+/* Hand-out of block p (already popped, side-table entry e) for a request of `size` bytes:
+ * checks the poison, records size, thread and stack, writes the canary. Returns false when
+ * the block was written after its free (it is then quarantined and the caller takes
+ * another). */
+static inline bool hk_shadow_hand_out(struct hk_shadow *e, void *p, size_t size,
+                                      uint32_t block_size, uint16_t thread, uint32_t stack)
+{
+    if (hk_shadow_on && (e->flags & HK_SHADOW_POISONED) &&
+        HK_UNLIKELY(!hk_poison_intact((char *)p + 16,
+                                      hk_poison_len(block_size, hk_shadow_poison)))) {
+        hk_shadow_report_use_after_free(p, e);
+        return false;
+    }
+    e->state = HK_BLOCK_IN_USE;
+    e->flags = 0;
+    e->thread = thread;
+    e->size = (uint32_t)size;
+    e->alloc_stack = stack;
+    e->free_stack = 0;
+    if (hk_shadow_on && size < block_size)
+        hk_canary_write(p, size, block_size);
+    return true;
+}
+
+/* Free of block p (entry e): checks its state and canary, and poisons it. Returns false
+ * (after a report) when the free must not proceed: double free, parked block, overflow (the
+ * block is then quarantined). The state stays IN_USE for the caller's transition; with leak
+ * tracking alone it becomes SLAB_FREE ("not in use"). */
+static inline bool hk_shadow_take_back(struct hk_shadow *e, void *p, int cls,
+                                       uint32_t block_size)
+{
+    if (!hk_shadow_on) {
+        e->state = HK_BLOCK_SLAB_FREE;
+        return true;
+    }
+    if (HK_UNLIKELY(e->state != HK_BLOCK_IN_USE) ||
+        (e->size < block_size && HK_UNLIKELY(!hk_canary_intact(p, e->size, block_size))))
+        return hk_shadow_report_bad_free(p, e, cls);
+    size_t n = hk_poison_len(block_size, hk_shadow_poison);
+    if (n) {
+        hk_poison_fill((char *)p + 16, n);
+        e->flags |= HK_SHADOW_POISONED;
+    }
+    return true;
+}
+
 /* The requested size recorded for a live block (shadow mode). */
 size_t hk_shadow_requested(const void *p);
 

@@ -2,6 +2,7 @@
  * the POSIX details (errno, alignment rules, overflow checks, realloc semantics). */
 #include "hakmem.h"
 #include "hk_alloc.h"
+#include "hk_checked.h"
 #include "hk_fork.h"
 #include "hk_large.h"
 #include "hk_misuse.h"
@@ -26,6 +27,7 @@ HK_COLD void hk_init_slow(void)
         hk_options_init();
         hk_free_key = hk_os_random64();
         hk_shadow_on = hk_config_full && hk_opt.shadow;
+        hk_shadow_poison = hk_opt.shadow_poison;
         hk_diag_on = hk_config_full && (hk_opt.shadow || hk_opt.leak_check);
         hk_heap_global_init();
         atomic_store(&hk_init_state, 2);
@@ -47,9 +49,8 @@ static inline void hk_ensure_init(void)
 
 __attribute__((constructor(101))) static void hk_constructor(void) { hk_ensure_init(); }
 
-/* A block of class cls from the calling thread's heap (or the dead heap); NULL after an
- * OOM event. *serial: the allocating thread's number (0 for the dead heap). */
-static void *hk_alloc_block(size_t size, unsigned cls, uint16_t *serial)
+/* Declared in hk_checked.h: the checked paths take blocks here when their own pop fails. */
+void *hk_alloc_block(size_t size, unsigned cls, uint16_t *serial)
 {
     struct hk_heap *h = hk_heap_get();
     void *p;
@@ -76,31 +77,11 @@ static void *hk_alloc_block(size_t size, unsigned cls, uint16_t *serial)
     return p;
 }
 
-/* Diagnostic mode (shadow census, leak tracking): every malloc comes here. With shadow on,
- * a request gets HK_CANARY spare bytes for the overflow canary unless the class is fixed
- * (aligned requests). A block found corrupted is quarantined and another one taken. */
-static HK_COLD void *hk_alloc_diag(size_t size, int fixed_cls)
-{
-    uint32_t stack = hk_opt.leak_check ? hk_stack_capture(1) : 0;
-    size_t need = hk_shadow_on ? size + HK_CANARY : size;
-    if (fixed_cls < 0 && need > HK_MID_MAX)
-        return hk_large_alloc_diag(size, 16, false, stack);
-    unsigned cls = fixed_cls >= 0 ? (unsigned)fixed_cls : hk_size_class(need);
-    for (;;) {
-        uint16_t serial;
-        void *p = hk_alloc_block(size, cls, &serial);
-        if (!p)
-            return NULL;
-        if (hk_shadow_on_alloc(p, size, hk_class_size[cls], serial, stack))
-            return p;
-    }
-}
-
 HK_NOINLINE void *hk_alloc_slow(size_t size, unsigned cls)
 {
     hk_ensure_init();
     if (HK_UNLIKELY(hk_diag_on))
-        return hk_alloc_diag(size, -1);
+        return hk_checked_alloc(size, -1);
     uint16_t serial;
     return hk_alloc_block(size, cls, &serial);
 }
@@ -109,7 +90,7 @@ HK_NOINLINE void *hk_alloc_large_slow(size_t size)
 {
     hk_ensure_init();
     if (HK_UNLIKELY(hk_diag_on))
-        return hk_alloc_diag(size, -1);
+        return hk_checked_alloc(size, -1);
     return hk_large_alloc(size, 16);
 }
 
@@ -156,8 +137,10 @@ HK_NOINLINE void hk_free_slow(void *p)
     struct hk_slab *s = hk_block_checked(p, true);
     if (!s)
         return;
-    if (HK_UNLIKELY(hk_diag_on) && !hk_shadow_on_free(p, s->class_idx, s->block_size))
+    if (HK_UNLIKELY(hk_diag_on)) {
+        hk_checked_free(s, p);
         return;
+    }
     ((uint64_t *)p)[1] = hk_free_key;
     struct hk_heap *h = hk_heap_get();
     if (HK_LIKELY(h != NULL)) {
@@ -284,7 +267,7 @@ static void *hk_alloc_aligned(size_t align, size_t size)
         size_t pow2 = (size_t)1 << (64 - __builtin_clzll(need - 1));
         hk_ensure_init();
         if (HK_UNLIKELY(hk_diag_on))
-            return hk_alloc_diag(size, (int)hk_size_class(pow2));
+            return hk_checked_alloc(size, (int)hk_size_class(pow2));
         return hk_malloc_inline(pow2);
     }
     hk_ensure_init();

@@ -93,6 +93,7 @@ void hk_options_init(void)
     o->stack_depth = depth < 1 ? 1 : depth > 64 ? 64 : (int)depth;
     o->report_invalid = hk_env_bool("HAKMEM_REPORT_INVALID", true);
     uint64_t poison = hk_parse_u64(hk_os_getenv("HAKMEM_SHADOW_POISON"), 256);
-    o->shadow_poison = poison > 256 ? 256 : (uint32_t)poison;
+    /* Whole 16-byte vectors (hk_shadow.h): rounded down to a multiple of 16. */
+    o->shadow_poison = (poison > 256 ? 256 : (uint32_t)poison) & ~15u;
     hk_os_set_fail_after(o->fault_mmap_fail_after);
 }

@@ -1,5 +1,6 @@
 /* One misuse per run (argv[1]), then "survived" on stdout: run under LD_PRELOAD with
  * HAKMEM_SHADOW=1; the test checks the named report and that the process carried on. */
+#define _ISOC11_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,19 @@ int main(int argc, char **argv)
         char *p = malloc(30);
         memset(p, 'Y', 31);               /* one byte past the request */
         free(p);
+    } else if (!strcmp(m, "overflow-aligned")) {
+        /* an aligned request keeps the block of its alignment: 4 canary bytes, not 8 */
+        char *p = aligned_alloc(64, 60);
+        p[60] = 'Y';
+        free(p);
+    } else if (!strcmp(m, "use-after-free-deep")) {
+        /* a write at byte 200 of a freed 256-byte block: inside the default poison window,
+         * outside a HAKMEM_SHADOW_POISON=64 one */
+        char *p = malloc(240);
+        free(p);
+        p[200] = 'Z';
+        for (int i = 0; i < 1000; i++)
+            free(malloc(240));
     } else if (!strcmp(m, "corrupt-freelist")) {
         char *p = malloc(200), *q = malloc(200);
         free(q);

@@ -24,7 +24,14 @@ foreign-static|invalid free of 0x[0-9a-f]+: not allocated by hakmem \(foreign po
 use-after-free|use after free of 0x[0-9a-f]+: a freed block was written to
 overflow|buffer overflow of 0x[0-9a-f]+: bytes past the requested size were overwritten
 corrupt-freelist|corrupt freelist of 0x[0-9a-f]+
+overflow-aligned|buffer overflow of 0x[0-9a-f]+: bytes past the requested size were overwritten
+use-after-free-deep|use after free of 0x[0-9a-f]+: a freed block was written to
 CASES
+
+# HAKMEM_SHADOW_POISON=64 checks bytes 16-63 only: the write at byte 200 goes unseen.
+out=$(HAKMEM_SHADOW=1 HAKMEM_SHADOW_POISON=64 LD_PRELOAD="$lib" "$misuse" use-after-free-deep 2>"$tmp/err")
+[ "$out" = survived ] && ! grep -q '^hakmem: error: ' "$tmp/err" ||
+    fail "HAKMEM_SHADOW_POISON=64 reported a write beyond its window: $(cat "$tmp/err")"
 
 # Without shadow the cheap checks still name double, interior and foreign frees.
 for mode in double interior foreign-stack; do
