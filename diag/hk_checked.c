@@ -9,11 +9,15 @@
 
 /* Shadow mode: a link read from a fast cache must be a block parked there, or NULL (a write
  * after free can replace it with anything); checked in the registry before the side table. */
-static inline bool hk_fast_link_ok(const void *q)
+static inline bool hk_fast_link_ok(const void *p, const void *q)
 {
     if (!q)
         return true;
-    if (((uintptr_t)q & 15) || hk_registry_kind(q) != HK_CHUNK_SUPERSLAB)
+    if ((uintptr_t)q & 15)
+        return false;
+    /* Inside p's own SuperSlab (the usual case), the registry need not be asked. */
+    if ((((uintptr_t)q ^ (uintptr_t)p) >> HK_CHUNK_SHIFT) != 0 &&
+        hk_registry_kind(q) != HK_CHUNK_SUPERSLAB)
         return false;
     struct hk_shadow *e = hk_shadow_of(q);
     return e && e->state == HK_BLOCK_FAST_CACHE;
@@ -33,13 +37,19 @@ static inline void *hk_fast_pop(unsigned cls, size_t size, uint16_t *serial,
     if (!p)
         return NULL;
     void *next = *(void **)p;
-    if (hk_shadow_on && HK_UNLIKELY(!hk_fast_link_ok(next)))
+    if (hk_shadow_on && HK_UNLIKELY(!hk_fast_link_ok(p, next)))
         return NULL;
     struct hk_shadow *e = hk_shadow_of(p);
     if (HK_UNLIKELY(!e))
         return NULL;
     fc->head = next;
     fc->count--;
+    /* The next block's first lines are read by the next hand-out (link, poison check):
+     * start loading them now, while the program works. */
+    if (next) {
+        __builtin_prefetch(next);
+        __builtin_prefetch((char *)next + 64);
+    }
     if (hk_config_stats) {
         fc->hits++;
         fc->bytes += size;
