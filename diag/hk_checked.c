@@ -107,12 +107,5 @@ void hk_checked_free(struct hk_slab *s, void *p)
             return;
         }
     }
-    h = hk_heap_get();
-    if (HK_LIKELY(h != NULL)) {
-        hk_heap_free_slow(h, s, p);
-    } else {
-        hk_heap_dead_lock();
-        hk_heap_free_slow(&hk_heap_dead, s, p);
-        hk_heap_dead_unlock();
-    }
+    hk_heap_free_block(s, p);
 }

@@ -142,14 +142,7 @@ HK_NOINLINE void hk_free_slow(void *p)
         return;
     }
     ((uint64_t *)p)[1] = hk_free_key;
-    struct hk_heap *h = hk_heap_get();
-    if (HK_LIKELY(h != NULL)) {
-        hk_heap_free_slow(h, s, p);
-    } else {
-        hk_heap_dead_lock();
-        hk_heap_free_slow(&hk_heap_dead, s, p);
-        hk_heap_dead_unlock();
-    }
+    hk_heap_free_block(s, p);
 }
 
 /* ---- public entry points ---- */

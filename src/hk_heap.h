@@ -93,6 +93,8 @@ extern uint64_t hk_free_key;
 /* Slow paths (hk_tiny.c). */
 void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls);
 void hk_heap_free_slow(struct hk_heap *h, struct hk_slab *s, void *p);
+/* hk_heap_free_slow into the calling thread's heap, or the dead heap under its lock. */
+void hk_heap_free_block(struct hk_slab *s, void *p);
 /* Moves every block of h's caches back to slab freelists and drains remote stacks. */
 void hk_heap_flush(struct hk_heap *h, bool release_empty);
 /* Thread exit, after the flush: slabs still holding blocks become orphans. */

@@ -289,6 +289,18 @@ void hk_heap_free_slow(struct hk_heap *h, struct hk_slab *s, void *p)
     fc->count++;
 }
 
+void hk_heap_free_block(struct hk_slab *s, void *p)
+{
+    struct hk_heap *h = hk_heap_get();
+    if (HK_LIKELY(h != NULL)) {
+        hk_heap_free_slow(h, s, p);
+        return;
+    }
+    hk_heap_dead_lock();
+    hk_heap_free_slow(&hk_heap_dead, s, p);
+    hk_heap_dead_unlock();
+}
+
 void hk_heap_flush(struct hk_heap *h, bool release_empty)
 {
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
