@@ -23,6 +23,9 @@ void hk_stack_init(void);
  * most HAKMEM_STACK_DEPTH frames; identical stacks get the same id. 0 when the stack could
  * not be captured (recursion, out of internal memory). Async-signal-unsafe; thread-safe. */
 uint32_t hk_stack_capture(int skip);
+/* A library was unloaded (hk_interpose.c's dlclose): what the frame-pointer walk learned
+ * about code addresses is forgotten. */
+void hk_stack_code_unloaded(void);
 /* The frames (return addresses, innermost first) of a stack id; returns their number. */
 int hk_stack_frames(uint32_t id, const uintptr_t **frames);
 

@@ -56,8 +56,10 @@ int hk_stack_frame_modules(uint32_t id, const uint16_t **mods);
 bool hk_stack_ready(void);
 /* pid of the process that ran hk_stack_init() (a forked child has another). */
 pid_t hk_stack_init_pid(void);
-/* Distinct stacks and capture counters, for the documentation of the overhead. */
-void hk_stack_counters(uint64_t *captures, uint64_t *unknown, uint64_t *stacks);
+/* The calling thread's captures so far: by the frame-pointer walk, by libunwind. */
+void hk_stack_capture_counts(uint64_t *fp_walks, uint64_t *unwinds);
+/* HAKMEM_STACK_FP at run time (tests compare the walk with libunwind). */
+void hk_stack_fp_enable(bool on);
 
 /* ---- symbols (hk_leak_sym.c): ELF symbol tables read from the module files ---- */
 

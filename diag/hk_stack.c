@@ -382,7 +382,8 @@ fail:
 
 #define HK_RAW_MAX (HK_STACK_MAX_DEPTH + 40)
 
-static inline int hk_unwind(void **buf, int n)
+/* Inlined, so that buf[0] is a return address inside hk_stack_capture, as in the walk. */
+static inline __attribute__((always_inline)) int hk_unwind(void **buf, int n)
 {
 #if HK_HAVE_UNWIND
     return unw_backtrace(buf, n);
@@ -390,6 +391,172 @@ static inline int hk_unwind(void **buf, int n)
     return backtrace(buf, n);
 #endif
 }
+
+/* ---- frame-pointer walk ---------------------------------------------------------------
+ *
+ * libunwind spends most of a capture (about 55 of 70 ns for a short stack) setting up its
+ * cursor. In code built with frame pointers a frame is two words, the caller's frame pointer
+ * at [rbp] and the return address at [rbp+8], so a walk of that chain costs a few loads a
+ * frame. Whether a function keeps such a frame is a property of its code, the same at every
+ * visit of a given return address, so it is learned from libunwind: every time libunwind
+ * runs, the frame-pointer chain from the same frame is followed beside it, and each return
+ * address whose step gave the same next frame as libunwind is marked GOOD. A later capture
+ * walks the chain only through GOOD addresses (and stops at one where libunwind's trace
+ * ended, END); at any other it falls back to libunwind, which teaches the table more. So a
+ * walk gives exactly the frames libunwind would, and code without frame pointers (Debian's
+ * libc, -O2 programs) simply keeps using libunwind. Every frame pointer is checked to lie in
+ * the thread's stack, above the last one, before it is read. hakmem's own code is built with
+ * frame pointers for this (meson.build); its hot path (hk_interpose.c) is not. */
+
+#define HK_FP_GOOD 1u     /* the code at this return address keeps a standard frame */
+#define HK_FP_END 2u      /* libunwind's trace ends at this return address */
+#define HK_FP_BAD 4u      /* its frame pointer led elsewhere than libunwind: never walked */
+#define HK_FP_SLOTS 16384u
+#define HK_FP_PROBES 8u
+
+static _Atomic uintptr_t hk_fp_ip[HK_FP_SLOTS];
+static _Atomic uint8_t hk_fp_bits[HK_FP_SLOTS];
+static _Atomic uint32_t hk_fp_gen_seen;     /* hk_stack_code_gen when the table was filled */
+static _Atomic uint32_t hk_stack_code_gen;  /* bumped when a library is unloaded */
+static bool hk_fp_on = true;                /* HAKMEM_STACK_FP */
+
+/* The calling thread's stack top (0: not looked up yet, 1: unknown), and its counters. */
+static HK_TLS uintptr_t hk_fp_stack_top;
+static HK_TLS uint64_t hk_fp_walks, hk_unwinds;
+
+static inline unsigned hk_fp_slot(uintptr_t ip)
+{
+    return (unsigned)((ip * 0x9e3779b97f4a7c15ull) >> 50);   /* 14 bits */
+}
+
+static inline unsigned hk_fp_lookup(uintptr_t ip)
+{
+    unsigned s = hk_fp_slot(ip);
+    for (unsigned k = 0; k < HK_FP_PROBES; k++, s = (s + 1) & (HK_FP_SLOTS - 1)) {
+        uintptr_t v = atomic_load_explicit(&hk_fp_ip[s], HK_ACQUIRE);
+        if (v == ip)
+            return atomic_load_explicit(&hk_fp_bits[s], HK_RELAXED);
+        if (!v)
+            return 0;
+    }
+    return 0;
+}
+
+static void hk_fp_mark(uintptr_t ip, unsigned bits)
+{
+    unsigned s = hk_fp_slot(ip);
+    for (unsigned k = 0; k < HK_FP_PROBES; k++, s = (s + 1) & (HK_FP_SLOTS - 1)) {
+        uintptr_t v = atomic_load_explicit(&hk_fp_ip[s], HK_ACQUIRE);
+        if (!v && atomic_compare_exchange_strong(&hk_fp_ip[s], &v, ip))
+            v = ip;
+        if (v == ip) {
+            /* Read first: the bits are set once, and this line is read by every thread. */
+            if ((atomic_load_explicit(&hk_fp_bits[s], HK_RELAXED) & bits) != bits)
+                atomic_fetch_or_explicit(&hk_fp_bits[s], (uint8_t)bits, HK_RELAXED);
+            return;
+        }
+    }
+    /* No room near its slot: this address stays with libunwind. */
+}
+
+/* A library was unloaded: code at a known address may be gone, and other code may be
+ * loaded there later. The table is forgotten (at the next capture). */
+void hk_stack_code_unloaded(void)
+{
+    atomic_fetch_add_explicit(&hk_stack_code_gen, 1, HK_RELAXED);
+}
+
+static void hk_fp_forget_if_stale(void)
+{
+    uint32_t gen = atomic_load_explicit(&hk_stack_code_gen, HK_RELAXED);
+    if (HK_LIKELY(atomic_load_explicit(&hk_fp_gen_seen, HK_RELAXED) == gen))
+        return;
+    for (unsigned s = 0; s < HK_FP_SLOTS; s++)
+        atomic_store_explicit(&hk_fp_bits[s], 0, HK_RELAXED);
+    atomic_store_explicit(&hk_fp_gen_seen, gen, HK_RELAXED);
+}
+
+/* The top of the calling thread's stack, looked up once (pthread_getattr_np may allocate:
+ * the caller holds the recursion guard). 1 when unknown: no walks on this thread. */
+static uintptr_t hk_fp_top(void)
+{
+    if (HK_LIKELY(hk_fp_stack_top))
+        return hk_fp_stack_top;
+    uintptr_t top = 1;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *lo;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &lo, &size) == 0)
+            top = (uintptr_t)lo + size;
+        pthread_attr_destroy(&attr);
+    }
+    hk_fp_stack_top = top;
+    return top;
+}
+
+/* A frame pointer that may be read: inside the stack, above the previous one, aligned. */
+static inline bool hk_fp_frame_ok(const uintptr_t *fp, const uintptr_t *prev, uintptr_t top)
+{
+    return fp > prev && ((uintptr_t)fp & 7) == 0 && (uintptr_t)(fp + 2) <= top;
+}
+
+/* The walk: raw[1..] from the frame `fp` of hk_stack_capture, as unw_backtrace would give
+ * them (raw[0], a return address inside hk_stack_capture, is never used). Returns the
+ * number of entries; or -1 when libunwind must do it and can teach the table something
+ * (the walk reached an address not known yet), -2 when it cannot (one known BAD). */
+static inline int hk_fp_walk(const uintptr_t *fp, uintptr_t *raw, int want, uintptr_t top)
+{
+    const uintptr_t *prev = raw;   /* hk_stack_capture's array: below its frame */
+    raw[0] = 0;
+    int n = 1;
+    for (;;) {
+        if (!hk_fp_frame_ok(fp, prev, top))
+            return -1;
+        uintptr_t ra = fp[1];
+        raw[n++] = ra;
+        if (n == want)
+            return n;
+        unsigned bits = hk_fp_lookup(ra);
+        if (bits & HK_FP_END)
+            return n;
+        if (bits & HK_FP_BAD)
+            return -2;
+        if (!(bits & HK_FP_GOOD))
+            return -1;
+        prev = fp;
+        fp = (const uintptr_t *)fp[0];
+    }
+}
+
+/* After libunwind gave raw[0..n) (n < want: the trace ended): follows the frame-pointer
+ * chain beside it and marks each return address whose frame led to the right next one. */
+static void hk_fp_learn(const uintptr_t *fp, const uintptr_t *raw, int n, int want,
+                        uintptr_t top)
+{
+    const uintptr_t *prev = raw;
+    for (int k = 1; k < n; k++) {
+        if (!hk_fp_frame_ok(fp, prev, top) || fp[1] != raw[k]) {
+            if (k >= 2)
+                hk_fp_mark(raw[k - 1], HK_FP_BAD);    /* its frame did not give raw[k] */
+            break;
+        }
+        if (k >= 2)
+            hk_fp_mark(raw[k - 1], HK_FP_GOOD);   /* its frame gave raw[k] */
+        prev = fp;
+        fp = (const uintptr_t *)fp[0];
+    }
+    if (n < want && n > 1)
+        hk_fp_mark(raw[n - 1], HK_FP_END);
+}
+
+void hk_stack_capture_counts(uint64_t *fp_walks, uint64_t *unwinds)
+{
+    *fp_walks = hk_fp_walks;
+    *unwinds = hk_unwinds;
+}
+
+void hk_stack_fp_enable(bool on) { hk_fp_on = on; }
 
 HK_NOINLINE uint32_t hk_stack_capture(int skip)
 {
@@ -402,7 +569,23 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
     int want = 1 + skip + hk_depth + 6;   /* ours, the allocator's (with spare), the program's */
     if (want > HK_RAW_MAX)
         want = HK_RAW_MAX;
-    int n = hk_unwind((void **)raw, want);
+    /* This function's own frame pointer (the builtin makes it keep one). */
+    const uintptr_t *fp = __builtin_frame_address(0);
+    uintptr_t top = hk_fp_on ? hk_fp_top() : 1;
+    int n = -1;
+    if (top > 1) {
+        hk_fp_forget_if_stale();
+        n = hk_fp_walk(fp, raw, want, top);
+    }
+    if (n >= 0) {
+        hk_fp_walks++;
+    } else {
+        bool learn = top > 1 && n == -1;
+        n = hk_unwind((void **)raw, want);
+        hk_unwinds++;
+        if (learn)
+            hk_fp_learn(fp, raw, n, want, top);
+    }
     /* When hakmem is a module of its own, its frames are recognised by address (robust
      * to inlining and tail calls); linked into the program, `skip` says how many. */
     int i = 1;
@@ -463,6 +646,7 @@ void hk_stack_init(void)
         return;
     bool guarded = hk_stack_guard_enter();
     hk_pid = hk_os_pid();
+    hk_fp_on = hk_opt.stack_fp;
     int d = hk_opt.stack_depth;
     hk_depth = d <= 0 ? 16 : d > HK_STACK_MAX_DEPTH ? HK_STACK_MAX_DEPTH : d;
     hk_stack_modules_refresh();

@@ -2,7 +2,9 @@
  * the system allocator). Each is the same inlined hot path as its hakmem_* twin. */
 #include "hakmem.h"
 #include "hk_alloc.h"
+#include "hk_leak.h"
 
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <malloc.h>
 
@@ -23,3 +25,18 @@ HK_API void *memalign(size_t align, size_t size) { return hakmem_memalign(align,
 HK_API void *valloc(size_t size) { return hakmem_valloc(size); }
 HK_API void *pvalloc(size_t size) { return hakmem_pvalloc(size); }
 HK_API size_t malloc_usable_size(void *p) { return hakmem_malloc_usable_size(p); }
+
+/* dlclose, passed through: unloading code also makes leak tracking forget what its
+ * frame-pointer walk learned about code addresses (diag/hk_stack.c). */
+HK_API int dlclose(void *handle)
+{
+    static int (*_Atomic real_dlclose)(void *);
+    int (*real)(void *) = real_dlclose;
+    if (!real) {
+        real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+        real_dlclose = real;
+    }
+    int rc = real ? real(handle) : -1;
+    hk_stack_code_unloaded();
+    return rc;
+}

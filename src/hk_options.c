@@ -8,6 +8,7 @@ struct hk_options hk_opt = {
     .leak_exitcode = 23,
     .tls_list_spill = true,
     .stack_depth = 16,
+    .stack_fp = true,
     .report_invalid = true,
     .shadow_poison = 256,
 };
@@ -91,6 +92,7 @@ void hk_options_init(void)
     o->abort_on_error = hk_env_bool("HAKMEM_ABORT_ON_ERROR", false);
     uint64_t depth = hk_parse_u64(hk_os_getenv("HAKMEM_STACK_DEPTH"), 16);
     o->stack_depth = depth < 1 ? 1 : depth > 64 ? 64 : (int)depth;
+    o->stack_fp = hk_env_bool("HAKMEM_STACK_FP", true);
     o->report_invalid = hk_env_bool("HAKMEM_REPORT_INVALID", true);
     uint64_t poison = hk_parse_u64(hk_os_getenv("HAKMEM_SHADOW_POISON"), 256);
     /* Whole 16-byte vectors (hk_shadow.h): rounded down to a multiple of 16. */

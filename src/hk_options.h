@@ -23,6 +23,7 @@ struct hk_options {
     int stats_signal;            /* HAKMEM_STATS_SIGNAL (0 = none) */
     bool abort_on_error;         /* HAKMEM_ABORT_ON_ERROR */
     int stack_depth;             /* HAKMEM_STACK_DEPTH (16) */
+    bool stack_fp;               /* HAKMEM_STACK_FP (1): frame-pointer walks where verified */
     bool report_invalid;         /* HAKMEM_REPORT_INVALID (1): one line per misuse */
     uint32_t shadow_poison;      /* HAKMEM_SHADOW_POISON (256): bytes of a freed block checked */
 };

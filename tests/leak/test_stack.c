@@ -1,7 +1,7 @@
 /* Stack capture and deduplication, through the static library (no allocator involved):
  * one call site gives one id, another site another, frames start in the calling function,
- * depth is honoured, the recursion guard returns 0, threads agree on ids; prints the cost
- * of a capture (cached and new stacks). */
+ * depth is honoured, the recursion guard returns 0, threads agree on ids, the frame-pointer
+ * walk gives libunwind's ids; prints the cost of a capture (cached and new stacks). */
 #include "hk_leak.h"
 #include "hk_leak_int.h"
 #include "hk_options.h"
@@ -68,6 +68,15 @@ __attribute__((noinline)) uint32_t path_l(unsigned i, int k)
 __attribute__((noinline)) uint32_t path_r(unsigned i, int k)
 {
     uint32_t id = path(i, k);
+    __asm__ volatile("" ::: "memory");
+    return id;
+}
+
+/* n more frames of this program (built with frame pointers) above path(i, k). */
+uint32_t padded(unsigned i, int k, int n);
+__attribute__((noinline)) uint32_t padded(unsigned i, int k, int n)
+{
+    uint32_t id = n ? padded(i, k, n - 1) : path(i, k);
     __asm__ volatile("" ::: "memory");
     return id;
 }
@@ -153,27 +162,70 @@ int main(void)
         EXPECT(thread_ids[t] && thread_ids[t] == thread_ids[0],
                "thread %d id %u vs thread 0 id %u", t, thread_ids[t], thread_ids[0]);
 
-    /* Cost: cached (the per-thread cache hits) and new stacks (table insert). */
+    /* The frame-pointer walk. This program and hakmem's internals keep frame pointers, so
+     * once libunwind has run beside the walk, a stack whose first HAKMEM_STACK_DEPTH frames
+     * (and the spare) are this program's is walked, not unwound; Debian's libc keeps none,
+     * so a stack that reaches it (site_a from main) still goes to libunwind. Walked stacks
+     * must get the ids libunwind gives them. */
+    uint64_t fp0, unw0, fp1, unw1;
+    for (int i = 0; i < 3; i++)
+        deep(40);
+    hk_stack_capture_counts(&fp0, &unw0);
+    uint32_t d2 = deep(40);
+    hk_stack_capture_counts(&fp1, &unw1);
+    EXPECT(d2 == d, "deep(40) walked: id %u, unwound: %u", d2, d);
+    EXPECT(fp1 == fp0 + 1 && unw1 == unw0,
+           "deep(40) was not walked: walks %llu -> %llu, unwinds %llu -> %llu",
+           (unsigned long long)fp0, (unsigned long long)fp1, (unsigned long long)unw0,
+           (unsigned long long)unw1);
+    site_a();
+    hk_stack_capture_counts(&fp0, &unw0);
+    EXPECT(unw0 == unw1 + 1, "a stack through libc's start code was walked");
+    unsigned same = 0, paths = 64;
+    for (unsigned i = 0; i < paths; i++) {
+        hk_stack_fp_enable(false);
+        uint32_t by_unwind = padded(i, 6, 20);
+        hk_stack_fp_enable(true);
+        padded(i, 6, 20);                   /* libunwind again, learning this path */
+        uint32_t by_walk = padded(i, 6, 20);
+        same += by_unwind && by_walk == by_unwind;
+    }
+    hk_stack_capture_counts(&fp1, &unw1);
+    EXPECT(same == paths, "%u of %u call paths got the same id walked and unwound", same, paths);
+    EXPECT(fp1 - fp0 >= paths, "only %llu of %u path captures were walked",
+           (unsigned long long)(fp1 - fp0), paths);
+
+    /* Cost: cached stacks (the per-thread cache hits) through libc's start code (unwound),
+     * deep ones of this program (walked, and unwound for comparison), new stacks (insert). */
     const int reps = 200000;
     uint64_t t0 = now_ns();
     for (int i = 0; i < reps; i++)
         deep(8);
     uint64_t t1 = now_ns();
+    for (int i = 0; i < reps; i++)
+        deep(24);              /* the first 23 frames are this program's: walked */
+    uint64_t t2 = now_ns();
+    hk_stack_fp_enable(false);
+    for (int i = 0; i < reps; i++)
+        deep(24);
+    hk_stack_fp_enable(true);
+    uint64_t t3 = now_ns();
     uint32_t before = hk_stack_count();
     const unsigned news = 128;   /* 7 levels of 2 frames + site_b + path = 16 frames */
     for (unsigned i = 0; i < news; i++)
         path(i, 7);
-    uint64_t t2 = now_ns();
+    uint64_t t4 = now_ns();
     uint32_t added = hk_stack_count() - before;
     EXPECT(added == news, "%u distinct call paths gave %u new stacks", news, added);
     uint32_t again = 0;
     for (unsigned i = 0; i < news; i++)
         again += path(i, 7) > before ? 1 : 0;
     EXPECT(again == news && hk_stack_count() - before == news, "paths re-captured differently");
-    printf("capture at depth 16: %.0f ns (cached stack), %.0f ns (new stack); %u stacks, "
+    printf("capture at depth 16: %.0f ns (cached stack, unwound), %.0f ns (walked), "
+           "%.0f ns (same stack unwound), %.0f ns (new stack); %u stacks, "
            "%zu bytes of tracker memory\n",
-           (double)(t1 - t0) / reps, (double)(t2 - t1) / news, hk_stack_count(),
-           hk_leak_arena_used());
+           (double)(t1 - t0) / reps, (double)(t2 - t1) / reps, (double)(t3 - t2) / reps,
+           (double)(t4 - t3) / news, hk_stack_count(), hk_leak_arena_used());
     if (failed)
         return 1;
     printf("ok\n");
