@@ -505,17 +505,23 @@ static inline bool hk_fp_frame_ok(const uintptr_t *fp, const uintptr_t *prev, ui
  * them (raw[0], a return address inside hk_stack_capture, is never used). Returns the
  * number of entries; or -1 when libunwind must do it and can teach the table something
  * (the walk reached an address not known yet), -2 when it cannot (one known BAD). */
-static inline int hk_fp_walk(const uintptr_t *fp, uintptr_t *raw, int want, uintptr_t top)
+static inline int hk_fp_walk(const uintptr_t *fp, uintptr_t *raw, int want, int skip,
+                             uintptr_t top)
 {
     const uintptr_t *prev = raw;   /* hk_stack_capture's array: below its frame */
     raw[0] = 0;
     int n = 1;
+    /* Index of the program's first frame (as hk_stack_capture finds it); the walk stops
+     * once it has HAKMEM_STACK_DEPTH of them, where libunwind needs the spare too. */
+    int first = hk_self_hi ? 0 : 1 + skip;
     for (;;) {
         if (!hk_fp_frame_ok(fp, prev, top))
             return -1;
         uintptr_t ra = fp[1];
         raw[n++] = ra;
-        if (n == want)
+        if (!first && !(ra - 1 >= hk_self_lo && ra - 1 < hk_self_hi))
+            first = n - 1;
+        if (n == want || (first && n - first >= hk_depth))
             return n;
         unsigned bits = hk_fp_lookup(ra);
         if (bits & HK_FP_END)
@@ -575,7 +581,7 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
     int n = -1;
     if (top > 1) {
         hk_fp_forget_if_stale();
-        n = hk_fp_walk(fp, raw, want, top);
+        n = hk_fp_walk(fp, raw, want, skip, top);
     }
     if (n >= 0) {
         hk_fp_walks++;

@@ -178,6 +178,14 @@ int main(void)
            "deep(40) was not walked: walks %llu -> %llu, unwinds %llu -> %llu",
            (unsigned long long)fp0, (unsigned long long)fp1, (unsigned long long)unw0,
            (unsigned long long)unw1);
+    /* 17 frames of this program, then libc: the walk stops after HAKMEM_STACK_DEPTH=16 of
+     * them, before libc (libunwind would have needed the spare frames beyond). */
+    deep(15);
+    deep(15);
+    hk_stack_capture_counts(&fp0, &unw0);
+    deep(15);
+    hk_stack_capture_counts(&fp1, &unw1);
+    EXPECT(fp1 == fp0 + 1, "a stack with 16 frames of this program before libc was not walked");
     site_a();
     hk_stack_capture_counts(&fp0, &unw0);
     EXPECT(unw0 == unw1 + 1, "a stack through libc's start code was walked");
