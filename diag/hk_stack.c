@@ -420,8 +420,8 @@ static _Atomic uint32_t hk_fp_gen_seen;     /* hk_stack_code_gen when the table 
 static _Atomic uint32_t hk_stack_code_gen;  /* bumped when a library is unloaded */
 static bool hk_fp_on = true;                /* HAKMEM_STACK_FP */
 
-/* The calling thread's stack top (0: not looked up yet, 1: unknown), and its counters. */
-static HK_TLS uintptr_t hk_fp_stack_top;
+/* The calling thread's stack (top 0: not looked up yet, 1: unknown), and its counters. */
+static HK_TLS uintptr_t hk_fp_stack_lo, hk_fp_stack_top;
 static HK_TLS uint64_t hk_fp_walks, hk_unwinds;
 
 static inline unsigned hk_fp_slot(uintptr_t ip)
@@ -476,23 +476,29 @@ static void hk_fp_forget_if_stale(void)
     atomic_store_explicit(&hk_fp_gen_seen, gen, HK_RELAXED);
 }
 
-/* The top of the calling thread's stack, looked up once (pthread_getattr_np may allocate:
- * the caller holds the recursion guard). 1 when unknown: no walks on this thread. */
-static uintptr_t hk_fp_top(void)
+/* The top of the calling thread's stack when `here` (an address in the caller's frame) lies
+ * in it, else 1: no walk then (a signal or coroutine stack, or the stack is unknown). Looked
+ * up once per thread; pthread_getattr_np may allocate: the caller holds the recursion
+ * guard. Everything between `here` and the top is mapped, so a frame pointer checked to lie
+ * there can be read. */
+static uintptr_t hk_fp_top(uintptr_t here)
 {
-    if (HK_LIKELY(hk_fp_stack_top))
-        return hk_fp_stack_top;
-    uintptr_t top = 1;
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        void *lo;
-        size_t size;
-        if (pthread_attr_getstack(&attr, &lo, &size) == 0)
-            top = (uintptr_t)lo + size;
-        pthread_attr_destroy(&attr);
+    if (HK_UNLIKELY(!hk_fp_stack_top)) {
+        uintptr_t lo = 0, top = 1;
+        pthread_attr_t attr;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            void *base;
+            size_t size;
+            if (pthread_attr_getstack(&attr, &base, &size) == 0) {
+                lo = (uintptr_t)base;
+                top = lo + size;
+            }
+            pthread_attr_destroy(&attr);
+        }
+        hk_fp_stack_lo = lo;
+        hk_fp_stack_top = top;
     }
-    hk_fp_stack_top = top;
-    return top;
+    return here >= hk_fp_stack_lo && here < hk_fp_stack_top ? hk_fp_stack_top : 1;
 }
 
 /* A frame pointer that may be read: inside the stack, above the previous one, aligned. */
@@ -577,7 +583,7 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
         want = HK_RAW_MAX;
     /* This function's own frame pointer (the builtin makes it keep one). */
     const uintptr_t *fp = __builtin_frame_address(0);
-    uintptr_t top = hk_fp_on ? hk_fp_top() : 1;
+    uintptr_t top = hk_fp_on ? hk_fp_top((uintptr_t)raw) : 1;
     int n = -1;
     if (top > 1) {
         hk_fp_forget_if_stale();
