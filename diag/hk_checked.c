@@ -92,6 +92,9 @@ void hk_checked_free(struct hk_slab *s, void *p)
     struct hk_shadow *e = hk_shadow_of(p);
     if (e && !hk_shadow_take_back(e, p, (int)cls, s->block_size))
         return;
+    /* Shadow mode with leak tracking: where it was freed, for a later misuse report. */
+    if (e && hk_shadow_on && hk_opt.leak_check)
+        e->free_stack = hk_stack_capture(1);
     ((uint64_t *)p)[1] = hk_free_key;
     struct hk_heap *h = hk_tls_own;
     if (HK_LIKELY(h != NULL) && atomic_load_explicit(&s->owner, HK_RELAXED) == h) {

@@ -665,6 +665,28 @@ static void hk_print_frames(struct hk_out *o, uint32_t stack)
     }
 }
 
+void hk_leak_print_stack(struct hk_out *o, uint32_t stack)
+{
+    if (!stack)
+        return;
+    /* The symbol tables are the leak check's; a report racing with a check prints the
+     * addresses only rather than wait (it may run with allocator locks held). */
+    if (hk_trylock(&hk_leak_lock)) {
+        hk_print_frames(o, stack);
+        hk_unlock(&hk_leak_lock);
+        return;
+    }
+    const uintptr_t *frames;
+    int n = hk_stack_frames(stack, &frames);
+    for (int i = 0; i < n; i++) {
+        hk_out_str(o, "hakmem:     #");
+        hk_out_u64(o, (uint64_t)i);
+        hk_out_char(o, ' ');
+        hk_out_hex(o, frames[i]);
+        hk_out_char(o, '\n');
+    }
+}
+
 static void hk_print_report(struct hk_run *r, int fd, bool final)
 {
     struct hk_out o;
@@ -830,6 +852,43 @@ static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
         }
         hk_out_char(e->out, ']');
     }
+}
+
+void hk_leak_emit_frames(struct hk_emit *e, const char *key, uint32_t stack)
+{
+    const uintptr_t *frames;
+    int n = hk_stack_frames(stack, &frames);
+    if (!n || e->format != HK_EMIT_JSON)
+        return;
+    /* As in hk_leak_print_stack; never in a signal handler (dladdr may take the loader's
+     * lock): e->lock is off there. */
+    bool named = e->lock && hk_trylock(&hk_leak_lock);
+    hk_emit_key(e, key);
+    hk_out_char(e->out, '[');
+    for (int i = 0; i < n; i++) {
+        struct hk_frame_info fi = {frames[i], NULL, NULL, 0};
+        if (named)
+            hk_frame_info(stack, i, &fi);
+        if (i)
+            hk_out_char(e->out, ',');
+        if (fi.func) {
+            hk_out_json_str(e->out, fi.func);
+        } else {
+            char hex[2 + 16 + 1];
+            static const char digits[] = "0123456789abcdef";
+            int k = 0;
+            hex[k++] = '0';
+            hex[k++] = 'x';
+            for (int b = 60; b >= 0; b -= 4)
+                if ((fi.pc >> b) || b == 0 || k > 2)
+                    hex[k++] = digits[(fi.pc >> b) & 15];
+            hex[k] = '\0';
+            hk_out_json_str(e->out, hex);
+        }
+    }
+    hk_out_char(e->out, ']');
+    if (named)
+        hk_unlock(&hk_leak_lock);
 }
 
 static const char *const hk_leak_cols[] = {"blocks", "bytes", "stack"};

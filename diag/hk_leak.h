@@ -52,9 +52,14 @@ bool hk_live_block_find(uintptr_t addr, struct hk_live_block *out);
 uint64_t hk_leak_check_run(int fd, bool final);
 /* Emits the "leaks" array (JSON) / leak lines (text) for the stats report. */
 void hk_leak_emit(struct hk_emit *e);
+/* Misuse reports: the frames of a stack id, one "hakmem:     #i ..." line each, symbolized
+ * (only the addresses while a leak check holds the symbol tables); nothing for id 0. */
+struct hk_out;
+void hk_leak_print_stack(struct hk_out *o, uint32_t stack);
+/* JSON: key:["function", ...] for a stack id, in the current object; nothing for id 0. */
+void hk_leak_emit_frames(struct hk_emit *e, const char *key, uint32_t stack);
 /* Writes the dump records of the live stacks: "module" lines (the module map, unloaded
  * modules included) and "stack" lines (docs/dump-format.md). */
-struct hk_out;
 void hk_leak_dump(struct hk_out *o);
 /* Called by the exit report (library destructor) after the counters: when leak checking
  * is on and this process should report (HAKMEM_LEAK_CHILD), runs the final check and, if

@@ -1,6 +1,7 @@
 #include "hk_misuse.h"
 #include "hk_emit.h"
 #include "hk_internal.h"
+#include "hk_leak.h"
 #include "hk_options.h"
 #include "hk_os.h"
 #include "hk_size_class.h"
@@ -38,6 +39,8 @@ static struct {
     int tid;
     uintptr_t addr;
     const char *state;
+    struct hk_misuse_block block;
+    uint32_t report_stack;      /* the call that found it (leak tracking) */
 } hk_misuse_ring[HK_MISUSE_RING];
 static atomic_uint hk_misuse_count;
 
@@ -55,6 +58,13 @@ void hk_misuse_emit(struct hk_emit *e)
             hk_emit_u64(e, "class", r->cls);
         hk_emit_u64(e, "thread", (uint64_t)r->tid);
         hk_emit_str(e, "state", r->state ? r->state : "unknown");
+        if (r->block.alloc_tid)
+            hk_emit_u64(e, "alloc_thread", (uint64_t)r->block.alloc_tid);
+        if (e->format == HK_EMIT_JSON) {
+            hk_leak_emit_frames(e, "alloc_frames", r->block.alloc_stack);
+            hk_leak_emit_frames(e, "free_frames", r->block.free_stack);
+            hk_leak_emit_frames(e, "report_frames", r->report_stack);
+        }
         hk_emit_obj_end(e);
     }
     hk_emit_array_end(e);
@@ -62,6 +72,35 @@ void hk_misuse_emit(struct hk_emit *e)
 
 void hk_misuse_report(enum hk_misuse_kind kind, const void *p, int cls, const char *state)
 {
+    hk_misuse_report_block(kind, p, cls, state, NULL);
+}
+
+/* The lines under a report: who allocated the block, and the stacks leak tracking has. */
+static void hk_misuse_context(struct hk_out *o, enum hk_misuse_kind kind,
+                              const struct hk_misuse_block *b, uint32_t report_stack)
+{
+    if (b && b->alloc_tid) {
+        hk_out_str(o, "hakmem:   allocated by thread ");
+        hk_out_u64(o, (uint64_t)b->alloc_tid);
+        hk_out_str(o, b->alloc_stack ? " at:\n" : "\n");
+        hk_leak_print_stack(o, b->alloc_stack);
+    }
+    if (b && b->free_stack) {
+        hk_out_str(o, "hakmem:   freed at:\n");
+        hk_leak_print_stack(o, b->free_stack);
+    }
+    if (report_stack) {
+        hk_out_str(o, kind == HK_MISUSE_DOUBLE_FREE ? "hakmem:   freed again at:\n"
+                                                    : "hakmem:   found at:\n");
+        hk_leak_print_stack(o, report_stack);
+    }
+}
+
+void hk_misuse_report_block(enum hk_misuse_kind kind, const void *p, int cls,
+                            const char *state, const struct hk_misuse_block *b)
+{
+    /* With leak tracking on, the stack of the call that found the misuse. */
+    uint32_t report_stack = hk_opt.leak_check ? hk_stack_capture(1) : 0;
     HK_PSTAT_ADD(invalid_frees, 1);
     unsigned slot = atomic_fetch_add(&hk_misuse_count, 1) % HK_MISUSE_RING;
     hk_misuse_ring[slot].kind = (uint8_t)kind;
@@ -70,6 +109,8 @@ void hk_misuse_report(enum hk_misuse_kind kind, const void *p, int cls, const ch
     hk_misuse_ring[slot].tid = hk_os_tid();
     hk_misuse_ring[slot].addr = (uintptr_t)p;
     hk_misuse_ring[slot].state = state;
+    hk_misuse_ring[slot].block = b ? *b : (struct hk_misuse_block){0, 0, 0};
+    hk_misuse_ring[slot].report_stack = report_stack;
     if (hk_opt.report_invalid || hk_opt.abort_on_error) {
         struct hk_out o;
         hk_out_init_fd(&o, STDERR_FILENO);
@@ -96,6 +137,7 @@ void hk_misuse_report(enum hk_misuse_kind kind, const void *p, int cls, const ch
             hk_out_str(&o, state);
         }
         hk_out_str(&o, hk_opt.abort_on_error ? "); aborting\n" : "); ignored\n");
+        hk_misuse_context(&o, kind, b, report_stack);
         hk_out_flush(&o);
     }
     if (hk_opt.abort_on_error)

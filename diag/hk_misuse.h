@@ -5,6 +5,7 @@
 #define HK_MISUSE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum hk_misuse_kind {
     HK_MISUSE_DOUBLE_FREE,
@@ -19,6 +20,16 @@ enum hk_misuse_kind {
 
 /* cls < 0 when unknown; state names where the block was ("slab-free", "in-use", ...). */
 void hk_misuse_report(enum hk_misuse_kind kind, const void *p, int cls, const char *state);
+
+/* What the side metadata knows of the block (shadow mode, leak tracking): printed under the
+ * report line and kept for JSON. */
+struct hk_misuse_block {
+    int alloc_tid;          /* the thread that allocated it; 0 when unknown */
+    uint32_t alloc_stack;   /* where (leak tracking); 0 when unknown */
+    uint32_t free_stack;    /* where it was freed (shadow mode with leak tracking) */
+};
+void hk_misuse_report_block(enum hk_misuse_kind kind, const void *p, int cls,
+                            const char *state, const struct hk_misuse_block *b);
 /* Emits the most recent misuse reports (up to 32): dump records, or the JSON "misuse" array
  * (the text report does not repeat them: each was printed when it happened). */
 struct hk_emit;

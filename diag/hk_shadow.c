@@ -48,50 +48,6 @@ void hk_shadow_slab_reset(struct hk_slab *s)
     hk_os_discard(first, bytes);
 }
 
-HK_COLD void hk_shadow_unexpected(void *p, unsigned state)
-{
-    struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
-    hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, p, s->class_idx,
-                     hk_state_names[state < HK_BLOCK_STATES ? state : 0]);
-}
-
-HK_COLD void hk_shadow_report_use_after_free(void *p, struct hk_shadow *e)
-{
-    struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
-    hk_misuse_report(HK_MISUSE_USE_AFTER_FREE, p, s->class_idx,
-                     hk_state_names[e->state < HK_BLOCK_STATES ? e->state : 0]);
-    e->state = HK_BLOCK_QUARANTINED;
-}
-
-HK_COLD bool hk_shadow_report_bad_free(void *p, struct hk_shadow *e, int cls)
-{
-    switch (e->state) {
-    case HK_BLOCK_IN_USE:          /* the canary past the request was overwritten */
-        hk_misuse_report(HK_MISUSE_OVERFLOW, p, cls, "in-use");
-        e->state = HK_BLOCK_QUARANTINED;
-        break;
-    case HK_BLOCK_FAST_CACHE:
-    case HK_BLOCK_TLS_LIST:
-    case HK_BLOCK_SLAB_FREE:
-    case HK_BLOCK_REMOTE:
-        hk_misuse_report(HK_MISUSE_DOUBLE_FREE, p, cls, hk_state_names[e->state]);
-        break;
-    case HK_BLOCK_QUARANTINED:
-        hk_misuse_report(HK_MISUSE_DOUBLE_FREE, p, cls, "quarantined");
-        break;
-    default:
-        hk_misuse_report(HK_MISUSE_UNALLOCATED_FREE, p, cls, hk_state_names[e->state]);
-        break;
-    }
-    return false;
-}
-
-size_t hk_shadow_requested(const void *p)
-{
-    struct hk_shadow *e = hk_shadow_of(p);
-    return e && e->state == HK_BLOCK_IN_USE ? e->size : 0;
-}
-
 /* ---- threads ---- */
 
 #define HK_CENSUS_THREADS 1024   /* threads beyond this serial are summed as "other" */
@@ -113,6 +69,70 @@ void hk_shadow_thread_state(uint32_t serial, int state)
 {
     if (serial < HK_CENSUS_THREADS)
         hk_threads[serial].state = state;
+}
+
+/* What the entry says of the block, for a misuse report. */
+static struct hk_misuse_block hk_block_info(const struct hk_shadow *e)
+{
+    struct hk_misuse_block b = {0, e->alloc_stack, e->free_stack};
+    if (e->thread && e->thread < HK_CENSUS_THREADS)
+        b.alloc_tid = hk_threads[e->thread].tid;
+    return b;
+}
+
+struct hk_misuse_block hk_shadow_block_info(const void *p)
+{
+    struct hk_shadow *e = hk_shadow_of(p);
+    return e ? hk_block_info(e) : (struct hk_misuse_block){0, 0, 0};
+}
+
+/* ---- reports ---- */
+
+HK_COLD void hk_shadow_unexpected(void *p, unsigned state)
+{
+    struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
+    hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, p, s->class_idx,
+                     hk_state_names[state < HK_BLOCK_STATES ? state : 0]);
+}
+
+HK_COLD void hk_shadow_report_use_after_free(void *p, struct hk_shadow *e)
+{
+    struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
+    struct hk_misuse_block b = hk_block_info(e);
+    hk_misuse_report_block(HK_MISUSE_USE_AFTER_FREE, p, s->class_idx,
+                           hk_state_names[e->state < HK_BLOCK_STATES ? e->state : 0], &b);
+    e->state = HK_BLOCK_QUARANTINED;
+}
+
+HK_COLD bool hk_shadow_report_bad_free(void *p, struct hk_shadow *e, int cls)
+{
+    struct hk_misuse_block b = hk_block_info(e);
+    switch (e->state) {
+    case HK_BLOCK_IN_USE:          /* the canary past the request was overwritten */
+        b.free_stack = 0;
+        hk_misuse_report_block(HK_MISUSE_OVERFLOW, p, cls, "in-use", &b);
+        e->state = HK_BLOCK_QUARANTINED;
+        break;
+    case HK_BLOCK_FAST_CACHE:
+    case HK_BLOCK_TLS_LIST:
+    case HK_BLOCK_SLAB_FREE:
+    case HK_BLOCK_REMOTE:
+        hk_misuse_report_block(HK_MISUSE_DOUBLE_FREE, p, cls, hk_state_names[e->state], &b);
+        break;
+    case HK_BLOCK_QUARANTINED:
+        hk_misuse_report_block(HK_MISUSE_DOUBLE_FREE, p, cls, "quarantined", &b);
+        break;
+    default:                       /* never handed out: nothing to say of it */
+        hk_misuse_report(HK_MISUSE_UNALLOCATED_FREE, p, cls, hk_state_names[e->state]);
+        break;
+    }
+    return false;
+}
+
+size_t hk_shadow_requested(const void *p)
+{
+    struct hk_shadow *e = hk_shadow_of(p);
+    return e && e->state == HK_BLOCK_IN_USE ? e->size : 0;
 }
 
 /* ---- census ---- */

@@ -14,6 +14,7 @@
 #define HK_SHADOW_H
 
 #include "hk_internal.h"
+#include "hk_misuse.h"
 #include "hk_superslab.h"
 
 struct hk_emit;
@@ -202,6 +203,9 @@ static inline bool hk_shadow_take_back(struct hk_shadow *e, void *p, int cls,
     return true;
 }
 
+/* What the side table says of block p (allocating thread, stacks), for a misuse report;
+ * zeros without a side table. */
+struct hk_misuse_block hk_shadow_block_info(const void *p);
 /* The requested size recorded for a live block (shadow mode). */
 size_t hk_shadow_requested(const void *p);
 

@@ -114,7 +114,10 @@ static struct hk_slab *hk_block_checked(void *p, bool for_free)
     }
     /* Shadow mode knows the block's state and says more than the free mark can. */
     if (for_free && !hk_shadow_on && ((uint64_t *)p)[1] == hk_free_key) {
-        hk_misuse_report(HK_MISUSE_DOUBLE_FREE, p, cls, "freed");
+        /* With leak tracking, the side table still knows who allocated it. */
+        struct hk_misuse_block b = hk_diag_on ? hk_shadow_block_info(p)
+                                              : (struct hk_misuse_block){0, 0, 0};
+        hk_misuse_report_block(HK_MISUSE_DOUBLE_FREE, p, cls, "freed", &b);
         return NULL;
     }
     return s;

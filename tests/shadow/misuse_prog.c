@@ -14,6 +14,26 @@ static void *free_in_thread(void *p)
     return NULL;
 }
 
+/* Named sites for the stacks of a report (HAKMEM_LEAK_CHECK=1 beside HAKMEM_SHADOW=1). */
+__attribute__((noinline)) char *site_alloc(size_t n)
+{
+    char *p = malloc(n);
+    __asm__ volatile("" ::: "memory");
+    return p;
+}
+
+__attribute__((noinline)) void site_free(char *p)
+{
+    free(p);
+    __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void site_free_again(char *p)
+{
+    free(p);
+    __asm__ volatile("" ::: "memory");
+}
+
 int main(int argc, char **argv)
 {
     const char *m = argc > 1 ? argv[1] : "";
@@ -22,6 +42,10 @@ int main(int argc, char **argv)
         char *p = malloc(40);
         free(p);
         free(p);
+    } else if (!strcmp(m, "double-sites")) {
+        char *p = site_alloc(40);
+        site_free(p);
+        site_free_again(p);
     } else if (!strcmp(m, "remote-double")) {
         /* freed by another thread (waiting on the remote queue), then freed again */
         char *p = malloc(50);

@@ -28,6 +28,47 @@ overflow-aligned|buffer overflow of 0x[0-9a-f]+: bytes past the requested size w
 use-after-free-deep|use after free of 0x[0-9a-f]+: a freed block was written to
 CASES
 
+# With leak tracking on too, a report names who allocated the block and the stacks: where it
+# was allocated, freed, and freed again; the JSON keeps them.
+out=$(HAKMEM_SHADOW=1 HAKMEM_LEAK_CHECK=1 HAKMEM_STATS=json HAKMEM_STATS_FILE="$tmp/sites.json" \
+      LD_PRELOAD="$lib" "$misuse" double-sites 2>"$tmp/err")
+[ "$out" = survived ] || fail "double-sites: the program did not carry on"
+python3 - "$tmp/err" "$tmp/sites.json" <<'PY' || failures=$((failures + 1))
+import json, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+ok = True
+def check(cond, msg):
+    global ok
+    if not cond:
+        print("FAIL: double-sites:", msg, file=sys.stderr)
+        ok = False
+i = next((k for k, l in enumerate(lines) if l.startswith("hakmem: error: double free")), None)
+check(i is not None, "no double free report")
+if i is not None:
+    m = re.search(r"thread (\d+),", lines[i])
+    tid = m.group(1) if m else "?"
+    def first_frame(title):
+        k = next((k for k in range(i + 1, len(lines)) if lines[k].startswith(title)), None)
+        return lines[k + 1] if k is not None and k + 1 < len(lines) else ""
+    check(first_frame("hakmem:   allocated by thread " + tid + " at:").split()[3:4] == ["site_alloc"],
+          "allocation stack does not start in site_alloc")
+    check(first_frame("hakmem:   freed at:").split()[3:4] == ["site_free"],
+          "free stack does not start in site_free")
+    check(first_frame("hakmem:   freed again at:").split()[3:4] == ["site_free_again"],
+          "second free's stack does not start in site_free_again")
+d = json.load(open(sys.argv[2]))
+rep = [r for r in d.get("misuse", []) if r["kind"] == "double-free"]
+check(len(rep) == 1, f"JSON misuse: {rep}")
+if rep:
+    r = rep[0]
+    check(r.get("alloc_frames", [None])[0] == "site_alloc", f"alloc_frames {r.get('alloc_frames')}")
+    check(r.get("free_frames", [None])[0] == "site_free", f"free_frames {r.get('free_frames')}")
+    check(r.get("report_frames", [None])[0] == "site_free_again",
+          f"report_frames {r.get('report_frames')}")
+    check(r.get("alloc_thread") == r.get("thread"), "alloc_thread is not the thread")
+sys.exit(0 if ok else 1)
+PY
+
 # HAKMEM_SHADOW_POISON=64 checks bytes 16-63 only: the write at byte 200 goes unseen.
 out=$(HAKMEM_SHADOW=1 HAKMEM_SHADOW_POISON=64 LD_PRELOAD="$lib" "$misuse" use-after-free-deep 2>"$tmp/err")
 [ "$out" = survived ] && ! grep -q '^hakmem: error: ' "$tmp/err" ||

@@ -219,8 +219,12 @@ struct hk_misuse {
     char kind[24];     /* double-free interior-free foreign-free invalid-free use-after-free
                           overflow corrupt-freelist */
     struct hk_num addr, cls, size, thread;
+    struct hk_num alloc_thread;   /* "allocated by thread N" under the report line */
     char state[24];
     char *quote;
+    /* First named frame of the stacks under the report (leak tracking on): where the block
+     * was allocated, freed, and where the misuse was found (the second free, ...). */
+    char *alloc_site, *free_site, *report_site;
     struct hk_loc at;
 };
 
@@ -236,6 +240,8 @@ struct hk_stack {
     char kind[16];     /* lost | reachable */
     uint64_t *frames;
     size_t nframes;
+    char **names;      /* text leak reports: each frame's function as printed ("?": none);
+                          NULL for dumps, whose frames are symbolized by hkdump */
     struct hk_loc at;
 };
 
@@ -342,7 +348,12 @@ void hk_legacy_end(struct hk_legacy *lg, struct hk_model *m);
 struct hk_report_state {
     int columns[16];   /* class table: field per column (-1 = class id, -2 = fast%, -3 = skip) */
     int ncolumns;
+    /* Where "#i 0x... function (module+0x...)" frame lines go: the stack of a leak report
+     * record, or one of the stacks under a misuse report (HK_FRAMES_*), in the model's
+     * latest stack or misuse. */
+    int frames_for;
 };
+enum { HK_FRAMES_NONE, HK_FRAMES_LEAK, HK_FRAMES_ALLOC, HK_FRAMES_FREE, HK_FRAMES_REPORT };
 void hk_report_init(struct hk_report_state *rs);
 /* rest = the text after "hakmem: ". Returns false if the line was not understood. */
 bool hk_report_line(struct hk_report_state *rs, struct hk_model *m, struct hk_span rest,

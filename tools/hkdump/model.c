@@ -49,14 +49,23 @@ void hk_model_free(struct hk_model *m)
     for (size_t i = 0; i < m->nsnaps; i++)
         snapshot_free(&m->snaps[i]);
     free(m->snaps);
-    for (size_t i = 0; i < m->nmisuse; i++)
+    for (size_t i = 0; i < m->nmisuse; i++) {
         free(m->misuse[i].quote);
+        free(m->misuse[i].alloc_site);
+        free(m->misuse[i].free_site);
+        free(m->misuse[i].report_site);
+    }
     free(m->misuse);
     for (size_t i = 0; i < m->nmodules; i++)
         free(m->modules[i].path);
     free(m->modules);
-    for (size_t i = 0; i < m->nstacks; i++)
+    for (size_t i = 0; i < m->nstacks; i++) {
+        if (m->stacks[i].names)
+            for (size_t j = 0; j < m->stacks[i].nframes; j++)
+                free(m->stacks[i].names[j]);
+        free(m->stacks[i].names);
         free(m->stacks[i].frames);
+    }
     free(m->stacks);
     for (size_t i = 0; i < m->noptions; i++) {
         free(m->options[i].name);

@@ -16,6 +16,7 @@ void hk_report_init(struct hk_report_state *rs)
                               HK_C_REMOTE_SENT,         HK_C_REMOTE_DRAINED};
     memcpy(rs->columns, def, sizeof def);
     rs->ncolumns = (int)(sizeof def / sizeof def[0]);
+    rs->frames_for = HK_FRAMES_NONE;
 }
 
 static struct hk_span word(struct hk_span *s)
@@ -123,6 +124,98 @@ static bool census_line(struct hk_snapshot *s, struct hk_span rest, struct hk_lo
     return false;
 }
 
+/* "#3 0x7f... function (module+0x1f)" under a leak record or a misuse report: the address
+ * and function go to the stack that rs->frames_for names. */
+static bool frame_line(struct hk_report_state *rs, struct hk_model *m, struct hk_span rest)
+{
+    struct hk_span after = rest;
+    word(&after);                                  /* "#3" */
+    struct hk_span pc = word(&after), fn = word(&after);
+    uint64_t v;
+    bool inf;
+    if (!hk_parse_u64(pc, &v, &inf) || inf)
+        return false;
+    bool named = fn.n && !(fn.n == 1 && fn.p[0] == '?') && fn.p[0] != '(';
+    if (rs->frames_for == HK_FRAMES_LEAK) {
+        if (!m->nstacks)
+            return false;
+        struct hk_stack *st = &m->stacks[m->nstacks - 1];
+        st->frames = hk_xrealloc(st->frames, (st->nframes + 1) * sizeof *st->frames);
+        st->names = hk_xrealloc(st->names, (st->nframes + 1) * sizeof *st->names);
+        st->frames[st->nframes] = v;
+        st->names[st->nframes++] = named ? hk_xstrndup(fn.p, fn.n) : hk_xstrdup("?");
+        return true;
+    }
+    if (!m->nmisuse)
+        return false;
+    struct hk_misuse *x = &m->misuse[m->nmisuse - 1];
+    char **site = rs->frames_for == HK_FRAMES_ALLOC  ? &x->alloc_site
+                  : rs->frames_for == HK_FRAMES_FREE ? &x->free_site
+                                                     : &x->report_site;
+    if (!*site && named)
+        *site = hk_xstrndup(fn.p, fn.n);
+    return true;
+}
+
+/* "leak 3: 2 blocks, 64 bytes lost (sizes 32), allocated at:" (or "still reachable"): a
+ * stack of the model, whose frames follow. */
+static bool leak_record(struct hk_model *m, struct hk_span rest, struct hk_loc at)
+{
+    char line[256];
+    size_t n = rest.n < sizeof line - 1 ? rest.n : sizeof line - 1;
+    memcpy(line, rest.p, n);
+    line[n] = '\0';
+    unsigned id;
+    unsigned long long blocks, bytes;
+    int used = 0;
+    if (sscanf(line, "leak %u: %llu block%*[s], %llu bytes %n", &id, &blocks, &bytes, &used) < 3 &&
+        sscanf(line, "leak %u: %llu block, %llu bytes %n", &id, &blocks, &bytes, &used) < 3)
+        return false;
+    struct hk_stack *st = hk_model_stack(m, at);
+    st->id = id;
+    st->blocks = blocks;
+    st->bytes = bytes;
+    snprintf(st->kind, sizeof st->kind, "%s",
+             strncmp(line + used, "lost", 4) == 0 ? "lost" : "reachable");
+    return true;
+}
+
+/* The lines around the records: under a misuse report (the block's stacks) and in a leak
+ * report. Returns false when the line is none of them. */
+static bool context_line(struct hk_report_state *rs, struct hk_model *m, struct hk_span rest,
+                         struct hk_loc at, int frames_for)
+{
+    struct hk_span after = rest, w = word(&after);
+    if (w.n > 1 && w.p[0] == '#' && frames_for != HK_FRAMES_NONE) {
+        rs->frames_for = frames_for;
+        return frame_line(rs, m, rest);
+    }
+    if (hk_span_starts(rest, "allocated by thread ") && m->nmisuse) {
+        struct hk_span a = rest;
+        word(&a), word(&a), word(&a);
+        hk_num_parse(&m->misuse[m->nmisuse - 1].alloc_thread, word(&a), at);
+        rs->frames_for = hk_span_find(rest, " at:") ? HK_FRAMES_ALLOC : HK_FRAMES_NONE;
+        return true;
+    }
+    if (m->nmisuse && (hk_span_eq(rest, "freed at:") || hk_span_eq(rest, "freed again at:") ||
+                       hk_span_eq(rest, "found at:"))) {
+        rs->frames_for = hk_span_eq(rest, "freed at:") ? HK_FRAMES_FREE : HK_FRAMES_REPORT;
+        return true;
+    }
+    if (hk_span_eq(w, "leak")) {
+        if (hk_span_starts(rest, "leak report"))
+            return true;                          /* the summary; the records follow */
+        if (!leak_record(m, rest, at))
+            return false;
+        rs->frames_for = HK_FRAMES_LEAK;
+        return true;
+    }
+    return hk_span_starts(rest, "suppressed ") || hk_span_starts(rest, "... and ") ||
+           hk_span_starts(rest, "still reachable blocks are not listed") ||
+           hk_span_starts(rest, "not checked: ") || hk_span_starts(rest, "exiting with status ") ||
+           hk_span_starts(rest, "cannot read HAKMEM_LEAK_SUPPRESSIONS");
+}
+
 bool hk_report_line(struct hk_report_state *rs, struct hk_model *m, struct hk_span rest,
                     struct hk_loc at, const char **why)
 {
@@ -133,6 +226,10 @@ bool hk_report_line(struct hk_report_state *rs, struct hk_model *m, struct hk_sp
                                                 {"bytes", "superslab_bytes"},
                                                 {NULL, NULL}};
     rest = hk_span_trim(rest);
+    int frames_for = rs->frames_for;
+    rs->frames_for = HK_FRAMES_NONE;
+    if (context_line(rs, m, rest, at, frames_for))
+        return true;
     struct hk_span after = rest;
     struct hk_span w = word(&after);
     struct hk_snapshot *s = hk_model_cur(m, at);

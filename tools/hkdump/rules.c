@@ -925,7 +925,8 @@ static void rule_leak(struct ctx *c)
         /* The first frames from the allocation side; skip frames inside libhakmem itself. */
         size_t shown = 0;
         for (size_t j = 0; j < s->nframes && shown < 3; j++) {
-            char *name = hk_sym_name(c->sym, s->frames[j], true);
+            char *name = s->names ? hk_xstrdup(s->names[j])   /* from a text report */
+                                  : hk_sym_name(c->sym, s->frames[j], true);
             bool own = strstr(name, "libhakmem") != NULL;
             if (!own) {
                 char *t = hk_xasprintf("%s%s%s", frames, shown ? " \u2190 " : "", name);
@@ -935,9 +936,9 @@ static void rule_leak(struct ctx *c)
             }
             free(name);
         }
-        hk_strv_addf(&f->evidence, "stack %u: %s in %s blocks: %s%s", s->id,
-                     hk_ibytes(s->bytes).s, hk_count(s->blocks).s, shown ? frames : "(no frames)",
-                     where(c, s->at).s);
+        hk_strv_addf(&f->evidence, "stack %u: %s in %s block%s: %s%s", s->id,
+                     hk_ibytes(s->bytes).s, hk_count(s->blocks).s, s->blocks == 1 ? "" : "s",
+                     shown ? frames : "(no frames)", where(c, s->at).s);
         free(frames);
     }
     hk_strv_add(&f->rules_out, "memory kept by the allocator: these blocks are allocated, "
@@ -984,8 +985,25 @@ static void rule_misuse(struct ctx *c)
         hk_ev_uint(f, kinds[k], counts[k]);
     if (invalid)
         hk_ev_uint(f, "invalid_frees", invalid);
-    for (size_t i = 0; i < c->m->nmisuse && i < TOP_N; i++)
-        hk_strv_addf(&f->evidence, "%s%s", c->m->misuse[i].quote, where(c, c->m->misuse[i].at).s);
+    bool sites = false, block = false;   /* stacks printed; a misuse of a real block */
+    for (size_t i = 0; i < c->m->nmisuse && i < TOP_N; i++) {
+        const struct hk_misuse *x = &c->m->misuse[i];
+        hk_strv_addf(&f->evidence, "%s%s", x->quote, where(c, x->at).s);
+        /* The stacks printed under the report (shadow mode with leak tracking). */
+        char tid[32] = "";
+        if (x->alloc_thread.set)
+            snprintf(tid, sizeof tid, " by thread %llu", (unsigned long long)x->alloc_thread.v);
+        if (x->alloc_site || x->free_site || x->report_site || tid[0])
+            hk_strv_addf(&f->evidence, "  the block was allocated%s%s%s%s%s%s%s", tid,
+                         x->alloc_site ? " in " : "", x->alloc_site ? x->alloc_site : "",
+                         x->free_site ? ", freed in " : "", x->free_site ? x->free_site : "",
+                         x->report_site ? (strcmp(x->kind, "double-free") == 0
+                                               ? ", freed again in " : ", found in ") : "",
+                         x->report_site ? x->report_site : "");
+        sites |= x->alloc_site != NULL;
+        block |= strcmp(x->kind, "double-free") == 0 || strcmp(x->kind, "use-after-free") == 0 ||
+                 strcmp(x->kind, "overflow") == 0;
+    }
     if (c->m->nmisuse > TOP_N)
         hk_strv_addf(&f->evidence, "... and %zu more", c->m->nmisuse - TOP_N);
     if (invalid)
@@ -993,6 +1011,9 @@ static void rule_misuse(struct ctx *c)
                      where(c, c->v.f[HK_F_INVALID_FREES].at).s);
     hk_strv_add(&f->rules_out, "the allocator as the first cause of a later crash: the "
                                "program's misuse came first");
+    if (block && !sites)
+        hk_strv_add(&f->next, "HAKMEM_SHADOW=1 HAKMEM_LEAK_CHECK=1: each report then names "
+                              "where the block was allocated and freed");
     hk_strv_add(&f->next, "HAKMEM_ABORT_ON_ERROR=1 under gdb: stops at the first misuse with "
                           "its stack (HAKMEM_SHADOW=1 checks every free)");
     hk_strv_add(&f->next, "an AddressSanitizer build pins overflows and uses after free to the "
