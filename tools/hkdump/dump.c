@@ -215,6 +215,9 @@ static bool record(struct ctx *c, struct hk_span name, struct hk_span rest)
                 bad_value(c, t.key);
             else if (hk_span_eq(t.key, "thread") && !hk_num_parse(&x->thread, t.val, c->at))
                 bad_value(c, t.key);
+            else if (hk_span_eq(t.key, "alloc_thread") &&
+                     !hk_num_parse(&x->alloc_thread, t.val, c->at))
+                bad_value(c, t.key);
         }
     } else if (hk_span_eq(name, "module")) {
         struct hk_module mod = {0};
