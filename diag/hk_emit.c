@@ -141,6 +141,12 @@ void hk_out_fixed(struct hk_out *o, uint64_t num, uint64_t den, int decimals)
 void hk_out_json_str(struct hk_out *o, const char *s)
 {
     hk_out_char(o, '"');
+    hk_out_json_str_body(o, s);
+    hk_out_char(o, '"');
+}
+
+void hk_out_json_str_body(struct hk_out *o, const char *s)
+{
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') {
@@ -156,7 +162,6 @@ void hk_out_json_str(struct hk_out *o, const char *s)
             hk_out_char(o, (char)c);
         }
     }
-    hk_out_char(o, '"');
 }
 
 /* ---- emitter ---- */

@@ -34,8 +34,9 @@ void hk_out_pad_u64(struct hk_out *o, uint64_t v, int width);
 void hk_out_pad_str(struct hk_out *o, const char *s, int width);
 /* Fixed-point: v / scale with `decimals` digits ("99.1"). */
 void hk_out_fixed(struct hk_out *o, uint64_t num, uint64_t den, int decimals);
-/* JSON string body escaping. */
+/* A JSON string, quoted and escaped; and the escaped body alone. */
 void hk_out_json_str(struct hk_out *o, const char *s);
+void hk_out_json_str_body(struct hk_out *o, const char *s);
 
 /* RECORDS: the text layout without the "hakmem: " prefix, one record per line: the body of
  * a dump file (docs/dump-format.md). */

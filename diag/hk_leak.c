@@ -9,6 +9,7 @@
 #include "hk_internal.h"
 #include "hk_leak.h"
 #include "hk_leak_int.h"
+#include "hk_leak_line.h"
 #include "hk_lock.h"
 #include "hk_options.h"
 #include "hk_os.h"
@@ -420,7 +421,20 @@ struct hk_frame_info {
     const char *func;       /* NULL when unknown */
     const char *module;     /* NULL when unknown */
     uintptr_t offset;
+    struct hk_line src;     /* file:line (file NULL without debug information) */
 };
+
+/* "dir/file:line" */
+static void hk_out_source(struct hk_out *o, const struct hk_line *src)
+{
+    if (src->dir && src->dir[0]) {
+        hk_out_str(o, src->dir);
+        hk_out_char(o, '/');
+    }
+    hk_out_str(o, src->file);
+    hk_out_char(o, ':');
+    hk_out_u64(o, src->line);
+}
 
 static void hk_frame_info(uint32_t stack, int i, struct hk_frame_info *fi)
 {
@@ -432,9 +446,12 @@ static void hk_frame_info(uint32_t stack, int i, struct hk_frame_info *fi)
     fi->func = NULL;
     fi->module = NULL;
     fi->offset = 0;
+    fi->src = (struct hk_line){NULL, NULL, 0};
     uint32_t mi = mods[i];
     if (mi == HK_MODULE_NONE)
         return;
+    if (!hk_leak_sym_line(mi, fi->pc - 1, &fi->src))
+        fi->src.file = NULL;
     const struct hk_leak_module *m = hk_stack_module(mi);
     fi->module = m->path;
     fi->offset = fi->pc - m->base;
@@ -661,6 +678,10 @@ static void hk_print_frames(struct hk_out *o, uint32_t stack)
             hk_out_hex(o, fi.offset);
             hk_out_char(o, ')');
         }
+        if (fi.src.file) {
+            hk_out_char(o, ' ');
+            hk_out_source(o, &fi.src);
+        }
         hk_out_char(o, '\n');
     }
 }
@@ -830,12 +851,28 @@ static void hk_emit_key(struct hk_emit *e, const char *key)
     hk_out_char(e->out, ':');
 }
 
+/* JSON: "dir/file:line", or "" without debug information. */
+static void hk_emit_source_json(struct hk_out *o, const struct hk_line *src)
+{
+    hk_out_char(o, '"');
+    if (src->file) {
+        if (src->dir && src->dir[0]) {
+            hk_out_json_str_body(o, src->dir);
+            hk_out_char(o, '/');
+        }
+        hk_out_json_str_body(o, src->file);
+        hk_out_char(o, ':');
+        hk_out_u64(o, src->line);
+    }
+    hk_out_char(o, '"');
+}
+
 static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
 {
     const uintptr_t *frames;
     int n = hk_stack_frames(stack, &frames);
-    for (int part = 0; part < 4; part++) {
-        static const char *const keys[] = {"frames", "modules", "offsets", "pcs"};
+    for (int part = 0; part < 5; part++) {
+        static const char *const keys[] = {"frames", "modules", "offsets", "pcs", "sources"};
         hk_emit_key(e, keys[part]);
         hk_out_char(e->out, '[');
         for (int i = 0; i < n; i++) {
@@ -847,6 +884,8 @@ static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
                 hk_out_json_str(e->out, fi.func ? fi.func : "?");
             else if (part == 1)
                 hk_out_json_str(e->out, fi.module ? fi.module : "?");
+            else if (part == 4)
+                hk_emit_source_json(e->out, &fi.src);
             else
                 hk_out_u64(e->out, part == 2 ? fi.offset : fi.pc);
         }
@@ -866,7 +905,7 @@ void hk_leak_emit_frames(struct hk_emit *e, const char *key, uint32_t stack)
     hk_emit_key(e, key);
     hk_out_char(e->out, '[');
     for (int i = 0; i < n; i++) {
-        struct hk_frame_info fi = {frames[i], NULL, NULL, 0};
+        struct hk_frame_info fi = {frames[i], NULL, NULL, 0, {NULL, NULL, 0}};
         if (named)
             hk_frame_info(stack, i, &fi);
         if (i)

@@ -66,6 +66,10 @@ void hk_stack_fp_enable(bool on);
 /* Name of the function that contains `addr` (an address inside module idx, not a return
  * address), or NULL. The string lives until hk_leak_sym_release(). Report time only. */
 const char *hk_leak_sym_lookup(uint32_t module, uintptr_t addr);
+/* File and line of `addr` (as for hk_leak_sym_lookup) from the module file's DWARF line
+ * table; false without debug information. Strings live until hk_leak_sym_release(). */
+struct hk_line;
+bool hk_leak_sym_line(uint32_t module, uintptr_t addr, struct hk_line *out);
 /* Unmaps the files opened by lookups. */
 void hk_leak_sym_release(void);
 

@@ -4,6 +4,7 @@
  * before exit is still named as long as its file exists. Report time only; no malloc. */
 #include "hk_internal.h"
 #include "hk_leak_int.h"
+#include "hk_leak_line.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -35,6 +36,7 @@ struct hk_symfile {
     size_t len;
     bool exec;               /* ET_EXEC: symbol values are absolute addresses */
     struct hk_symtab tab[2]; /* .symtab, .dynsym */
+    struct hk_dwarf dwarf;   /* .debug_line and its string sections, for file:line */
 };
 
 #define HK_SYMFILES 64
@@ -44,6 +46,35 @@ static unsigned hk_nsymfiles;
 static bool hk_in_file(const struct hk_symfile *f, uint64_t off, uint64_t size)
 {
     return off <= f->len && size <= f->len - off;
+}
+
+/* The DWARF sections the line lookup reads, found by name (compressed ones are skipped). */
+static void hk_dwarf_sections(struct hk_symfile *f, const ElfW(Ehdr) *eh, const ElfW(Shdr) *sh)
+{
+    if (eh->e_shstrndx >= eh->e_shnum)
+        return;
+    const ElfW(Shdr) *names = &sh[eh->e_shstrndx];
+    if (!hk_in_file(f, names->sh_offset, names->sh_size))
+        return;
+    const char *str = (const char *)(f->map + names->sh_offset);
+    for (unsigned i = 0; i < eh->e_shnum; i++) {
+        if (sh[i].sh_name >= names->sh_size || sh[i].sh_type == SHT_NOBITS ||
+            (sh[i].sh_flags & SHF_COMPRESSED) || !hk_in_file(f, sh[i].sh_offset, sh[i].sh_size) ||
+            !memchr(str + sh[i].sh_name, '\0', names->sh_size - sh[i].sh_name))
+            continue;
+        const char *name = str + sh[i].sh_name;
+        const unsigned char *at = f->map + sh[i].sh_offset;
+        if (strcmp(name, ".debug_line") == 0) {
+            f->dwarf.line = at;
+            f->dwarf.line_len = sh[i].sh_size;
+        } else if (strcmp(name, ".debug_line_str") == 0) {
+            f->dwarf.line_str = at;
+            f->dwarf.line_str_len = sh[i].sh_size;
+        } else if (strcmp(name, ".debug_str") == 0) {
+            f->dwarf.str = at;
+            f->dwarf.str_len = sh[i].sh_size;
+        }
+    }
 }
 
 static void hk_symfile_open(struct hk_symfile *f, const char *path)
@@ -69,6 +100,7 @@ static void hk_symfile_open(struct hk_symfile *f, const char *path)
         return;
     f->exec = eh->e_type == ET_EXEC;
     const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(f->map + eh->e_shoff);
+    hk_dwarf_sections(f, eh, sh);
     for (unsigned i = 0; i < eh->e_shnum; i++) {
         int t = sh[i].sh_type == SHT_SYMTAB ? 0 : sh[i].sh_type == SHT_DYNSYM ? 1 : -1;
         if (t < 0 || sh[i].sh_link >= eh->e_shnum || sh[i].sh_entsize != sizeof(ElfW(Sym)))
@@ -101,7 +133,9 @@ static const char *hk_symtab_find(const struct hk_symtab *t, uint64_t v)
     return NULL;
 }
 
-const char *hk_leak_sym_lookup(uint32_t module, uintptr_t addr)
+/* The mapped file of a module (opened on first use); NULL when it cannot be read. *v: addr
+ * in the file's own terms (ELF virtual addresses). */
+static struct hk_symfile *hk_symfile_of(uint32_t module, uintptr_t addr, uint64_t *v)
 {
     if (module == HK_MODULE_NONE || module >= hk_stack_module_count())
         return NULL;
@@ -121,7 +155,23 @@ const char *hk_leak_sym_lookup(uint32_t module, uintptr_t addr)
     }
     if (!f->ok)
         return NULL;
-    uint64_t v = f->exec ? addr : addr - m->base;
+    *v = f->exec ? addr : addr - m->base;
+    return f;
+}
+
+bool hk_leak_sym_line(uint32_t module, uintptr_t addr, struct hk_line *out)
+{
+    uint64_t v;
+    struct hk_symfile *f = hk_symfile_of(module, addr, &v);
+    return f && hk_leak_line_find(&f->dwarf, v, out);
+}
+
+const char *hk_leak_sym_lookup(uint32_t module, uintptr_t addr)
+{
+    uint64_t v;
+    struct hk_symfile *f = hk_symfile_of(module, addr, &v);
+    if (!f)
+        return NULL;
     for (int t = 0; t < 2; t++) {
         const char *name = hk_symtab_find(&f->tab[t], v);
         if (name)

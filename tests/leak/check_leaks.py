@@ -36,7 +36,8 @@ def fail(scenario, msg):
 
 REC_RE = re.compile(r'^hakmem: leak (\d+): (\d+) blocks?, (\d+) bytes (lost|still reachable) '
                     r'\(sizes ([0-9.]+)\), allocated at:$')
-FRAME_RE = re.compile(r'^hakmem:     #(\d+) (0x[0-9a-f]+) (\S+)(?: \((.*)\+(0x[0-9a-f]+)\))?$')
+FRAME_RE = re.compile(r'^hakmem:     #(\d+) (0x[0-9a-f]+) (\S+)(?: \((.*)\+(0x[0-9a-f]+)\))?'
+                      r'(?: (\S+:\d+))?$')
 SUMMARY_RE = re.compile(r'^hakmem: leak report(?: \(on demand\))?: ([\d,]+) stacks?, ([\d,]+) '
                         r'blocks?, .* lost; ([\d,]+) stacks?, ([\d,]+) blocks?, .* still '
                         r'reachable; ([\d,]+) stacks? suppressed \(([\d,]+) blocks?\)$')
@@ -56,6 +57,7 @@ def parse_report(text):
         m = FRAME_RE.match(line)
         if m and cur is not None:
             cur['frames'].append((m.group(3), m.group(4) or ''))
+            cur.setdefault('sources', []).append(m.group(6) or '')
             continue
         cur = None
         m = SUMMARY_RE.match(line)
@@ -107,6 +109,36 @@ def check_sites(name, records, expect_sites, stderr):
     return ok
 
 
+def site_file(site):
+    return 'leakmod.c' if site == 'leakmod_leak' else 'leak_prog.c'
+
+
+def alloc_line(site):
+    """The line where `site` allocates: the first line with an allocation call from the
+    function's definition on (leak_prog and the library are built with debug information)."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), site_file(site))
+    lines = open(src).read().splitlines()
+    start = next(i for i, l in enumerate(lines)
+                 if re.match(r'^\S.*\b%s\(' % site, l) and not l.rstrip().endswith(';'))
+    for i in range(start, len(lines)):
+        if re.search(r'\b(malloc|calloc|realloc)\(', lines[i]):
+            return i + 1
+    return None
+
+
+def check_sources(name, records):
+    """Frame #0 of each record names the file and line of the allocation (the dlclosed
+    library's too: its file is read at exit)."""
+    for r in records:
+        site = r['frames'][0][0] if r['frames'] else None
+        if site not in SITES or site == 'site_chain':
+            continue
+        want = '%s:%d' % (site_file(site), alloc_line(site))
+        got = r.get('sources', [''])[0]
+        if not got.endswith('/' + want) and got != want:
+            fail(name, '%s: frame #0 source %r, expected ...%s' % (site, got, want))
+
+
 def scenario_default(a, tmp):
     name = 'default'
     before = len(failures)
@@ -118,6 +150,7 @@ def scenario_default(a, tmp):
         fail(name, 'the program\'s stdout was altered or lost (%d bytes, expected %d)' %
              (len(out), len(expected_stdout('leaks'))))
     check_sites(name, records, LOST, err)
+    check_sources(name, records)
     shown = {r['frames'][0][0] for r in records if r['frames']}
     for site in SITES:
         if SITES[site][2] == 'reachable' and site in shown:
@@ -266,8 +299,11 @@ def scenario_json(a, tmp):
         if got != (blocks, nbytes, [kind]):
             fail(name, '%s: expected %d/%d/%s, got %r' % (site, blocks, nbytes, kind, got))
         for r in recs:
-            if len(r['modules']) != len(r['frames']) or len(r['offsets']) != len(r['frames']):
-                fail(name, '%s: frames, modules and offsets differ in length' % site)
+            if any(len(r.get(k, ())) != len(r['frames']) for k in ('modules', 'offsets', 'sources')):
+                fail(name, '%s: frames, modules, offsets and sources differ in length' % site)
+            elif site != 'site_chain' and not r['sources'][0].endswith(
+                    '%s:%d' % (site_file(site), alloc_line(site))):
+                fail(name, '%s: sources[0] is %r' % (site, r['sources'][0]))
     if len(failures) == before:
         print('ok   %s: "leaks" array matches' % name)
 
