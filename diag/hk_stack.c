@@ -423,6 +423,13 @@ static bool hk_fp_on = true;                /* HAKMEM_STACK_FP */
 /* The calling thread's stack (top 0: not looked up yet, 1: unknown), and its counters. */
 static HK_TLS uintptr_t hk_fp_stack_lo, hk_fp_stack_top;
 static HK_TLS uint64_t hk_fp_walks, hk_unwinds;
+/* Walks of this thread that ended at a BAD address in a row. A thread whose stacks all
+ * cross code without frame pointers (every stack, in a program built without them) then
+ * tries the walk only once in HK_FP_RETRY captures, so that failed walks cost nearly
+ * nothing; any walk that succeeds resets it. */
+static HK_TLS uint32_t hk_fp_misses;
+#define HK_FP_MISSES 16u
+#define HK_FP_RETRY 64u
 
 static inline unsigned hk_fp_slot(uintptr_t ip)
 {
@@ -584,15 +591,18 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
     /* This function's own frame pointer (the builtin makes it keep one). */
     const uintptr_t *fp = __builtin_frame_address(0);
     uintptr_t top = hk_fp_on ? hk_fp_top((uintptr_t)raw) : 1;
-    int n = -1;
-    if (top > 1) {
+    int n = -2;      /* as for a walk that ended at a BAD address: libunwind, no learning */
+    if (top > 1 && (hk_fp_misses < HK_FP_MISSES || hk_fp_misses++ % HK_FP_RETRY == 0)) {
         hk_fp_forget_if_stale();
         n = hk_fp_walk(fp, raw, want, skip, top);
+        if (n == -2 && hk_fp_misses < HK_FP_MISSES)
+            hk_fp_misses++;
     }
     if (n >= 0) {
         hk_fp_walks++;
+        hk_fp_misses = 0;
     } else {
-        bool learn = top > 1 && n == -1;
+        bool learn = n == -1;
         n = hk_unwind((void **)raw, want);
         hk_unwinds++;
         if (learn)

@@ -14,7 +14,12 @@ static void *free_in_thread(void *p)
     return NULL;
 }
 
-/* Named sites for the stacks of a report (HAKMEM_LEAK_CHECK=1 beside HAKMEM_SHADOW=1). */
+/* Named sites for the stacks of a report (HAKMEM_LEAK_CHECK=1 beside HAKMEM_SHADOW=1);
+ * not static, so that the symbol table names them. */
+char *site_alloc(size_t n);
+void site_free(char *p);
+void site_free_again(char *p);
+
 __attribute__((noinline)) char *site_alloc(size_t n)
 {
     char *p = malloc(n);
