@@ -424,14 +424,15 @@ struct hk_frame_info {
     struct hk_line src;     /* file:line (file NULL without debug information) */
 };
 
-/* "dir/file:line" */
-static void hk_out_source(struct hk_out *o, const struct hk_line *src)
+/* "dir/file:line"; json: escaped as the body of a JSON string. */
+static void hk_out_source(struct hk_out *o, const struct hk_line *src, bool json)
 {
+    void (*put)(struct hk_out *, const char *) = json ? hk_out_json_str_body : hk_out_str;
     if (src->dir && src->dir[0]) {
-        hk_out_str(o, src->dir);
+        put(o, src->dir);
         hk_out_char(o, '/');
     }
-    hk_out_str(o, src->file);
+    put(o, src->file);
     hk_out_char(o, ':');
     hk_out_u64(o, src->line);
 }
@@ -680,7 +681,7 @@ static void hk_print_frames(struct hk_out *o, uint32_t stack)
         }
         if (fi.src.file) {
             hk_out_char(o, ' ');
-            hk_out_source(o, &fi.src);
+            hk_out_source(o, &fi.src, false);
         }
         hk_out_char(o, '\n');
     }
@@ -851,22 +852,6 @@ static void hk_emit_key(struct hk_emit *e, const char *key)
     hk_out_char(e->out, ':');
 }
 
-/* JSON: "dir/file:line", or "" without debug information. */
-static void hk_emit_source_json(struct hk_out *o, const struct hk_line *src)
-{
-    hk_out_char(o, '"');
-    if (src->file) {
-        if (src->dir && src->dir[0]) {
-            hk_out_json_str_body(o, src->dir);
-            hk_out_char(o, '/');
-        }
-        hk_out_json_str_body(o, src->file);
-        hk_out_char(o, ':');
-        hk_out_u64(o, src->line);
-    }
-    hk_out_char(o, '"');
-}
-
 static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
 {
     const uintptr_t *frames;
@@ -884,8 +869,12 @@ static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
                 hk_out_json_str(e->out, fi.func ? fi.func : "?");
             else if (part == 1)
                 hk_out_json_str(e->out, fi.module ? fi.module : "?");
-            else if (part == 4)
-                hk_emit_source_json(e->out, &fi.src);
+            else if (part == 4) {              /* "" without debug information */
+                hk_out_char(e->out, '"');
+                if (fi.src.file)
+                    hk_out_source(e->out, &fi.src, true);
+                hk_out_char(e->out, '"');
+            }
             else
                 hk_out_u64(e->out, part == 2 ? fi.offset : fi.pc);
         }
