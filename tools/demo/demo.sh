@@ -26,9 +26,10 @@ HAKMEM_STATS=1 HAKMEM_STATS_FILE="$out/spill0.txt" HAKMEM_TINY_TLS_LIST_SPILL=0 
 grep -E 'superslabs|totals' "$out/spill0.txt"
 
 say "4. leak check (HAKMEM_LEAK_CHECK=1): the demo drops audit records on purpose (lost); its session cache stays reachable"
-echo "\$ HAKMEM_LEAK_CHECK=1 LD_PRELOAD=$lib $demo"
+echo "\$ HAKMEM_LEAK_CHECK=1 LD_PRELOAD=$lib $demo 2>$out/leaks.log; cat $out/leaks.log"
 status=0
-HAKMEM_LEAK_CHECK=1 LD_PRELOAD="$lib" "$demo" || status=$?
+HAKMEM_LEAK_CHECK=1 LD_PRELOAD="$lib" "$demo" 2>"$out/leaks.log" || status=$?
+cat "$out/leaks.log"
 echo "(exit status $status: 23 means leaks were found, as LeakSanitizer does)"
 
 say "5. run 3 again with the shadow census and a dump file at exit (HAKMEM_DUMP_DIR)"
@@ -46,4 +47,7 @@ if [ -x "$hkdump" ]; then
     say "7. hkdump on the dump of run 5 (census included)"
     echo "\$ hkdump $out/*.dump"
     "$hkdump" "$out"/*.dump || true
+    say "8. hkdump on the leak report of run 4, as a test log would keep it"
+    echo "\$ hkdump $out/leaks.log"
+    "$hkdump" "$out/leaks.log" || true
 fi
