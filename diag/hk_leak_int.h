@@ -10,6 +10,7 @@
 
 #define HK_STACK_MAX_DEPTH 64
 #define HK_MODULE_NONE 0xffffu
+#define HK_MODULES_MAX 2048     /* modules ever seen (never reused) */
 
 /* ---- arena (hk_stack.c): memory of our own, from hk_os_map_meta, never from hakmem ---- */
 

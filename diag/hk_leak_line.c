@@ -2,7 +2,7 @@
  * (.debug_line, versions 2 to 5) of the module's file, mapped by hk_leak_sym.c. No malloc:
  * the file is read in place, and the index of the units' address ranges (built on a
  * module's first lookup, so that later lookups run only the units that can hold the
- * address) lives in the leak tracker's arena. Report time only, under the leak lock.
+ * address) lives in the leak tracker's arena, kept per module across leak checks. Report time only, under the leak lock.
  *
  * Not read: compressed sections (-gz), split DWARF and separate debug files; the frame then
  * has no file:line, as without debug info. */
@@ -333,7 +333,7 @@ static bool hk_unit_run(const struct hk_dwarf *d, const struct hk_unit *u, const
 }
 
 struct hk_unit_range {
-    const unsigned char *unit;
+    uint64_t unit;            /* offset in .debug_line */
     uint64_t lo, hi;
 };
 
@@ -341,7 +341,8 @@ bool hk_leak_line_find(struct hk_dwarf *d, uint64_t addr, struct hk_line *out)
 {
     if (!d->line)
         return false;
-    if (!d->ranges) {                    /* first lookup: every unit's address range */
+    if (!d->ranges_built) {              /* first lookup: every unit's address range */
+        d->ranges_built = true;
         size_t n = 0;
         for (const unsigned char *at = d->line; at < d->line + d->line_len;) {
             struct hk_unit u;
@@ -351,15 +352,13 @@ bool hk_leak_line_find(struct hk_dwarf *d, uint64_t addr, struct hk_line *out)
             at = u.end;
         }
         struct hk_unit_range *v = n ? hk_leak_arena_alloc(n * sizeof *v) : NULL;
-        if (!v) {
-            d->line = NULL;              /* no units, or no memory: no lines for this file */
-            return false;
-        }
+        if (!v)
+            return false;                /* no units, or no memory: no lines for this file */
         size_t k = 0;
         for (const unsigned char *at = d->line; k < n;) {
             struct hk_unit u;
             hk_unit_parse(d, at, &u);
-            v[k] = (struct hk_unit_range){at, UINT64_MAX, 0};
+            v[k] = (struct hk_unit_range){(uint64_t)(at - d->line), UINT64_MAX, 0};
             if (!hk_unit_run(d, &u, NULL, NULL, &v[k].lo, &v[k].hi))
                 v[k].lo = UINT64_MAX, v[k].hi = 0;
             k++;
@@ -374,7 +373,8 @@ bool hk_leak_line_find(struct hk_dwarf *d, uint64_t addr, struct hk_line *out)
             continue;
         struct hk_unit u;
         memset(out, 0, sizeof *out);
-        if (hk_unit_parse(d, v[k].unit, &u) && hk_unit_run(d, &u, &addr, out, NULL, NULL) &&
+        if (v[k].unit < d->line_len && hk_unit_parse(d, d->line + v[k].unit, &u) &&
+            hk_unit_run(d, &u, &addr, out, NULL, NULL) &&
             out->file)
             return true;
     }

@@ -7,12 +7,14 @@
 #include <stdint.h>
 
 /* The DWARF sections of a mapped module file (NULL when absent), and the index of its line
- * units' address ranges, built on the first lookup. */
+ * units' address ranges (offsets in .debug_line, so it outlives the mapping), built on the
+ * first lookup; ranges_built tells an empty index from none. */
 struct hk_dwarf {
     const unsigned char *line, *line_str, *str;
     size_t line_len, line_str_len, str_len;
     const void *ranges;
     size_t nranges;
+    bool ranges_built;
 };
 
 struct hk_line {

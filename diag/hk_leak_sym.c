@@ -159,11 +159,30 @@ static struct hk_symfile *hk_symfile_of(uint32_t module, uintptr_t addr, uint64_
     return f;
 }
 
+/* Each module's line index, built once and kept when its file is unmapped after a check
+ * (the arena never frees: rebuilding it at every on-demand check would grow it). */
+static struct {
+    const void *ranges;
+    size_t n;
+    bool built;
+} hk_line_index[HK_MODULES_MAX];
+
 bool hk_leak_sym_line(uint32_t module, uintptr_t addr, struct hk_line *out)
 {
     uint64_t v;
     struct hk_symfile *f = hk_symfile_of(module, addr, &v);
-    return f && hk_leak_line_find(&f->dwarf, v, out);
+    if (!f)
+        return false;
+    if (!f->dwarf.ranges_built && hk_line_index[module].built) {
+        f->dwarf.ranges = hk_line_index[module].ranges;
+        f->dwarf.nranges = hk_line_index[module].n;
+        f->dwarf.ranges_built = true;
+    }
+    bool found = hk_leak_line_find(&f->dwarf, v, out);
+    hk_line_index[module].ranges = f->dwarf.ranges;
+    hk_line_index[module].n = f->dwarf.nranges;
+    hk_line_index[module].built = f->dwarf.ranges_built;
+    return found;
 }
 
 const char *hk_leak_sym_lookup(uint32_t module, uintptr_t addr)

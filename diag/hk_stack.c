@@ -100,8 +100,6 @@ void hk_stack_guard_leave(void) { hk_stack_busy = 0; }
 
 /* ---- module map ----------------------------------------------------------------------- */
 
-#define HK_MODULES_MAX 2048
-
 static hk_lock_t hk_module_lock = HK_LOCK_INIT;
 static struct hk_leak_module hk_modules[HK_MODULES_MAX];
 static bool hk_module_seen[HK_MODULES_MAX];

@@ -82,6 +82,7 @@ int main(void)
         struct hk_dwarf m = d;
         m.line = copy;
         m.ranges = NULL;
+        m.ranges_built = false;
         m.nranges = 0;
         for (int q = 0; q < 4; q++) {
             uint64_t a = q == 0 ? v : (uint64_t)rand_r(&seed) * 16;
