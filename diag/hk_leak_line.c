@@ -198,6 +198,8 @@ static bool hk_v5_entry(const struct hk_dwarf *d, const struct hk_unit *u, struc
                         uint64_t want, const char **path, uint64_t *dir)
 {
     unsigned nfmt = (unsigned)hk_rd_uint(r, 1);
+    if (!nfmt)
+        return false;            /* entries of no bytes: a count could not be walked safely */
     const unsigned char *fmt = r->p;
     for (unsigned i = 0; i < 2 * nfmt; i++)
         hk_rd_uleb(r);
