@@ -61,7 +61,7 @@ static int64_t hk_rd_sleb(struct hk_rd *r)
         shift += 7;
     } while (b & 0x80);
     if (shift < 64 && (b & 0x40))
-        v |= -((int64_t)1 << shift);
+        v = (int64_t)((uint64_t)v | (~(uint64_t)0 << shift));   /* sign extension */
     return v;
 }
 
