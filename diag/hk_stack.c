@@ -398,9 +398,10 @@ static inline __attribute__((always_inline)) int hk_unwind(void **buf, int n)
  * frame. Whether a function keeps such a frame is a property of its code, the same at every
  * visit of a given return address, so it is learned from libunwind: every time libunwind
  * runs, the frame-pointer chain from the same frame is followed beside it, and each return
- * address whose step gave the same next frame as libunwind is marked GOOD. A later capture
- * walks the chain only through GOOD addresses (and stops at one where libunwind's trace
- * ended, END); at any other it falls back to libunwind, which teaches the table more. So a
+ * address whose step gave the same next frame as libunwind is marked GOOD, one whose step
+ * led elsewhere BAD. A later capture walks the chain only through GOOD addresses (and stops
+ * at one where libunwind's trace ended, END); at an unknown one it falls back to libunwind,
+ * which teaches the table more, at a BAD one to libunwind alone. So a
  * walk gives exactly the frames libunwind would, and code without frame pointers (Debian's
  * libc, -O2 programs) simply keeps using libunwind. Every frame pointer is checked to lie in
  * the thread's stack, above the last one, before it is read. hakmem's own code is built with
