@@ -192,35 +192,37 @@ static bool hk_form(const struct hk_dwarf *d, const struct hk_unit *u, struct hk
     return !r->bad;
 }
 
-/* v5: entry `want` of the directory (dirs) or file (files) table; its path and directory
- * index. The table starts with its format: a count of (content type, form) pairs. */
-static bool hk_v5_entry(const struct hk_dwarf *d, const struct hk_unit *u, struct hk_rd *r,
-                        uint64_t want, const char **path, uint64_t *dir)
+/* v5: entry `want` of the directory or file table at r (which starts with its format: a
+ * count of (content type, form) pairs); its path and directory index. Returns 1 when found,
+ * 0 when the whole table was read without it (r is then just past the table), -1 on data
+ * it cannot read. */
+static int hk_v5_entry(const struct hk_dwarf *d, const struct hk_unit *u, struct hk_rd *r,
+                       uint64_t want, const char **path, uint64_t *dir)
 {
     unsigned nfmt = (unsigned)hk_rd_uint(r, 1);
-    if (!nfmt)
-        return false;            /* entries of no bytes: a count could not be walked safely */
     const unsigned char *fmt = r->p;
     for (unsigned i = 0; i < 2 * nfmt; i++)
         hk_rd_uleb(r);
     const unsigned char *fmt_end = r->p;
     uint64_t count = hk_rd_uleb(r);
-    for (uint64_t k = 0; k < count && !r->bad; k++) {
+    if (r->bad || (!nfmt && count))
+        return -1;                /* entries of no bytes: their count cannot be checked */
+    for (uint64_t k = 0; k < count; k++) {
         struct hk_rd f = {fmt, fmt_end, false};
         for (unsigned i = 0; i < nfmt; i++) {
             uint64_t type = hk_rd_uleb(&f), form = hk_rd_uleb(&f), num = 0;
             const char *str = NULL;
             if (!hk_form(d, u, r, form, &num, &str))
-                return false;
+                return -1;
             if (k == want && type == DW_LNCT_path)
                 *path = str;
             if (k == want && type == DW_LNCT_directory_index)
                 *dir = num;
         }
         if (k == want)
-            return *path != NULL;
+            return *path ? 1 : -1;
     }
-    return false;
+    return 0;
 }
 
 /* The path of file `index` of unit u: its directory prefixed when the name is relative
@@ -234,30 +236,34 @@ static void hk_unit_file(const struct hk_dwarf *d, const struct hk_unit *u, uint
         struct hk_rd r = {u->dirs, u->prog, false};
         const char *skipped = NULL;
         uint64_t skipped_dir = 0;
-        hk_v5_entry(d, u, &r, UINT64_MAX, &skipped, &skipped_dir);   /* the directories */
-        if (r.bad || !hk_v5_entry(d, u, &r, index, &name, &di))
+        if (hk_v5_entry(d, u, &r, UINT64_MAX, &skipped, &skipped_dir) != 0 ||  /* directories */
+            hk_v5_entry(d, u, &r, index, &name, &di) != 1)
             return;
         struct hk_rd rd = {u->dirs, u->prog, false};
         uint64_t unused = 0;
-        if (!di || !hk_v5_entry(d, u, &rd, di, &dir, &unused))
+        if (!di || hk_v5_entry(d, u, &rd, di, &dir, &unused) != 1)
             dir = NULL;
     } else {
-        if (index == 0)
-            return;
+        /* v2-4: NUL-terminated lists, 1-based; an index past the end names nothing. */
         struct hk_rd f = {u->files, u->prog, false};
-        for (uint64_t k = 1; k <= index && !f.bad && f.p < u->prog && *f.p; k++) {
+        uint64_t k = 0;
+        while (k < index && !f.bad && f.p < u->prog && *f.p) {
             name = hk_rd_cstr(&f);
             di = hk_rd_uleb(&f);
             hk_rd_uleb(&f);
             hk_rd_uleb(&f);
+            k++;
         }
-        if (f.bad || !name)
+        if (f.bad || k != index || !index)
             return;
         if (di) {
             struct hk_rd dr = {u->dirs, u->files, false};
-            for (uint64_t k = 1; k <= di && !dr.bad && dr.p < u->files && *dr.p; k++)
+            uint64_t j = 0;
+            while (j < di && !dr.bad && dr.p < u->files && *dr.p) {
                 dir = hk_rd_cstr(&dr);
-            if (dr.bad)
+                j++;
+            }
+            if (dr.bad || j != di)
                 dir = NULL;
         }
     }
