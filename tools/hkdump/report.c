@@ -136,6 +136,23 @@ static bool frame_line(struct hk_report_state *rs, struct hk_model *m, struct hk
     if (!hk_parse_u64(pc, &v, &inf) || inf)
         return false;
     bool named = fn.n && !(fn.n == 1 && fn.p[0] == '?') && fn.p[0] != '(';
+    /* The last word, when it is "path/file.c:LINE" (frames of code with debug information):
+     * kept as "file.c:LINE". */
+    struct hk_span src = {NULL, 0}, w;
+    while ((w = word(&after)).n)
+        src = w;
+    size_t colon = src.n;
+    while (colon && src.p[colon - 1] >= '0' && src.p[colon - 1] <= '9')
+        colon--;
+    bool has_src = src.n && src.p[src.n - 1] != ')' && colon > 1 && colon < src.n &&
+                   src.p[colon - 1] == ':';
+    if (has_src) {
+        const char *slash = memrchr(src.p, '/', colon);
+        if (slash) {
+            src.n -= (size_t)(slash + 1 - src.p);
+            src.p = slash + 1;
+        }
+    }
     if (rs->frames_for == HK_FRAMES_LEAK) {
         if (!m->nstacks)
             return false;
@@ -143,7 +160,10 @@ static bool frame_line(struct hk_report_state *rs, struct hk_model *m, struct hk
         st->frames = hk_xrealloc(st->frames, (st->nframes + 1) * sizeof *st->frames);
         st->names = hk_xrealloc(st->names, (st->nframes + 1) * sizeof *st->names);
         st->frames[st->nframes] = v;
-        st->names[st->nframes++] = named ? hk_xstrndup(fn.p, fn.n) : hk_xstrdup("?");
+        st->names[st->nframes++] =
+            has_src ? hk_xasprintf("%.*s (%.*s)", named ? (int)fn.n : 1, named ? fn.p : "?",
+                                   (int)src.n, src.p)
+                    : named ? hk_xstrndup(fn.p, fn.n) : hk_xstrdup("?");
         return true;
     }
     if (!m->nmisuse)
