@@ -9,7 +9,8 @@
  *   canary     the same, but read and rewrite the 8 bytes past a random request size inside
  *              the block (the overflow canary: a line the program may never touch)
  *   unwind D   unw_backtrace() from D nested calls (the leak tracker's capture of one
- *              allocation's stack), when built with libunwind
+ *              allocation's stack), when built with libunwind; and with one frame asked
+ *              for (libunwind's set-up and one step)
  *
  * usage: diag_floor [-n ops] [-b block_bytes] [-N blocks]   defaults: -n 20000000 -b 528 -N 1000
  * Output: one "name: X ns/op" line per measurement. */
@@ -88,10 +89,12 @@ static double canary(char *mem)
 }
 
 #ifdef HAVE_UNWIND
+static int g_max_frames = 64;
+
 static __attribute__((noinline)) int nest(int depth)
 {
     void *frames[64];
-    int n = depth > 1 ? nest(depth - 1) : unw_backtrace(frames, 64);
+    int n = depth > 1 ? nest(depth - 1) : unw_backtrace(frames, g_max_frames);
     __asm__ volatile("" ::: "memory");   /* not a tail call: one frame per level */
     return n;
 }
@@ -140,6 +143,11 @@ int main(int argc, char **argv)
         double ns = unwind(d, &frames);
         printf("unwind %d: %.2f ns/op (%d frames)\n", d, ns, frames);
     }
+    /* One frame asked for: libunwind's set-up (context, cursor) and one step. */
+    g_max_frames = 1;
+    int one = 0;
+    double ns1 = unwind(8, &one);
+    printf("unwind 8, first frame only: %.2f ns/op (%d frame)\n", ns1, one);
 #endif
     free(mem);
     return g_failed;
