@@ -901,17 +901,10 @@ void hk_leak_emit_frames(struct hk_emit *e, const char *key, uint32_t stack)
             hk_out_char(e->out, ',');
         if (fi.func) {
             hk_out_json_str(e->out, fi.func);
-        } else {
-            char hex[2 + 16 + 1];
-            static const char digits[] = "0123456789abcdef";
-            int k = 0;
-            hex[k++] = '0';
-            hex[k++] = 'x';
-            for (int b = 60; b >= 0; b -= 4)
-                if ((fi.pc >> b) || b == 0 || k > 2)
-                    hex[k++] = digits[(fi.pc >> b) & 15];
-            hex[k] = '\0';
-            hk_out_json_str(e->out, hex);
+        } else {                           /* "0x..." */
+            hk_out_char(e->out, '"');
+            hk_out_hex(e->out, fi.pc);
+            hk_out_char(e->out, '"');
         }
     }
     hk_out_char(e->out, ']');
