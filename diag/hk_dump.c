@@ -1,15 +1,15 @@
 #include "hk_dump.h"
 #include "hakmem.h"
 #include "hk_emit.h"
-#include "hk_heap.h"
+#include "hk_census.h"
 #include "hk_leak.h"
 #include "hk_misuse.h"
 #include "hk_oom.h"
 #include "hk_options.h"
 #include "hk_os.h"
-#include "hk_shadow.h"
+#include "hk_snapshot.h"
 #include "hk_stats.h"
-#include "hk_superslab.h"
+#include "hk_walk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,24 +94,14 @@ static void hk_dump_header(struct hk_out *o, const char *reason)
 
 static void hk_dump_counters(struct hk_out *o, bool lock)
 {
-    struct hk_thread_stats sum;
     struct hakmem_stats st;
-    hk_heaps_sum(&sum, lock);
-    hk_stats_fill(&st, &sum);
+    hk_snapshot_take(&st, lock);
     hk_out_str(o, "process");
-    hk_rec_u64(o, "superslabs_mapped", st.superslabs_mapped);
-    hk_rec_u64(o, "superslabs_unmapped", st.superslabs_unmapped);
     hk_rec_u64(o, "superslabs_live", st.superslabs_live);
-    hk_rec_u64(o, "superslabs_cached", st.superslabs_cached);
-    hk_rec_u64(o, "superslab_bytes", st.superslab_bytes);
-    hk_rec_u64(o, "large_mapped", atomic_load(&hk_pstat.large_mapped));
-    hk_rec_u64(o, "large_unmapped", atomic_load(&hk_pstat.large_unmapped));
-    hk_rec_u64(o, "large_bytes", st.large_bytes);
     hk_rec_u64(o, "bytes_mapped", st.bytes_mapped);
-    hk_rec_u64(o, "oom_events", st.oom_events);
-    hk_rec_u64(o, "invalid_frees", st.invalid_frees);
-    hk_rec_u64(o, "threads_seen", st.threads_seen);
-    hk_rec_u64(o, "threads_exited", st.threads_exited);
+#define HK_REC(name, width, doc) hk_rec_u64(o, #name, st.name);
+    HAKMEM_PROCESS_COUNTERS(HK_REC)
+#undef HK_REC
     hk_out_char(o, '\n');
 
     struct hk_limits lim;
@@ -134,16 +124,10 @@ static void hk_dump_counters(struct hk_out *o, bool lock)
         hk_rec_u64(o, "id", k->class_id);
         hk_rec_u64(o, "size", k->size);
         hk_rec_u64(o, "allocs", k->allocs);
-        hk_rec_u64(o, "frees", k->frees);
         hk_rec_u64(o, "live", k->live);
-        hk_rec_u64(o, "fast_hits", k->fast_hits);
-        hk_rec_u64(o, "refills", k->refills);
-        hk_rec_u64(o, "refill_blocks", k->refill_blocks);
-        hk_rec_u64(o, "spills", k->spills);
-        hk_rec_u64(o, "spill_blocks", k->spill_blocks);
-        hk_rec_u64(o, "remote_sent", k->remote_sent);
-        hk_rec_u64(o, "remote_drained", k->remote_drained);
-        hk_rec_u64(o, "bytes_requested", k->bytes_requested);
+#define HK_REC(name, width, doc) hk_rec_u64(o, #name, k->name);
+        HAKMEM_CLASS_COUNTERS(HK_REC)
+#undef HK_REC
         hk_out_char(o, '\n');
     }
     const struct { const char *name; const struct hakmem_tier_stats *t; } tiers[] = {
@@ -164,42 +148,20 @@ static void hk_dump_counters(struct hk_out *o, bool lock)
 /* The SuperSlab table in summary: per slab size, how many SuperSlabs and how many of their
  * slabs are assigned to a class, and how many blocks those slabs hold (used) of their
  * capacity. */
-struct hk_ss_summary {
-    uint64_t count[3], slabs[3], slabs_used[3], blocks_used[3], capacity[3];
-};
-
-static void hk_ss_summarize(struct hk_superslab *ss, void *arg)
-{
-    struct hk_ss_summary *t = arg;
-    unsigned k = ss->slab_shift == HK_SLAB_SHIFT_TINY ? 0 : ss->slab_shift == HK_SLAB_SHIFT_MID ? 1 : 2;
-    t->count[k]++;
-    t->slabs[k] += ss->nslabs;
-    for (unsigned i = 0; i < ss->nslabs; i++) {
-        struct hk_slab *s = &ss->slabs[i];
-        if (hk_slab_state(s) == HK_SLAB_UNUSED)
-            continue;
-        t->slabs_used[k]++;
-        t->blocks_used[k] += s->used;
-        t->capacity[k] += s->capacity;
-    }
-}
-
 static void hk_dump_superslabs(struct hk_out *o, bool lock)
 {
-    struct hk_ss_summary t;
-    memset(&t, 0, sizeof t);
-    hk_superslab_foreach(hk_ss_summarize, &t, lock);
-    static const char *const names[3] = {"64KiB", "256KiB", "2MiB"};
-    for (unsigned k = 0; k < 3; k++) {
-        if (!t.count[k])
+    struct hk_walk_ss_kind t[HK_WALK_SS_KINDS];
+    hk_walk_superslabs(t, lock);
+    for (unsigned k = 0; k < HK_WALK_SS_KINDS; k++) {
+        if (!t[k].superslabs)
             continue;
         hk_out_str(o, "superslab_table");
-        hk_rec_str(o, "slab_size", names[k]);
-        hk_rec_u64(o, "superslabs", t.count[k]);
-        hk_rec_u64(o, "slabs", t.slabs[k]);
-        hk_rec_u64(o, "slabs_used", t.slabs_used[k]);
-        hk_rec_u64(o, "blocks_used", t.blocks_used[k]);
-        hk_rec_u64(o, "blocks_capacity", t.capacity[k]);
+        hk_rec_str(o, "slab_size", hk_walk_ss_kind_names[k]);
+        hk_rec_u64(o, "superslabs", t[k].superslabs);
+        hk_rec_u64(o, "slabs", t[k].slabs);
+        hk_rec_u64(o, "slabs_used", t[k].slabs_used);
+        hk_rec_u64(o, "blocks_used", t[k].blocks_used);
+        hk_rec_u64(o, "blocks_capacity", t[k].capacity);
         hk_out_char(o, '\n');
     }
 }
@@ -216,7 +178,7 @@ static void hk_dump_event(struct hk_out *o, const struct hk_dump_event *ev)
         if (ev->cls >= 0)
             hk_rec_u64(o, "class", (uint64_t)ev->cls);
         hk_rec_str(o, "tier", ev->tier ? ev->tier : "unknown");
-        hk_rec_u64(o, "ss_size", HK_SS_SIZE);
+        hk_rec_u64(o, "ss_size", HK_WALK_SS_SIZE);
         hk_rec_u64(o, "map_size", ev->map_size);
     } else {
         hk_rec_u64(o, "signo", (uint64_t)ev->signo);
@@ -273,7 +235,7 @@ int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
     struct hk_emit rec;
     hk_emit_init(&rec, &o, HK_EMIT_RECORDS);
     hk_misuse_emit(&rec);
-    if (hk_diag_on && hk_opt.leak_check && lock)
+    if (hk_leak_on && lock)
         hk_leak_dump(&o);
     hk_out_str(&o, "end\n");
     hk_out_flush(&o);

@@ -13,6 +13,7 @@
 #include "hk_lock.h"
 #include "hk_options.h"
 #include "hk_os.h"
+#include "hk_walk.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -109,10 +110,10 @@ static void hk_run_free(struct hk_run *r)
 
 /* ---- snapshot ---- */
 
-static void hk_count_cb(void *ctx, const struct hk_live_block *b)
+static void hk_count_cb(void *ctx, const struct hk_walk_block *b)
 {
-    (void)b;
-    (*(size_t *)ctx)++;
+    if (b->state == HK_BLOCK_IN_USE)
+        (*(size_t *)ctx)++;
 }
 
 struct hk_fill {
@@ -120,15 +121,15 @@ struct hk_fill {
     size_t n, cap;
 };
 
-static void hk_fill_cb(void *ctx, const struct hk_live_block *b)
+static void hk_fill_cb(void *ctx, const struct hk_walk_block *b)
 {
     struct hk_fill *f = ctx;
-    if (f->n == f->cap)
+    if (f->n == f->cap || b->state != HK_BLOCK_IN_USE)
         return;
     struct hk_lb *x = &f->v[f->n++];
     x->ptr = (uintptr_t)b->ptr;
     x->size = b->size;
-    x->stack = b->stack;
+    x->stack = b->alloc_stack;
     x->reach = 0;
 }
 
@@ -167,13 +168,13 @@ static void hk_sort_blocks(struct hk_lb *v, size_t n)
 static HK_NOINLINE bool hk_snapshot(struct hk_run *r)
 {
     size_t count = 0;
-    hk_live_blocks_foreach(hk_count_cb, &count);
+    hk_walk_blocks(hk_count_cb, &count, true, true);
     size_t cap = count + count / 8 + 1024;   /* blocks allocated by other threads meanwhile */
     r->b = hk_run_map(cap * sizeof *r->b, &r->b_len);
     if (!r->b)
         return false;
     struct hk_fill f = {r->b, 0, cap};
-    hk_live_blocks_foreach(hk_fill_cb, &f);
+    hk_walk_blocks(hk_fill_cb, &f, true, true);
     r->nb = f.n;
     hk_sort_blocks(r->b, r->nb);
     r->work = hk_run_map((r->nb + 1) * sizeof *r->work, &r->work_len);

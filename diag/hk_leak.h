@@ -1,10 +1,10 @@
 /* Leak tracking (HAKMEM_LEAK_CHECK=1): allocation stacks and the leak report.
  *
  * Division of work: the allocator (src/) records, for every live block, its requested size
- * and the stack id returned by hk_stack_capture() in side metadata, and exposes the live
- * blocks through hk_live_blocks_foreach()/hk_live_block_find(). This module (diag/) owns
- * stack capture and deduplication, the reachability scan, grouping, symbolisation,
- * suppressions, the report and the exit code. Nothing here allocates through hakmem. */
+ * and the stack id returned by the hook hk_stack_capture() in its side table, and shows the
+ * blocks through hk_walk_blocks() (src/hk_walk.h). This module (diag/) owns stack capture
+ * and deduplication, the reachability scan, grouping, symbolisation, suppressions, the
+ * report and the exit code. Nothing here allocates through hakmem. */
 #ifndef HK_LEAK_H
 #define HK_LEAK_H
 
@@ -19,30 +19,11 @@ struct hk_emit;
 /* Called once at initialisation when leak tracking is on, after the allocator works (phase
  * 2): warms the unwinder up so that its own one-time allocations happen before tracking. */
 void hk_stack_init(void);
-/* Id (> 0) of the calling stack, skipping `skip` innermost frames (the allocator's own), at
- * most HAKMEM_STACK_DEPTH frames; identical stacks get the same id. 0 when the stack could
- * not be captured (recursion, out of internal memory). Async-signal-unsafe; thread-safe. */
-uint32_t hk_stack_capture(int skip);
-/* A library was unloaded (hk_interpose.c's dlclose): what the frame-pointer walk learned
- * about code addresses is forgotten. */
-void hk_stack_code_unloaded(void);
+/* hk_stack_capture() and hk_stack_code_unloaded() are hooks (src/hk_hooks.h): at most
+ * HAKMEM_STACK_DEPTH frames; identical stacks get the same id; 0 when the stack could not be
+ * captured (recursion, out of internal memory). Async-signal-unsafe; thread-safe. */
 /* The frames (return addresses, innermost first) of a stack id; returns their number. */
 int hk_stack_frames(uint32_t id, const uintptr_t **frames);
-
-/* ---- provided by the allocator (src/) ---- */
-
-struct hk_live_block {
-    void *ptr;          /* start of the block as returned to the program */
-    size_t size;        /* requested size */
-    size_t usable;      /* bytes the block spans (what a pointer scan covers) */
-    uint32_t stack;     /* allocation stack id, 0 if unknown */
-};
-typedef void (*hk_live_visit_fn)(void *ctx, const struct hk_live_block *b);
-/* Calls fn for every block currently held by the program (all tiers). Takes allocator
- * locks: not for signal handlers. fn must not allocate. */
-void hk_live_blocks_foreach(hk_live_visit_fn fn, void *ctx);
-/* When addr points into a live block (its start or inside), fills *out and returns true. */
-bool hk_live_block_find(uintptr_t addr, struct hk_live_block *out);
 
 /* ---- provided by diag/hk_leak.c ---- */
 

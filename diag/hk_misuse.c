@@ -1,6 +1,8 @@
+/* Misuse reports (the hook of hk_hooks.h) and their records for dumps and JSON. */
 #include "hk_misuse.h"
+#include "hk_census.h"
 #include "hk_emit.h"
-#include "hk_internal.h"
+#include "hk_hooks.h"
 #include "hk_leak.h"
 #include "hk_options.h"
 #include "hk_os.h"
@@ -40,6 +42,7 @@ static struct {
     uintptr_t addr;
     const char *state;
     struct hk_misuse_block block;
+    int alloc_tid;              /* of block.alloc_thread, 0 when unknown */
     uint32_t report_stack;      /* the call that found it (leak tracking) */
 } hk_misuse_ring[HK_MISUSE_RING];
 static atomic_uint hk_misuse_count;
@@ -58,8 +61,8 @@ void hk_misuse_emit(struct hk_emit *e)
             hk_emit_u64(e, "class", r->cls);
         hk_emit_u64(e, "thread", (uint64_t)r->tid);
         hk_emit_str(e, "state", r->state ? r->state : "unknown");
-        if (r->block.alloc_tid)
-            hk_emit_u64(e, "alloc_thread", (uint64_t)r->block.alloc_tid);
+        if (r->alloc_tid)
+            hk_emit_u64(e, "alloc_thread", (uint64_t)r->alloc_tid);
         if (e->format == HK_EMIT_JSON) {
             hk_leak_emit_frames(e, "alloc_frames", r->block.alloc_stack);
             hk_leak_emit_frames(e, "free_frames", r->block.free_stack);
@@ -70,18 +73,14 @@ void hk_misuse_emit(struct hk_emit *e)
     hk_emit_array_end(e);
 }
 
-void hk_misuse_report(enum hk_misuse_kind kind, const void *p, int cls, const char *state)
-{
-    hk_misuse_report_block(kind, p, cls, state, NULL);
-}
-
 /* The lines under a report: who allocated the block, and the stacks leak tracking has. */
 static void hk_misuse_context(struct hk_out *o, enum hk_misuse_kind kind,
-                              const struct hk_misuse_block *b, uint32_t report_stack)
+                              const struct hk_misuse_block *b, int alloc_tid,
+                              uint32_t report_stack)
 {
-    if (b && b->alloc_tid) {
+    if (b && alloc_tid) {
         hk_out_str(o, "hakmem:   allocated by thread ");
-        hk_out_u64(o, (uint64_t)b->alloc_tid);
+        hk_out_u64(o, (uint64_t)alloc_tid);
         hk_out_str(o, b->alloc_stack ? " at:\n" : "\n");
         hk_leak_print_stack(o, b->alloc_stack);
     }
@@ -96,11 +95,12 @@ static void hk_misuse_context(struct hk_out *o, enum hk_misuse_kind kind,
     }
 }
 
-void hk_misuse_report_block(enum hk_misuse_kind kind, const void *p, int cls,
-                            const char *state, const struct hk_misuse_block *b)
+void hk_misuse_report(enum hk_misuse_kind kind, const void *p, int cls, const char *state,
+                      const struct hk_misuse_block *b)
 {
     /* With leak tracking on, the stack of the call that found the misuse. */
-    uint32_t report_stack = hk_opt.leak_check ? hk_stack_capture(1) : 0;
+    uint32_t report_stack = hk_hook_stack(1);
+    int alloc_tid = b ? hk_census_tid(b->alloc_thread) : 0;
     HK_PSTAT_ADD(invalid_frees, 1);
     unsigned slot = atomic_fetch_add(&hk_misuse_count, 1) % HK_MISUSE_RING;
     hk_misuse_ring[slot].kind = (uint8_t)kind;
@@ -110,6 +110,7 @@ void hk_misuse_report_block(enum hk_misuse_kind kind, const void *p, int cls,
     hk_misuse_ring[slot].addr = (uintptr_t)p;
     hk_misuse_ring[slot].state = state;
     hk_misuse_ring[slot].block = b ? *b : (struct hk_misuse_block){0, 0, 0};
+    hk_misuse_ring[slot].alloc_tid = alloc_tid;
     hk_misuse_ring[slot].report_stack = report_stack;
     if (hk_opt.report_invalid || hk_opt.abort_on_error) {
         struct hk_out o;
@@ -137,7 +138,7 @@ void hk_misuse_report_block(enum hk_misuse_kind kind, const void *p, int cls,
             hk_out_str(&o, state);
         }
         hk_out_str(&o, hk_opt.abort_on_error ? "); aborting\n" : "); ignored\n");
-        hk_misuse_context(&o, kind, b, report_stack);
+        hk_misuse_context(&o, kind, b, alloc_tid, report_stack);
         hk_out_flush(&o);
     }
     if (hk_opt.abort_on_error)

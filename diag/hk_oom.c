@@ -1,12 +1,12 @@
 #include "hk_oom.h"
+#include "hk_hooks.h"
 #include "hk_dump.h"
 #include "hk_emit.h"
 #include "hk_internal.h"
-#include "hk_large.h"
 #include "hk_options.h"
 #include "hk_os.h"
 #include "hk_stats.h"
-#include "hk_superslab.h"
+#include "hk_walk.h"
 
 #include <string.h>
 #include <sys/resource.h>
@@ -82,7 +82,7 @@ static void hk_oom_refused(size_t size, uint64_t n)
     hk_out_str(&o, "hakmem: refused an allocation of ");
     hk_out_u64(&o, size);
     hk_out_str(&o, " bytes: more than physical memory and swap (");
-    hk_out_u64(&o, hk_large_max_request());
+    hk_out_u64(&o, hk_walk_large_limit());
     hk_out_str(&o, " bytes); returning NULL with ENOMEM\n");
     hk_out_flush(&o);
 }
@@ -106,7 +106,7 @@ void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int e
     hk_out_str(&o, "hakmem: [SS OOM] mmap failed: err=");
     hk_out_u64(&o, (uint64_t)err);
     hk_out_str(&o, " ss_size=");
-    hk_out_u64(&o, HK_SS_SIZE);
+    hk_out_u64(&o, HK_WALK_SS_SIZE);
     hk_out_str(&o, " alloc_size=");
     hk_out_u64(&o, map_size);
     hk_out_str(&o, " alloc=");
@@ -115,7 +115,7 @@ void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int e
     hk_out_u64(&o, atomic_load(&hk_pstat.superslabs_unmapped));
     /* Legacy meaning: alloc x ss_size. What is mapped now follows as live_bytes. */
     hk_out_str(&o, " bytes=");
-    hk_out_u64(&o, atomic_load(&hk_pstat.superslabs_mapped) * HK_SS_SIZE);
+    hk_out_u64(&o, atomic_load(&hk_pstat.superslabs_mapped) * HK_WALK_SS_SIZE);
     hk_out_str(&o, " live_bytes=");
     hk_out_u64(&o, atomic_load(&hk_pstat.superslab_bytes) + atomic_load(&hk_pstat.large_bytes));
     hk_out_str(&o, " size=");

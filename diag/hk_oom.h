@@ -1,5 +1,5 @@
-/* Out-of-memory events: the allocator calls hk_oom_event() when a mapping fails or a
- * request is refused. It records the event, prints one line in the spirit of the legacy
+/* Out-of-memory events: the allocator calls the hook hk_oom_event() (src/hk_hooks.h) when a
+ * mapping fails or a request is refused. It records the event, prints one line in the spirit of the legacy
  * "[SS OOM]" line (same keys, so old greps work) plus the process limits, and never
  * allocates. The caller returns NULL with errno = ENOMEM. */
 #ifndef HK_OOM_H
@@ -7,10 +7,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* size: the request; cls: size class or -1; tier: "tiny", "mid" or "large"; map_size: the
- * mapping that failed (0 when refused before mapping); err: errno of the failure. */
-void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int err);
 
 /* Process limits and memory use, read without malloc (also used by dumps). */
 struct hk_limits {

@@ -6,11 +6,11 @@
 #include "hakmem.h"
 #include "hk_dump.h"
 #include "hk_emit.h"
-#include "hk_heap.h"
+#include "hk_census.h"
 #include "hk_options.h"
 #include "hk_misuse.h"
 #include "hk_os.h"
-#include "hk_shadow.h"
+#include "hk_snapshot.h"
 #include "hk_leak.h"
 #include "hk_stats.h"
 
@@ -21,11 +21,37 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const hk_class_cols[] = {
-    "class", "size", "allocs", "frees", "live", "fast%",
-    "refills", "spills", "remote_sent", "remote_drained",
-};
-static const int hk_class_widths[] = {5, 6, 12, 12, 10, 6, 9, 8, 12, 15};
+/* The class table: class, size and allocs; the counters of HAKMEM_CLASS_COUNTERS with a
+ * negative width; the derived live and fast%; then the counters with a positive width. The
+ * others are JSON only. */
+#define HK_CLASS_FIXED_COLS 5
+#define HK_CLASS_COL(name, width, doc) + ((width) != 0)
+enum { HK_CLASS_COLS = HK_CLASS_FIXED_COLS HAKMEM_CLASS_COUNTERS(HK_CLASS_COL) };
+#undef HK_CLASS_COL
+static const char *hk_class_cols[HK_CLASS_COLS];
+static int hk_class_widths[HK_CLASS_COLS];
+
+static void hk_class_col(int *n, const char *name, int width)
+{
+    hk_class_cols[*n] = name;
+    hk_class_widths[(*n)++] = width;
+}
+
+static void hk_class_cols_init(void)
+{
+    int n = 0;
+    hk_class_col(&n, "class", 5);
+    hk_class_col(&n, "size", 6);
+    hk_class_col(&n, "allocs", 12);
+#define HK_CLASS_COL(name, width, doc) if ((width) < 0) hk_class_col(&n, #name, -(width));
+    HAKMEM_CLASS_COUNTERS(HK_CLASS_COL)
+#undef HK_CLASS_COL
+    hk_class_col(&n, "live", 10);
+    hk_class_col(&n, "fast%", 6);
+#define HK_CLASS_COL(name, width, doc) if ((width) > 0) hk_class_col(&n, #name, width);
+    HAKMEM_CLASS_COUNTERS(HK_CLASS_COL)
+#undef HK_CLASS_COL
+}
 
 static void hk_emit_class_row(struct hk_emit *e, const struct hakmem_class_stats *c)
 {
@@ -33,17 +59,20 @@ static void hk_emit_class_row(struct hk_emit *e, const struct hakmem_class_stats
     hk_emit_cell_u64(e, "class", 5, c->class_id);
     hk_emit_cell_u64(e, "size", 6, c->size);
     hk_emit_cell_u64(e, "allocs", 12, c->allocs);
-    hk_emit_cell_u64(e, "frees", 12, c->frees);
+#define HK_CELL(name, width, doc) \
+    if ((width) < 0)              \
+        hk_emit_cell_u64(e, #name, -(width), c->name);
+    HAKMEM_CLASS_COUNTERS(HK_CELL)
+#undef HK_CELL
     hk_emit_cell_u64(e, "live", 10, c->live);
     hk_emit_cell_pct(e, 6, c->fast_hits, c->allocs);
-    hk_emit_cell_u64(e, "refills", 9, c->refills);
-    hk_emit_cell_u64(e, "spills", 8, c->spills);
-    hk_emit_cell_u64(e, "remote_sent", 12, c->remote_sent);
-    hk_emit_cell_u64(e, "remote_drained", 15, c->remote_drained);
-    hk_emit_json_u64(e, "fast_hits", c->fast_hits);
-    hk_emit_json_u64(e, "refill_blocks", c->refill_blocks);
-    hk_emit_json_u64(e, "spill_blocks", c->spill_blocks);
-    hk_emit_json_u64(e, "bytes_requested", c->bytes_requested);
+#define HK_CELL(name, width, doc)                          \
+    if ((width) > 0)                                       \
+        hk_emit_cell_u64(e, #name, width, c->name);        \
+    else if ((width) == 0)                                 \
+        hk_emit_json_u64(e, #name, c->name);
+    HAKMEM_CLASS_COUNTERS(HK_CELL)
+#undef HK_CELL
     hk_emit_row_end(e);
 }
 
@@ -86,8 +115,9 @@ void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope)
     hk_emit_str(e, "hakmem", hakmem_version());
     hk_emit_obj_end(e);
 
-    hk_emit_table_begin(e, "classes", hk_class_cols, hk_class_widths,
-                        (int)(sizeof hk_class_widths / sizeof hk_class_widths[0]));
+    if (!hk_class_cols[HK_CLASS_COLS - 1])
+        hk_class_cols_init();   /* racers write the same values */
+    hk_emit_table_begin(e, "classes", hk_class_cols, hk_class_widths, HK_CLASS_COLS);
     for (unsigned c = 0; c < nclasses; c++) {
         const struct hakmem_class_stats *k = &st->classes[c];
         if (!json && !k->allocs && !k->frees)
@@ -129,17 +159,15 @@ void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope)
         hk_census_emit(e, e->lock);
     if (json)
         hk_misuse_emit(e);
-    if (hk_diag_on && hk_opt.leak_check && e->lock)
+    if (hk_leak_on && e->lock)
         hk_leak_emit(e);
     hk_emit_end(e);
 }
 
 void hk_report_write(int fd, int format, int scope, bool lock)
 {
-    struct hk_thread_stats sum;
     struct hakmem_stats st;
-    hk_heaps_sum(&sum, lock);
-    hk_stats_fill(&st, &sum);
+    hk_snapshot_take(&st, lock);
     struct hk_out out;
     struct hk_emit e;
     hk_out_init_fd(&out, fd);
@@ -209,7 +237,7 @@ __attribute__((destructor)) static void hk_report_at_exit(void)
         }
         hk_dump_write("exit", NULL, true);
     }
-    if (hk_diag_on && hk_opt.leak_check)
+    if (hk_leak_on)
         hk_leak_at_exit();
 }
 
@@ -270,7 +298,7 @@ static void hk_stats_signal_handler(int sig)
     errno = saved;
 }
 
-void hk_report_init(void)
+static void hk_report_hooks(void)
 {
     if (hk_report_wanted() || hk_opt.dump_dir) {
         struct sigaction sa;
@@ -289,4 +317,11 @@ void hk_report_init(void)
         sigemptyset(&sa.sa_mask);
         sigaction(hk_opt.stats_signal, &sa, NULL);
     }
+}
+
+void hk_diag_start(void)
+{
+    hk_report_hooks();
+    if (hk_leak_on)
+        hk_stack_init();
 }

@@ -14,8 +14,7 @@ enum hk_report_scope {
     HK_REPORT_ALL = 1,    /* HAKMEM_STATS: every tier and process counter */
 };
 
-/* Registers exit and signal hooks according to the options (called once at init). */
-void hk_report_init(void);
+/* The exit and signal hooks are registered by the hook hk_diag_start() (src/hk_hooks.h). */
 /* Emits a report of st (text or JSON, per e). */
 void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope);
 /* Writes the report to fd; lock=false inside signal handlers. */

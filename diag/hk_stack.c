@@ -5,6 +5,7 @@
  * nothing here allocates through hakmem, and a thread-local guard turns the allocations that
  * the unwinder (or the report) makes into untracked ones instead of recursing. */
 #include "hk_internal.h"
+#include "hk_hooks.h"
 #include "hk_leak.h"
 #include "hk_leak_int.h"
 #include "hk_lock.h"

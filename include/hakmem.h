@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hakmem_counters.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -50,24 +52,18 @@ int hakmem_dump(void);
 
 /* ---- statistics snapshot ------------------------------------------------------------ */
 
-#define HAKMEM_STATS_VERSION 1
+#define HAKMEM_STATS_VERSION 2
 #define HAKMEM_MAX_CLASSES 64
 
-/* One size class, all threads merged (live and exited). allocs - frees == live. */
+/* One size class, all threads merged (live and exited). allocs - frees == live. The
+ * counters are those of HAKMEM_CLASS_COUNTERS (hakmem_counters.h). */
+#define HAKMEM_FIELD_(name, width, doc) uint64_t name;
 struct hakmem_class_stats {
     uint32_t class_id;
     uint32_t size;              /* block size in bytes */
-    uint64_t allocs;            /* blocks handed to the program */
-    uint64_t frees;             /* blocks given back by the program */
+    uint64_t allocs;            /* blocks handed to the program: fast_hits + slow_allocs */
     uint64_t live;              /* allocs - frees */
-    uint64_t fast_hits;         /* allocs served by the fast cache pop */
-    uint64_t refills;           /* slow-path refills of the fast cache */
-    uint64_t refill_blocks;     /* blocks moved into the fast cache by those refills */
-    uint64_t spills;            /* batches spilled from thread caches toward slabs */
-    uint64_t spill_blocks;      /* blocks in those batches */
-    uint64_t remote_sent;       /* frees pushed onto another thread's slab */
-    uint64_t remote_drained;    /* remote frees taken back by the owner */
-    uint64_t bytes_requested;   /* sum of requested sizes */
+    HAKMEM_CLASS_COUNTERS(HAKMEM_FIELD_)
 };
 
 /* A tier (tiny, mid, large): the sum of its classes, or the large-block counters. */
@@ -85,18 +81,11 @@ struct hakmem_stats {
     struct hakmem_class_stats classes[HAKMEM_MAX_CLASSES];
     struct hakmem_tier_stats tiny, mid, large;
     struct hakmem_tier_stats totals;
-    uint64_t superslabs_mapped;     /* ever mapped */
-    uint64_t superslabs_unmapped;   /* ever returned to the OS */
-    uint64_t superslabs_live;       /* mapped - unmapped */
-    uint64_t superslabs_cached;     /* empty, kept for reuse (part of live) */
-    uint64_t superslab_bytes;       /* bytes of live SuperSlabs */
-    uint64_t large_bytes;           /* bytes of live large mappings (cache included) */
-    uint64_t bytes_mapped;          /* all live mappings of the allocator */
-    uint64_t oom_events;
-    uint64_t invalid_frees;         /* frees of pointers hakmem did not hand out */
-    uint64_t threads_seen;
-    uint64_t threads_exited;
+    uint64_t superslabs_live;   /* superslabs_mapped - superslabs_unmapped */
+    uint64_t bytes_mapped;      /* all live mappings: superslab_bytes + large_bytes */
+    HAKMEM_PROCESS_COUNTERS(HAKMEM_FIELD_)
 };
+#undef HAKMEM_FIELD_
 
 /* Fill *out (size = sizeof *out) with a consistent-enough snapshot: counters of every live
  * thread are summed with those merged from exited threads. Returns 0, or -1 with errno. */

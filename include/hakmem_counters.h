@@ -4,14 +4,15 @@
  * here plus its line in the docs (docs/json-schema.md, docs/dump-format.md).
  *
  * X(name, width, doc): width is the counter's column in the text class table, 0 when it
- * appears in JSON and dumps only. */
+ * appears in JSON and dumps only; a negative width puts the column beside allocs, before
+ * the derived live and fast% columns. */
 #ifndef HAKMEM_COUNTERS_H
 #define HAKMEM_COUNTERS_H
 
 /* Per size class. Per-thread plain adds, merged at thread exit and summed on snapshot.
  * Derived in the snapshot: allocs = fast_hits + slow_allocs, live = allocs - frees. */
 #define HAKMEM_CLASS_COUNTERS(X)                                                  \
-    X(frees, 12, "blocks given back by the program")                              \
+    X(frees, -12, "blocks given back by the program")                              \
     X(fast_hits, 0, "allocs served by the fast cache pop")                        \
     X(slow_allocs, 0, "allocs served by the slow path")                           \
     X(refills, 9, "slow-path refills of the fast cache")                          \

@@ -10,7 +10,7 @@
 #include "hk_lock.h"
 #include "hk_options.h"
 #include "hk_os.h"
-#include "hk_shadow.h"
+#include "hk_hooks.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -27,6 +27,10 @@ struct hk_heap hk_heap_dead;            /* caps 0: blocks go straight to and fro
 static hk_lock_t hk_dead_lock = HK_LOCK_INIT;
 
 struct hk_class_info hk_class_info[HK_NUM_CLASSES];
+
+/* Counter storage (hk_stats.h). */
+struct hk_process_counters hk_pstat;
+struct hk_thread_stats hk_stats_retired;
 
 /* All heaps that may hold counters or blocks: live, parked and lost ones. */
 static hk_lock_t hk_heaps_lock = HK_LOCK_INIT;
@@ -113,7 +117,7 @@ HK_NOINLINE struct hk_heap *hk_heap_create(void)
     }
     memset(h, 0, sizeof *h);
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
-        h->fast[c].cap = hk_class_info[c].fast_cap;
+        h->fast[c].list.cap = hk_class_info[c].fast_cap;
         h->tls[c].cap = hk_class_info[c].tls_cap;
     }
     h->tid = hk_os_tid();
@@ -122,8 +126,7 @@ HK_NOINLINE struct hk_heap *hk_heap_create(void)
     hk_heap_link(h);
     hk_unlock(&hk_heaps_lock);
     HK_PSTAT_ADD(threads_seen, 1);
-    if (hk_diag_on)
-        hk_shadow_thread_seen(h->serial, h->tid);
+    hk_hook_thread(h->serial, h->tid, HK_HEAP_LIVE);
     hk_tls_own = h;
     if (!hk_diag_on)
         hk_tls_heap = h;
@@ -162,11 +165,9 @@ void hk_heap_retire(struct hk_heap *h)
         /* HAKMEM_TINY_TLS_LIST_SPILL=0: the blocks stay parked in this heap, and the heap
          * stays listed so that its counters and parked blocks remain visible. */
         h->state = HK_HEAP_PARKED;
-        if (hk_diag_on)
-            hk_shadow_thread_state(h->serial, HK_HEAP_PARKED);
+        hk_hook_thread(h->serial, h->tid, HK_HEAP_PARKED);
     } else {
-        if (hk_diag_on)
-            hk_shadow_thread_state(h->serial, HK_HEAP_EMPTY);
+        hk_hook_thread(h->serial, h->tid, HK_HEAP_EMPTY);
         hk_heap_add_stats(&hk_stats_retired, h);
         hk_heap_unlink(h);
         h->state = HK_HEAP_EMPTY;

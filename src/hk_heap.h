@@ -10,44 +10,30 @@
  * hk_tls_heap starts at hk_heap_empty, whose caches are empty and whose caps are 0, so the
  * very first malloc or free of a thread takes the slow path, which creates the heap: the
  * hot path never tests "initialised?". In diagnostic mode it stays there for good, so that
- * every call takes the checked slow path (hk_shadow.h). */
+ * every call takes the checked slow path (hk_checked.h). */
 #ifndef HK_HEAP_H
 #define HK_HEAP_H
 
+#include "hk_block.h"
 #include "hk_internal.h"
 #include "hk_size_class.h"
 #include "hk_stats.h"
 #include "hk_superslab.h"
+#include "hk_walk.h"
 
 #include <sys/types.h>
 
-/* Fast cache: a capped stack, linked through the first word of each block, with the hot
- * path's counters beside it in the same cache line (the adds of every malloc and free touch
- * nothing else). hk_heap_add_stats() folds them into the class counters. */
+/* Fast cache: a capped list (hk_block.h), with the hot path's counters beside it in the same
+ * cache line (the adds of every malloc and free touch nothing else). hk_heap_add_stats()
+ * folds them into the class counters. */
 struct hk_fast {
-    void *head;
-    uint32_t count;
-    uint32_t cap;
+    struct hk_list list;
     uint64_t hits;      /* -> fast_hits */
     uint64_t frees;     /* -> frees (those pushed by the hot path) */
     uint64_t bytes;     /* -> bytes_requested (of the hits) */
 } __attribute__((aligned(64)));
 
-/* TLS list: a larger per-class list; refills and spills move batches. */
-struct hk_list {
-    void *head;
-    uint32_t count;
-    uint32_t cap;
-};
-
-enum hk_heap_state {
-    HK_HEAP_EMPTY = 0,     /* the shared sentinel */
-    HK_HEAP_LIVE = 1,
-    HK_HEAP_DEAD = 2,      /* the shared heap of threads past their exit destructor */
-    HK_HEAP_PARKED = 3,    /* exited with HAKMEM_TINY_TLS_LIST_SPILL=0: blocks kept parked */
-    HK_HEAP_LOST = 4,      /* belonged to a thread that does not exist in this fork child */
-};
-
+/* Heap states: enum hk_heap_state (hk_walk.h, where the census reads them). */
 struct hk_heap {
     struct hk_fast fast[HK_NUM_CLASSES];
     struct hk_list tls[HK_NUM_CLASSES];
@@ -90,8 +76,11 @@ void hk_heap_dead_unlock(void);
 extern struct hk_heap hk_heap_dead;
 extern uint64_t hk_free_key;
 
-/* Slow paths (hk_tiny.c). */
+/* Slow paths (hk_cache.c). */
 void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls);
+/* A block of class cls from the calling thread's heap, or the dead heap; NULL with errno
+ * ENOMEM after an OOM event. *serial: the allocating thread's number (0: the dead heap). */
+void *hk_heap_alloc_block(size_t size, unsigned cls, uint16_t *serial);
 void hk_heap_free_slow(struct hk_heap *h, struct hk_slab *s, void *p);
 /* hk_heap_free_slow into the calling thread's heap, or the dead heap under its lock. */
 void hk_heap_free_block(struct hk_slab *s, void *p);

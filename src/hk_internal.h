@@ -35,10 +35,9 @@ static inline bool hk_is_pow2(size_t n) { return n && !(n & (n - 1)); }
 #define HK_ACQUIRE memory_order_acquire
 #define HK_RELEASE memory_order_release
 
-/* ---- hk_api.c ---- */
+/* ---- hk_slow.c: the slow paths the hot paths (hk_alloc.h) call ---- */
 void *hk_alloc_slow(size_t size, unsigned cls);
+void *hk_alloc_large_slow(size_t size);
 void hk_free_slow(void *p);
-void hk_init_slow(void);
-extern atomic_int hk_init_state;   /* 0 not started, 1 running, 2 ready */
 
 #endif

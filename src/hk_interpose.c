@@ -2,7 +2,7 @@
  * the system allocator). Each is the same inlined hot path as its hakmem_* twin. */
 #include "hakmem.h"
 #include "hk_alloc.h"
-#include "hk_leak.h"
+#include "hk_hooks.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -37,6 +37,6 @@ HK_API int dlclose(void *handle)
         real_dlclose = real;
     }
     int rc = real ? real(handle) : -1;
-    hk_stack_code_unloaded();
+    hk_hook_code_unloaded();
     return rc;
 }

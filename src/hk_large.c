@@ -8,13 +8,11 @@
  * A small cache keeps recently freed mappings for reuse: the number of mappings a process
  * may have is limited (vm.max_map_count) and mmap/munmap are system calls. */
 #include "hk_large.h"
+#include "hk_checked.h"
+#include "hk_hooks.h"
 #include "hk_lock.h"
-#include "hk_misuse.h"
-#include "hk_oom.h"
 #include "hk_os.h"
 #include "hk_registry.h"
-#include "hk_shadow.h"
-#include "hk_leak.h"
 #include "hk_stats.h"
 
 #include <errno.h>
@@ -192,16 +190,16 @@ static struct hk_large *hk_large_checked(const void *p, unsigned kind, bool repo
     struct hk_large *l = hk_large_header(p, kind);
     if (!l) {
         if (report)
-            hk_misuse_report(HK_MISUSE_FOREIGN_FREE, p, -1, NULL);
+            hk_misuse_report(HK_MISUSE_FOREIGN_FREE, p, -1, NULL, NULL);
         return NULL;
     }
     if ((const char *)l + l->user_off == (const char *)p && l->magic == HK_LARGE_MAGIC)
         return l;
     if (report) {
         if (l->magic == HK_LARGE_CACHED)
-            hk_misuse_report(HK_MISUSE_DOUBLE_FREE, p, -1, "large-cached");
+            hk_misuse_report(HK_MISUSE_DOUBLE_FREE, p, -1, "large-cached", NULL);
         else
-            hk_misuse_report(HK_MISUSE_INTERIOR_FREE, p, -1, "large-in-use");
+            hk_misuse_report(HK_MISUSE_INTERIOR_FREE, p, -1, "large-in-use", NULL);
     }
     return NULL;
 }
@@ -242,7 +240,7 @@ static bool hk_large_diag_free(struct hk_large *l, void *p)
         const unsigned char *c = (const unsigned char *)p + l->requested;
         for (unsigned i = 0; i < HK_CANARY; i++)
             if (c[i] != HK_LARGE_CANARY_BYTE) {
-                hk_misuse_report(HK_MISUSE_OVERFLOW, p, -1, "large-in-use");
+                hk_misuse_report(HK_MISUSE_OVERFLOW, p, -1, "large-in-use", NULL);
                 return false;
             }
     }
@@ -265,22 +263,6 @@ void hk_large_foreach_live(void (*fn)(void *ctx, void *p, size_t size, size_t us
     for (struct hk_large *l = hk_large_live; l; l = l->lnext)
         fn(ctx, (char *)l + l->user_off, l->requested, hk_large_usable(l), l->stack);
     hk_unlock(&hk_large_lock);
-}
-
-bool hk_large_find(const void *addr, unsigned kind, void **start, size_t *size,
-                   size_t *usable, uint32_t *stack)
-{
-    struct hk_large *l = hk_large_header(addr, kind);
-    if (!l || l->magic != HK_LARGE_MAGIC)
-        return false;
-    char *user = (char *)l + l->user_off;
-    if ((const char *)addr < user || (const char *)addr >= user + hk_large_usable(l))
-        return false;
-    *start = user;
-    *size = l->requested;
-    *usable = hk_large_usable(l);
-    *stack = l->stack;
-    return true;
 }
 
 void hk_large_free(void *p, unsigned kind)

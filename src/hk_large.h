@@ -13,12 +13,10 @@ void hk_large_free(void *p, unsigned kind);
 size_t hk_large_usable_size(const void *p, unsigned kind);
 bool hk_large_resize_in_place(void *p, unsigned kind, size_t size);
 size_t hk_large_max_request(void);
-/* Diagnostic mode (hk_shadow.h): stack id, live list, canary. */
+/* Diagnostic mode (hk_checked.h): stack id, live list, canary. */
 void *hk_large_alloc_diag(size_t size, size_t align, bool zero, uint32_t stack);
 void hk_large_foreach_live(void (*fn)(void *ctx, void *p, size_t size, size_t usable,
                                       uint32_t stack), void *ctx);
-bool hk_large_find(const void *addr, unsigned kind, void **start, size_t *size,
-                   size_t *usable, uint32_t *stack);
 void hk_large_trim(void);
 
 void hk_large_fork_prepare(void);

@@ -4,10 +4,12 @@
  * Everything here runs under hk_ss_lock: it is the slow path below the thread caches (once
  * per slab, i.e. per 64 KiB or 256 KiB of allocations). */
 #include "hk_superslab.h"
+#include "hk_block.h"
 #include "hk_heap.h"
+#include "hk_hooks.h"
 #include "hk_lock.h"
 #include "hk_os.h"
-#include "hk_shadow.h"
+#include "hk_side.h"
 #include "hk_stats.h"
 
 #include <errno.h>
@@ -38,7 +40,7 @@ static size_t hk_ss_header_size(void)
     return hk_align_up(sizeof(struct hk_superslab), 4096);
 }
 
-static void hk_list_push(struct hk_superslab **head, struct hk_superslab *ss)
+static void hk_ss_list_push(struct hk_superslab **head, struct hk_superslab *ss)
 {
     ss->prev = NULL;
     ss->next = *head;
@@ -47,7 +49,7 @@ static void hk_list_push(struct hk_superslab **head, struct hk_superslab *ss)
     *head = ss;
 }
 
-static void hk_list_remove(struct hk_superslab **head, struct hk_superslab *ss)
+static void hk_ss_list_remove(struct hk_superslab **head, struct hk_superslab *ss)
 {
     if (ss->prev)
         ss->prev->next = ss->next;
@@ -78,9 +80,9 @@ static struct hk_superslab *hk_ss_map(void)
     struct hk_superslab *ss = hk_os_map_aligned(HK_SS_SIZE, HK_SS_SIZE);
     if (!ss)
         return NULL;
-    if ((hk_diag_on && hk_shadow_table_create(ss)) ||
+    if ((hk_diag_on && hk_side_create(ss)) ||
         hk_registry_set(ss, HK_SS_SIZE, HK_CHUNK_SUPERSLAB, HK_CHUNK_SUPERSLAB)) {
-        hk_shadow_table_destroy(ss);
+        hk_side_destroy(ss);
         hk_os_unmap(ss, HK_SS_SIZE);
         errno = ENOMEM;
         return NULL;
@@ -107,7 +109,7 @@ static void hk_ss_unmap(struct hk_superslab *ss)
     ss->magic = 0;
     /* Clear the registry first: from now on a free of a stale pointer is "not ours". */
     hk_registry_clear(ss, HK_SS_SIZE);
-    hk_shadow_table_destroy(ss);
+    hk_side_destroy(ss);
     hk_os_unmap(ss, HK_SS_SIZE);
     HK_PSTAT_ADD(superslabs_unmapped, 1);
     HK_PSTAT_SUB(superslab_bytes, HK_SS_SIZE);
@@ -126,7 +128,7 @@ static struct hk_superslab *hk_ss_with_free_slab(unsigned shift)
         return hk_ss_partial[kind];
     ss = hk_ss_cache;
     if (ss) {
-        hk_list_remove(&hk_ss_cache, ss);
+        hk_ss_list_remove(&hk_ss_cache, ss);
         hk_ss_cache_count--;
         HK_PSTAT_SUB(superslabs_cached, 1);
     } else {
@@ -135,7 +137,7 @@ static struct hk_superslab *hk_ss_with_free_slab(unsigned shift)
             return NULL;
     }
     hk_ss_format(ss, shift);
-    hk_list_push(&hk_ss_partial[kind], ss);
+    hk_ss_list_push(&hk_ss_partial[kind], ss);
     ss->in_partial = 1;
     return ss;
 }
@@ -154,14 +156,14 @@ static void hk_slab_format(struct hk_superslab *ss, struct hk_slab *s, unsigned 
     s->block_size = size;
     s->div_magic = UINT64_MAX / size + 1;
     s->capacity = (uint16_t)((begin + slab_bytes - start) / size);
-    s->span = (uint32_t)s->capacity * size;
     s->carved = 0;
+    atomic_store_explicit(&s->carved_end, 0, HK_RELAXED);
     s->used = 0;
     s->class_idx = (uint16_t)cls;
     hk_slab_set_state(s, HK_SLAB_OWNED);
     atomic_store_explicit(&s->owner, h, HK_RELEASE);
     if (hk_diag_on)
-        hk_shadow_slab_reset(s);
+        hk_side_slab_reset(s);
 }
 
 struct hk_slab *hk_slab_acquire(unsigned cls, struct hk_heap *h)
@@ -177,7 +179,7 @@ struct hk_slab *hk_slab_acquire(unsigned cls, struct hk_heap *h)
     ss->free_mask &= ~(1u << i);
     ss->slabs_used++;
     if (!ss->free_mask) {
-        hk_list_remove(&hk_ss_partial[hk_kind_of_shift(shift)], ss);
+        hk_ss_list_remove(&hk_ss_partial[hk_kind_of_shift(shift)], ss);
         ss->in_partial = 0;
     }
     struct hk_slab *s = &ss->slabs[i];
@@ -202,19 +204,20 @@ static void hk_slab_release_locked(struct hk_slab *s)
     s->free = NULL;
     s->used = 0;
     s->carved = 0;
+    atomic_store_explicit(&s->carved_end, 0, HK_RELAXED);
     ss->free_mask |= 1u << s->index;
     ss->slabs_used--;
     if (!ss->in_partial) {
-        hk_list_push(&hk_ss_partial[kind], ss);
+        hk_ss_list_push(&hk_ss_partial[kind], ss);
         ss->in_partial = 1;
     }
     if (ss->slabs_used)
         return;
     /* Whole SuperSlab empty: to the cache, or back to the OS. */
-    hk_list_remove(&hk_ss_partial[kind], ss);
+    hk_ss_list_remove(&hk_ss_partial[kind], ss);
     ss->in_partial = 0;
     if (hk_ss_cache_count < HK_SS_CACHE_MAX) {
-        hk_list_push(&hk_ss_cache, ss);
+        hk_ss_list_push(&hk_ss_cache, ss);
         hk_ss_cache_count++;
         HK_PSTAT_ADD(superslabs_cached, 1);
     } else {
@@ -233,19 +236,23 @@ uint32_t hk_slab_drain_remote(struct hk_slab *s)
 {
     if (!atomic_load_explicit(&s->remote, HK_RELAXED))
         return 0;
-    void *list = atomic_exchange_explicit(&s->remote, NULL, HK_ACQUIRE);
+    struct hk_block *b = atomic_exchange_explicit(&s->remote, NULL, HK_ACQUIRE);
     uint32_t n = 0;
-    void *tail = list;
-    for (void *p = list; p; p = *(void **)p) {
-        HK_SHADOW_MOVE(p, HK_BLOCK_REMOTE, HK_BLOCK_SLAB_FREE);
-        tail = p;
+    /* Each block goes onto the freelist; a link that is not a free block of s (the block
+     * was written after its free) is reported, and the rest of the stack is dropped. */
+    while (b) {
+        if (HK_UNLIKELY(!hk_slab_is_block_start(s, b) || !hk_block_is_free(b))) {
+            hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, b, s->class_idx, "remote-queue", NULL);
+            break;
+        }
+        struct hk_block *next = hk_block_next(b);
+        hk_side_move(b, HK_BLOCK_REMOTE, HK_BLOCK_SLAB_FREE);
+        hk_block_push_onto(b, s->free);
+        s->free = b;
+        b = next;
         n++;
     }
-    if (n) {
-        *(void **)tail = s->free;
-        s->free = list;
-        s->used -= n;
-    }
+    s->used -= n;
     return n;
 }
 
@@ -336,7 +343,7 @@ void hk_superslab_trim(void)
     hk_lock(&hk_ss_lock);
     while (hk_ss_cache) {
         struct hk_superslab *ss = hk_ss_cache;
-        hk_list_remove(&hk_ss_cache, ss);
+        hk_ss_list_remove(&hk_ss_cache, ss);
         hk_ss_cache_count--;
         HK_PSTAT_SUB(superslabs_cached, 1);
         hk_ss_unmap(ss);

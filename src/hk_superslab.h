@@ -18,6 +18,8 @@
 #include "hk_size_class.h"
 
 #define HK_SS_SIZE        HK_CHUNK_SIZE
+#include "hk_walk.h"
+_Static_assert(HK_WALK_SS_SIZE == HK_SS_SIZE, "the walk's SuperSlab size");
 #define HK_SS_MAGIC       0x484b4d454d53534cull   /* "HKMEMSSL" */
 #define HK_SLAB_SHIFT_TINY 16                     /* 64 KiB slabs */
 #define HK_SLAB_SHIFT_MID  18                     /* 256 KiB slabs */
@@ -25,6 +27,8 @@
 #define HK_SS_MAX_SLABS   (HK_SS_SIZE >> HK_SLAB_SHIFT_TINY)
 
 struct hk_heap;
+struct hk_block;
+struct hk_side;
 
 enum hk_slab_state {
     HK_SLAB_UNUSED = 0,   /* not assigned to a class */
@@ -48,14 +52,14 @@ struct hk_slab {
     _Atomic(struct hk_heap *) owner; /* NULL unless OWNED */
     uint64_t div_magic;              /* fast "offset % size == 0" test (Lemire) */
     uint32_t start;                  /* offset of block 0 from the SuperSlab base */
-    uint32_t span;                   /* capacity * block_size */
+    _Atomic uint32_t carved_end;     /* carved * block_size: the blocks that exist */
     uint16_t class_idx;
     _Atomic uint8_t state;           /* enum hk_slab_state; read by any freeing thread */
     uint8_t index;                   /* position in the SuperSlab */
     uint32_t block_size;
     /* The owner's (or, for orphans, the lock holder's). */
-    void *free;                      /* owner-local freelist */
-    _Atomic(void *) remote;          /* frees from other threads */
+    struct hk_block *free;           /* owner-local freelist (hk_block.h) */
+    _Atomic(struct hk_block *) remote;   /* frees from other threads */
     struct hk_slab *next;            /* owner's per-class list, or the orphan list */
     uint16_t capacity;               /* at most 4096 (64 KiB / 16 B) */
     uint16_t carved;                 /* blocks carved so far (bump) */
@@ -84,7 +88,7 @@ struct hk_superslab {
     uint8_t in_partial;
     uint8_t pad;
     uint32_t slabs_used;
-    struct hk_shadow *shadow;        /* side table (diagnostic mode only), see hk_shadow.h */
+    struct hk_side *side;            /* side table (diagnostic mode only), hk_side.h */
     struct hk_slab slabs[HK_SS_MAX_SLABS];
 };
 
@@ -104,11 +108,14 @@ static inline char *hk_slab_block0(struct hk_slab *s)
     return (char *)hk_ss_of(s) + s->start;
 }
 
-/* True when p is the first byte of a block of slab s (no division on the hot path). */
+/* True when p is the first byte of a block of slab s that has been carved (no division on
+ * the hot path). A block not yet carved is no block: freeing it is an invalid free. Any
+ * thread may ask: a block handed out was carved before, and the carve is visible to every
+ * thread that could legitimately free it. */
 static inline bool hk_slab_is_block_start(struct hk_slab *s, const void *p)
 {
     uint64_t off = (uint64_t)((uintptr_t)p - (uintptr_t)hk_slab_block0(s));
-    if (off >= s->span)
+    if (off >= atomic_load_explicit(&s->carved_end, HK_RELAXED))
         return false;
     return (uint64_t)(off * s->div_magic) <= s->div_magic - 1;
 }

@@ -2,6 +2,7 @@
  * one call site gives one id, another site another, frames start in the calling function,
  * depth is honoured, the recursion guard returns 0, threads agree on ids, the frame-pointer
  * walk gives libunwind's ids; prints the cost of a capture (cached and new stacks). */
+#include "hk_hooks.h"
 #include "hk_leak.h"
 #include "hk_leak_int.h"
 #include "hk_options.h"

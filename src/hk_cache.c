@@ -1,0 +1,420 @@
+/* The slow paths of the thread caches (tiny and mid classes): refill, spill, remote frees,
+ * flush, and the checks of every link they follow.
+ *
+ * Levels, top to bottom:  fast cache -> TLS list -> owned slabs (freelist, carve, remote)
+ * -> orphaned slabs -> a new slab from a SuperSlab. A block moves up on allocation and down
+ * on spill; it never stays in a thread cache longer than it takes the cache to pass its cap,
+ * the thread to exit, or hakmem_collect() to run (docs/architecture.md, "lifecycle"). Every
+ * list operation is hk_block.h's; this file adds the full check of a link the hot path could
+ * not vouch for. */
+#include "hk_heap.h"
+#include "hk_hooks.h"
+#include "hk_options.h"
+#include "hk_os.h"
+#include "hk_side.h"
+#include "hk_stats.h"
+
+#include <errno.h>
+
+uint64_t hk_free_key = 0x6b6d656d66726565ull;
+uintptr_t hk_link_key;
+
+#define HK_STAT(h, c, field, v) \
+    ((void)(hk_config_stats && ((h)->stats.cls[c].field += (v))))
+
+/* ---- owned slab list of a heap (per class; the head is the active slab) ---- */
+
+static void hk_heap_slab_link(struct hk_heap *h, struct hk_slab *s)
+{
+    s->next = h->slabs[s->class_idx];
+    h->slabs[s->class_idx] = s;
+}
+
+/* The list is singly linked (a slab is one cache line): find s's link first. Lists are short
+ * (the slabs one thread owns in one class), and this runs once per released slab. */
+static void hk_heap_slab_unlink(struct hk_heap *h, struct hk_slab *s)
+{
+    struct hk_slab **link = &h->slabs[s->class_idx];
+    while (*link && *link != s)
+        link = &(*link)->next;
+    if (*link)
+        *link = s->next;
+    s->next = NULL;
+}
+
+/* ---- links ---- */
+
+/* A link that the hot path could not vouch for (another chunk, or misaligned): it must be a
+ * free block's start in a slab of class cls, and, in shadow mode, parked in `state`. */
+static bool hk_link_valid(const struct hk_block *q, unsigned cls, unsigned state)
+{
+    if (!q)
+        return true;
+    if (((uintptr_t)q & 15) || hk_registry_kind(q) != HK_CHUNK_SUPERSLAB)
+        return false;
+    struct hk_superslab *ss = hk_ss_of(q);
+    if (ss->magic != HK_SS_MAGIC)
+        return false;
+    struct hk_slab *s = hk_slab_of(ss, q);
+    if (hk_slab_state(s) == HK_SLAB_UNUSED || s->class_idx != cls ||
+        !hk_slab_is_block_start(s, q) || !hk_block_is_free(q))
+        return false;
+    if (!hk_shadow_on)
+        return true;
+    struct hk_side *e = hk_side_of(q);
+    return e && e->state == state;
+}
+
+/* Pops the head of a thread list (fast cache or TLS list), checking what the hot path's
+ * pop could not: a head without the free mark, or a link that fails hk_link_valid, means the
+ * list was overwritten (a write after free, a double free after one); it is reported and the
+ * rest of the list is dropped (its blocks are lost, never handed out twice). */
+static struct hk_block *hk_list_pop_checked(struct hk_list *l, unsigned cls, unsigned state)
+{
+    struct hk_block *b = l->head;
+    if (!b)
+        return NULL;
+    if (HK_UNLIKELY(!hk_block_is_free(b))) {
+        hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, b, (int)cls, "thread-list", NULL);
+        l->head = NULL;
+        l->count = 0;
+        return NULL;
+    }
+    struct hk_block *next = hk_block_next(b);
+    if (HK_UNLIKELY(!hk_link_valid(next, cls, state))) {
+        hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, next, (int)cls, "thread-list", NULL);
+        next = NULL;
+        l->count = 1;
+    }
+    l->head = next;
+    l->count--;
+    return b;
+}
+
+/* ---- slabs ---- */
+
+/* Gives a block back to its slab freelist (owner side). An empty slab that is not the
+ * active one goes back to its SuperSlab. */
+static void hk_slab_put(struct hk_heap *h, struct hk_slab *s, struct hk_block *b,
+                        unsigned from)
+{
+    hk_side_move(b, from, HK_BLOCK_SLAB_FREE);
+    hk_block_push_onto(b, s->free);
+    s->free = b;
+    if (--s->used == 0 && h->slabs[s->class_idx] != s) {
+        hk_heap_slab_unlink(h, s);
+        hk_slab_release(s);
+    }
+}
+
+static bool hk_slab_has_blocks(struct hk_slab *s)
+{
+    return s->free || s->carved < s->capacity ||
+           atomic_load_explicit(&s->remote, HK_RELAXED);
+}
+
+/* Pops the slab freelist's head. An entry that is not a free block of s means the freelist
+ * was overwritten (use after free): it is reported and the rest is dropped. */
+static struct hk_block *hk_slab_pop(struct hk_slab *s)
+{
+    struct hk_block *b = s->free;
+    if (HK_UNLIKELY(!hk_slab_is_block_start(s, b) || !hk_block_is_free(b))) {
+        hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, b, s->class_idx, "slab-free", NULL);
+        s->free = NULL;
+        return NULL;
+    }
+    s->free = hk_block_next(b);
+    return b;
+}
+
+/* Carves the next never-used block of s. Its mark goes on with the push that follows, and
+ * the carved extent grows only now, so a free of a block not yet carved is not a block. */
+static struct hk_block *hk_slab_carve(struct hk_slab *s)
+{
+    struct hk_block *b = (struct hk_block *)(hk_slab_block0(s) +
+                                             (size_t)s->carved * s->block_size);
+    s->carved++;
+    atomic_store_explicit(&s->carved_end, (uint32_t)s->carved * s->block_size, HK_RELAXED);
+    hk_side_move(b, HK_BLOCK_UNCARVED, HK_BLOCK_TLS_LIST);
+    return b;
+}
+
+/* Takes up to `want` blocks from slab s onto l; returns how many. */
+static uint32_t hk_slab_take(struct hk_heap *h, struct hk_slab *s, uint32_t want,
+                             struct hk_list *l)
+{
+    uint32_t got = 0;
+    if (!s->free && s->carved == s->capacity) {
+        uint32_t n = hk_slab_drain_remote(s);
+        HK_STAT(h, s->class_idx, remote_drained, n);
+    }
+    struct hk_block *b;
+    while (got < want && s->free && (b = hk_slab_pop(s))) {
+        hk_side_move(b, HK_BLOCK_SLAB_FREE, HK_BLOCK_TLS_LIST);
+        hk_list_push(l, b);
+        got++;
+    }
+    while (got < want && s->carved < s->capacity) {
+        hk_list_push(l, hk_slab_carve(s));
+        got++;
+    }
+    s->used += got;
+    return got;
+}
+
+/* Finds a slab of class cls with blocks: the active one, another owned one (draining remote
+ * frees), an orphan, or a new one. NULL when memory is exhausted. */
+static struct hk_slab *hk_heap_slab_with_blocks(struct hk_heap *h, unsigned cls)
+{
+    struct hk_slab *s = h->slabs[cls];
+    if (s && hk_slab_has_blocks(s))
+        return s;
+    if (s) {
+        for (struct hk_slab **link = &s->next; *link; link = &(*link)->next) {
+            struct hk_slab *t = *link;
+            uint32_t n = hk_slab_drain_remote(t);
+            HK_STAT(h, cls, remote_drained, n);
+            if (hk_slab_has_blocks(t)) {
+                *link = t->next;             /* move to the front: the new active slab */
+                hk_heap_slab_link(h, t);
+                return t;
+            }
+        }
+    }
+    for (int tries = 0; tries < 4; tries++) {
+        struct hk_slab *t = hk_slab_adopt(cls, h);
+        if (!t)
+            break;
+        uint32_t n = hk_slab_drain_remote(t);
+        HK_STAT(h, cls, remote_drained, n);
+        hk_heap_slab_link(h, t);
+        if (hk_slab_has_blocks(t))
+            return t;
+    }
+    s = hk_slab_acquire(cls, h);
+    if (!s) {
+        /* Before reporting OOM, take back what orphans hold and try once more. */
+        if (hk_orphans_collect())
+            s = hk_slab_acquire(cls, h);
+        if (!s)
+            return NULL;
+    }
+    hk_heap_slab_link(h, s);
+    return s;
+}
+
+/* Fills l with up to `want` blocks of class cls from slabs. */
+static uint32_t hk_heap_take(struct hk_heap *h, unsigned cls, uint32_t want, struct hk_list *l)
+{
+    uint32_t got = 0;
+    while (got < want) {
+        struct hk_slab *s = hk_heap_slab_with_blocks(h, cls);
+        if (!s)
+            break;
+        got += hk_slab_take(h, s, want - got, l);
+    }
+    return got;
+}
+
+/* ---- spills ---- */
+
+/* Spills the first n blocks of the TLS list back to their slabs. */
+static void hk_tls_spill(struct hk_heap *h, unsigned cls, uint32_t n)
+{
+    struct hk_list *tl = &h->tls[cls];
+    uint32_t done = 0;
+    struct hk_block *b;
+    while (done < n && (b = hk_list_pop_checked(tl, cls, HK_BLOCK_TLS_LIST))) {
+        hk_slab_put(h, hk_slab_of(hk_ss_of(b), b), b, HK_BLOCK_TLS_LIST);
+        done++;
+    }
+    HK_STAT(h, cls, spills, 1);
+    HK_STAT(h, cls, spill_blocks, done);
+}
+
+/* Moves n blocks from the fast cache to the TLS list, spilling the TLS list when it passes
+ * its cap (unless HAKMEM_TINY_TLS_LIST_SPILL=0, the reference's failure mode). */
+static void hk_fast_spill(struct hk_heap *h, unsigned cls, uint32_t n)
+{
+    struct hk_list *fl = &h->fast[cls].list;
+    struct hk_list *tl = &h->tls[cls];
+    struct hk_block *b;
+    for (uint32_t i = 0; i < n && (b = hk_list_pop_checked(fl, cls, HK_BLOCK_FAST_CACHE));
+         i++) {
+        hk_side_move(b, HK_BLOCK_FAST_CACHE, HK_BLOCK_TLS_LIST);
+        hk_list_push(tl, b);
+    }
+    if (tl->count > tl->cap && hk_opt.tls_list_spill)
+        hk_tls_spill(h, cls, tl->count - tl->cap / 2);
+}
+
+/* ---- allocation ---- */
+
+/* Moves up to `batch` blocks from the TLS list (refilled from slabs when empty) into the
+ * fast cache; false when there are none. */
+static bool hk_fast_refill(struct hk_heap *h, unsigned cls)
+{
+    struct hk_list *fl = &h->fast[cls].list;
+    struct hk_list *tl = &h->tls[cls];
+    uint32_t batch = hk_class_info[cls].batch;
+    if (!tl->head && !hk_heap_take(h, cls, batch, tl))
+        return false;
+    uint32_t moved = 0;
+    struct hk_block *b;
+    while (moved < batch && fl->count < fl->cap &&
+           (b = hk_list_pop_checked(tl, cls, HK_BLOCK_TLS_LIST))) {
+        hk_side_move(b, HK_BLOCK_TLS_LIST, HK_BLOCK_FAST_CACHE);
+        hk_list_push(fl, b);
+        moved++;
+    }
+    HK_STAT(h, cls, refills, 1);
+    HK_STAT(h, cls, refill_blocks, moved);
+    return moved > 0;
+}
+
+void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)
+{
+    struct hk_fast *fc = &h->fast[cls];
+    struct hk_block *b;
+    if (h->state == HK_HEAP_DEAD) {
+        /* No caches on the dead heap: one block straight from a slab. */
+        struct hk_list one = {NULL, 0, 1};
+        if (!hk_heap_take(h, cls, 1, &one))
+            return NULL;
+        b = one.head;
+        hk_side_move(b, HK_BLOCK_TLS_LIST, HK_BLOCK_FAST_CACHE);
+        HK_STAT(h, cls, slow_allocs, 1);
+        return hk_block_hand_out(b);
+    }
+    /* A head the hot path would not pop (another chunk, or a corrupt list), or, in
+     * diagnostic mode, every malloc: this pop is the fast path's, checked. */
+    if ((b = hk_list_pop_checked(&fc->list, cls, HK_BLOCK_FAST_CACHE))) {
+        if (hk_config_stats)
+            fc->hits++;
+        return hk_block_hand_out(b);
+    }
+    for (int tries = 0; tries < 2; tries++) {   /* a refill may meet a corrupt list once */
+        if (!hk_fast_refill(h, cls))
+            return NULL;
+        if ((b = hk_list_pop_checked(&fc->list, cls, HK_BLOCK_FAST_CACHE))) {
+            HK_STAT(h, cls, slow_allocs, 1);
+            return hk_block_hand_out(b);
+        }
+    }
+    return NULL;
+}
+
+void *hk_heap_alloc_block(size_t size, unsigned cls, uint16_t *serial)
+{
+    struct hk_heap *h = hk_heap_get();
+    void *p;
+    if (HK_LIKELY(h != NULL)) {
+        p = hk_heap_alloc_slow(h, cls);
+        if (p)
+            HK_STAT(h, cls, bytes_requested, size);
+        *serial = (uint16_t)h->serial;
+    } else {
+        hk_heap_dead_lock();
+        p = hk_heap_alloc_slow(&hk_heap_dead, cls);
+        if (p)
+            HK_STAT(&hk_heap_dead, cls, bytes_requested, size);
+        hk_heap_dead_unlock();
+        *serial = 0;
+    }
+    if (HK_UNLIKELY(!p)) {
+        hk_oom_event(size, (int)cls, hk_class_is_tiny(cls) ? "tiny" : "mid", HK_SS_SIZE,
+                     errno ? errno : ENOMEM);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- frees ---- */
+
+static void hk_remote_push(struct hk_slab *s, struct hk_block *b)
+{
+    struct hk_block *old = atomic_load_explicit(&s->remote, HK_RELAXED);
+    do {
+        hk_block_push_onto(b, old);
+    } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, b, HK_RELEASE,
+                                                    HK_RELAXED));
+}
+
+/* h: the caller's heap (live or the dead heap under its lock). The block passed checks. */
+void hk_heap_free_slow(struct hk_heap *h, struct hk_slab *s, void *p)
+{
+    unsigned cls = s->class_idx;
+    HK_STAT(h, cls, frees, 1);
+    if (atomic_load_explicit(&s->owner, HK_RELAXED) != h) {
+        hk_side_move(p, HK_BLOCK_IN_USE, HK_BLOCK_REMOTE);
+        hk_remote_push(s, p);
+        HK_STAT(h, cls, remote_sent, 1);
+        return;
+    }
+    if (h->state == HK_HEAP_DEAD) {
+        hk_slab_put(h, s, p, HK_BLOCK_IN_USE);
+        return;
+    }
+    struct hk_list *fl = &h->fast[cls].list;
+    if (fl->count >= fl->cap)
+        hk_fast_spill(h, cls, fl->cap / 2 ? fl->cap / 2 : 1);
+    hk_side_move(p, HK_BLOCK_IN_USE, HK_BLOCK_FAST_CACHE);
+    hk_list_push(fl, p);
+}
+
+void hk_heap_free_block(struct hk_slab *s, void *p)
+{
+    struct hk_heap *h = hk_heap_get();
+    if (HK_LIKELY(h != NULL)) {
+        hk_heap_free_slow(h, s, p);
+        return;
+    }
+    hk_heap_dead_lock();
+    hk_heap_free_slow(&hk_heap_dead, s, p);
+    hk_heap_dead_unlock();
+}
+
+/* ---- flush, park, orphan ---- */
+
+void hk_heap_flush(struct hk_heap *h, bool release_empty)
+{
+    for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
+        hk_fast_spill(h, c, h->fast[c].list.count);
+        if (h->tls[c].count)
+            hk_tls_spill(h, c, h->tls[c].count);
+        struct hk_slab **link = &h->slabs[c];
+        while (*link) {
+            struct hk_slab *s = *link;
+            uint32_t n = hk_slab_drain_remote(s);
+            HK_STAT(h, c, remote_drained, n);
+            if (release_empty && s->used == 0) {
+                *link = s->next;
+                s->next = NULL;
+                hk_slab_release(s);
+            } else {
+                link = &s->next;
+            }
+        }
+    }
+}
+
+/* Thread exit with HAKMEM_TINY_TLS_LIST_SPILL=0: the fast caches go to the TLS lists, which
+ * keep them: the blocks stay parked for good, as in the reference failure. */
+void hk_heap_park(struct hk_heap *h)
+{
+    for (unsigned c = 0; c < HK_NUM_CLASSES; c++)
+        hk_fast_spill(h, c, h->fast[c].list.count);
+}
+
+/* Thread exit, after hk_heap_flush: every slab still holding blocks becomes an orphan. */
+void hk_heap_orphan_slabs(struct hk_heap *h)
+{
+    for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
+        struct hk_slab *s;
+        while ((s = h->slabs[c])) {
+            hk_heap_slab_unlink(h, s);
+            hk_slab_orphan(s);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+/* The side table's storage and what it says of a block (hk_side.h). */
+#include "hk_side.h"
+#include "hk_os.h"
+
+#define HK_SIDE_TABLE_BYTES ((HK_SS_SIZE >> HK_GRANULE_SHIFT) * sizeof(struct hk_side))
+
+static const char *const hk_state_names[HK_BLOCK_STATES] = {
+    "uncarved", "slab-free", "fast-cache", "tls-list", "in-use", "remote-queue", "quarantined",
+};
+
+const char *hk_walk_state_name(unsigned state)
+{
+    return state < HK_BLOCK_STATES ? hk_state_names[state] : "?";
+}
+
+int hk_side_create(struct hk_superslab *ss)
+{
+    ss->side = hk_os_map_meta(HK_SIDE_TABLE_BYTES);
+    return ss->side ? 0 : -1;
+}
+
+void hk_side_destroy(struct hk_superslab *ss)
+{
+    if (ss->side)
+        hk_os_unmap(ss->side, HK_SIDE_TABLE_BYTES);
+    ss->side = NULL;
+}
+
+void hk_side_slab_reset(struct hk_slab *s)
+{
+    struct hk_superslab *ss = hk_ss_of(s);
+    if (!ss->side)
+        return;
+    size_t begin = (size_t)s->index << ss->slab_shift;
+    size_t len = (size_t)1 << ss->slab_shift;
+    /* Drop the pages rather than writing zeros: most of a slab's entries are never used. */
+    char *first = (char *)&ss->side[begin >> HK_GRANULE_SHIFT];
+    hk_os_discard(first, (len >> HK_GRANULE_SHIFT) * sizeof(struct hk_side));
+}
+
+struct hk_misuse_block hk_side_info(const struct hk_side *e)
+{
+    return (struct hk_misuse_block){e->thread, e->alloc_stack, e->free_stack};
+}
+
+struct hk_misuse_block hk_side_info_at(const void *p)
+{
+    struct hk_side *e = hk_side_of(p);
+    return e ? hk_side_info(e) : (struct hk_misuse_block){0, 0, 0};
+}
+
+size_t hk_side_requested(const void *p)
+{
+    struct hk_side *e = hk_side_of(p);
+    return e && e->state == HK_BLOCK_IN_USE ? e->size : 0;
+}
+
+HK_COLD void hk_side_unexpected(void *p, unsigned state)
+{
+    struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
+    hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, p, s->class_idx, hk_walk_state_name(state),
+                     NULL);
+}

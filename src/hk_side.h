@@ -1,0 +1,71 @@
+/* The side table: per-block metadata of diagnostic mode (HAKMEM_SHADOW=1 and
+ * HAKMEM_LEAK_CHECK=1), kept beside each SuperSlab, never inside the user's blocks.
+ *
+ * One 16-byte entry per 16-byte granule of the SuperSlab, used at the granule where a block
+ * starts. Pages of the table are touched only for blocks that exist, so the overhead is
+ * 16 bytes per block (100 % for 16-byte blocks, 1.6 % for 1 KiB blocks). The table is
+ * allocator state: the checked paths (hk_checked.c) and the slow paths apply each block's
+ * transitions here; diag/ reads it through hk_walk.h. */
+#ifndef HK_SIDE_H
+#define HK_SIDE_H
+
+#include "hk_hooks.h"
+#include "hk_superslab.h"
+#include "hk_walk.h"
+
+#define HK_SIDE_POISONED 1u   /* flags: freed-pattern written, checked when handed out */
+
+struct hk_side {
+    uint8_t state;          /* enum hk_block_state */
+    uint8_t flags;
+    uint16_t thread;        /* serial of the allocating thread (0 = unknown) */
+    uint32_t size;          /* requested size: slab blocks are at most HK_MID_MAX */
+    uint32_t alloc_stack;   /* leak tracking: stack ids (0 = none) */
+    uint32_t free_stack;
+};
+_Static_assert(sizeof(struct hk_side) == 16, "one entry per 16-byte granule");
+_Static_assert(HK_MID_MAX <= UINT32_MAX, "a slab block's size fits the entry whole");
+
+#define HK_GRANULE_SHIFT 4
+
+/* Side table of a SuperSlab (mapped with it in diagnostic mode, unmapped with it). */
+int hk_side_create(struct hk_superslab *ss);
+void hk_side_destroy(struct hk_superslab *ss);
+/* A slab was (re)formatted: all its entries become UNCARVED. */
+void hk_side_slab_reset(struct hk_slab *s);
+
+/* The entry of the block starting at p (p inside a live SuperSlab); NULL when the
+ * SuperSlab has no side table. */
+static inline struct hk_side *hk_side_of(const void *p)
+{
+    struct hk_superslab *ss = hk_ss_of(p);
+    if (!ss->side)
+        return NULL;
+    return &ss->side[((uintptr_t)p - (uintptr_t)ss) >> HK_GRANULE_SHIFT];
+}
+
+/* What the entry says of a block, for a misuse report. */
+struct hk_misuse_block hk_side_info(const struct hk_side *e);
+/* The same for the block at p; zeros without a side table. */
+struct hk_misuse_block hk_side_info_at(const void *p);
+/* The requested size recorded for a live block (shadow mode); 0 when not in use. */
+size_t hk_side_requested(const void *p);
+
+void hk_side_unexpected(void *p, unsigned state);
+
+/* A transition inside the allocator (shadow mode): a block found in an unexpected state
+ * means a corrupt or stale list and is reported. Leak tracking alone keeps only "in use"
+ * and "free", set by the checked paths. */
+static inline void hk_side_move(void *p, unsigned from, unsigned to)
+{
+    if (HK_LIKELY(!hk_shadow_on))
+        return;
+    struct hk_side *e = hk_side_of(p);
+    if (!e)
+        return;
+    if (HK_UNLIKELY(e->state != from))
+        hk_side_unexpected(p, e->state);
+    e->state = (uint8_t)to;
+}
+
+#endif

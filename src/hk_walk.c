@@ -1,0 +1,92 @@
+/* The read-only views diag/ has of the allocator (hk_walk.h). */
+#include "hk_walk.h"
+#include "hk_heap.h"
+#include "hk_large.h"
+#include "hk_side.h"
+
+void hk_walk_counters(struct hk_thread_stats *out, bool lock) { hk_heaps_sum(out, lock); }
+
+size_t hk_walk_large_limit(void) { return hk_large_max_request(); }
+
+struct hk_walk_ctx {
+    hk_walk_block_fn fn;
+    void *ctx;
+};
+
+static void hk_walk_slab(struct hk_slab *s, const struct hk_walk_ctx *w)
+{
+    struct hk_superslab *ss = hk_ss_of(s);
+    struct hk_heap *owner = atomic_load_explicit(&s->owner, HK_RELAXED);
+    struct hk_walk_block b = {0};
+    b.usable = s->block_size;
+    b.cls = s->class_idx;
+    b.owner = owner ? owner->serial : 0;
+    char *p = hk_slab_block0(s);
+    for (uint32_t k = 0; k < s->capacity; k++, p += s->block_size) {
+        const struct hk_side *e = &ss->side[((uintptr_t)p - (uintptr_t)ss) >> HK_GRANULE_SHIFT];
+        b.ptr = p;
+        b.state = e->state;
+        b.size = e->size;
+        b.thread = e->thread;
+        b.alloc_stack = e->alloc_stack;
+        b.free_stack = e->free_stack;
+        w->fn(w->ctx, &b);
+    }
+}
+
+static void hk_walk_superslab(struct hk_superslab *ss, void *arg)
+{
+    if (!ss->side)
+        return;
+    for (unsigned i = 0; i < ss->nslabs; i++)
+        if (hk_slab_state(&ss->slabs[i]) != HK_SLAB_UNUSED)
+            hk_walk_slab(&ss->slabs[i], arg);
+}
+
+static void hk_walk_large_block(void *arg, void *p, size_t size, size_t usable, uint32_t stack)
+{
+    const struct hk_walk_ctx *w = arg;
+    struct hk_walk_block b = {0};
+    b.ptr = p;
+    b.size = size;
+    b.usable = usable;
+    b.alloc_stack = stack;
+    b.cls = -1;
+    b.state = HK_BLOCK_IN_USE;
+    w->fn(w->ctx, &b);
+}
+
+void hk_walk_blocks(hk_walk_block_fn fn, void *ctx, bool large, bool lock)
+{
+    struct hk_walk_ctx w = {fn, ctx};
+    hk_superslab_foreach(hk_walk_superslab, &w, lock);
+    if (large)
+        hk_large_foreach_live(hk_walk_large_block, &w);
+}
+
+const char *const hk_walk_ss_kind_names[HK_WALK_SS_KINDS] = {"64KiB", "256KiB", "2MiB"};
+
+static void hk_walk_ss_summarize(struct hk_superslab *ss, void *arg)
+{
+    struct hk_walk_ss_kind *t = arg;
+    unsigned k = ss->slab_shift == HK_SLAB_SHIFT_TINY  ? 0
+                 : ss->slab_shift == HK_SLAB_SHIFT_MID ? 1
+                                                       : 2;
+    t[k].superslabs++;
+    t[k].slabs += ss->nslabs;
+    for (unsigned i = 0; i < ss->nslabs; i++) {
+        struct hk_slab *s = &ss->slabs[i];
+        if (hk_slab_state(s) == HK_SLAB_UNUSED)
+            continue;
+        t[k].slabs_used++;
+        t[k].blocks_used += s->used;
+        t[k].capacity += s->capacity;
+    }
+}
+
+void hk_walk_superslabs(struct hk_walk_ss_kind out[HK_WALK_SS_KINDS], bool lock)
+{
+    for (unsigned k = 0; k < HK_WALK_SS_KINDS; k++)
+        out[k] = (struct hk_walk_ss_kind){0, 0, 0, 0, 0};
+    hk_superslab_foreach(hk_walk_ss_summarize, out, lock);
+}
