@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int hk_input_read(struct hk_input *in, const char *name)
+int hkd_input_read(struct hkd_input *in, const char *name)
 {
     memset(in, 0, sizeof *in);
     bool is_stdin = strcmp(name, "-") == 0;
@@ -23,11 +23,11 @@ int hk_input_read(struct hk_input *in, const char *name)
         return EISDIR;
     }
     size_t cap = 1 << 16, len = 0;
-    char *buf = hk_xmalloc(cap + 1);
+    char *buf = hkd_xmalloc(cap + 1);
     for (;;) {
         if (len == cap) {
             cap *= 2;
-            buf = hk_xrealloc(buf, cap + 1);
+            buf = hkd_xrealloc(buf, cap + 1);
         }
         ssize_t r = read(fd, buf + len, cap - len);
         if (r < 0 && errno == EINTR)
@@ -46,36 +46,36 @@ int hk_input_read(struct hk_input *in, const char *name)
     if (!is_stdin)
         close(fd);
     buf[len] = '\0';
-    in->name = hk_xstrdup(name);
+    in->name = hkd_xstrdup(name);
     in->data = buf;
     in->len = len;
     return 0;
 }
 
-void hk_input_from_memory(struct hk_input *in, const char *name, const char *data, size_t len)
+void hkd_input_from_memory(struct hkd_input *in, const char *name, const char *data, size_t len)
 {
-    in->name = hk_xstrdup(name);
-    in->data = hk_xmalloc(len + 1);
+    in->name = hkd_xstrdup(name);
+    in->data = hkd_xmalloc(len + 1);
     memcpy(in->data, data, len);
     in->data[len] = '\0';
     in->len = len;
 }
 
-void hk_input_free(struct hk_input *in)
+void hkd_input_free(struct hkd_input *in)
 {
     free(in->name);
     free(in->data);
     memset(in, 0, sizeof *in);
 }
 
-void hk_lines_init(struct hk_lines *it, const struct hk_input *in)
+void hkd_lines_init(struct hkd_lines *it, const struct hkd_input *in)
 {
     it->p = in->data;
     it->end = in->data + in->len;
     it->lineno = 0;
 }
 
-bool hk_lines_next(struct hk_lines *it, struct hk_span *line, bool *complete)
+bool hkd_lines_next(struct hkd_lines *it, struct hkd_span *line, bool *complete)
 {
     if (it->p >= it->end)
         return false;

@@ -7,23 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if HK_HAVE_LIBDW
+#if HKD_HAVE_LIBDW
 #include <elfutils/libdwfl.h>
 #endif
 
-struct hk_symbolizer {
-    const struct hk_model *m;
-#if HK_HAVE_LIBDW
+struct hkd_symbolizer {
+    const struct hkd_model *m;
+#if HKD_HAVE_LIBDW
     Dwfl *dwfl;
 #endif
 };
 
-bool hk_sym_have_libdw(void)
+bool hkd_sym_have_libdw(void)
 {
-    return HK_HAVE_LIBDW;
+    return HKD_HAVE_LIBDW;
 }
 
-#if HK_HAVE_LIBDW
+#if HKD_HAVE_LIBDW
 /* libdwfl wants a pointer to the search path; NULL = the default (/usr/lib/debug). */
 static char *debuginfo_path;
 static const Dwfl_Callbacks offline_callbacks = {
@@ -34,11 +34,11 @@ static const Dwfl_Callbacks offline_callbacks = {
 };
 #endif
 
-struct hk_symbolizer *hk_sym_new(const struct hk_model *m)
+struct hkd_symbolizer *hkd_sym_new(const struct hkd_model *m)
 {
-    struct hk_symbolizer *s = hk_xcalloc(1, sizeof *s);
+    struct hkd_symbolizer *s = hkd_xcalloc(1, sizeof *s);
     s->m = m;
-#if HK_HAVE_LIBDW
+#if HKD_HAVE_LIBDW
     if (!m->nmodules)
         return s;
     s->dwfl = dwfl_begin(&offline_callbacks);
@@ -46,7 +46,7 @@ struct hk_symbolizer *hk_sym_new(const struct hk_model *m)
         return s;
     dwfl_report_begin(s->dwfl);
     for (size_t i = 0; i < m->nmodules; i++) {
-        const struct hk_module *mod = &m->modules[i];
+        const struct hkd_module *mod = &m->modules[i];
         /* ET_DYN files are placed at the module's base; a missing file just stays unknown. */
         dwfl_report_elf(s->dwfl, mod->path, mod->path, -1, mod->base, false);
     }
@@ -55,18 +55,18 @@ struct hk_symbolizer *hk_sym_new(const struct hk_model *m)
     return s;
 }
 
-void hk_sym_free(struct hk_symbolizer *s)
+void hkd_sym_free(struct hkd_symbolizer *s)
 {
     if (!s)
         return;
-#if HK_HAVE_LIBDW
+#if HKD_HAVE_LIBDW
     if (s->dwfl)
         dwfl_end(s->dwfl);
 #endif
     free(s);
 }
 
-static const struct hk_module *find_module(const struct hk_model *m, uint64_t addr)
+static const struct hkd_module *find_module(const struct hkd_model *m, uint64_t addr)
 {
     for (size_t i = 0; i < m->nmodules; i++)
         if (addr >= m->modules[i].base && addr < m->modules[i].end)
@@ -80,18 +80,18 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-char *hk_sym_key(struct hk_symbolizer *s, uint64_t addr)
+char *hkd_sym_key(struct hkd_symbolizer *s, uint64_t addr)
 {
-    const struct hk_module *mod = s ? find_module(s->m, addr) : NULL;
+    const struct hkd_module *mod = s ? find_module(s->m, addr) : NULL;
     if (!mod)
-        return hk_xasprintf("0x%llx", (unsigned long long)addr);
-    return hk_xasprintf("%s+0x%llx", base_name(mod->path),
-                        (unsigned long long)(addr - mod->base));
+        return hkd_xasprintf("0x%llx", (unsigned long long)addr);
+    return hkd_xasprintf("%s+0x%llx", base_name(mod->path),
+                         (unsigned long long)(addr - mod->base));
 }
 
-char *hk_sym_name(struct hk_symbolizer *s, uint64_t addr, bool is_return)
+char *hkd_sym_name(struct hkd_symbolizer *s, uint64_t addr, bool is_return)
 {
-#if HK_HAVE_LIBDW
+#if HKD_HAVE_LIBDW
     if (s && s->dwfl && find_module(s->m, addr)) {
         /* A return address points after the call; the call itself is one byte earlier. */
         Dwarf_Addr pc = is_return && addr ? addr - 1 : addr;
@@ -103,12 +103,12 @@ char *hk_sym_name(struct hk_symbolizer *s, uint64_t addr, bool is_return)
             const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
                                     : NULL;
             if (file && lineno > 0)
-                return hk_xasprintf("%s (%s:%d)", fn, base_name(file), lineno);
-            return hk_xstrdup(fn);
+                return hkd_xasprintf("%s (%s:%d)", fn, base_name(file), lineno);
+            return hkd_xstrdup(fn);
         }
     }
 #else
     (void)is_return;
 #endif
-    return hk_sym_key(s, addr);
+    return hkd_sym_key(s, addr);
 }
