@@ -1,5 +1,6 @@
 #include "hk_dump.h"
 #include "hakmem.h"
+#include "hk_dump_format.h"
 #include "hk_emit.h"
 #include "hk_heap.h"
 #include "hk_leak.h"
@@ -66,7 +67,9 @@ static void hk_dump_header(struct hk_out *o, const char *reason)
     char exe[1024];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = '\0';
-    hk_out_str(o, "hakmem-dump 1\nheader");
+    hk_out_str(o, HK_DUMP_MAGIC " ");
+    hk_out_u64(o, HK_DUMP_VERSION);
+    hk_out_str(o, "\nheader");
     hk_rec_u64(o, "pid", (uint64_t)hk_os_pid());
     hk_rec_u64(o, "time_ns", hk_os_time_ns());
     hk_rec_str(o, "version", HK_VERSION);

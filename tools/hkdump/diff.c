@@ -131,7 +131,7 @@ static void census(struct out *o, const char *what, const struct hkd_census_row 
             if (!y)
                 y = &none;
             for (int k = 0; k < HKD_Z_COUNT; k++) {
-                if (k == HKD_Z_TID)
+                if (k == HKD_Z_tid)
                     continue;
                 char name[64];
                 snprintf(name, sizeof name, "census %s %u %s", what, id,
@@ -239,7 +239,7 @@ void hkd_diff(FILE *f, const struct hkd_model *a, const struct hkd_model *b, boo
     }
     section_start(&o, "process and limits");
     for (int k = 0; k < HKD_F_COUNT; k++)
-        if (k != HKD_F_PID && k != HKD_F_TIME_NS)
+        if (k != HKD_F_pid && k != HKD_F_time_ns)
             field(&o, hkd_field_names[k], &va.f[k], &vb.f[k]);
     for (int t = 0; t < HKD_TIER_COUNT; t++)
         for (int k = 0; k < HKD_T_COUNT; k++) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAGIC "hakmem-dump "
+#define MAGIC HK_DUMP_MAGIC " "
 
 bool hkd_dump_detect(const struct hkd_input *in)
 {
@@ -281,12 +281,12 @@ int hkd_dump_parse(const struct hkd_input *in, struct hkd_model *m, char *err, s
     bool inf;
     if (!complete || !hkd_parse_u64(hkd_span_trim(vs), &version, &inf) || inf || version == 0) {
         snprintf(err, errlen, "not a valid dump: bad first line (expected 'hakmem-dump %d')",
-                 HKD_DUMP_VERSION);
+                 HK_DUMP_VERSION);
         return -1;
     }
-    if (version > HKD_DUMP_VERSION) {
+    if (version > HK_DUMP_VERSION) {
         snprintf(err, errlen, "dump version %llu is newer than this hkdump (knows %d)",
-                 (unsigned long long)version, HKD_DUMP_VERSION);
+                 (unsigned long long)version, HK_DUMP_VERSION);
         return -1;
     }
 

@@ -14,8 +14,8 @@
 
 #define HKD_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
-/* The dump format version this reader knows (docs/dump-format.md). */
-#define HKD_DUMP_VERSION 1
+/* The dump format this reader knows: version, records and keys (docs/dump-format.md). */
+#include "hk_dump_format.h"
 
 /* ---- util.c: allocation that cannot fail (hkdump exits on OOM), string lists, spans ---- */
 
@@ -33,6 +33,15 @@ char *hkd_xstrndup(const char *s, size_t n);
 char *hkd_xasprintf(const char *fmt, ...) HKD_PRINTF(1, 2);
 /* Grows *v (of *cap elements of size elem) so that index n fits. */
 void hkd_grow(void **v, size_t *cap, size_t n, size_t elem);
+
+/* Arithmetic on numbers from the input, which may be anything up to UINT64_MAX: saturating,
+ * so a huge value prints as the largest one instead of a wrapped, false one. */
+uint64_t hkd_add_sat(uint64_t a, uint64_t b);
+uint64_t hkd_mul_sat(uint64_t a, uint64_t b);
+/* a - b, or 0 when b > a. */
+uint64_t hkd_sub_floor(uint64_t a, uint64_t b);
+/* A double as uint64_t: NaN and negatives give 0, values past the range UINT64_MAX. */
+uint64_t hkd_u64_of(double d);
 
 struct hkd_strv {
     char **v;
@@ -118,49 +127,37 @@ struct hkd_num {
     struct hkd_loc at;
 };
 
-/* Scalar facts about one point in time. X(enum suffix, canonical name as in dump files). */
-#define HKD_FIELDS(X)                                                                     \
-    X(PID, "pid") X(TIME_NS, "time_ns") X(THREADS_SEEN, "threads_seen")                 \
-    X(THREADS_EXITED, "threads_exited") X(SS_MAPPED, "superslabs_mapped")               \
-    X(SS_UNMAPPED, "superslabs_unmapped") X(SS_LIVE, "superslabs_live")                 \
-    X(SS_CACHED, "superslabs_cached") X(SS_BYTES, "superslab_bytes")                    \
-    X(SS_SIZE, "ss_size") X(LARGE_MAPPED, "large_mapped")                               \
-    X(LARGE_UNMAPPED, "large_unmapped") X(LARGE_BYTES, "large_bytes")                   \
-    X(BYTES_MAPPED, "bytes_mapped") X(OOM_EVENTS, "oom_events")                         \
-    X(INVALID_FREES, "invalid_frees") X(RLIMIT_CUR, "rlimit_as_cur")                    \
-    X(RLIMIT_MAX, "rlimit_as_max") X(VM_SIZE_KB, "vm_size_kb") X(VM_RSS_KB, "vm_rss_kb") \
-    X(VM_PEAK_KB, "vm_peak_kb") X(OVERCOMMIT, "overcommit_memory")                      \
-    X(TOTAL_ALLOCS, "allocs") X(TOTAL_FREES, "frees") X(TOTAL_LIVE, "live")
+/* Field lists: X(key) for each key, bare (X stringifies or pastes it); XC(name, width, doc)
+ * for the entries of hakmem's counter lists, which come through diag/hk_dump_format.h. */
 
-/* Per size class counters. */
-#define HKD_CLASS_FIELDS(X)                                                               \
-    X(SIZE, "size") X(ALLOCS, "allocs") X(FREES, "frees") X(LIVE, "live")               \
-    X(FAST_HITS, "fast_hits") X(REFILLS, "refills") X(REFILL_BLOCKS, "refill_blocks")   \
-    X(SPILLS, "spills") X(SPILL_BLOCKS, "spill_blocks") X(REMOTE_SENT, "remote_sent")   \
-    X(REMOTE_DRAINED, "remote_drained") X(BYTES_REQUESTED, "bytes_requested")
+/* Scalar facts about one point in time: the numbers of the dump's header, process and limits
+ * records, then ss_size (the legacy OOM line's) and the text report's totals. */
+#define HKD_FIELDS(X, XC)                                                                \
+    X(pid) X(time_ns) HK_DUMP_PROCESS_KEYS(X, XC) HK_DUMP_LIMITS_KEYS(X)                 \
+    X(ss_size) X(allocs) X(frees) X(live)
 
-#define HKD_TIER_FIELDS(X)                                                                \
-    X(ALLOCS, "allocs") X(FREES, "frees") X(LIVE, "live")                               \
-    X(BYTES_REQUESTED, "bytes_requested") X(MAPPINGS, "mappings") X(CACHE_HITS, "cache_hits")
+/* Per size class: every number of the class record, so every class counter. */
+#define HKD_CLASS_FIELDS(X, XC) HK_DUMP_CLASS_COUNTS(X, XC)
 
-/* Shadow census: blocks per state, per class or per thread. */
-#define HKD_CENSUS_FIELDS(X)                                                              \
-    X(IN_USE, "in_use") X(FAST_CACHE, "fast_cache") X(TLS_LIST, "tls_list")             \
-    X(SLAB_FREE, "slab_free") X(REMOTE_QUEUE, "remote_queue") X(UNCARVED, "uncarved")   \
-    X(TID, "tid")
+#define HKD_TIER_FIELDS(X) HK_DUMP_TIER_COUNTS(X)
 
-#define HKD_EVENT_FIELDS(X)                                                               \
-    X(ERRNO, "errno") X(SIZE, "size") X(CLASS, "class") X(SS_SIZE, "ss_size")           \
-    X(MAP_SIZE, "map_size") X(SIGNO, "signo") X(ADDR, "addr") X(PREV_SS, "prev_ss")     \
-    X(ACTIVE, "active") X(USED, "used") X(CAP, "cap")
+/* Shadow census: blocks per state, per class or per thread; and the thread's kernel tid. */
+#define HKD_CENSUS_FIELDS(X) HK_DUMP_CENSUS_STATES(X) X(tid)
 
-#define HKD_ENUM_F(e, n) HKD_F_##e,
-#define HKD_ENUM_C(e, n) HKD_C_##e,
-#define HKD_ENUM_T(e, n) HKD_T_##e,
-#define HKD_ENUM_Z(e, n) HKD_Z_##e,
-#define HKD_ENUM_E(e, n) HKD_E_##e,
-enum hkd_field { HKD_FIELDS(HKD_ENUM_F) HKD_F_COUNT };
-enum hkd_class_field { HKD_CLASS_FIELDS(HKD_ENUM_C) HKD_C_COUNT };
+/* The numbers of an event: the dump's, and those of the legacy refill line. */
+#define HKD_EVENT_FIELDS(X)                                                              \
+    X(errno) X(size) X(class) X(ss_size) X(map_size) X(signo) X(addr) X(prev_ss)        \
+    X(active) X(used) X(cap)
+
+#define HKD_ENUM_F(k) HKD_F_##k,
+#define HKD_ENUM_FC(k, width, doc) HKD_F_##k,
+#define HKD_ENUM_C(k) HKD_C_##k,
+#define HKD_ENUM_CC(k, width, doc) HKD_C_##k,
+#define HKD_ENUM_T(k) HKD_T_##k,
+#define HKD_ENUM_Z(k) HKD_Z_##k,
+#define HKD_ENUM_E(k) HKD_E_##k,
+enum hkd_field { HKD_FIELDS(HKD_ENUM_F, HKD_ENUM_FC) HKD_F_COUNT };
+enum hkd_class_field { HKD_CLASS_FIELDS(HKD_ENUM_C, HKD_ENUM_CC) HKD_C_COUNT };
 enum hkd_tier_field { HKD_TIER_FIELDS(HKD_ENUM_T) HKD_T_COUNT };
 enum hkd_census_field { HKD_CENSUS_FIELDS(HKD_ENUM_Z) HKD_Z_COUNT };
 enum hkd_event_field { HKD_EVENT_FIELDS(HKD_ENUM_E) HKD_E_COUNT };

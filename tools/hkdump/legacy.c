@@ -75,19 +75,19 @@ static void apply(struct hkd_legacy *lg, struct hkd_model *m, const char *key, s
     switch (lg->kind) {
     case HKD_LEG_OOM:
         if (!strcmp(key, "err"))
-            set_num(&e->f[HKD_E_ERRNO], v, at);
+            set_num(&e->f[HKD_E_errno], v, at);
         else if (!strcmp(key, "ss_size"))
-            set_num(&s->f[HKD_F_SS_SIZE], v, at), set_num(&e->f[HKD_E_SS_SIZE], v, at);
+            set_num(&s->f[HKD_F_ss_size], v, at), set_num(&e->f[HKD_E_ss_size], v, at);
         else if (!strcmp(key, "alloc_size"))
-            set_num(&e->f[HKD_E_MAP_SIZE], v, at);
+            set_num(&e->f[HKD_E_map_size], v, at);
         else if (!strcmp(key, "alloc")) /* legacy name: SuperSlabs mapped */
-            set_num(&s->f[HKD_F_SS_MAPPED], v, at);
+            set_num(&s->f[HKD_F_superslabs_mapped], v, at);
         else if (!strcmp(key, "freed")) /* legacy name: SuperSlabs unmapped */
-            set_num(&s->f[HKD_F_SS_UNMAPPED], v, at);
+            set_num(&s->f[HKD_F_superslabs_unmapped], v, at);
         else if (!strcmp(key, "bytes"))
-            set_num(&s->f[HKD_F_SS_BYTES], v, at);
+            set_num(&s->f[HKD_F_superslab_bytes], v, at);
         else if (!strcmp(key, "class"))
-            set_num(&e->f[HKD_E_CLASS], v, at);
+            set_num(&e->f[HKD_E_class], v, at);
         else if (!strcmp(key, "tier")) {
             size_t n = v.n < sizeof e->tier - 1 ? v.n : sizeof e->tier - 1;
             memcpy(e->tier, v.p, n);
@@ -96,31 +96,31 @@ static void apply(struct hkd_legacy *lg, struct hkd_model *m, const char *key, s
         break;
     case HKD_LEG_RLIMIT:
         if (!strcmp(key, "cur"))
-            set_num(&s->f[HKD_F_RLIMIT_CUR], v, at);
+            set_num(&s->f[HKD_F_rlimit_as_cur], v, at);
         else if (!strcmp(key, "max"))
-            set_num(&s->f[HKD_F_RLIMIT_MAX], v, at);
+            set_num(&s->f[HKD_F_rlimit_as_max], v, at);
         else if (!strcmp(key, "VmSize"))
-            set_num(&s->f[HKD_F_VM_SIZE_KB], v, at);
+            set_num(&s->f[HKD_F_vm_size_kb], v, at);
         else if (!strcmp(key, "VmRSS"))
-            set_num(&s->f[HKD_F_VM_RSS_KB], v, at);
+            set_num(&s->f[HKD_F_vm_rss_kb], v, at);
         else if (!strcmp(key, "VmPeak"))
-            set_num(&s->f[HKD_F_VM_PEAK_KB], v, at);
+            set_num(&s->f[HKD_F_vm_peak_kb], v, at);
         else if (!strcmp(key, "overcommit_memory"))
-            set_num(&s->f[HKD_F_OVERCOMMIT], v, at);
+            set_num(&s->f[HKD_F_overcommit_memory], v, at);
         break;
     case HKD_LEG_REFILL:
         if (!strcmp(key, "class"))
-            set_num(&e->f[HKD_E_CLASS], v, at);
+            set_num(&e->f[HKD_E_class], v, at);
         else if (!strcmp(key, "errno"))
-            set_num(&e->f[HKD_E_ERRNO], v, at);
+            set_num(&e->f[HKD_E_errno], v, at);
         else if (!strcmp(key, "prev_ss"))
-            set_num(&e->f[HKD_E_PREV_SS], v, at);
+            set_num(&e->f[HKD_E_prev_ss], v, at);
         else if (!strcmp(key, "active"))
-            set_num(&e->f[HKD_E_ACTIVE], v, at);
+            set_num(&e->f[HKD_E_active], v, at);
         else if (!strcmp(key, "used"))
-            set_num(&e->f[HKD_E_USED], v, at);
+            set_num(&e->f[HKD_E_used], v, at);
         else if (!strcmp(key, "cap"))
-            set_num(&e->f[HKD_E_CAP], v, at);
+            set_num(&e->f[HKD_E_cap], v, at);
         break;
     case HKD_LEG_NONE:
         break;

@@ -80,7 +80,7 @@ int main(int argc, char **argv)
             free(files);
             return 0;
         } else if (opts && strcmp(a, "--version") == 0) {
-            printf("hkdump %s (dump format %d, symbols: %s)\n", HKD_VERSION, HKD_DUMP_VERSION,
+            printf("hkdump %s (dump format %d, symbols: %s)\n", HKD_VERSION, HK_DUMP_VERSION,
                    hkd_sym_have_libdw() ? "libdw" : "module+offset only");
             free(files);
             return 0;

@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HKD_NAME(e, n) n,
-const char *const hkd_field_names[HKD_F_COUNT] = {HKD_FIELDS(HKD_NAME)};
-const char *const hkd_class_field_names[HKD_C_COUNT] = {HKD_CLASS_FIELDS(HKD_NAME)};
+#define HKD_NAME(k) #k,
+#define HKD_NAME_C(k, width, doc) #k,
+const char *const hkd_field_names[HKD_F_COUNT] = {HKD_FIELDS(HKD_NAME, HKD_NAME_C)};
+const char *const hkd_class_field_names[HKD_C_COUNT] = {HKD_CLASS_FIELDS(HKD_NAME, HKD_NAME_C)};
 const char *const hkd_tier_field_names[HKD_T_COUNT] = {HKD_TIER_FIELDS(HKD_NAME)};
 const char *const hkd_census_field_names[HKD_Z_COUNT] = {HKD_CENSUS_FIELDS(HKD_NAME)};
 const char *const hkd_event_field_names[HKD_E_COUNT] = {HKD_EVENT_FIELDS(HKD_NAME)};

@@ -11,9 +11,9 @@ enum { COL_CLASS = -1, COL_FASTPCT = -2, COL_SKIP = -3 };
 void hkd_report_init(struct hkd_report_state *rs)
 {
     /* The columns of docs/dump-format.md, used until a header row says otherwise. */
-    static const int def[] = {COL_CLASS,  HKD_C_SIZE,    HKD_C_ALLOCS,      HKD_C_FREES,
-                              HKD_C_LIVE,  COL_FASTPCT,  HKD_C_REFILLS,     HKD_C_SPILLS,
-                              HKD_C_REMOTE_SENT,         HKD_C_REMOTE_DRAINED};
+    static const int def[] = {COL_CLASS,  HKD_C_size,    HKD_C_allocs,      HKD_C_frees,
+                              HKD_C_live,  COL_FASTPCT,  HKD_C_refills,     HKD_C_spills,
+                              HKD_C_remote_sent,         HKD_C_remote_drained};
     memcpy(rs->columns, def, sizeof def);
     rs->ncolumns = (int)(sizeof def / sizeof def[0]);
     rs->frames_for = HKD_FRAMES_NONE;

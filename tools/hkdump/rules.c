@@ -101,8 +101,8 @@ static const struct hkd_option *option(const struct ctx *c, const char *name)
 static uint64_t class_size(const struct ctx *c, unsigned id)
 {
     for (size_t i = 0; i < c->v.nclasses; i++)
-        if (c->v.classes[i].id == id && c->v.classes[i].f[HKD_C_SIZE].set)
-            return c->v.classes[i].f[HKD_C_SIZE].v;
+        if (c->v.classes[i].id == id && c->v.classes[i].f[HKD_C_size].set)
+            return c->v.classes[i].f[HKD_C_size].v;
     return 0;
 }
 
@@ -118,14 +118,14 @@ static const struct hkd_class_row *class_row(const struct ctx *c, unsigned id)
 static bool ss_size(const struct ctx *c, uint64_t *out)
 {
     uint64_t bytes, live;
-    if (get(c, HKD_F_SS_SIZE, out))
+    if (get(c, HKD_F_ss_size, out))
         return true;
     const struct hkd_event *e = last_event(c, "oom");
-    if (e && e->f[HKD_E_SS_SIZE].set && e->f[HKD_E_SS_SIZE].v) {
-        *out = e->f[HKD_E_SS_SIZE].v;
+    if (e && e->f[HKD_E_ss_size].set && e->f[HKD_E_ss_size].v) {
+        *out = e->f[HKD_E_ss_size].v;
         return true;
     }
-    if (get(c, HKD_F_SS_BYTES, &bytes) && get(c, HKD_F_SS_LIVE, &live) && live &&
+    if (get(c, HKD_F_superslab_bytes, &bytes) && get(c, HKD_F_superslabs_live, &live) && live &&
         bytes % live == 0) {
         *out = bytes / live;
         return true;
@@ -137,10 +137,10 @@ static bool ss_size(const struct ctx *c, uint64_t *out)
 static bool ss_bytes(const struct ctx *c, uint64_t *out)
 {
     uint64_t mapped, unmapped = 0, size;
-    if (get(c, HKD_F_SS_BYTES, out))
+    if (get(c, HKD_F_superslab_bytes, out))
         return true;
-    if (get(c, HKD_F_SS_MAPPED, &mapped) && ss_size(c, &size)) {
-        get(c, HKD_F_SS_UNMAPPED, &unmapped);
+    if (get(c, HKD_F_superslabs_mapped, &mapped) && ss_size(c, &size)) {
+        get(c, HKD_F_superslabs_unmapped, &unmapped);
         *out = (mapped > unmapped ? mapped - unmapped : 0) * size;
         return true;
     }
@@ -151,8 +151,8 @@ static bool ss_bytes(const struct ctx *c, uint64_t *out)
 static bool hakmem_bytes(const struct ctx *c, uint64_t *out, const char **what)
 {
     uint64_t ss = 0, large = 0;
-    bool have_ss = ss_bytes(c, &ss), have_large = get(c, HKD_F_LARGE_BYTES, &large);
-    if (get(c, HKD_F_BYTES_MAPPED, out)) {
+    bool have_ss = ss_bytes(c, &ss), have_large = get(c, HKD_F_large_bytes, &large);
+    if (get(c, HKD_F_bytes_mapped, out)) {
         *what = "hakmem's mappings";
         return true;
     }
@@ -175,9 +175,11 @@ static int held_by_program(const struct ctx *c, uint64_t hb, double *share)
     double in_use = 0, carved = 0;
     for (size_t i = 0; i < c->v.ncensus; i++) {
         const struct hkd_census_row *r = &c->v.census[i];
-        in_use += (double)z(r, HKD_Z_IN_USE);
-        carved += (double)(z(r, HKD_Z_IN_USE) + z(r, HKD_Z_FAST_CACHE) + z(r, HKD_Z_TLS_LIST) +
-                           z(r, HKD_Z_SLAB_FREE) + z(r, HKD_Z_REMOTE_QUEUE));
+        in_use += (double)z(r, HKD_Z_in_use);
+        /* Quarantined blocks are carved and out of the program's hands. */
+        carved += (double)z(r, HKD_Z_in_use) + (double)z(r, HKD_Z_fast_cache) +
+                  (double)z(r, HKD_Z_tls_list) + (double)z(r, HKD_Z_slab_free) +
+                  (double)z(r, HKD_Z_remote_queue) + (double)z(r, HKD_Z_quarantined);
     }
     if (carved > 0) {
         *share = in_use / carved;
@@ -187,8 +189,8 @@ static int held_by_program(const struct ctx *c, uint64_t hb, double *share)
     bool any = false;
     for (size_t i = 0; i < c->v.nclasses; i++) {
         const struct hkd_class_row *r = &c->v.classes[i];
-        if (r->f[HKD_C_LIVE].set && r->f[HKD_C_SIZE].set) {
-            live += (double)r->f[HKD_C_LIVE].v * (double)r->f[HKD_C_SIZE].v;
+        if (r->f[HKD_C_live].set && r->f[HKD_C_size].set) {
+            live += (double)r->f[HKD_C_live].v * (double)r->f[HKD_C_size].v;
             any = true;
         }
     }
@@ -214,17 +216,17 @@ static void rule_oom(struct ctx *c)
 {
     const struct hkd_event *e = last_event(c, "oom");
     uint64_t n_oom = 0;
-    get(c, HKD_F_OOM_EVENTS, &n_oom);
+    get(c, HKD_F_oom_events, &n_oom);
     if (!e && !n_oom)
         return;
     c->oom = true;
-    uint64_t err = e && e->f[HKD_E_ERRNO].set ? e->f[HKD_E_ERRNO].v : 0;
+    uint64_t err = e && e->f[HKD_E_errno].set ? e->f[HKD_E_errno].v : 0;
     uint64_t map = 0, req = 0, ssz = 0;
-    bool have_map = e && e->f[HKD_E_MAP_SIZE].set, have_req = e && e->f[HKD_E_SIZE].set;
+    bool have_map = e && e->f[HKD_E_map_size].set, have_req = e && e->f[HKD_E_size].set;
     if (have_map)
-        map = e->f[HKD_E_MAP_SIZE].v;
+        map = e->f[HKD_E_map_size].v;
     if (have_req)
-        req = e->f[HKD_E_SIZE].v;
+        req = e->f[HKD_E_size].v;
     ss_size(c, &ssz);
     bool large = e && strcmp(e->tier, "large") == 0;
     const char *what = large ? "a large block" : "a new SuperSlab";
@@ -245,8 +247,8 @@ static void rule_oom(struct ctx *c)
         hkd_strv_addf(&f->evidence, "%s%s", e->quote ? e->quote : e->kind, where(c, e->at).s);
         if (err)
             hkd_ev_uint(f, "errno", err);
-        if (e->f[HKD_E_CLASS].set)
-            hkd_ev_uint(f, "class", e->f[HKD_E_CLASS].v);
+        if (e->f[HKD_E_class].set)
+            hkd_ev_uint(f, "class", e->f[HKD_E_class].v);
         if (e->tier[0])
             hkd_ev_str(f, "tier", e->tier);
     }
@@ -254,18 +256,18 @@ static void rule_oom(struct ctx *c)
         hkd_ev_uint(f, "oom_events", n_oom);
         if (!e)
             hkd_strv_addf(&f->evidence, "process oom_events=%s%s", hkd_count(n_oom).s,
-                          where(c, c->v.f[HKD_F_OOM_EVENTS].at).s);
+                          where(c, c->v.f[HKD_F_oom_events].at).s);
     }
     const struct hkd_event *r = last_event(c, "refill-null");
     if (r) {
         hkd_strv_addf(&f->evidence, "%s%s", r->quote ? r->quote : r->kind, where(c, r->at).s);
-        if (r->f[HKD_E_CLASS].set && r->f[HKD_E_PREV_SS].set && r->f[HKD_E_PREV_SS].v == 0)
+        if (r->f[HKD_E_class].set && r->f[HKD_E_prev_ss].set && r->f[HKD_E_prev_ss].v == 0)
             hkd_strv_addf(&f->evidence,
                           "the refill of class %llu had no SuperSlab to fall back on "
                           "(prev_ss=(nil)), so it had to map a new one",
-                          (unsigned long long)r->f[HKD_E_CLASS].v);
-        if (r->f[HKD_E_CLASS].set)
-            hkd_ev_uint(f, "refill_class", r->f[HKD_E_CLASS].v);
+                          (unsigned long long)r->f[HKD_E_class].v);
+        if (r->f[HKD_E_class].set)
+            hkd_ev_uint(f, "refill_class", r->f[HKD_E_class].v);
     }
     if (have_map) {
         hkd_ev_uint(f, "map_size", map);
@@ -281,27 +283,27 @@ static void rule_oom(struct ctx *c)
             hkd_strv_addf(&f->rules_out, "one absurd request: the failing request was only %s, "
                           "so memory ran out by accumulation", hkd_ibytes(biggest).s);
     }
-    const struct hkd_num *cur = &c->v.f[HKD_F_RLIMIT_CUR];
+    const struct hkd_num *cur = &c->v.f[HKD_F_rlimit_as_cur];
     uint64_t vm_kb, rss_kb;
     if (cur->set && cur->inf)
         hkd_ev_str(f, "rlimit_as_cur", "inf");
     else if (cur->set)
         hkd_ev_uint(f, "rlimit_as_cur", cur->v);
-    if (get(c, HKD_F_VM_SIZE_KB, &vm_kb))
+    if (get(c, HKD_F_vm_size_kb, &vm_kb))
         hkd_ev_uint(f, "vm_size_kb", vm_kb);
-    if (get(c, HKD_F_VM_RSS_KB, &rss_kb))
+    if (get(c, HKD_F_vm_rss_kb, &rss_kb))
         hkd_ev_uint(f, "vm_rss_kb", rss_kb);
     if (cur->set && cur->inf)
         hkd_strv_add(&f->rules_out, "an address-space limit: RLIMIT_AS is unlimited (cur=inf)");
-    else if (cur->set && get(c, HKD_F_VM_SIZE_KB, &vm_kb) &&
+    else if (cur->set && get(c, HKD_F_vm_size_kb, &vm_kb) &&
              (double)vm_kb * 1024 < AS_NEAR * (double)cur->v && vm_kb * 1024 + biggest <= cur->v)
         hkd_strv_addf(&f->rules_out, "the RLIMIT_AS limit: VmSize is %s of it",
                       hkd_pct((double)vm_kb * 1024, (double)cur->v).s);
     uint64_t oc;
-    if (get(c, HKD_F_OVERCOMMIT, &oc) && oc != 2)
+    if (get(c, HKD_F_overcommit_memory, &oc) && oc != 2)
         hkd_strv_addf(&f->rules_out, "the kernel's strict commit limit: overcommit_memory=%llu "
                       "(only 2 is strict)", (unsigned long long)oc);
-    if (!c->v.f[HKD_F_OVERCOMMIT].set)
+    if (!c->v.f[HKD_F_overcommit_memory].set)
         hkd_strv_add(&f->next, "on that machine: cat /proc/sys/vm/overcommit_memory "
                                "/proc/sys/vm/max_map_count (not in this input)");
     if (!c->v.ncensus)
@@ -316,9 +318,9 @@ static void rule_huge_request(struct ctx *c)
     const struct hkd_event *e = last_event(c, "oom");
     if (!e)
         return;
-    uint64_t sz = e->f[HKD_E_SIZE].set ? e->f[HKD_E_SIZE].v : 0;
-    if (e->f[HKD_E_MAP_SIZE].set && e->f[HKD_E_MAP_SIZE].v > sz)
-        sz = e->f[HKD_E_MAP_SIZE].v;
+    uint64_t sz = e->f[HKD_E_size].set ? e->f[HKD_E_size].v : 0;
+    if (e->f[HKD_E_map_size].set && e->f[HKD_E_map_size].v > sz)
+        sz = e->f[HKD_E_map_size].v;
     if (sz < HUGE_REQUEST)
         return;
     struct hkd_finding *f = hkd_finding_new(c->out, "huge-request", HKD_SEV_ERROR,
@@ -336,9 +338,9 @@ static void rule_huge_request(struct ctx *c)
 static void rule_superslabs(struct ctx *c)
 {
     uint64_t mapped, unmapped = 0, size = 0;
-    if (!get(c, HKD_F_SS_MAPPED, &mapped) || mapped < SS_MIN_MAPPED)
+    if (!get(c, HKD_F_superslabs_mapped, &mapped) || mapped < SS_MIN_MAPPED)
         return;
-    bool have_unmapped = get(c, HKD_F_SS_UNMAPPED, &unmapped);
+    bool have_unmapped = get(c, HKD_F_superslabs_unmapped, &unmapped);
     ss_size(c, &size);
     double ratio_den = (double)unmapped;
     if (!have_unmapped)
@@ -365,9 +367,9 @@ static void rule_superslabs(struct ctx *c)
     hkd_ev_uint(f, "superslabs_mapped", mapped);
     hkd_ev_uint(f, "superslabs_unmapped", unmapped);
     hkd_ev_ratio(f, "mapped_per_unmapped", (double)mapped, (double)unmapped);
-    struct hkd_where w = where(c, c->v.f[HKD_F_SS_MAPPED].at);
+    struct hkd_where w = where(c, c->v.f[HKD_F_superslabs_mapped].at);
     uint64_t bytes = 0;
-    bool have_bytes = get(c, HKD_F_SS_BYTES, &bytes);
+    bool have_bytes = get(c, HKD_F_superslab_bytes, &bytes);
     if (size) {
         uint64_t total = mapped * size;
         hkd_ev_uint(f, "ss_size", size);
@@ -388,7 +390,7 @@ static void rule_superslabs(struct ctx *c)
                           hkd_ibytes(bytes).s);
     }
     uint64_t allocs, frees;
-    if (get(c, HKD_F_TOTAL_ALLOCS, &allocs) && get(c, HKD_F_TOTAL_FREES, &frees) && allocs) {
+    if (get(c, HKD_F_allocs, &allocs) && get(c, HKD_F_frees, &frees) && allocs) {
         hkd_ev_ratio(f, "frees_per_alloc", (double)frees, (double)allocs);
         hkd_strv_addf(&f->evidence, "the program freed %s of %s blocks (%s)", hkd_count(frees).s,
                       hkd_count(allocs).s, hkd_pct((double)frees, (double)allocs).s);
@@ -410,7 +412,7 @@ static void rule_superslabs(struct ctx *c)
 static void rule_churn(struct ctx *c)
 {
     uint64_t mapped, unmapped;
-    if (!get(c, HKD_F_SS_MAPPED, &mapped) || !get(c, HKD_F_SS_UNMAPPED, &unmapped) ||
+    if (!get(c, HKD_F_superslabs_mapped, &mapped) || !get(c, HKD_F_superslabs_unmapped, &unmapped) ||
         mapped < SS_CHURN_MIN || (double)unmapped < SS_CHURN_SHARE * (double)mapped)
         return;
     struct hkd_finding *f = hkd_finding_new(c->out, "superslab-churn", HKD_SEV_NOTICE,
@@ -421,9 +423,9 @@ static void rule_churn(struct ctx *c)
     hkd_ev_uint(f, "superslabs_unmapped", unmapped);
     hkd_strv_addf(&f->evidence, "%s mapped, %s unmapped (%s returned)%s", hkd_count(mapped).s,
                   hkd_count(unmapped).s, hkd_pct((double)unmapped, (double)mapped).s,
-                  where(c, c->v.f[HKD_F_SS_MAPPED].at).s);
+                  where(c, c->v.f[HKD_F_superslabs_mapped].at).s);
     uint64_t cached;
-    if (get(c, HKD_F_SS_CACHED, &cached))
+    if (get(c, HKD_F_superslabs_cached, &cached))
         hkd_strv_addf(&f->evidence, "%s SuperSlabs in the cache", hkd_count(cached).s);
     hkd_strv_add(&f->rules_out, "SuperSlabs never returned: most were unmapped again");
     hkd_strv_add(&f->next, "each map/unmap is two system calls and page faults: compare "
@@ -433,11 +435,11 @@ static void rule_churn(struct ctx *c)
 static void rule_gap(struct ctx *c)
 {
     uint64_t rss_kb, vm_kb = 0, hb = 0;
-    if (!get(c, HKD_F_VM_RSS_KB, &rss_kb))
+    if (!get(c, HKD_F_vm_rss_kb, &rss_kb))
         return;
     const char *what = NULL;
     double rss = (double)rss_kb * 1024;
-    bool have_vm = get(c, HKD_F_VM_SIZE_KB, &vm_kb), have_hb = hakmem_bytes(c, &hb, &what);
+    bool have_vm = get(c, HKD_F_vm_size_kb, &vm_kb), have_hb = hakmem_bytes(c, &hb, &what);
     bool by_hb = have_hb && hb >= GAP_MIN_HAKMEM && rss <= GAP_MAX_RESIDENT * (double)hb;
     bool by_vm = have_vm && vm_kb * 1024 >= GAP_MIN_VMSIZE &&
                  rss <= GAP_MAX_RESIDENT * (double)vm_kb * 1024;
@@ -460,7 +462,7 @@ static void rule_gap(struct ctx *c)
                             hkd_ibytes(rss_kb * 1024).s, hkd_ibytes(hb).s, what,
                             hkd_pct(rss, (double)hb).s);
     hkd_ev_uint(f, "vm_rss_kb", rss_kb);
-    struct hkd_where w = where(c, c->v.f[HKD_F_VM_RSS_KB].at);
+    struct hkd_where w = where(c, c->v.f[HKD_F_vm_rss_kb].at);
     if (have_vm) {
         hkd_ev_uint(f, "vm_size_kb", vm_kb);
         hkd_ev_ratio(f, "resident_share_of_vmsize", rss, vm);
@@ -485,13 +487,13 @@ static void rule_gap(struct ctx *c)
 
 static void rule_address_space(struct ctx *c)
 {
-    const struct hkd_num *cur = &c->v.f[HKD_F_RLIMIT_CUR];
+    const struct hkd_num *cur = &c->v.f[HKD_F_rlimit_as_cur];
     uint64_t vm_kb;
-    if (!cur->set || cur->inf || !cur->v || !get(c, HKD_F_VM_SIZE_KB, &vm_kb))
+    if (!cur->set || cur->inf || !cur->v || !get(c, HKD_F_vm_size_kb, &vm_kb))
         return;
     double vm = (double)vm_kb * 1024, lim = (double)cur->v;
     const struct hkd_event *e = last_event(c, "oom");
-    uint64_t map = e && e->f[HKD_E_MAP_SIZE].set ? e->f[HKD_E_MAP_SIZE].v : 0;
+    uint64_t map = e && e->f[HKD_E_map_size].set ? e->f[HKD_E_map_size].v : 0;
     bool near = vm >= AS_NEAR * lim, over = map && vm + (double)map > lim;
     if (!near && !over)
         return;
@@ -510,7 +512,7 @@ static void rule_address_space(struct ctx *c)
                       hkd_ibytes(map).s, over ? "exceeds" : "fits in",
                       hkd_ibytes(vm < lim ? (uint64_t)(lim - vm) : 0).s);
     uint64_t rss_kb;
-    if (get(c, HKD_F_VM_RSS_KB, &rss_kb))
+    if (get(c, HKD_F_vm_rss_kb, &rss_kb))
         hkd_strv_addf(&f->rules_out, "physical memory exhaustion: only %s is resident",
                       hkd_ibytes(rss_kb * 1024).s);
     hkd_strv_add(&f->rules_out, "the kernel's commit limit: the address-space limit is hit first");
@@ -522,12 +524,12 @@ static void rule_overcommit(struct ctx *c)
 {
     const struct hkd_event *e = last_event(c, "oom");
     uint64_t oc;
-    if (!e || !e->f[HKD_E_ERRNO].set || e->f[HKD_E_ERRNO].v != 12 ||
-        !get(c, HKD_F_OVERCOMMIT, &oc) || oc != 2)
+    if (!e || !e->f[HKD_E_errno].set || e->f[HKD_E_errno].v != 12 ||
+        !get(c, HKD_F_overcommit_memory, &oc) || oc != 2)
         return;
-    const struct hkd_num *cur = &c->v.f[HKD_F_RLIMIT_CUR];
+    const struct hkd_num *cur = &c->v.f[HKD_F_rlimit_as_cur];
     uint64_t vm_kb = 0;
-    bool have_vm = get(c, HKD_F_VM_SIZE_KB, &vm_kb);
+    bool have_vm = get(c, HKD_F_vm_size_kb, &vm_kb);
     if (cur->set && !cur->inf && have_vm && (double)vm_kb * 1024 >= AS_NEAR * (double)cur->v)
         return; /* address-space-limit explains it */
     struct hkd_finding *f = hkd_finding_new(c->out, "overcommit-refused", HKD_SEV_ERROR,
@@ -535,7 +537,7 @@ static void rule_overcommit(struct ctx *c)
                                             "(vm.overcommit_memory=2, strict accounting)");
     hkd_ev_uint(f, "overcommit_memory", oc);
     hkd_strv_addf(&f->evidence, "overcommit_memory=2 and mmap failed with ENOMEM%s",
-                  where(c, c->v.f[HKD_F_OVERCOMMIT].at).s);
+                  where(c, c->v.f[HKD_F_overcommit_memory].at).s);
     if (have_vm)
         hkd_strv_addf(&f->evidence, "VmSize %s at the failure", hkd_ibytes(vm_kb * 1024).s);
     if (cur->set && cur->inf)
@@ -547,17 +549,17 @@ static void rule_overcommit(struct ctx *c)
 static void rule_map_count(struct ctx *c)
 {
     uint64_t mapped, unmapped = 0, live, lm = 0, lu = 0;
-    struct hkd_loc at = c->v.f[HKD_F_SS_LIVE].at;
-    if (get(c, HKD_F_SS_LIVE, &live)) {
-    } else if (get(c, HKD_F_SS_MAPPED, &mapped)) {
-        get(c, HKD_F_SS_UNMAPPED, &unmapped);
+    struct hkd_loc at = c->v.f[HKD_F_superslabs_live].at;
+    if (get(c, HKD_F_superslabs_live, &live)) {
+    } else if (get(c, HKD_F_superslabs_mapped, &mapped)) {
+        get(c, HKD_F_superslabs_unmapped, &unmapped);
         live = mapped > unmapped ? mapped - unmapped : 0;
-        at = c->v.f[HKD_F_SS_MAPPED].at;
+        at = c->v.f[HKD_F_superslabs_mapped].at;
     } else {
         return;
     }
-    get(c, HKD_F_LARGE_MAPPED, &lm);
-    get(c, HKD_F_LARGE_UNMAPPED, &lu);
+    get(c, HKD_F_large_mapped, &lm);
+    get(c, HKD_F_large_unmapped, &lu);
     uint64_t maps = live + (lm > lu ? lm - lu : 0);
     double share = (double)maps / MAP_COUNT_DEFAULT;
     if (share < MAP_COUNT_NOTICE)
@@ -602,8 +604,8 @@ static void rule_parked(struct ctx *c)
     size_t ncls = 0;
     for (size_t i = 0; i < c->v.ncensus; i++) {
         const struct hkd_census_row *r = &c->v.census[i];
-        struct parked p = {r->id, 0, z(r, HKD_Z_FAST_CACHE), z(r, HKD_Z_TLS_LIST),
-                           z(r, HKD_Z_SLAB_FREE), z(r, HKD_Z_REMOTE_QUEUE), z(r, HKD_Z_IN_USE),
+        struct parked p = {r->id, 0, z(r, HKD_Z_fast_cache), z(r, HKD_Z_tls_list),
+                           z(r, HKD_Z_slab_free), z(r, HKD_Z_remote_queue), z(r, HKD_Z_in_use),
                            r->at};
         p.parked = p.fast + p.list;
         uint64_t free_blocks = p.parked + p.slab_free + p.remote;
@@ -614,7 +616,7 @@ static void rule_parked(struct ctx *c)
     size_t nthr = 0, exited = 0;
     for (size_t i = 0; i < c->v.ncensus_threads; i++) {
         const struct hkd_census_row *r = &c->v.census_threads[i];
-        struct parked p = {r->id, 0, z(r, HKD_Z_FAST_CACHE), z(r, HKD_Z_TLS_LIST), 0, 0, 0, r->at};
+        struct parked p = {r->id, 0, z(r, HKD_Z_fast_cache), z(r, HKD_Z_tls_list), 0, 0, 0, r->at};
         p.parked = p.fast + p.list;
         /* "parked": exited with HAKMEM_TINY_TLS_LIST_SPILL=0, its lists kept for good */
         bool gone = strcmp(r->state, "exited") == 0 || strcmp(r->state, "parked") == 0;
@@ -662,13 +664,13 @@ static void rule_parked(struct ctx *c)
                       hkd_count(free_blocks).s, hkd_count(p->slab_free).s, hkd_count(p->in_use).s,
                       where(c, p->at).s);
         const struct hkd_class_row *row = class_row(c, p->id);
-        if (row && row->f[HKD_C_FREES].set && row->f[HKD_C_SPILL_BLOCKS].set &&
-            row->f[HKD_C_FREES].v)
+        if (row && row->f[HKD_C_frees].set && row->f[HKD_C_spill_blocks].set &&
+            row->f[HKD_C_frees].v)
             hkd_strv_addf(&f->evidence, "class %u counters: %s frees, %s blocks spilled back "
-                          "(%s)", p->id, hkd_count(row->f[HKD_C_FREES].v).s,
-                          hkd_count(row->f[HKD_C_SPILL_BLOCKS].v).s,
-                          hkd_pct((double)row->f[HKD_C_SPILL_BLOCKS].v,
-                                  (double)row->f[HKD_C_FREES].v).s);
+                          "(%s)", p->id, hkd_count(row->f[HKD_C_frees].v).s,
+                          hkd_count(row->f[HKD_C_spill_blocks].v).s,
+                          hkd_pct((double)row->f[HKD_C_spill_blocks].v,
+                                  (double)row->f[HKD_C_frees].v).s);
     }
     for (size_t i = 0; i < nthr && i < TOP_N; i++) {
         const struct parked *p = &thr[i];
@@ -677,7 +679,7 @@ static void rule_parked(struct ctx *c)
             if (c->v.census_threads[j].id == p->id)
                 r = &c->v.census_threads[j];
         hkd_strv_addf(&f->evidence, "thread %u (tid %llu, %s): %s parked (fast cache %s, TLS "
-                      "list %s)%s", p->id, (unsigned long long)z(r, HKD_Z_TID),
+                      "list %s)%s", p->id, (unsigned long long)z(r, HKD_Z_tid),
                       r->state[0] ? r->state : "?", hkd_count(p->parked).s, hkd_count(p->fast).s,
                       hkd_count(p->list).s, where(c, p->at).s);
     }
@@ -707,9 +709,9 @@ static void rule_remote(struct ctx *c)
     uint64_t queued = 0, orphaned = 0, queued_threads = 0;
     for (size_t i = 0; i < c->v.ncensus; i++) {
         const struct hkd_census_row *r = &c->v.census[i];
-        uint64_t q = z(r, HKD_Z_REMOTE_QUEUE);
-        uint64_t free_blocks = q + z(r, HKD_Z_FAST_CACHE) + z(r, HKD_Z_TLS_LIST) +
-                               z(r, HKD_Z_SLAB_FREE);
+        uint64_t q = z(r, HKD_Z_remote_queue);
+        uint64_t free_blocks = q + z(r, HKD_Z_fast_cache) + z(r, HKD_Z_tls_list) +
+                               z(r, HKD_Z_slab_free);
         if (q >= REMOTE_MIN && (double)q >= REMOTE_SHARE * (double)free_blocks) {
             queued += q;
             hkd_strv_addf(&lines, "class %u: %s blocks in remote queues = %s of its %s free "
@@ -720,32 +722,32 @@ static void rule_remote(struct ctx *c)
     }
     for (size_t i = 0; i < c->v.ncensus_threads; i++) {
         const struct hkd_census_row *r = &c->v.census_threads[i];
-        uint64_t q = z(r, HKD_Z_REMOTE_QUEUE);
+        uint64_t q = z(r, HKD_Z_remote_queue);
         /* "parked": exited with HAKMEM_TINY_TLS_LIST_SPILL=0, its lists kept for good */
         bool gone = strcmp(r->state, "exited") == 0 || strcmp(r->state, "parked") == 0;
-        uint64_t free_blocks = q + z(r, HKD_Z_FAST_CACHE) + z(r, HKD_Z_TLS_LIST);
+        uint64_t free_blocks = q + z(r, HKD_Z_fast_cache) + z(r, HKD_Z_tls_list);
         if ((gone && q) ||
             (q >= REMOTE_MIN && (double)q >= REMOTE_SHARE * (double)free_blocks)) {
             orphaned += gone ? q : 0;
             queued_threads += q;
             hkd_strv_addf(&lines, "thread %u (tid %llu, %s): %s blocks waiting in the remote "
-                          "queues of its slabs%s", r->id, (unsigned long long)z(r, HKD_Z_TID),
+                          "queues of its slabs%s", r->id, (unsigned long long)z(r, HKD_Z_tid),
                           r->state[0] ? r->state : "?", hkd_count(q).s, where(c, r->at).s);
         }
     }
     uint64_t backlog = 0;
     for (size_t i = 0; i < c->v.nclasses; i++) {
         const struct hkd_class_row *r = &c->v.classes[i];
-        if (!r->f[HKD_C_REMOTE_SENT].set || !r->f[HKD_C_REMOTE_DRAINED].set)
+        if (!r->f[HKD_C_remote_sent].set || !r->f[HKD_C_remote_drained].set)
             continue;
-        uint64_t sent = r->f[HKD_C_REMOTE_SENT].v, drained = r->f[HKD_C_REMOTE_DRAINED].v;
+        uint64_t sent = r->f[HKD_C_remote_sent].v, drained = r->f[HKD_C_remote_drained].v;
         if (sent > drained && sent - drained >= REMOTE_MIN &&
             (double)drained < REMOTE_DRAIN_SHARE * (double)sent) {
             backlog += sent - drained;
             hkd_strv_addf(&lines, "class %u counters: %s remote frees sent, %s drained (%s); %s "
                           "not drained%s", r->id, hkd_count(sent).s, hkd_count(drained).s,
                           hkd_pct((double)drained, (double)sent).s, hkd_count(sent - drained).s,
-                          where(c, r->f[HKD_C_REMOTE_SENT].at).s);
+                          where(c, r->f[HKD_C_remote_sent].at).s);
         }
     }
     if (!lines.n) {
@@ -789,8 +791,8 @@ static bool snap_live(const struct hkd_snapshot *s, double *out, bool *is_bytes)
     bool any = false;
     for (size_t i = 0; i < s->nclasses; i++) {
         const struct hkd_class_row *r = &s->classes[i];
-        if (r->f[HKD_C_LIVE].set && r->f[HKD_C_SIZE].set) {
-            bytes += (double)r->f[HKD_C_LIVE].v * (double)r->f[HKD_C_SIZE].v;
+        if (r->f[HKD_C_live].set && r->f[HKD_C_size].set) {
+            bytes += (double)r->f[HKD_C_live].v * (double)r->f[HKD_C_size].v;
             any = true;
         }
     }
@@ -798,9 +800,9 @@ static bool snap_live(const struct hkd_snapshot *s, double *out, bool *is_bytes)
         *out = bytes;
         return true;
     }
-    if (s->f[HKD_F_TOTAL_LIVE].set) {
+    if (s->f[HKD_F_live].set) {
         *is_bytes = false;
-        *out = (double)s->f[HKD_F_TOTAL_LIVE].v;
+        *out = (double)s->f[HKD_F_live].v;
         return true;
     }
     return false;
@@ -815,7 +817,7 @@ static void rule_live_heap(struct ctx *c)
     for (size_t i = 0; i < c->m->nsnaps; i++) {
         const struct hkd_snapshot *s = &c->m->snaps[i];
         double l;
-        if (!s->f[HKD_F_VM_RSS_KB].set || !snap_live(s, &l, &bytes))
+        if (!s->f[HKD_F_vm_rss_kb].set || !snap_live(s, &l, &bytes))
             continue;
         if (!first)
             first = s, l0 = l;
@@ -823,8 +825,8 @@ static void rule_live_heap(struct ctx *c)
         points++;
     }
     if (points >= 2) {
-        double r0 = (double)first->f[HKD_F_VM_RSS_KB].v * 1024;
-        double r1 = (double)last->f[HKD_F_VM_RSS_KB].v * 1024;
+        double r0 = (double)first->f[HKD_F_vm_rss_kb].v * 1024;
+        double r1 = (double)last->f[HKD_F_vm_rss_kb].v * 1024;
         if (l0 > 0 && r0 > 0 && l1 >= GROWTH_RATIO * l0 && r1 >= GROWTH_RATIO * r0 &&
             r1 - r0 >= (double)GROWTH_MIN_RSS) {
             struct hkd_finding *f = hkd_finding_new(
@@ -839,7 +841,7 @@ static void rule_live_heap(struct ctx *c)
                           bytes ? hkd_ibytes((uint64_t)l0).s : hkd_count((uint64_t)l0).s,
                           bytes ? hkd_ibytes((uint64_t)l1).s : hkd_count((uint64_t)l1).s,
                           hkd_ibytes((uint64_t)r0).s, hkd_ibytes((uint64_t)r1).s,
-                          where(c, last->f[HKD_F_VM_RSS_KB].at).s);
+                          where(c, last->f[HKD_F_vm_rss_kb].at).s);
             hkd_strv_add(&f->rules_out, "memory stuck in the allocator: the program's own live "
                                         "blocks grew as much as RSS");
             hkd_strv_add(&f->next, "HAKMEM_LEAK_CHECK=1: at exit, the live blocks grouped by "
@@ -851,7 +853,7 @@ static void rule_live_heap(struct ctx *c)
     /* One point in time: mapped memory that is mostly resident is really held. */
     uint64_t rss_kb, hb;
     const char *what;
-    if (!get(c, HKD_F_VM_RSS_KB, &rss_kb) || !hakmem_bytes(c, &hb, &what) ||
+    if (!get(c, HKD_F_vm_rss_kb, &rss_kb) || !hakmem_bytes(c, &hb, &what) ||
         hb < GAP_MIN_HAKMEM)
         return;
     double rss = (double)rss_kb * 1024;
@@ -878,7 +880,7 @@ static void rule_live_heap(struct ctx *c)
     hkd_ev_ratio(f, "resident_share_of_hakmem_bytes", rss, (double)hb);
     hkd_strv_addf(&f->evidence, "VmRSS %s kB = %s; %s in %s: %s resident%s", hkd_count(rss_kb).s,
                   hkd_ibytes(rss_kb * 1024).s, hkd_ibytes(hb).s, what, hkd_pct(rss, (double)hb).s,
-                  where(c, c->v.f[HKD_F_VM_RSS_KB].at).s);
+                  where(c, c->v.f[HKD_F_vm_rss_kb].at).s);
     hkd_strv_add(&f->rules_out, "memory reserved but unused (mapped, never touched): it is "
                                 "resident");
     hkd_strv_add(&f->next, "HAKMEM_LEAK_CHECK=1: at exit, the live blocks grouped by "
@@ -952,66 +954,118 @@ static void rule_leak(struct ctx *c)
     free(v);
 }
 
+/* Misuse reports counted per kind, in order of first appearance. */
+struct misuse_kinds {
+    const char *kind[16];
+    size_t count[16], n;
+};
+
+static void misuse_count(const struct ctx *c, struct misuse_kinds *k)
+{
+    k->n = 0;
+    for (size_t i = 0; i < c->m->nmisuse; i++) {
+        size_t j = 0;
+        while (j < k->n && strcmp(k->kind[j], c->m->misuse[i].kind))
+            j++;
+        if (j == k->n && k->n < 16)
+            k->kind[k->n] = c->m->misuse[i].kind, k->count[k->n++] = 0;
+        if (j < k->n)
+            k->count[j]++;
+    }
+}
+
+/* Blocks the census found corrupted (written after their free, a broken canary) and keeps
+ * out of use: each is a misuse even when its report line is missing (a log cut short).
+ * *worst gets the class holding most of them. */
+static uint64_t quarantined(const struct ctx *c, const struct hkd_census_row **worst)
+{
+    uint64_t total = 0;
+    *worst = NULL;
+    for (size_t i = 0; i < c->v.ncensus; i++) {
+        const struct hkd_census_row *r = &c->v.census[i];
+        total = hkd_add_sat(total, z(r, HKD_Z_quarantined));
+        if (z(r, HKD_Z_quarantined) && (!*worst || z(r, HKD_Z_quarantined) >
+                                                       z(*worst, HKD_Z_quarantined)))
+            *worst = r;
+    }
+    return total;
+}
+
+static struct hkd_finding *misuse_finding(struct ctx *c, const struct misuse_kinds *k,
+                                          uint64_t invalid, uint64_t quar)
+{
+    char title[256] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < k->n && o < sizeof title - 40; i++)
+        o += (size_t)snprintf(title + o, sizeof title - o, "%s%zu %s", i ? ", " : "",
+                              k->count[i], k->kind[i]);
+    if (!k->n && invalid)
+        snprintf(title, sizeof title, "%s invalid frees counted", hkd_count(invalid).s);
+    else if (!k->n)
+        snprintf(title, sizeof title, "%s blocks quarantined as corrupted", hkd_count(quar).s);
+    struct hkd_finding *f = hkd_finding_new(c->out, "misuse", HKD_SEV_ERROR,
+                                            "heap misuse by the program: %s", title);
+    hkd_ev_uint(f, "reports", c->m->nmisuse);
+    for (size_t i = 0; i < k->n; i++)
+        hkd_ev_uint(f, k->kind[i], k->count[i]);
+    if (invalid)
+        hkd_ev_uint(f, "invalid_frees", invalid);
+    if (quar)
+        hkd_ev_uint(f, "quarantined_blocks", quar);
+    return f;
+}
+
+/* One report and the stacks printed under it (shadow mode with leak tracking). */
+static void misuse_report(struct ctx *c, struct hkd_finding *f, const struct hkd_misuse *x)
+{
+    hkd_strv_addf(&f->evidence, "%s%s", x->quote, where(c, x->at).s);
+    char tid[32] = "";
+    if (x->alloc_thread.set)
+        snprintf(tid, sizeof tid, " by thread %llu", (unsigned long long)x->alloc_thread.v);
+    if (!x->alloc_site && !x->free_site && !x->report_site && !tid[0])
+        return;
+    hkd_strv_addf(&f->evidence, "  the block was allocated%s%s%s%s%s%s%s", tid,
+                  x->alloc_site ? " in " : "", x->alloc_site ? x->alloc_site : "",
+                  x->free_site ? ", freed in " : "", x->free_site ? x->free_site : "",
+                  x->report_site ? (strcmp(x->kind, "double-free") == 0 ? ", freed again in "
+                                                                        : ", found in ")
+                                 : "",
+                  x->report_site ? x->report_site : "");
+}
+
+static bool misuse_of_block(const struct hkd_misuse *x)
+{
+    return strcmp(x->kind, "double-free") == 0 || strcmp(x->kind, "use-after-free") == 0 ||
+           strcmp(x->kind, "overflow") == 0;
+}
+
 static void rule_misuse(struct ctx *c)
 {
     uint64_t invalid = 0;
-    get(c, HKD_F_INVALID_FREES, &invalid);
-    if (!c->m->nmisuse && !invalid)
+    get(c, HKD_F_invalid_frees, &invalid);
+    const struct hkd_census_row *worst;
+    uint64_t quar = quarantined(c, &worst);
+    if (!c->m->nmisuse && !invalid && !quar)
         return;
-    /* Count per kind, in order of first appearance. */
-    const char *kinds[16];
-    size_t counts[16], nk = 0;
-    for (size_t i = 0; i < c->m->nmisuse; i++) {
-        size_t k = 0;
-        while (k < nk && strcmp(kinds[k], c->m->misuse[i].kind))
-            k++;
-        if (k == nk && nk < 16)
-            kinds[nk] = c->m->misuse[i].kind, counts[nk++] = 0;
-        if (k < nk)
-            counts[k]++;
-    }
-    char title[256] = "";
-    size_t o = 0;
-    for (size_t k = 0; k < nk && o < sizeof title - 40; k++)
-        o += (size_t)snprintf(title + o, sizeof title - o, "%s%zu %s", k ? ", " : "", counts[k],
-                              kinds[k]);
-    struct hkd_finding *f;
-    if (nk)
-        f = hkd_finding_new(c->out, "misuse", HKD_SEV_ERROR, "heap misuse by the program: %s",
-                            title);
-    else
-        f = hkd_finding_new(c->out, "misuse", HKD_SEV_ERROR,
-                            "heap misuse by the program: %s invalid frees counted",
-                            hkd_count(invalid).s);
-    hkd_ev_uint(f, "reports", c->m->nmisuse);
-    for (size_t k = 0; k < nk; k++)
-        hkd_ev_uint(f, kinds[k], counts[k]);
-    if (invalid)
-        hkd_ev_uint(f, "invalid_frees", invalid);
-    bool sites = false, block = false;   /* stacks printed; a misuse of a real block */
+    struct misuse_kinds k;
+    misuse_count(c, &k);
+    struct hkd_finding *f = misuse_finding(c, &k, invalid, quar);
+    bool sites = false, block = quar > 0;   /* stacks printed; a misuse of a real block */
     for (size_t i = 0; i < c->m->nmisuse && i < TOP_N; i++) {
-        const struct hkd_misuse *x = &c->m->misuse[i];
-        hkd_strv_addf(&f->evidence, "%s%s", x->quote, where(c, x->at).s);
-        /* The stacks printed under the report (shadow mode with leak tracking). */
-        char tid[32] = "";
-        if (x->alloc_thread.set)
-            snprintf(tid, sizeof tid, " by thread %llu", (unsigned long long)x->alloc_thread.v);
-        if (x->alloc_site || x->free_site || x->report_site || tid[0])
-            hkd_strv_addf(&f->evidence, "  the block was allocated%s%s%s%s%s%s%s", tid,
-                          x->alloc_site ? " in " : "", x->alloc_site ? x->alloc_site : "",
-                          x->free_site ? ", freed in " : "", x->free_site ? x->free_site : "",
-                          x->report_site ? (strcmp(x->kind, "double-free") == 0
-                                                ? ", freed again in " : ", found in ") : "",
-                          x->report_site ? x->report_site : "");
-        sites |= x->alloc_site != NULL;
-        block |= strcmp(x->kind, "double-free") == 0 || strcmp(x->kind, "use-after-free") == 0 ||
-                 strcmp(x->kind, "overflow") == 0;
+        misuse_report(c, f, &c->m->misuse[i]);
+        sites |= c->m->misuse[i].alloc_site != NULL;
+        block |= misuse_of_block(&c->m->misuse[i]);
     }
     if (c->m->nmisuse > TOP_N)
         hkd_strv_addf(&f->evidence, "... and %zu more", c->m->nmisuse - TOP_N);
     if (invalid)
         hkd_strv_addf(&f->evidence, "process counter invalid_frees=%s%s", hkd_count(invalid).s,
-                      where(c, c->v.f[HKD_F_INVALID_FREES].at).s);
+                      where(c, c->v.f[HKD_F_invalid_frees].at).s);
+    if (quar)
+        hkd_strv_addf(&f->evidence, "census: %s blocks quarantined (class %u: %s), found "
+                      "written after their free or past their end and never reused%s",
+                      hkd_count(quar).s, worst->id, hkd_count(z(worst, HKD_Z_quarantined)).s,
+                      where(c, worst->at).s);
     hkd_strv_add(&f->rules_out, "the allocator as the first cause of a later crash: the "
                                 "program's misuse came first");
     if (block && !sites)
@@ -1028,18 +1082,18 @@ static void rule_signal(struct ctx *c)
     const struct hkd_event *e = last_event(c, "signal");
     if (!e)
         return;
-    uint64_t signo = e->f[HKD_E_SIGNO].set ? e->f[HKD_E_SIGNO].v : 0;
+    uint64_t signo = e->f[HKD_E_signo].set ? e->f[HKD_E_signo].v : 0;
     struct hkd_finding *f = hkd_finding_new(c->out, "crash-signal", HKD_SEV_ERROR,
                                             "the process died of %s (signal %llu)",
                                             e->name[0] ? e->name : "a signal",
                                             (unsigned long long)signo);
     hkd_ev_uint(f, "signo", signo);
     hkd_strv_addf(&f->evidence, "%s%s", e->quote ? e->quote : e->kind, where(c, e->at).s);
-    if (e->f[HKD_E_ADDR].set) {
-        char *name = hkd_sym_name(c->sym, e->f[HKD_E_ADDR].v, false);
+    if (e->f[HKD_E_addr].set) {
+        char *name = hkd_sym_name(c->sym, e->f[HKD_E_addr].v, false);
         hkd_ev_str(f, "addr_symbol", name);
         hkd_strv_addf(&f->evidence, "faulting address 0x%llx: %s",
-                      (unsigned long long)e->f[HKD_E_ADDR].v, name);
+                      (unsigned long long)e->f[HKD_E_addr].v, name);
         free(name);
     }
     if (!c->m->nmisuse)

@@ -68,7 +68,7 @@ static void line(struct scan *sc, struct hkd_span s, struct hkd_loc at)
             /* The shell's report of the death: a signal event without an address. */
             struct hkd_event *e = hkd_snap_event(hkd_model_cur(sc->m, at), "signal", at);
             snprintf(e->name, sizeof e->name, "%s", shell[i].name);
-            hkd_num_set(&e->f[HKD_E_SIGNO], shell[i].signo, false, at);
+            hkd_num_set(&e->f[HKD_E_signo], shell[i].signo, false, at);
             e->quote = hkd_span_printable(hkd_span_trim(s), 200);
             sc->records++;
             return;

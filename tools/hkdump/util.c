@@ -64,6 +64,31 @@ void hkd_grow(void **v, size_t *cap, size_t n, size_t elem)
     *cap = c;
 }
 
+uint64_t hkd_add_sat(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+    return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+uint64_t hkd_mul_sat(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+uint64_t hkd_sub_floor(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+uint64_t hkd_u64_of(double d)
+{
+    /* 2^64 is exact as a double; anything at or above it does not fit. */
+    if (!(d > 0))
+        return 0;
+    return d >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)d;
+}
+
 void hkd_strv_add(struct hkd_strv *sv, const char *s)
 {
     hkd_grow((void **)&sv->v, &sv->cap, sv->n, sizeof *sv->v);
