@@ -4,6 +4,7 @@
  * while being written, so every complete line is read and the input is marked truncated. */
 #include "hkdump.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,24 +20,34 @@ struct ctx {
     struct hkd_snapshot *snap;
     struct hkd_loc at;
     struct hkd_span line;
-    bool bad;
+    struct hkd_tok *tok;       /* the record's key=value tokens, after its name */
+    size_t ntok, cap_tok;
+    struct hkd_span *keys;     /* their keys, sorted, to find duplicates */
+    size_t cap_keys;
+    bool bad;                  /* the line was already reported */
+    bool ended;                /* the 'end' record was read */
 };
 
-static void bad_value(struct ctx *c, struct hkd_span key)
+static void unparsed(struct ctx *c, const char *why)
 {
     if (c->bad)
         return; /* one report per line */
     c->bad = true;
+    hkd_model_unparsed(c->m, c->at, c->line, why);
+}
+
+static void bad_value(struct ctx *c, struct hkd_span key)
+{
     char *k = hkd_span_printable(key, 40);
     char *why = hkd_xasprintf("bad value for key '%s'", k);
-    hkd_model_unparsed(c->m, c->at, c->line, why);
+    unparsed(c, why);
     free(why);
     free(k);
 }
 
 /* Sets a field from a numeric token when key names one in the table. */
-static bool num_field(struct ctx *c, const struct hkd_tok *t, const char *const *names, int count,
-                      struct hkd_num *fields)
+static bool num_field(struct ctx *c, const struct hkd_tok *t, const char *const *names,
+                      int count, struct hkd_num *fields)
 {
     int i = hkd_name_index(names, count, t->key);
     if (i < 0)
@@ -44,6 +55,20 @@ static bool num_field(struct ctx *c, const struct hkd_tok *t, const char *const 
     if (!hkd_num_parse(&fields[i], t->val, c->at))
         bad_value(c, t->key);
     return true;
+}
+
+static void num_fields(struct ctx *c, const char *const *names, int count,
+                       struct hkd_num *fields)
+{
+    for (size_t i = 0; i < c->ntok; i++)
+        num_field(c, &c->tok[i], names, count, fields);
+}
+
+static void u64_value(struct ctx *c, const struct hkd_tok *t, uint64_t *out)
+{
+    bool inf;
+    if (!hkd_parse_u64(t->val, out, &inf))
+        bad_value(c, t->key);
 }
 
 static void copy_str(char *dst, size_t cap, struct hkd_span v)
@@ -64,31 +89,24 @@ static void set_str(char **dst, const struct hkd_tok *t)
     *dst = dup_val(t);
 }
 
-/* Finds "key" among the tokens of rest, for records that are keyed (class=, id=, ...). */
-static bool find_key(struct hkd_span rest, const char *key, struct hkd_tok *out)
+/* The token of "key", for records that are keyed (class=, id=, ...). */
+static const struct hkd_tok *find_key(const struct ctx *c, const char *key)
 {
-    struct hkd_tok t;
-    bool bad = false;
-    while (hkd_kv_next(&rest, &t, &bad))
-        if (hkd_span_eq(t.key, key)) {
-            *out = t;
-            return true;
-        }
-    return false;
+    for (size_t i = 0; i < c->ntok; i++)
+        if (hkd_span_eq(c->tok[i].key, key))
+            return &c->tok[i];
+    return NULL;
 }
 
-static bool key_id(struct ctx *c, struct hkd_span rest, const char *key, unsigned *id)
+static bool key_id(struct ctx *c, const char *key, unsigned *id)
 {
-    struct hkd_tok t;
+    const struct hkd_tok *t = find_key(c, key);
     uint64_t v;
     bool inf;
-    if (!find_key(rest, key, &t) || !hkd_parse_u64(t.val, &v, &inf) || inf || v > 1u << 20) {
-        if (!c->bad) {
-            char *why = hkd_xasprintf("record without a valid %s=", key);
-            hkd_model_unparsed(c->m, c->at, c->line, why);
-            free(why);
-            c->bad = true;
-        }
+    if (!t || !hkd_parse_u64(t->val, &v, &inf) || inf || v > 1u << 20) {
+        char *why = hkd_xasprintf("record without a valid %s=", key);
+        unparsed(c, why);
+        free(why);
         return false;
     }
     *id = (unsigned)v;
@@ -114,157 +132,258 @@ static void parse_frames(struct hkd_stack *st, struct hkd_span v)
     }
 }
 
-/* One record. Returns false if the record name is unknown. */
+/* ---- one handler per record of diag/hk_dump_format.h (HK_DUMP_RECORDS) ---- */
+
+static void rec_header(struct ctx *c)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } strs[] = {{"version", offsetof(struct hkd_snapshot, version)},
+                {"build", offsetof(struct hkd_snapshot, build)},
+                {"reason", offsetof(struct hkd_snapshot, reason)},
+                {"exe", offsetof(struct hkd_snapshot, exe)}};
+    for (size_t i = 0; i < c->ntok; i++) {
+        const struct hkd_tok *t = &c->tok[i];
+        size_t k = 0;
+        while (k < sizeof strs / sizeof strs[0] && !hkd_span_eq(t->key, strs[k].key))
+            k++;
+        if (k < sizeof strs / sizeof strs[0])
+            set_str((char **)((char *)c->snap + strs[k].off), t);
+        else
+            num_field(c, t, hkd_field_names, HKD_F_COUNT, c->snap->f);
+    }
+}
+
+static void rec_option(struct ctx *c)
+{
+    const struct hkd_tok *n = find_key(c, "name"), *v = find_key(c, "value");
+    if (!n)
+        return;
+    struct hkd_model *m = c->m;
+    hkd_grow((void **)&m->options, &m->cap_options, m->noptions, sizeof *m->options);
+    struct hkd_option *o = &m->options[m->noptions++];
+    o->name = dup_val(n);
+    o->value = v ? dup_val(v) : hkd_xstrdup("");
+}
+
+static void rec_process(struct ctx *c)
+{
+    num_fields(c, hkd_field_names, HKD_F_COUNT, c->snap->f);
+}
+
+static void rec_limits(struct ctx *c)
+{
+    num_fields(c, hkd_field_names, HKD_F_COUNT, c->snap->f);
+    c->snap->has_limits = true;
+    free(c->snap->limits_quote);
+    c->snap->limits_quote = hkd_span_printable(c->line, 300);
+}
+
+static void rec_class(struct ctx *c)
+{
+    unsigned id;
+    if (key_id(c, "id", &id))
+        num_fields(c, hkd_class_field_names, HKD_C_COUNT, hkd_snap_class(c->snap, id)->f);
+}
+
+static void rec_tier(struct ctx *c)
+{
+    const struct hkd_tok *n = find_key(c, "name");
+    int ti = n ? hkd_name_index(hkd_tier_names, HKD_TIER_COUNT, n->val) : -1;
+    if (ti < 0)
+        unparsed(c, "tier record without a known name=");
+    else
+        num_fields(c, hkd_tier_field_names, HKD_T_COUNT, c->snap->tier[ti]);
+}
+
+/* A summary for people reading the dump; the process record carries what the rules use. */
+static void rec_superslab_table(struct ctx *c)
+{
+    (void)c;
+}
+
+static void census(struct ctx *c, bool thread)
+{
+    unsigned id;
+    if (!key_id(c, thread ? "thread" : "class", &id))
+        return;
+    struct hkd_census_row *r = hkd_snap_census(c->snap, id, thread);
+    r->at = c->at;
+    for (size_t i = 0; i < c->ntok; i++) {
+        if (hkd_span_eq(c->tok[i].key, "state"))
+            copy_str(r->state, sizeof r->state, c->tok[i].val);
+        else
+            num_field(c, &c->tok[i], hkd_census_field_names, HKD_Z_COUNT, r->f);
+    }
+}
+
+static void rec_census(struct ctx *c)
+{
+    census(c, false);
+}
+
+static void rec_census_thread(struct ctx *c)
+{
+    census(c, true);
+}
+
+static void rec_event(struct ctx *c)
+{
+    const struct hkd_tok *k = find_key(c, "kind");
+    char kind[16] = "unknown";
+    if (k)
+        copy_str(kind, sizeof kind, k->val);
+    struct hkd_event *e = hkd_snap_event(c->snap, kind, c->at);
+    e->quote = hkd_span_printable(c->line, 300);
+    for (size_t i = 0; i < c->ntok; i++) {
+        const struct hkd_tok *t = &c->tok[i];
+        if (hkd_span_eq(t->key, "tier"))
+            copy_str(e->tier, sizeof e->tier, t->val);
+        else if (hkd_span_eq(t->key, "name"))
+            copy_str(e->name, sizeof e->name, t->val);
+        else
+            num_field(c, t, hkd_event_field_names, HKD_E_COUNT, e->f);
+    }
+    if (strcmp(kind, "oom") == 0)
+        c->snap->has_oom = true;
+}
+
+static void rec_misuse(struct ctx *c)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } nums[] = {{"addr", offsetof(struct hkd_misuse, addr)},
+                {"class", offsetof(struct hkd_misuse, cls)},
+                {"size", offsetof(struct hkd_misuse, size)},
+                {"thread", offsetof(struct hkd_misuse, thread)},
+                {"alloc_thread", offsetof(struct hkd_misuse, alloc_thread)}};
+    struct hkd_misuse *x = hkd_model_misuse(c->m, c->at);
+    x->quote = hkd_span_printable(c->line, 300);
+    snprintf(x->kind, sizeof x->kind, "unknown");
+    for (size_t i = 0; i < c->ntok; i++) {
+        const struct hkd_tok *t = &c->tok[i];
+        if (hkd_span_eq(t->key, "kind"))
+            copy_str(x->kind, sizeof x->kind, t->val);
+        else if (hkd_span_eq(t->key, "state"))
+            copy_str(x->state, sizeof x->state, t->val);
+        for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
+            if (hkd_span_eq(t->key, nums[k].key) &&
+                !hkd_num_parse((struct hkd_num *)((char *)x + nums[k].off), t->val, c->at))
+                bad_value(c, t->key);
+    }
+}
+
+static void rec_module(struct ctx *c)
+{
+    struct hkd_module mod = {0};
+    if (!key_id(c, "id", &mod.id))
+        return;
+    for (size_t i = 0; i < c->ntok; i++) {
+        const struct hkd_tok *t = &c->tok[i];
+        if (hkd_span_eq(t->key, "base"))
+            u64_value(c, t, &mod.base);
+        else if (hkd_span_eq(t->key, "end"))
+            u64_value(c, t, &mod.end);
+        else if (hkd_span_eq(t->key, "path"))
+            set_str(&mod.path, t);
+    }
+    if (!mod.path || mod.end <= mod.base) {
+        unparsed(c, "module without path= or base < end");
+        free(mod.path);
+        return;
+    }
+    struct hkd_model *m = c->m;
+    hkd_grow((void **)&m->modules, &m->cap_modules, m->nmodules, sizeof *m->modules);
+    m->modules[m->nmodules++] = mod;
+}
+
+static void rec_stack(struct ctx *c)
+{
+    unsigned id;
+    if (!key_id(c, "id", &id))
+        return;
+    struct hkd_stack *st = hkd_model_stack(c->m, c->at);
+    st->id = id;
+    snprintf(st->kind, sizeof st->kind, "lost");
+    for (size_t i = 0; i < c->ntok; i++) {
+        const struct hkd_tok *t = &c->tok[i];
+        if (hkd_span_eq(t->key, "blocks"))
+            u64_value(c, t, &st->blocks);
+        else if (hkd_span_eq(t->key, "bytes"))
+            u64_value(c, t, &st->bytes);
+        else if (hkd_span_eq(t->key, "kind"))
+            copy_str(st->kind, sizeof st->kind, t->val);
+        else if (hkd_span_eq(t->key, "frames"))
+            parse_frames(st, t->val);
+    }
+}
+
+static void rec_end(struct ctx *c)
+{
+    c->ended = true;
+}
+
+/* The table is made from the format header's list: a record added there without a handler
+ * here does not compile. */
+static const struct {
+    const char *name;
+    void (*fn)(struct ctx *c);
+} records[] = {
+#define HKD_REC(n) {#n, rec_##n},
+    HK_DUMP_RECORDS(HKD_REC)
+#undef HKD_REC
+};
+
+static int span_cmp(const void *a, const void *b)
+{
+    const struct hkd_span *x = a, *y = b;
+    int r = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+    return r ? r : (x->n > y->n) - (x->n < y->n);
+}
+
+/* Splits the line after the record name into c->tok. False (reported) when a value is
+ * malformed or a key appears twice: a writer never repeats a key, so a repeated one was
+ * injected (a value with an unquoted control character) and neither copy can be trusted. */
+static bool tokenize(struct ctx *c, struct hkd_span rest)
+{
+    struct hkd_tok t;
+    bool bad = false;
+    c->ntok = 0;
+    while (hkd_kv_next(&rest, &t, &bad)) {
+        hkd_grow((void **)&c->tok, &c->cap_tok, c->ntok, sizeof *c->tok);
+        hkd_grow((void **)&c->keys, &c->cap_keys, c->ntok, sizeof *c->keys);
+        c->keys[c->ntok] = t.key;
+        c->tok[c->ntok++] = t;
+    }
+    if (bad) {
+        unparsed(c, "unterminated quoted value");
+        return true; /* the complete tokens are still used */
+    }
+    qsort(c->keys, c->ntok, sizeof *c->keys, span_cmp);
+    for (size_t i = 1; i < c->ntok; i++)
+        if (c->keys[i].n && span_cmp(&c->keys[i - 1], &c->keys[i]) == 0) {
+            char *k = hkd_span_printable(c->keys[i], 40);
+            char *why = hkd_xasprintf("key '%s' given twice (record ignored)", k);
+            unparsed(c, why);
+            free(why);
+            free(k);
+            return false;
+        }
+    return true;
+}
+
+/* One record line. Returns false if the record name is unknown. */
 static bool record(struct ctx *c, struct hkd_span name, struct hkd_span rest)
 {
-    struct hkd_snapshot *s = c->snap;
-    struct hkd_tok t;
-    struct hkd_span it = rest;
-    bool bad = false;
-    unsigned id;
-
-    if (hkd_span_eq(name, "header")) {
-        while (hkd_kv_next(&it, &t, &bad)) {
-            if (hkd_span_eq(t.key, "version"))
-                set_str(&s->version, &t);
-            else if (hkd_span_eq(t.key, "build"))
-                set_str(&s->build, &t);
-            else if (hkd_span_eq(t.key, "reason"))
-                set_str(&s->reason, &t);
-            else if (hkd_span_eq(t.key, "exe"))
-                set_str(&s->exe, &t);
-            else
-                num_field(c, &t, hkd_field_names, HKD_F_COUNT, s->f);
-        }
-    } else if (hkd_span_eq(name, "process") || hkd_span_eq(name, "limits")) {
-        while (hkd_kv_next(&it, &t, &bad))
-            num_field(c, &t, hkd_field_names, HKD_F_COUNT, s->f);
-        if (hkd_span_eq(name, "limits")) {
-            s->has_limits = true;
-            free(s->limits_quote);
-            s->limits_quote = hkd_span_printable(c->line, 300);
-        }
-    } else if (hkd_span_eq(name, "option")) {
-        struct hkd_tok n, v;
-        if (find_key(rest, "name", &n)) {
-            struct hkd_model *m = c->m;
-            hkd_grow((void **)&m->options, &m->cap_options, m->noptions, sizeof *m->options);
-            struct hkd_option *o = &m->options[m->noptions++];
-            o->name = dup_val(&n);
-            o->value = find_key(rest, "value", &v) ? dup_val(&v) : hkd_xstrdup("");
-        }
-    } else if (hkd_span_eq(name, "class")) {
-        if (!key_id(c, rest, "id", &id))
-            return true;
-        struct hkd_class_row *r = hkd_snap_class(s, id);
-        while (hkd_kv_next(&it, &t, &bad))
-            num_field(c, &t, hkd_class_field_names, HKD_C_COUNT, r->f);
-    } else if (hkd_span_eq(name, "tier")) {
-        struct hkd_tok n;
-        int ti = find_key(rest, "name", &n) ? hkd_name_index(hkd_tier_names, HKD_TIER_COUNT, n.val)
-                                            : -1;
-        if (ti < 0) {
-            hkd_model_unparsed(c->m, c->at, c->line, "tier record without a known name=");
-            return true;
-        }
-        while (hkd_kv_next(&it, &t, &bad))
-            num_field(c, &t, hkd_tier_field_names, HKD_T_COUNT, s->tier[ti]);
-    } else if (hkd_span_eq(name, "census") || hkd_span_eq(name, "census_thread")) {
-        bool thr = hkd_span_eq(name, "census_thread");
-        if (!key_id(c, rest, thr ? "thread" : "class", &id))
-            return true;
-        struct hkd_census_row *r = hkd_snap_census(s, id, thr);
-        r->at = c->at;
-        while (hkd_kv_next(&it, &t, &bad)) {
-            if (hkd_span_eq(t.key, "state"))
-                copy_str(r->state, sizeof r->state, t.val);
-            else
-                num_field(c, &t, hkd_census_field_names, HKD_Z_COUNT, r->f);
-        }
-    } else if (hkd_span_eq(name, "event")) {
-        struct hkd_tok k;
-        char kind[16] = "unknown";
-        if (find_key(rest, "kind", &k))
-            copy_str(kind, sizeof kind, k.val);
-        struct hkd_event *e = hkd_snap_event(s, kind, c->at);
-        e->quote = hkd_span_printable(c->line, 300);
-        while (hkd_kv_next(&it, &t, &bad)) {
-            if (hkd_span_eq(t.key, "tier"))
-                copy_str(e->tier, sizeof e->tier, t.val);
-            else if (hkd_span_eq(t.key, "name"))
-                copy_str(e->name, sizeof e->name, t.val);
-            else
-                num_field(c, &t, hkd_event_field_names, HKD_E_COUNT, e->f);
-        }
-        if (strcmp(kind, "oom") == 0)
-            s->has_oom = true;
-    } else if (hkd_span_eq(name, "misuse")) {
-        struct hkd_misuse *x = hkd_model_misuse(c->m, c->at);
-        x->quote = hkd_span_printable(c->line, 300);
-        snprintf(x->kind, sizeof x->kind, "unknown");
-        while (hkd_kv_next(&it, &t, &bad)) {
-            if (hkd_span_eq(t.key, "kind"))
-                copy_str(x->kind, sizeof x->kind, t.val);
-            else if (hkd_span_eq(t.key, "state"))
-                copy_str(x->state, sizeof x->state, t.val);
-            else if (hkd_span_eq(t.key, "addr") && !hkd_num_parse(&x->addr, t.val, c->at))
-                bad_value(c, t.key);
-            else if (hkd_span_eq(t.key, "class") && !hkd_num_parse(&x->cls, t.val, c->at))
-                bad_value(c, t.key);
-            else if (hkd_span_eq(t.key, "size") && !hkd_num_parse(&x->size, t.val, c->at))
-                bad_value(c, t.key);
-            else if (hkd_span_eq(t.key, "thread") && !hkd_num_parse(&x->thread, t.val, c->at))
-                bad_value(c, t.key);
-            else if (hkd_span_eq(t.key, "alloc_thread") &&
-                     !hkd_num_parse(&x->alloc_thread, t.val, c->at))
-                bad_value(c, t.key);
-        }
-    } else if (hkd_span_eq(name, "module")) {
-        struct hkd_module mod = {0};
-        if (!key_id(c, rest, "id", &mod.id))
-            return true;
-        while (hkd_kv_next(&it, &t, &bad)) {
-            bool inf = false;
-            if (hkd_span_eq(t.key, "base") && !hkd_parse_u64(t.val, &mod.base, &inf))
-                bad_value(c, t.key);
-            else if (hkd_span_eq(t.key, "end") && !hkd_parse_u64(t.val, &mod.end, &inf))
-                bad_value(c, t.key);
-            else if (hkd_span_eq(t.key, "path"))
-                set_str(&mod.path, &t);
-        }
-        if (!mod.path || mod.end <= mod.base) {
-            hkd_model_unparsed(c->m, c->at, c->line, "module without path= or base < end");
-            free(mod.path);
-            return true;
-        }
-        struct hkd_model *m = c->m;
-        hkd_grow((void **)&m->modules, &m->cap_modules, m->nmodules, sizeof *m->modules);
-        m->modules[m->nmodules++] = mod;
-    } else if (hkd_span_eq(name, "stack")) {
-        if (!key_id(c, rest, "id", &id))
-            return true;
-        struct hkd_stack *st = hkd_model_stack(c->m, c->at);
-        st->id = id;
-        snprintf(st->kind, sizeof st->kind, "lost");
-        while (hkd_kv_next(&it, &t, &bad)) {
-            bool inf = false;
-            if (hkd_span_eq(t.key, "blocks") && !hkd_parse_u64(t.val, &st->blocks, &inf))
-                bad_value(c, t.key);
-            else if (hkd_span_eq(t.key, "bytes") && !hkd_parse_u64(t.val, &st->bytes, &inf))
-                bad_value(c, t.key);
-            else if (hkd_span_eq(t.key, "kind"))
-                copy_str(st->kind, sizeof st->kind, t.val);
-            else if (hkd_span_eq(t.key, "frames"))
-                parse_frames(st, t.val);
-        }
-    } else if (hkd_span_eq(name, "superslab_table")) {
-        /* A summary for people reading the dump; the process record carries what the rules
-         * use. Known, so it is not listed as unparsed. */
-    } else {
+    size_t i = 0;
+    while (i < sizeof records / sizeof records[0] && !hkd_span_eq(name, records[i].name))
+        i++;
+    if (i == sizeof records / sizeof records[0])
         return false;
-    }
-    if (bad && !c->bad)
-        hkd_model_unparsed(c->m, c->at, c->line, "unterminated quoted value");
+    if (tokenize(c, rest))
+        records[i].fn(c);
     return true;
 }
 
@@ -295,8 +414,7 @@ int hkd_dump_parse(const struct hkd_input *in, struct hkd_model *m, char *err, s
     ii->version = (unsigned)version;
     struct ctx c = {.m = m, .at = {idx, 1}};
     c.snap = hkd_model_new_snapshot(m, c.at);
-    bool ended = false;
-    unsigned records = 0;
+    unsigned nrecords = 0;
 
     while (hkd_lines_next(&it, &line, &complete)) {
         c.at.line = it.lineno;
@@ -309,7 +427,7 @@ int hkd_dump_parse(const struct hkd_input *in, struct hkd_model *m, char *err, s
         }
         if (hkd_span_trim(line).n == 0)
             continue;
-        if (ended) {
+        if (c.ended) {
             hkd_model_unparsed(m, c.at, line, "data after the 'end' record");
             continue;
         }
@@ -321,12 +439,8 @@ int hkd_dump_parse(const struct hkd_input *in, struct hkd_model *m, char *err, s
             hkd_model_unparsed(m, c.at, line, "line does not start with a record name");
             continue;
         }
-        if (hkd_span_eq(name.val, "end")) {
-            ended = true;
-            continue;
-        }
         if (record(&c, name.val, rest)) {
-            records++;
+            nrecords += !c.ended; /* 'end' closes the file; it holds no facts */
         } else {
             char *n = hkd_span_printable(name.val, 40);
             char *why = hkd_xasprintf("unknown record '%s' (ignored)", n);
@@ -335,9 +449,11 @@ int hkd_dump_parse(const struct hkd_input *in, struct hkd_model *m, char *err, s
             free(n);
         }
     }
+    free(c.tok);
+    free(c.keys);
     ii = &m->inputs[idx];
     ii->lines = it.lineno;
-    ii->records = records;
-    ii->truncated = !ended;
+    ii->records = nrecords;
+    ii->truncated = !c.ended;
     return 0;
 }

@@ -212,105 +212,144 @@ static const char *next_dump =
 
 /* ---- rules, in the order they appear in the report at equal severity ---- */
 
-static void rule_oom(struct ctx *c)
+/* What the OOM rule reads: the latest OOM event (may be NULL when only the counter says
+ * so) and its sizes. */
+struct oom {
+    const struct hkd_event *e;
+    uint64_t n_oom, err, map, req, ssz, biggest;
+    bool have_map, have_req, large;
+};
+
+static void oom_read(struct ctx *c, struct oom *o)
 {
     const struct hkd_event *e = last_event(c, "oom");
-    uint64_t n_oom = 0;
-    get(c, HKD_F_oom_events, &n_oom);
-    if (!e && !n_oom)
-        return;
-    c->oom = true;
-    uint64_t err = e && e->f[HKD_E_errno].set ? e->f[HKD_E_errno].v : 0;
-    uint64_t map = 0, req = 0, ssz = 0;
-    bool have_map = e && e->f[HKD_E_map_size].set, have_req = e && e->f[HKD_E_size].set;
-    if (have_map)
-        map = e->f[HKD_E_map_size].v;
-    if (have_req)
-        req = e->f[HKD_E_size].v;
-    ss_size(c, &ssz);
-    bool large = e && strcmp(e->tier, "large") == 0;
-    const char *what = large ? "a large block" : "a new SuperSlab";
+    memset(o, 0, sizeof *o);
+    o->e = e;
+    get(c, HKD_F_oom_events, &o->n_oom);
+    o->err = e && e->f[HKD_E_errno].set ? e->f[HKD_E_errno].v : 0;
+    o->have_map = e && e->f[HKD_E_map_size].set;
+    o->have_req = e && e->f[HKD_E_size].set;
+    if (o->have_map)
+        o->map = e->f[HKD_E_map_size].v;
+    if (o->have_req)
+        o->req = e->f[HKD_E_size].v;
+    o->biggest = o->map > o->req ? o->map : o->req;
+    ss_size(c, &o->ssz);
+    o->large = e && strcmp(e->tier, "large") == 0;
+}
 
-    struct hkd_finding *f;
-    if (e && err)
-        f = hkd_finding_new(c->out, "oom-event", HKD_SEV_ERROR,
-                            "out of memory: mmap of %s failed with %s (err=%llu)", what,
-                            errno_name(err), (unsigned long long)err);
-    else if (e)
-        f = hkd_finding_new(c->out, "oom-event", HKD_SEV_ERROR,
-                            "out of memory: mmap of %s failed", what);
-    else
-        f = hkd_finding_new(c->out, "oom-event", HKD_SEV_ERROR,
-                            "out of memory: %s OOM event%s counted", hkd_count(n_oom).s,
-                            n_oom == 1 ? "" : "s");
+static struct hkd_finding *oom_finding(struct ctx *c, const struct oom *o)
+{
+    const char *what = o->large ? "a large block" : "a new SuperSlab";
+    if (o->e && o->err)
+        return hkd_finding_new(c->out, "oom-event", HKD_SEV_ERROR,
+                               "out of memory: mmap of %s failed with %s (err=%llu)", what,
+                               errno_name(o->err), (unsigned long long)o->err);
+    if (o->e)
+        return hkd_finding_new(c->out, "oom-event", HKD_SEV_ERROR,
+                               "out of memory: mmap of %s failed", what);
+    return hkd_finding_new(c->out, "oom-event", HKD_SEV_ERROR,
+                           "out of memory: %s OOM event%s counted", hkd_count(o->n_oom).s,
+                           o->n_oom == 1 ? "" : "s");
+}
+
+/* The event line itself, the counter, and the refill line that came before it. */
+static void oom_event_evidence(struct ctx *c, struct hkd_finding *f, const struct oom *o)
+{
+    const struct hkd_event *e = o->e;
     if (e) {
         hkd_strv_addf(&f->evidence, "%s%s", e->quote ? e->quote : e->kind, where(c, e->at).s);
-        if (err)
-            hkd_ev_uint(f, "errno", err);
+        if (o->err)
+            hkd_ev_uint(f, "errno", o->err);
         if (e->f[HKD_E_class].set)
             hkd_ev_uint(f, "class", e->f[HKD_E_class].v);
         if (e->tier[0])
             hkd_ev_str(f, "tier", e->tier);
     }
-    if (n_oom) {
-        hkd_ev_uint(f, "oom_events", n_oom);
+    if (o->n_oom) {
+        hkd_ev_uint(f, "oom_events", o->n_oom);
         if (!e)
-            hkd_strv_addf(&f->evidence, "process oom_events=%s%s", hkd_count(n_oom).s,
+            hkd_strv_addf(&f->evidence, "process oom_events=%s%s", hkd_count(o->n_oom).s,
                           where(c, c->v.f[HKD_F_oom_events].at).s);
     }
     const struct hkd_event *r = last_event(c, "refill-null");
-    if (r) {
-        hkd_strv_addf(&f->evidence, "%s%s", r->quote ? r->quote : r->kind, where(c, r->at).s);
-        if (r->f[HKD_E_class].set && r->f[HKD_E_prev_ss].set && r->f[HKD_E_prev_ss].v == 0)
+    if (!r)
+        return;
+    hkd_strv_addf(&f->evidence, "%s%s", r->quote ? r->quote : r->kind, where(c, r->at).s);
+    if (r->f[HKD_E_class].set && r->f[HKD_E_prev_ss].set && r->f[HKD_E_prev_ss].v == 0)
+        hkd_strv_addf(&f->evidence,
+                      "the refill of class %llu had no SuperSlab to fall back on "
+                      "(prev_ss=(nil)), so it had to map a new one",
+                      (unsigned long long)r->f[HKD_E_class].v);
+    if (r->f[HKD_E_class].set)
+        hkd_ev_uint(f, "refill_class", r->f[HKD_E_class].v);
+}
+
+static void oom_sizes(struct hkd_finding *f, const struct oom *o)
+{
+    if (o->have_map) {
+        hkd_ev_uint(f, "map_size", o->map);
+        if (o->ssz && o->map > o->ssz)
             hkd_strv_addf(&f->evidence,
-                          "the refill of class %llu had no SuperSlab to fall back on "
-                          "(prev_ss=(nil)), so it had to map a new one",
-                          (unsigned long long)r->f[HKD_E_class].v);
-        if (r->f[HKD_E_class].set)
-            hkd_ev_uint(f, "refill_class", r->f[HKD_E_class].v);
+                          "the failing map was %s for a %s SuperSlab (\u00d7%s: room to align "
+                          "it)", hkd_ibytes(o->map).s, hkd_ibytes(o->ssz).s,
+                          hkd_ratio((double)o->map, (double)o->ssz).s);
     }
-    if (have_map) {
-        hkd_ev_uint(f, "map_size", map);
-        if (ssz && map > ssz)
-            hkd_strv_addf(&f->evidence,
-                          "the failing map was %s for a %s SuperSlab (\u00d7%s: room to align it)",
-                          hkd_ibytes(map).s, hkd_ibytes(ssz).s, hkd_ratio((double)map,
-                         (double)ssz).s);
-    }
-    uint64_t biggest = map > req ? map : req;
-    if (have_map || have_req) {
-        if (biggest < HUGE_REQUEST)
-            hkd_strv_addf(&f->rules_out, "one absurd request: the failing request was only %s, "
-                          "so memory ran out by accumulation", hkd_ibytes(biggest).s);
-    }
+    if ((o->have_map || o->have_req) && o->biggest < HUGE_REQUEST)
+        hkd_strv_addf(&f->rules_out, "one absurd request: the failing request was only %s, "
+                      "so memory ran out by accumulation", hkd_ibytes(o->biggest).s);
+}
+
+/* RLIMIT_AS, VmSize and the kernel's commit policy: which limits the numbers rule out. */
+static void oom_limits(struct ctx *c, struct hkd_finding *f, const struct oom *o)
+{
     const struct hkd_num *cur = &c->v.f[HKD_F_rlimit_as_cur];
-    uint64_t vm_kb, rss_kb;
+    uint64_t vm_kb, rss_kb, oc;
+    bool have_vm = get(c, HKD_F_vm_size_kb, &vm_kb);
     if (cur->set && cur->inf)
         hkd_ev_str(f, "rlimit_as_cur", "inf");
     else if (cur->set)
         hkd_ev_uint(f, "rlimit_as_cur", cur->v);
-    if (get(c, HKD_F_vm_size_kb, &vm_kb))
+    if (have_vm)
         hkd_ev_uint(f, "vm_size_kb", vm_kb);
     if (get(c, HKD_F_vm_rss_kb, &rss_kb))
         hkd_ev_uint(f, "vm_rss_kb", rss_kb);
+    uint64_t vm = have_vm ? hkd_mul_sat(vm_kb, 1024) : 0;
     if (cur->set && cur->inf)
         hkd_strv_add(&f->rules_out, "an address-space limit: RLIMIT_AS is unlimited (cur=inf)");
-    else if (cur->set && get(c, HKD_F_vm_size_kb, &vm_kb) &&
-             (double)vm_kb * 1024 < AS_NEAR * (double)cur->v && vm_kb * 1024 + biggest <= cur->v)
+    else if (cur->set && have_vm && (double)vm < AS_NEAR * (double)cur->v &&
+             hkd_add_sat(vm, o->biggest) <= cur->v)
         hkd_strv_addf(&f->rules_out, "the RLIMIT_AS limit: VmSize is %s of it",
-                      hkd_pct((double)vm_kb * 1024, (double)cur->v).s);
-    uint64_t oc;
+                      hkd_pct((double)vm, (double)cur->v).s);
     if (get(c, HKD_F_overcommit_memory, &oc) && oc != 2)
         hkd_strv_addf(&f->rules_out, "the kernel's strict commit limit: overcommit_memory=%llu "
                       "(only 2 is strict)", (unsigned long long)oc);
+}
+
+static void oom_next(struct ctx *c, struct hkd_finding *f, const struct oom *o)
+{
     if (!c->v.f[HKD_F_overcommit_memory].set)
         hkd_strv_add(&f->next, "on that machine: cat /proc/sys/vm/overcommit_memory "
                                "/proc/sys/vm/max_map_count (not in this input)");
     if (!c->v.ncensus)
         hkd_strv_add(&f->next, next_dump);
-    if (large && biggest >= HUGE_REQUEST)
+    if (o->large && o->biggest >= HUGE_REQUEST)
         hkd_strv_add(&f->next, "find the caller of the huge request (gdb: break on mmap with "
                                "a size condition); a size computed from bad input is common");
+}
+
+static void rule_oom(struct ctx *c)
+{
+    struct oom o;
+    oom_read(c, &o);
+    if (!o.e && !o.n_oom)
+        return;
+    c->oom = true;
+    struct hkd_finding *f = oom_finding(c, &o);
+    oom_event_evidence(c, f, &o);
+    oom_sizes(f, &o);
+    oom_limits(c, f, &o);
+    oom_next(c, f, &o);
 }
 
 static void rule_huge_request(struct ctx *c)
@@ -589,6 +628,7 @@ struct parked {
     unsigned id;
     uint64_t parked, fast, list, slab_free, remote, in_use;
     struct hkd_loc at;
+    const struct hkd_census_row *row;
 };
 
 static int by_parked(const void *a, const void *b)
@@ -598,93 +638,111 @@ static int by_parked(const void *a, const void *b)
 }
 
 
-static void rule_parked(struct ctx *c)
+/* Classes whose free blocks sit mostly in thread caches. */
+static struct parked *parked_classes(const struct ctx *c, size_t *n)
 {
-    struct parked *cls = hkd_xcalloc(c->v.ncensus + 1, sizeof *cls);
-    size_t ncls = 0;
+    struct parked *v = hkd_xcalloc(c->v.ncensus + 1, sizeof *v);
+    *n = 0;
     for (size_t i = 0; i < c->v.ncensus; i++) {
         const struct hkd_census_row *r = &c->v.census[i];
         struct parked p = {r->id, 0, z(r, HKD_Z_fast_cache), z(r, HKD_Z_tls_list),
                            z(r, HKD_Z_slab_free), z(r, HKD_Z_remote_queue), z(r, HKD_Z_in_use),
-                           r->at};
-        p.parked = p.fast + p.list;
-        uint64_t free_blocks = p.parked + p.slab_free + p.remote;
+                           r->at, r};
+        p.parked = hkd_add_sat(p.fast, p.list);
+        uint64_t free_blocks = hkd_add_sat(hkd_add_sat(p.parked, p.slab_free), p.remote);
         if (p.parked >= PARKED_MIN && (double)p.parked >= PARKED_SHARE * (double)free_blocks)
-            cls[ncls++] = p;
+            v[(*n)++] = p;
     }
-    struct parked *thr = hkd_xcalloc(c->v.ncensus_threads + 1, sizeof *thr);
-    size_t nthr = 0, exited = 0;
+    qsort(v, *n, sizeof *v, by_parked);
+    return v;
+}
+
+/* "parked": exited with HAKMEM_TINY_TLS_LIST_SPILL=0, its lists kept for good. */
+static bool thread_gone(const struct hkd_census_row *r)
+{
+    return strcmp(r->state, "exited") == 0 || strcmp(r->state, "parked") == 0;
+}
+
+/* Threads holding many parked blocks, or any after they exited (*exited counts those). */
+static struct parked *parked_threads(const struct ctx *c, size_t *n, size_t *exited)
+{
+    struct parked *v = hkd_xcalloc(c->v.ncensus_threads + 1, sizeof *v);
+    *n = *exited = 0;
     for (size_t i = 0; i < c->v.ncensus_threads; i++) {
         const struct hkd_census_row *r = &c->v.census_threads[i];
-        struct parked p = {r->id, 0, z(r, HKD_Z_fast_cache), z(r, HKD_Z_tls_list), 0, 0, 0, r->at};
-        p.parked = p.fast + p.list;
-        /* "parked": exited with HAKMEM_TINY_TLS_LIST_SPILL=0, its lists kept for good */
-        bool gone = strcmp(r->state, "exited") == 0 || strcmp(r->state, "parked") == 0;
+        struct parked p = {r->id, 0, z(r, HKD_Z_fast_cache), z(r, HKD_Z_tls_list), 0, 0, 0,
+                           r->at, r};
+        p.parked = hkd_add_sat(p.fast, p.list);
+        bool gone = thread_gone(r);
         if ((gone && p.parked) || p.parked >= PARKED_MIN) {
-            thr[nthr++] = p;
-            exited += gone;
+            v[(*n)++] = p;
+            *exited += gone;
         }
     }
-    if (!ncls && !nthr) {
-        free(cls);
-        free(thr);
-        return;
-    }
-    qsort(cls, ncls, sizeof *cls, by_parked);
-    qsort(thr, nthr, sizeof *thr, by_parked);
+    qsort(v, *n, sizeof *v, by_parked);
+    return v;
+}
+
+static void parked_class_evidence(struct ctx *c, struct hkd_finding *f, const struct parked *p)
+{
+    uint64_t size = class_size(c, p->id);
+    uint64_t free_blocks = hkd_add_sat(hkd_add_sat(p->parked, p->slab_free), p->remote);
+    char sz[64] = "";
+    if (size)
+        snprintf(sz, sizeof sz, " (%s)", hkd_ibytes(size).s);
+    hkd_strv_addf(&f->evidence, "class %u%s: %s parked (fast cache %s, TLS list %s) = %s "
+                  "of its %s free blocks; slab freelists %s, in use %s%s", p->id, sz,
+                  hkd_count(p->parked).s, hkd_count(p->fast).s, hkd_count(p->list).s,
+                  hkd_pct((double)p->parked, (double)free_blocks).s,
+                  hkd_count(free_blocks).s, hkd_count(p->slab_free).s, hkd_count(p->in_use).s,
+                  where(c, p->at).s);
+    const struct hkd_class_row *row = class_row(c, p->id);
+    if (row && row->f[HKD_C_frees].set && row->f[HKD_C_spill_blocks].set &&
+        row->f[HKD_C_frees].v)
+        hkd_strv_addf(&f->evidence, "class %u counters: %s frees, %s blocks spilled back "
+                      "(%s)", p->id, hkd_count(row->f[HKD_C_frees].v).s,
+                      hkd_count(row->f[HKD_C_spill_blocks].v).s,
+                      hkd_pct((double)row->f[HKD_C_spill_blocks].v,
+                              (double)row->f[HKD_C_frees].v).s);
+}
+
+static void parked_thread_evidence(struct ctx *c, struct hkd_finding *f, const struct parked *p)
+{
+    hkd_strv_addf(&f->evidence, "thread %u (tid %llu, %s): %s parked (fast cache %s, TLS "
+                  "list %s)%s", p->id, (unsigned long long)z(p->row, HKD_Z_tid),
+                  p->row->state[0] ? p->row->state : "?", hkd_count(p->parked).s,
+                  hkd_count(p->fast).s, hkd_count(p->list).s, where(c, p->at).s);
+}
+
+static struct hkd_finding *parked_finding(struct ctx *c, const struct parked *cls, size_t ncls,
+                                          size_t nthr, size_t exited)
+{
     uint64_t total = 0;
     for (size_t i = 0; i < ncls; i++)
-        total += cls[i].parked;
+        total = hkd_add_sat(total, cls[i].parked);
+    enum hkd_severity sev = exited || c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING;
     struct hkd_finding *f;
     if (ncls)
-        f = hkd_finding_new(c->out, "tls-parked-blocks",
-                            exited || c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+        f = hkd_finding_new(c->out, "tls-parked-blocks", sev,
                             "%s freed blocks parked in thread caches (%zu class%s), not in "
-                            "the slab freelists", hkd_count(total).s, ncls, ncls == 1 ? "" : "es");
+                            "the slab freelists", hkd_count(total).s, ncls,
+                            ncls == 1 ? "" : "es");
     else
-        f = hkd_finding_new(c->out, "tls-parked-blocks",
-                            exited || c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+        f = hkd_finding_new(c->out, "tls-parked-blocks", sev,
                             "freed blocks parked in the caches of %zu thread%s%s", nthr,
                             nthr == 1 ? "" : "s", exited ? " that exited" : "");
     hkd_ev_uint(f, "parked_blocks", total);
     hkd_ev_uint(f, "classes", ncls);
     hkd_ev_uint(f, "threads", nthr);
     hkd_ev_uint(f, "exited_threads", exited);
-    for (size_t i = 0; i < ncls && i < TOP_N; i++) {
-        const struct parked *p = &cls[i];
-        uint64_t size = class_size(c, p->id);
-        uint64_t free_blocks = p->parked + p->slab_free + p->remote;
-        char sz[64] = "";
-        if (size)
-            snprintf(sz, sizeof sz, " (%s)", hkd_ibytes(size).s);
-        hkd_strv_addf(&f->evidence, "class %u%s: %s parked (fast cache %s, TLS list %s) = %s "
-                      "of its %s free blocks; slab freelists %s, in use %s%s", p->id, sz,
-                      hkd_count(p->parked).s, hkd_count(p->fast).s, hkd_count(p->list).s,
-                      hkd_pct((double)p->parked, (double)free_blocks).s,
-                      hkd_count(free_blocks).s, hkd_count(p->slab_free).s, hkd_count(p->in_use).s,
-                      where(c, p->at).s);
-        const struct hkd_class_row *row = class_row(c, p->id);
-        if (row && row->f[HKD_C_frees].set && row->f[HKD_C_spill_blocks].set &&
-            row->f[HKD_C_frees].v)
-            hkd_strv_addf(&f->evidence, "class %u counters: %s frees, %s blocks spilled back "
-                          "(%s)", p->id, hkd_count(row->f[HKD_C_frees].v).s,
-                          hkd_count(row->f[HKD_C_spill_blocks].v).s,
-                          hkd_pct((double)row->f[HKD_C_spill_blocks].v,
-                                  (double)row->f[HKD_C_frees].v).s);
-    }
-    for (size_t i = 0; i < nthr && i < TOP_N; i++) {
-        const struct parked *p = &thr[i];
-        const struct hkd_census_row *r = NULL;
-        for (size_t j = 0; j < c->v.ncensus_threads; j++)
-            if (c->v.census_threads[j].id == p->id)
-                r = &c->v.census_threads[j];
-        hkd_strv_addf(&f->evidence, "thread %u (tid %llu, %s): %s parked (fast cache %s, TLS "
-                      "list %s)%s", p->id, (unsigned long long)z(r, HKD_Z_tid),
-                      r->state[0] ? r->state : "?", hkd_count(p->parked).s, hkd_count(p->fast).s,
-                      hkd_count(p->list).s, where(c, p->at).s);
-    }
+    return f;
+}
+
+static void parked_advice(struct ctx *c, struct hkd_finding *f, size_t exited)
+{
     const struct hkd_option *o = option(c, "HAKMEM_TINY_TLS_LIST_SPILL");
-    if (o && strcmp(o->value, "0") == 0)
+    bool no_spill = o && strcmp(o->value, "0") == 0;
+    if (no_spill)
         hkd_strv_add(&f->evidence, "option HAKMEM_TINY_TLS_LIST_SPILL=0 is set: TLS lists "
                                    "never spill back to the slabs");
     hkd_strv_add(&f->rules_out, "a leak in the program: the census counts these blocks as "
@@ -692,50 +750,78 @@ static void rule_parked(struct ctx *c)
     if (exited)
         hkd_strv_add(&f->rules_out, "a flush at thread exit: threads that exited still own "
                                     "blocks");
-    if (o && strcmp(o->value, "0") == 0)
+    if (no_spill)
         hkd_strv_add(&f->next, "run again without HAKMEM_TINY_TLS_LIST_SPILL=0");
     hkd_strv_add(&f->next, "compare spills and spill_blocks with frees per class "
                            "(HAKMEM_STATS=1): lists that never spill keep their blocks");
     if (exited)
         hkd_strv_add(&f->next, "check the thread-exit flush: census_thread rows with "
                                "state=exited must hold no blocks");
+}
+
+static void rule_parked(struct ctx *c)
+{
+    size_t ncls, nthr, exited;
+    struct parked *cls = parked_classes(c, &ncls);
+    struct parked *thr = parked_threads(c, &nthr, &exited);
+    if (ncls || nthr) {
+        struct hkd_finding *f = parked_finding(c, cls, ncls, nthr, exited);
+        for (size_t i = 0; i < ncls && i < TOP_N; i++)
+            parked_class_evidence(c, f, &cls[i]);
+        for (size_t i = 0; i < nthr && i < TOP_N; i++)
+            parked_thread_evidence(c, f, &thr[i]);
+        parked_advice(c, f, exited);
+    }
     free(cls);
     free(thr);
 }
 
-static void rule_remote(struct ctx *c)
+/* What the remote-queue rule found: evidence lines and the blocks they add up to. */
+struct remote {
+    struct hkd_strv lines;
+    uint64_t queued, orphaned, queued_threads, backlog;
+};
+
+static void remote_classes(struct ctx *c, struct remote *rq)
 {
-    struct hkd_strv lines = {0};
-    uint64_t queued = 0, orphaned = 0, queued_threads = 0;
     for (size_t i = 0; i < c->v.ncensus; i++) {
         const struct hkd_census_row *r = &c->v.census[i];
         uint64_t q = z(r, HKD_Z_remote_queue);
-        uint64_t free_blocks = q + z(r, HKD_Z_fast_cache) + z(r, HKD_Z_tls_list) +
-                               z(r, HKD_Z_slab_free);
+        uint64_t free_blocks = hkd_add_sat(hkd_add_sat(q, z(r, HKD_Z_fast_cache)),
+                                           hkd_add_sat(z(r, HKD_Z_tls_list),
+                                                       z(r, HKD_Z_slab_free)));
         if (q >= REMOTE_MIN && (double)q >= REMOTE_SHARE * (double)free_blocks) {
-            queued += q;
-            hkd_strv_addf(&lines, "class %u: %s blocks in remote queues = %s of its %s free "
-                          "blocks%s", r->id, hkd_count(q).s,
+            rq->queued = hkd_add_sat(rq->queued, q);
+            hkd_strv_addf(&rq->lines, "class %u: %s blocks in remote queues = %s of its %s "
+                          "free blocks%s", r->id, hkd_count(q).s,
                           hkd_pct((double)q, (double)free_blocks).s, hkd_count(free_blocks).s,
                           where(c, r->at).s);
         }
     }
+}
+
+static void remote_threads(struct ctx *c, struct remote *rq)
+{
     for (size_t i = 0; i < c->v.ncensus_threads; i++) {
         const struct hkd_census_row *r = &c->v.census_threads[i];
         uint64_t q = z(r, HKD_Z_remote_queue);
-        /* "parked": exited with HAKMEM_TINY_TLS_LIST_SPILL=0, its lists kept for good */
-        bool gone = strcmp(r->state, "exited") == 0 || strcmp(r->state, "parked") == 0;
-        uint64_t free_blocks = q + z(r, HKD_Z_fast_cache) + z(r, HKD_Z_tls_list);
+        bool gone = thread_gone(r);
+        uint64_t free_blocks = hkd_add_sat(q, hkd_add_sat(z(r, HKD_Z_fast_cache),
+                                                          z(r, HKD_Z_tls_list)));
         if ((gone && q) ||
             (q >= REMOTE_MIN && (double)q >= REMOTE_SHARE * (double)free_blocks)) {
-            orphaned += gone ? q : 0;
-            queued_threads += q;
-            hkd_strv_addf(&lines, "thread %u (tid %llu, %s): %s blocks waiting in the remote "
-                          "queues of its slabs%s", r->id, (unsigned long long)z(r, HKD_Z_tid),
-                          r->state[0] ? r->state : "?", hkd_count(q).s, where(c, r->at).s);
+            rq->orphaned = hkd_add_sat(rq->orphaned, gone ? q : 0);
+            rq->queued_threads = hkd_add_sat(rq->queued_threads, q);
+            hkd_strv_addf(&rq->lines, "thread %u (tid %llu, %s): %s blocks waiting in the "
+                          "remote queues of its slabs%s", r->id,
+                          (unsigned long long)z(r, HKD_Z_tid), r->state[0] ? r->state : "?",
+                          hkd_count(q).s, where(c, r->at).s);
         }
     }
-    uint64_t backlog = 0;
+}
+
+static void remote_counters(struct ctx *c, struct remote *rq)
+{
     for (size_t i = 0; i < c->v.nclasses; i++) {
         const struct hkd_class_row *r = &c->v.classes[i];
         if (!r->f[HKD_C_remote_sent].set || !r->f[HKD_C_remote_drained].set)
@@ -743,40 +829,48 @@ static void rule_remote(struct ctx *c)
         uint64_t sent = r->f[HKD_C_remote_sent].v, drained = r->f[HKD_C_remote_drained].v;
         if (sent > drained && sent - drained >= REMOTE_MIN &&
             (double)drained < REMOTE_DRAIN_SHARE * (double)sent) {
-            backlog += sent - drained;
-            hkd_strv_addf(&lines, "class %u counters: %s remote frees sent, %s drained (%s); %s "
-                          "not drained%s", r->id, hkd_count(sent).s, hkd_count(drained).s,
-                          hkd_pct((double)drained, (double)sent).s, hkd_count(sent - drained).s,
-                          where(c, r->f[HKD_C_remote_sent].at).s);
+            rq->backlog = hkd_add_sat(rq->backlog, sent - drained);
+            hkd_strv_addf(&rq->lines, "class %u counters: %s remote frees sent, %s drained "
+                          "(%s); %s not drained%s", r->id, hkd_count(sent).s,
+                          hkd_count(drained).s, hkd_pct((double)drained, (double)sent).s,
+                          hkd_count(sent - drained).s, where(c, r->f[HKD_C_remote_sent].at).s);
         }
     }
-    if (!lines.n) {
-        hkd_strv_free(&lines);
+}
+
+static void rule_remote(struct ctx *c)
+{
+    struct remote rq = {0};
+    remote_classes(c, &rq);
+    remote_threads(c, &rq);
+    remote_counters(c, &rq);
+    if (!rq.lines.n) {
+        hkd_strv_free(&rq.lines);
         return;
     }
-    if (queued_threads > queued)
-        queued = queued_threads;
+    if (rq.queued_threads > rq.queued)
+        rq.queued = rq.queued_threads;
     struct hkd_finding *f;
-    if (orphaned)
+    if (rq.orphaned)
         f = hkd_finding_new(c->out, "remote-queue-backlog", HKD_SEV_ERROR,
                             "%s freed blocks wait in remote queues of slabs whose owner exited",
-                            hkd_count(orphaned).s);
-    else if (queued)
+                            hkd_count(rq.orphaned).s);
+    else if (rq.queued)
         f = hkd_finding_new(c->out, "remote-queue-backlog",
                             c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
                             "%s blocks freed by other threads wait in remote queues",
-                            hkd_count(queued).s);
+                            hkd_count(rq.queued).s);
     else
         f = hkd_finding_new(c->out, "remote-queue-backlog",
                             c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
                             "remote frees are not drained: %s sent but not drained",
-                            hkd_count(backlog).s);
-    hkd_ev_uint(f, "remote_queued_blocks", queued);
-    hkd_ev_uint(f, "remote_not_drained", backlog);
-    hkd_ev_uint(f, "orphaned_blocks", orphaned);
-    for (size_t i = 0; i < lines.n && i < 2 * TOP_N; i++)
-        hkd_strv_add(&f->evidence, lines.v[i]);
-    hkd_strv_free(&lines);
+                            hkd_count(rq.backlog).s);
+    hkd_ev_uint(f, "remote_queued_blocks", rq.queued);
+    hkd_ev_uint(f, "remote_not_drained", rq.backlog);
+    hkd_ev_uint(f, "orphaned_blocks", rq.orphaned);
+    for (size_t i = 0; i < rq.lines.n && i < 2 * TOP_N; i++)
+        hkd_strv_add(&f->evidence, rq.lines.v[i]);
+    hkd_strv_free(&rq.lines);
     hkd_strv_add(&f->rules_out, "a leak in the program: the program freed these blocks");
     hkd_strv_add(&f->next, "remote queues drain when the owner refills that class; slabs of "
                            "exited threads must be adopted: look at census_thread rows and "
@@ -808,7 +902,8 @@ static bool snap_live(const struct hkd_snapshot *s, double *out, bool *is_bytes)
     return false;
 }
 
-static void rule_live_heap(struct ctx *c)
+/* Over the snapshots that give live and RSS: both grew together. True if it reported. */
+static bool live_growth(struct ctx *c)
 {
     const struct hkd_snapshot *first = NULL, *last = NULL;
     double l0 = 0, l1 = 0;
@@ -824,32 +919,39 @@ static void rule_live_heap(struct ctx *c)
         last = s, l1 = l;
         points++;
     }
-    if (points >= 2) {
-        double r0 = (double)first->f[HKD_F_vm_rss_kb].v * 1024;
-        double r1 = (double)last->f[HKD_F_vm_rss_kb].v * 1024;
-        if (l0 > 0 && r0 > 0 && l1 >= GROWTH_RATIO * l0 && r1 >= GROWTH_RATIO * r0 &&
-            r1 - r0 >= (double)GROWTH_MIN_RSS) {
-            struct hkd_finding *f = hkd_finding_new(
-                c->out, "live-heap-growth", HKD_SEV_WARNING,
-                "live heap and RSS grew together over %zu snapshots (live \u00d7%s, RSS "
-                "\u00d7%s): the program holds the memory", points, hkd_ratio(l1, l0).s,
-                hkd_ratio(r1, r0).s);
-            hkd_ev_real(f, "live_growth", l1 / l0);
-            hkd_ev_real(f, "rss_growth", r1 / r0);
-            hkd_ev_uint(f, "snapshots", points);
-            hkd_strv_addf(&f->evidence, "live %s \u2192 %s, VmRSS %s \u2192 %s%s",
-                          bytes ? hkd_ibytes((uint64_t)l0).s : hkd_count((uint64_t)l0).s,
-                          bytes ? hkd_ibytes((uint64_t)l1).s : hkd_count((uint64_t)l1).s,
-                          hkd_ibytes((uint64_t)r0).s, hkd_ibytes((uint64_t)r1).s,
-                          where(c, last->f[HKD_F_vm_rss_kb].at).s);
-            hkd_strv_add(&f->rules_out, "memory stuck in the allocator: the program's own live "
-                                        "blocks grew as much as RSS");
-            hkd_strv_add(&f->next, "HAKMEM_LEAK_CHECK=1: at exit, the live blocks grouped by "
-                                   "allocation stack (HAKMEM_LEAK_REPORT=all includes "
-                                   "reachable ones)");
-            return;
-        }
-    }
+    if (points < 2)
+        return false;
+    double r0 = (double)first->f[HKD_F_vm_rss_kb].v * 1024;
+    double r1 = (double)last->f[HKD_F_vm_rss_kb].v * 1024;
+    if (!(l0 > 0 && r0 > 0 && l1 >= GROWTH_RATIO * l0 && r1 >= GROWTH_RATIO * r0 &&
+          r1 - r0 >= (double)GROWTH_MIN_RSS))
+        return false;
+    struct hkd_finding *f = hkd_finding_new(
+        c->out, "live-heap-growth", HKD_SEV_WARNING,
+        "live heap and RSS grew together over %zu snapshots (live \u00d7%s, RSS "
+        "\u00d7%s): the program holds the memory", points, hkd_ratio(l1, l0).s,
+        hkd_ratio(r1, r0).s);
+    hkd_ev_real(f, "live_growth", l1 / l0);
+    hkd_ev_real(f, "rss_growth", r1 / r0);
+    hkd_ev_uint(f, "snapshots", points);
+    /* The sums are doubles (live × size of every class): beyond 2^64 they print saturated. */
+    hkd_strv_addf(&f->evidence, "live %s \u2192 %s, VmRSS %s \u2192 %s%s",
+                  bytes ? hkd_ibytes(hkd_u64_of(l0)).s : hkd_count(hkd_u64_of(l0)).s,
+                  bytes ? hkd_ibytes(hkd_u64_of(l1)).s : hkd_count(hkd_u64_of(l1)).s,
+                  hkd_ibytes(hkd_u64_of(r0)).s, hkd_ibytes(hkd_u64_of(r1)).s,
+                  where(c, last->f[HKD_F_vm_rss_kb].at).s);
+    hkd_strv_add(&f->rules_out, "memory stuck in the allocator: the program's own live "
+                                "blocks grew as much as RSS");
+    hkd_strv_add(&f->next, "HAKMEM_LEAK_CHECK=1: at exit, the live blocks grouped by "
+                           "allocation stack (HAKMEM_LEAK_REPORT=all includes "
+                           "reachable ones)");
+    return true;
+}
+
+static void rule_live_heap(struct ctx *c)
+{
+    if (live_growth(c))
+        return;
     /* One point in time: mapped memory that is mostly resident is really held. */
     uint64_t rss_kb, hb;
     const char *what;
