@@ -29,26 +29,14 @@ static void hk_rec_u64(struct hk_out *o, const char *key, uint64_t v)
     hk_out_u64(o, v);
 }
 
-/* A string value: bare when it has no space, quote or backslash; quoted otherwise. */
+/* A string value, bare or quoted (hk_out_value): a program path or an environment value
+ * cannot add fields to the line. */
 static void hk_rec_str(struct hk_out *o, const char *key, const char *v)
 {
     hk_out_char(o, ' ');
     hk_out_str(o, key);
     hk_out_char(o, '=');
-    if (*v && !strpbrk(v, " \"\\\n")) {
-        hk_out_str(o, v);
-        return;
-    }
-    hk_out_char(o, '"');
-    for (; *v; v++) {
-        if (*v == '"' || *v == '\\')
-            hk_out_char(o, '\\');
-        if (*v == '\n')
-            hk_out_str(o, "\\n");
-        else
-            hk_out_char(o, *v);
-    }
-    hk_out_char(o, '"');
+    hk_out_value(o, v);
 }
 
 static void hk_rec_limit(struct hk_out *o, const char *key, uint64_t v)

@@ -76,23 +76,6 @@ static void section_end(struct out *o)
         fprintf(o->f, "  (no change)\n");
 }
 
-static const struct hkd_class_row *find_class(const struct hkd_snapshot *v, unsigned id)
-{
-    for (size_t i = 0; i < v->nclasses; i++)
-        if (v->classes[i].id == id)
-            return &v->classes[i];
-    return NULL;
-}
-
-static const struct hkd_census_row *find_census(const struct hkd_census_row *rows, size_t n,
-                                                unsigned id)
-{
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].id == id)
-            return &rows[i];
-    return NULL;
-}
-
 static void classes(struct out *o, const struct hkd_snapshot *a, const struct hkd_snapshot *b)
 {
     static const struct hkd_class_row none;
@@ -100,10 +83,10 @@ static void classes(struct out *o, const struct hkd_snapshot *a, const struct hk
         const struct hkd_snapshot *x = pass ? b : a, *y = pass ? a : b;
         for (size_t i = 0; i < x->nclasses; i++) {
             unsigned id = x->classes[i].id;
-            if (pass && find_class(y, id))
+            if (pass && hkd_snap_find_class(y, id))
                 continue; /* already compared in the first pass */
             const struct hkd_class_row *ra = pass ? &none : &x->classes[i];
-            const struct hkd_class_row *rb = pass ? &x->classes[i] : find_class(y, id);
+            const struct hkd_class_row *rb = pass ? &x->classes[i] : hkd_snap_find_class(y, id);
             if (!rb)
                 rb = &none;
             for (int k = 0; k < HKD_C_COUNT; k++) {
@@ -115,21 +98,21 @@ static void classes(struct out *o, const struct hkd_snapshot *a, const struct hk
     }
 }
 
-static void census(struct out *o, const char *what, const struct hkd_census_row *ra, size_t na,
-                   const struct hkd_census_row *rb, size_t nb)
+static void census(struct out *o, const char *what, const struct hkd_snapshot *a,
+                   const struct hkd_snapshot *b, bool thread)
 {
     static const struct hkd_census_row none;
     for (int pass = 0; pass < 2; pass++) {
-        const struct hkd_census_row *xs = pass ? rb : ra, *ys = pass ? ra : rb;
-        size_t nx = pass ? nb : na, ny = pass ? na : nb;
+        const struct hkd_snapshot *xs = pass ? b : a, *ys = pass ? a : b;
+        const struct hkd_census_row *rows = thread ? xs->census_threads : xs->census;
+        size_t nx = thread ? xs->ncensus_threads : xs->ncensus;
         for (size_t i = 0; i < nx; i++) {
-            unsigned id = xs[i].id;
-            if (pass && find_census(ys, ny, id))
-                continue;
-            const struct hkd_census_row *x = pass ? &none : &xs[i];
-            const struct hkd_census_row *y = pass ? &xs[i] : find_census(ys, ny, id);
-            if (!y)
-                y = &none;
+            unsigned id = rows[i].id;
+            const struct hkd_census_row *other = hkd_snap_find_census(ys, id, thread);
+            if (pass && other)
+                continue; /* already compared in the first pass */
+            const struct hkd_census_row *x = pass ? &none : &rows[i];
+            const struct hkd_census_row *y = pass ? &rows[i] : other ? other : &none;
             for (int k = 0; k < HKD_Z_COUNT; k++) {
                 if (k == HKD_Z_tid)
                     continue;
@@ -145,32 +128,55 @@ static void census(struct out *o, const char *what, const struct hkd_census_row 
 struct keyed {
     char *key;
     const struct hkd_stack *s;
+    size_t order; /* position in the input: the first of equal keys is the match */
 };
+
+/* "kind;module+0x..;..." in one buffer: linear in the number of frames. */
+static char *stack_key(struct hkd_symbolizer *sym, const struct hkd_stack *s)
+{
+    char *k = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&k, &len);
+    if (!f)
+        hkd_oom();
+    fputs(s->kind, f);
+    for (size_t j = 0; j < s->nframes; j++) {
+        char *fr = hkd_sym_key(sym, s->frames[j]);
+        fprintf(f, ";%s", fr);
+        free(fr);
+    }
+    if (fclose(f) != 0 || !k)
+        hkd_oom();
+    return k;
+}
 
 static void stack_keys(const struct hkd_model *m, struct keyed *out)
 {
     struct hkd_symbolizer *sym = hkd_sym_new(m);
-    for (size_t i = 0; i < m->nstacks; i++) {
-        const struct hkd_stack *s = &m->stacks[i];
-        char *k = hkd_xstrdup(s->kind);
-        for (size_t j = 0; j < s->nframes; j++) {
-            char *fr = hkd_sym_key(sym, s->frames[j]);
-            char *t = hkd_xasprintf("%s;%s", k, fr);
-            free(k);
-            free(fr);
-            k = t;
-        }
-        out[i] = (struct keyed){k, s};
-    }
+    for (size_t i = 0; i < m->nstacks; i++)
+        out[i] = (struct keyed){stack_key(sym, &m->stacks[i]), &m->stacks[i], i};
     hkd_sym_free(sym);
 }
 
-static const struct hkd_stack *match(struct keyed *v, size_t n, const char *key)
+static int by_key(const void *a, const void *b)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i].key, key) == 0)
-            return v[i].s;
-    return NULL;
+    const struct keyed *x = a, *y = b;
+    int r = strcmp(x->key, y->key);
+    return r ? r : (x->order > y->order) - (x->order < y->order);
+}
+
+/* v sorted by_key: the first stack with that key, or NULL (binary search). */
+static const struct hkd_stack *match(const struct keyed *v, size_t n, const char *key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(v[mid].key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(v[lo].key, key) == 0 ? v[lo].s : NULL;
 }
 
 static void stack_line(struct out *o, const char *change, const struct hkd_stack *a,
@@ -199,8 +205,15 @@ static void stacks(struct out *o, const struct hkd_model *a, const struct hkd_mo
     struct keyed *kb = hkd_xcalloc(b->nstacks + 1, sizeof *kb);
     stack_keys(a, ka);
     stack_keys(b, kb);
+    /* Sorted copies to match against; the report keeps the inputs' order. */
+    struct keyed *sa_sorted = hkd_xcalloc(a->nstacks + 1, sizeof *ka);
+    struct keyed *sb_sorted = hkd_xcalloc(b->nstacks + 1, sizeof *kb);
+    memcpy(sa_sorted, ka, a->nstacks * sizeof *ka);
+    memcpy(sb_sorted, kb, b->nstacks * sizeof *kb);
+    qsort(sa_sorted, a->nstacks, sizeof *ka, by_key);
+    qsort(sb_sorted, b->nstacks, sizeof *kb, by_key);
     for (size_t i = 0; i < b->nstacks; i++) {
-        const struct hkd_stack *sa = match(ka, a->nstacks, kb[i].key), *sb = kb[i].s;
+        const struct hkd_stack *sa = match(sa_sorted, a->nstacks, kb[i].key), *sb = kb[i].s;
         const char *change = !sa                   ? "new"
                              : sb->bytes > sa->bytes ? "grown"
                              : sb->bytes < sa->bytes ? "shrunk"
@@ -209,12 +222,14 @@ static void stacks(struct out *o, const struct hkd_model *a, const struct hkd_mo
             stack_line(o, change, sa, sb, kb[i].key);
     }
     for (size_t i = 0; i < a->nstacks; i++)
-        if (!match(kb, b->nstacks, ka[i].key))
+        if (!match(sb_sorted, b->nstacks, ka[i].key))
             stack_line(o, "gone", ka[i].s, NULL, ka[i].key);
     for (size_t i = 0; i < a->nstacks; i++)
         free(ka[i].key);
     for (size_t i = 0; i < b->nstacks; i++)
         free(kb[i].key);
+    free(sa_sorted);
+    free(sb_sorted);
     free(ka);
     free(kb);
 }
@@ -252,9 +267,8 @@ void hkd_diff(FILE *f, const struct hkd_model *a, const struct hkd_model *b, boo
     classes(&o, &va, &vb);
     section_end(&o);
     section_start(&o, "census");
-    census(&o, "class", va.census, va.ncensus, vb.census, vb.ncensus);
-    census(&o, "thread", va.census_threads, va.ncensus_threads, vb.census_threads,
-           vb.ncensus_threads);
+    census(&o, "class", &va, &vb, false);
+    census(&o, "thread", &va, &vb, true);
     section_end(&o);
     if (json) {
         fputs("],\n\"stacks\": [", f);

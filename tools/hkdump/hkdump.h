@@ -25,6 +25,8 @@ struct hkd_span {
     size_t n;
 };
 
+/* Prints "hkdump: out of memory" and exits with status 2. */
+__attribute__((noreturn)) void *hkd_oom(void);
 void *hkd_xmalloc(size_t n);
 void *hkd_xcalloc(size_t n, size_t size);
 void *hkd_xrealloc(void *p, size_t n);
@@ -42,6 +44,20 @@ uint64_t hkd_mul_sat(uint64_t a, uint64_t b);
 uint64_t hkd_sub_floor(uint64_t a, uint64_t b);
 /* A double as uint64_t: NaN and negatives give 0, values past the range UINT64_MAX. */
 uint64_t hkd_u64_of(double d);
+
+/* Row index by id (class, thread), so that finding a row does not scan the rows. */
+struct hkd_idmap_slot {
+    unsigned id;
+    size_t idx1; /* index + 1; 0: empty */
+};
+struct hkd_idmap {
+    struct hkd_idmap_slot *v;
+    size_t cap, n;
+};
+/* The index stored for id, or SIZE_MAX. */
+size_t hkd_idmap_get(const struct hkd_idmap *m, unsigned id);
+void hkd_idmap_put(struct hkd_idmap *m, unsigned id, size_t idx);
+void hkd_idmap_free(struct hkd_idmap *m);
 
 struct hkd_strv {
     char **v;
@@ -79,7 +95,12 @@ struct hkd_input {
     char *data;
     size_t len;
 };
-/* Reads a file ("-" = stdin). Returns 0 or an errno value. */
+/* Inputs larger than this are refused (EFBIG): logs of a crash are small, and a device or
+ * an endless pipe must not grow hkdump until the machine runs out of memory. */
+#define HKD_INPUT_MAX ((size_t)256 << 20)
+
+/* Reads a file ("-" = stdin), without a UTF-8 byte order mark at its start. Returns 0 or an
+ * errno value (EFBIG: larger than HKD_INPUT_MAX). */
 int hkd_input_read(struct hkd_input *in, const char *name);
 /* Wraps a buffer (not copied; used by the fuzzer). */
 void hkd_input_from_memory(struct hkd_input *in, const char *name, const char *data, size_t len);
@@ -87,11 +108,12 @@ void hkd_input_free(struct hkd_input *in);
 
 struct hkd_lines {
     const char *p, *end;
+    const char *nl, *cr; /* the next '\n' and '\r' at or after p (end: none), found once */
     unsigned lineno;
 };
 void hkd_lines_init(struct hkd_lines *it, const struct hkd_input *in);
-/* Next line without its '\n' (and without a '\r' before it). *complete is false for a last line
- * that has no '\n'. Returns false at the end. */
+/* Next line without its end: "\n", "\r\n" or a lone "\r" (old Mac files, some terminals'
+ * logs). *complete is false for a last line that has no end. Returns false at the end. */
 bool hkd_lines_next(struct hkd_lines *it, struct hkd_span *line, bool *complete);
 
 /* ---- kv.c: tokens of "key=value" text ---- */
@@ -107,7 +129,7 @@ bool hkd_kv_next(struct hkd_span *s, struct hkd_tok *t, bool *bad);
 /* Loose form (free text): a token is a run of non-blank bytes; "k=v" inside it is split at the
  * first '='; leading '(' on keys and trailing ")],;" on values are dropped. */
 bool hkd_kv_next_loose(struct hkd_span *s, struct hkd_tok *t);
-/* Unescapes a quoted value (\" \\ \n). Returns a NUL-terminated copy. */
+/* Unescapes a quoted value (\" \\ \n \t \r \xHH). Returns a NUL-terminated copy. */
 char *hkd_kv_unescape(struct hkd_span v);
 
 /* Number in decimal, 0x hex, "inf" (sets *inf), "(nil)" (= 0). Returns false if not a number. */
@@ -204,6 +226,7 @@ struct hkd_snapshot {
     size_t nclasses, cap_classes;
     struct hkd_census_row *census, *census_threads;
     size_t ncensus, cap_census, ncensus_threads, cap_census_threads;
+    struct hkd_idmap class_ids, census_ids, thread_ids; /* rows by id */
     struct hkd_event *events;
     size_t nevents, cap_events;
     char *version, *build, *reason, *exe;
@@ -236,7 +259,7 @@ struct hkd_stack {
     uint64_t blocks, bytes;
     char kind[16];     /* lost | reachable */
     uint64_t *frames;
-    size_t nframes;
+    size_t nframes, cap_frames;
     char **names;      /* text leak reports: each frame's function as printed ("?": none);
                           NULL for dumps, whose frames are symbolized by hkdump */
     struct hkd_loc at;
@@ -291,6 +314,10 @@ struct hkd_snapshot *hkd_model_new_snapshot(struct hkd_model *m, struct hkd_loc 
 struct hkd_snapshot *hkd_model_cur(struct hkd_model *m, struct hkd_loc at);
 struct hkd_class_row *hkd_snap_class(struct hkd_snapshot *s, unsigned id);
 struct hkd_census_row *hkd_snap_census(struct hkd_snapshot *s, unsigned id, bool thread);
+/* The row of that id, or NULL (also on a merged view). */
+const struct hkd_class_row *hkd_snap_find_class(const struct hkd_snapshot *s, unsigned id);
+const struct hkd_census_row *hkd_snap_find_census(const struct hkd_snapshot *s, unsigned id,
+                                                  bool thread);
 struct hkd_event *hkd_snap_event(struct hkd_snapshot *s, const char *kind, struct hkd_loc at);
 struct hkd_misuse *hkd_model_misuse(struct hkd_model *m, struct hkd_loc at);
 struct hkd_stack *hkd_model_stack(struct hkd_model *m, struct hkd_loc at);

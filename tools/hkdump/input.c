@@ -9,6 +9,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A UTF-8 byte order mark (editors on Windows write one) is not part of the first line. */
+static void drop_bom(struct hkd_input *in)
+{
+    if (in->len >= 3 && memcmp(in->data, "\xef\xbb\xbf", 3) == 0) {
+        memmove(in->data, in->data + 3, in->len - 3 + 1);
+        in->len -= 3;
+    }
+}
+
 int hkd_input_read(struct hkd_input *in, const char *name)
 {
     memset(in, 0, sizeof *in);
@@ -25,8 +34,15 @@ int hkd_input_read(struct hkd_input *in, const char *name)
     size_t cap = 1 << 16, len = 0;
     char *buf = hkd_xmalloc(cap + 1);
     for (;;) {
+        if (len > HKD_INPUT_MAX) {
+            free(buf);
+            if (!is_stdin)
+                close(fd);
+            return EFBIG;
+        }
         if (len == cap) {
-            cap *= 2;
+            /* One byte past the limit is enough to know the input is too large. */
+            cap = cap * 2 > HKD_INPUT_MAX + 1 ? HKD_INPUT_MAX + 1 : cap * 2;
             buf = hkd_xrealloc(buf, cap + 1);
         }
         ssize_t r = read(fd, buf + len, cap - len);
@@ -49,6 +65,7 @@ int hkd_input_read(struct hkd_input *in, const char *name)
     in->name = hkd_xstrdup(name);
     in->data = buf;
     in->len = len;
+    drop_bom(in);
     return 0;
 }
 
@@ -59,6 +76,7 @@ void hkd_input_from_memory(struct hkd_input *in, const char *name, const char *d
     memcpy(in->data, data, len);
     in->data[len] = '\0';
     in->len = len;
+    drop_bom(in);
 }
 
 void hkd_input_free(struct hkd_input *in)
@@ -72,21 +90,32 @@ void hkd_lines_init(struct hkd_lines *it, const struct hkd_input *in)
 {
     it->p = in->data;
     it->end = in->data + in->len;
+    it->nl = it->cr = NULL;
     it->lineno = 0;
+}
+
+/* The next c at or after it->p, searched again only once p has passed the last one found:
+ * each byte is searched once, even when one kind of line end never occurs. */
+static const char *next_of(const struct hkd_lines *it, const char *cached, char c)
+{
+    if (cached && cached >= it->p)
+        return cached;
+    const char *q = memchr(it->p, c, (size_t)(it->end - it->p));
+    return q ? q : it->end;
 }
 
 bool hkd_lines_next(struct hkd_lines *it, struct hkd_span *line, bool *complete)
 {
     if (it->p >= it->end)
         return false;
-    const char *nl = memchr(it->p, '\n', (size_t)(it->end - it->p));
-    const char *stop = nl ? nl : it->end;
+    it->nl = next_of(it, it->nl, '\n');
+    it->cr = next_of(it, it->cr, '\r');
+    const char *stop = it->cr < it->nl ? it->cr : it->nl;
     line->p = it->p;
     line->n = (size_t)(stop - it->p);
-    if (line->n && line->p[line->n - 1] == '\r')
-        line->n--;
-    *complete = nl != NULL;
-    it->p = nl ? nl + 1 : it->end;
+    *complete = stop < it->end;
+    /* "\r\n" is one line end. */
+    it->p = stop == it->cr && stop + 1 == it->nl ? stop + 2 : *complete ? stop + 1 : it->end;
     it->lineno++;
     return true;
 }

@@ -97,6 +97,12 @@ bool hkd_kv_next_loose(struct hkd_span *s, struct hkd_tok *t)
     return true;
 }
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 char *hkd_kv_unescape(struct hkd_span v)
 {
     char *d = hkd_xmalloc(v.n + 1);
@@ -107,6 +113,13 @@ char *hkd_kv_unescape(struct hkd_span v)
             c = v.p[++i];
             if (c == 'n')
                 c = '\n';
+            else if (c == 't')
+                c = '\t';
+            else if (c == 'r')
+                c = '\r';
+            else if (c == 'x' && i + 2 < v.n && hex_digit(v.p[i + 1]) >= 0 &&
+                     hex_digit(v.p[i + 2]) >= 0)
+                c = (char)(hex_digit(v.p[i + 1]) << 4 | hex_digit(v.p[i + 2])), i += 2;
         }
         d[o++] = c;
     }

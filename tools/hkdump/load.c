@@ -1,6 +1,7 @@
 /* One input into the model: a dump file if it starts like one, free text otherwise. */
 #include "hkdump.h"
 
+#include <errno.h>
 #include <string.h>
 
 static int load(struct hkd_model *m, struct hkd_input *in, char *err, size_t errlen)
@@ -15,6 +16,11 @@ int hkd_load(struct hkd_model *m, const char *name)
 {
     struct hkd_input in;
     int e = hkd_input_read(&in, name);
+    if (e == EFBIG) {
+        fprintf(stderr, "hkdump: %s: input larger than %zu MiB (not read)\n", name,
+                HKD_INPUT_MAX >> 20);
+        return -1;
+    }
     if (e) {
         fprintf(stderr, "hkdump: %s: %s\n", name, strerror(e));
         return -1;

@@ -2,6 +2,7 @@
  * (points in time), plus the lists that are not tied to a moment (misuse, modules, stacks). */
 #include "hkdump.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,9 @@ static void snapshot_free(struct hkd_snapshot *s)
     free(s->classes);
     free(s->census);
     free(s->census_threads);
+    hkd_idmap_free(&s->class_ids);
+    hkd_idmap_free(&s->census_ids);
+    hkd_idmap_free(&s->thread_ids);
     for (size_t i = 0; i < s->nevents; i++)
         free(s->events[i].quote);
     free(s->events);
@@ -107,10 +111,11 @@ struct hkd_snapshot *hkd_model_cur(struct hkd_model *m, struct hkd_loc at)
 
 struct hkd_class_row *hkd_snap_class(struct hkd_snapshot *s, unsigned id)
 {
-    for (size_t i = 0; i < s->nclasses; i++)
-        if (s->classes[i].id == id)
-            return &s->classes[i];
+    size_t i = hkd_idmap_get(&s->class_ids, id);
+    if (i != SIZE_MAX)
+        return &s->classes[i];
     hkd_grow((void **)&s->classes, &s->cap_classes, s->nclasses, sizeof *s->classes);
+    hkd_idmap_put(&s->class_ids, id, s->nclasses);
     struct hkd_class_row *r = &s->classes[s->nclasses++];
     r->id = id;
     r->fast_pct = -1;
@@ -122,13 +127,28 @@ struct hkd_census_row *hkd_snap_census(struct hkd_snapshot *s, unsigned id, bool
     struct hkd_census_row **v = thread ? &s->census_threads : &s->census;
     size_t *n = thread ? &s->ncensus_threads : &s->ncensus;
     size_t *cap = thread ? &s->cap_census_threads : &s->cap_census;
-    for (size_t i = 0; i < *n; i++)
-        if ((*v)[i].id == id)
-            return &(*v)[i];
+    struct hkd_idmap *ids = thread ? &s->thread_ids : &s->census_ids;
+    size_t i = hkd_idmap_get(ids, id);
+    if (i != SIZE_MAX)
+        return &(*v)[i];
     hkd_grow((void **)v, cap, *n, sizeof **v);
+    hkd_idmap_put(ids, id, *n);
     struct hkd_census_row *r = &(*v)[(*n)++];
     r->id = id;
     return r;
+}
+
+const struct hkd_class_row *hkd_snap_find_class(const struct hkd_snapshot *s, unsigned id)
+{
+    size_t i = hkd_idmap_get(&s->class_ids, id);
+    return i == SIZE_MAX ? NULL : &s->classes[i];
+}
+
+const struct hkd_census_row *hkd_snap_find_census(const struct hkd_snapshot *s, unsigned id,
+                                                  bool thread)
+{
+    size_t i = hkd_idmap_get(thread ? &s->thread_ids : &s->census_ids, id);
+    return i == SIZE_MAX ? NULL : thread ? &s->census_threads[i] : &s->census[i];
 }
 
 struct hkd_event *hkd_snap_event(struct hkd_snapshot *s, const char *kind, struct hkd_loc at)
@@ -202,13 +222,16 @@ void hkd_model_view(const struct hkd_model *m, struct hkd_snapshot *view)
         merge_nums(view->f, s->f, HKD_F_COUNT);
         for (int t = 0; t < HKD_TIER_COUNT; t++)
             merge_nums(view->tier[t], s->tier[t], HKD_T_COUNT);
+        /* Tables come whole from one snapshot, with their indexes. */
         if (s->nclasses)
-            view->classes = s->classes, view->nclasses = s->nclasses;
+            view->classes = s->classes, view->nclasses = s->nclasses,
+            view->class_ids = s->class_ids;
         if (s->ncensus)
-            view->census = s->census, view->ncensus = s->ncensus;
+            view->census = s->census, view->ncensus = s->ncensus,
+            view->census_ids = s->census_ids;
         if (s->ncensus_threads)
             view->census_threads = s->census_threads,
-            view->ncensus_threads = s->ncensus_threads;
+            view->ncensus_threads = s->ncensus_threads, view->thread_ids = s->thread_ids;
         if (s->nevents)
             view->events = s->events, view->nevents = s->nevents;
         if (s->version)

@@ -157,8 +157,11 @@ static bool frame_line(struct hkd_report_state *rs, struct hkd_model *m, struct 
         if (!m->nstacks)
             return false;
         struct hkd_stack *st = &m->stacks[m->nstacks - 1];
-        st->frames = hkd_xrealloc(st->frames, (st->nframes + 1) * sizeof *st->frames);
-        st->names = hkd_xrealloc(st->names, (st->nframes + 1) * sizeof *st->names);
+        /* Capacities grow by doubling; both arrays share the count. */
+        size_t cap_frames = st->cap_frames, cap_names = st->cap_frames;
+        hkd_grow((void **)&st->frames, &cap_frames, st->nframes, sizeof *st->frames);
+        hkd_grow((void **)&st->names, &cap_names, st->nframes, sizeof *st->names);
+        st->cap_frames = cap_frames;
         st->frames[st->nframes] = v;
         st->names[st->nframes++] =
             has_src ? hkd_xasprintf("%.*s (%.*s)", named ? (int)fn.n : 1, named ? fn.p : "?",

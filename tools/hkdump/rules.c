@@ -100,18 +100,13 @@ static const struct hkd_option *option(const struct ctx *c, const char *name)
 
 static uint64_t class_size(const struct ctx *c, unsigned id)
 {
-    for (size_t i = 0; i < c->v.nclasses; i++)
-        if (c->v.classes[i].id == id && c->v.classes[i].f[HKD_C_size].set)
-            return c->v.classes[i].f[HKD_C_size].v;
-    return 0;
+    const struct hkd_class_row *r = hkd_snap_find_class(&c->v, id);
+    return r && r->f[HKD_C_size].set ? r->f[HKD_C_size].v : 0;
 }
 
 static const struct hkd_class_row *class_row(const struct ctx *c, unsigned id)
 {
-    for (size_t i = 0; i < c->v.nclasses; i++)
-        if (c->v.classes[i].id == id)
-            return &c->v.classes[i];
-    return NULL;
+    return hkd_snap_find_class(&c->v, id);
 }
 
 /* The SuperSlab size: reported, or from the OOM event, or bytes / live when it divides. */
@@ -141,7 +136,7 @@ static bool ss_bytes(const struct ctx *c, uint64_t *out)
         return true;
     if (get(c, HKD_F_superslabs_mapped, &mapped) && ss_size(c, &size)) {
         get(c, HKD_F_superslabs_unmapped, &unmapped);
-        *out = (mapped > unmapped ? mapped - unmapped : 0) * size;
+        *out = hkd_mul_sat(hkd_sub_floor(mapped, unmapped), size);
         return true;
     }
     return false;
@@ -158,7 +153,7 @@ static bool hakmem_bytes(const struct ctx *c, uint64_t *out, const char **what)
     }
     if (!have_ss && !have_large)
         return false;
-    *out = ss + large;
+    *out = hkd_add_sat(ss, large);
     *what = have_large ? "SuperSlabs and large blocks" : "SuperSlabs";
     return true;
 }
@@ -410,7 +405,7 @@ static void rule_superslabs(struct ctx *c)
     uint64_t bytes = 0;
     bool have_bytes = get(c, HKD_F_superslab_bytes, &bytes);
     if (size) {
-        uint64_t total = mapped * size;
+        uint64_t total = hkd_mul_sat(mapped, size);
         hkd_ev_uint(f, "ss_size", size);
         hkd_ev_uint(f, "mapped_bytes", total);
         hkd_strv_addf(&f->evidence, "%s \u00d7 %s = %s B (%s, %s) mapped, %s unmapped "
@@ -477,28 +472,28 @@ static void rule_gap(struct ctx *c)
     if (!get(c, HKD_F_vm_rss_kb, &rss_kb))
         return;
     const char *what = NULL;
-    double rss = (double)rss_kb * 1024;
+    double rss = (double)hkd_mul_sat(rss_kb, 1024);
     bool have_vm = get(c, HKD_F_vm_size_kb, &vm_kb), have_hb = hakmem_bytes(c, &hb, &what);
     bool by_hb = have_hb && hb >= GAP_MIN_HAKMEM && rss <= GAP_MAX_RESIDENT * (double)hb;
-    bool by_vm = have_vm && vm_kb * 1024 >= GAP_MIN_VMSIZE &&
-                 rss <= GAP_MAX_RESIDENT * (double)vm_kb * 1024;
+    bool by_vm = have_vm && hkd_mul_sat(vm_kb, 1024) >= GAP_MIN_VMSIZE &&
+                 rss <= GAP_MAX_RESIDENT * (double)hkd_mul_sat(vm_kb, 1024);
     if (!by_hb && !by_vm)
         return;
-    double vm = (double)vm_kb * 1024;
+    double vm = (double)hkd_mul_sat(vm_kb, 1024);
     struct hkd_finding *f;
     if (by_vm)
         f = hkd_finding_new(c->out, "mapped-vs-resident-gap",
                             c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
                             "freed memory not reused: %s resident of %s reserved (%s), "
                             "the rest mapped but barely touched",
-                            hkd_ibytes(rss_kb * 1024).s, hkd_ibytes(vm_kb * 1024).s,
+                            hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hkd_mul_sat(vm_kb, 1024)).s,
                             hkd_pct(rss, vm).s);
     else
         f = hkd_finding_new(c->out, "mapped-vs-resident-gap",
                             c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
                             "freed memory not reused: %s resident of %s in %s (%s), "
                             "the rest mapped but barely touched",
-                            hkd_ibytes(rss_kb * 1024).s, hkd_ibytes(hb).s, what,
+                            hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hb).s, what,
                             hkd_pct(rss, (double)hb).s);
     hkd_ev_uint(f, "vm_rss_kb", rss_kb);
     struct hkd_where w = where(c, c->v.f[HKD_F_vm_rss_kb].at);
@@ -506,14 +501,14 @@ static void rule_gap(struct ctx *c)
         hkd_ev_uint(f, "vm_size_kb", vm_kb);
         hkd_ev_ratio(f, "resident_share_of_vmsize", rss, vm);
         hkd_strv_addf(&f->evidence, "VmRSS %s of VmSize %s = %s resident%s",
-                      hkd_ibytes(rss_kb * 1024).s, hkd_ibytes(vm_kb * 1024).s, hkd_pct(rss, vm).s,
+                      hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hkd_mul_sat(vm_kb, 1024)).s, hkd_pct(rss, vm).s,
                       w.s);
     }
     if (have_hb) {
         hkd_ev_uint(f, "hakmem_bytes", hb);
         hkd_ev_ratio(f, "resident_share_of_hakmem_bytes", rss, (double)hb);
         hkd_strv_addf(&f->evidence, "VmRSS %s of %s (%s) in %s = %s, even if every resident "
-                      "page were hakmem's", hkd_ibytes(rss_kb * 1024).s, hkd_ibytes(hb).s,
+                      "page were hakmem's", hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hb).s,
                       hkd_sibytes(hb).s, what, hkd_pct(rss, (double)hb).s);
     }
     hkd_strv_add(&f->rules_out, "a leak the program holds: leaked blocks were written to, so "
@@ -530,7 +525,7 @@ static void rule_address_space(struct ctx *c)
     uint64_t vm_kb;
     if (!cur->set || cur->inf || !cur->v || !get(c, HKD_F_vm_size_kb, &vm_kb))
         return;
-    double vm = (double)vm_kb * 1024, lim = (double)cur->v;
+    double vm = (double)hkd_mul_sat(vm_kb, 1024), lim = (double)cur->v;
     const struct hkd_event *e = last_event(c, "oom");
     uint64_t map = e && e->f[HKD_E_map_size].set ? e->f[HKD_E_map_size].v : 0;
     bool near = vm >= AS_NEAR * lim, over = map && vm + (double)map > lim;
@@ -538,22 +533,22 @@ static void rule_address_space(struct ctx *c)
         return;
     struct hkd_finding *f = hkd_finding_new(c->out, "address-space-limit", HKD_SEV_ERROR,
                                             "RLIMIT_AS reached: VmSize %s, limit %s (%s)",
-                                            hkd_ibytes(vm_kb * 1024).s, hkd_ibytes(cur->v).s,
+                                            hkd_ibytes(hkd_mul_sat(vm_kb, 1024)).s, hkd_ibytes(cur->v).s,
                                             hkd_pct(vm, lim).s);
     hkd_ev_uint(f, "rlimit_as_cur", cur->v);
     hkd_ev_uint(f, "vm_size_kb", vm_kb);
     hkd_ev_ratio(f, "vmsize_share_of_limit", vm, lim);
     hkd_strv_addf(&f->evidence, "RLIMIT_AS cur=%s B (%s), VmSize %s kB (%s) = %s of it%s",
                   hkd_count(cur->v).s, hkd_ibytes(cur->v).s, hkd_count(vm_kb).s,
-                  hkd_ibytes(vm_kb * 1024).s, hkd_pct(vm, lim).s, where(c, cur->at).s);
+                  hkd_ibytes(hkd_mul_sat(vm_kb, 1024)).s, hkd_pct(vm, lim).s, where(c, cur->at).s);
     if (map)
         hkd_strv_addf(&f->evidence, "the failing map of %s %s what is left (%s)",
                       hkd_ibytes(map).s, over ? "exceeds" : "fits in",
-                      hkd_ibytes(vm < lim ? (uint64_t)(lim - vm) : 0).s);
+                      hkd_ibytes(hkd_u64_of(lim - vm)).s);
     uint64_t rss_kb;
     if (get(c, HKD_F_vm_rss_kb, &rss_kb))
         hkd_strv_addf(&f->rules_out, "physical memory exhaustion: only %s is resident",
-                      hkd_ibytes(rss_kb * 1024).s);
+                      hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s);
     hkd_strv_add(&f->rules_out, "the kernel's commit limit: the address-space limit is hit first");
     hkd_strv_add(&f->next, "confirm with a larger limit (ulimit -v) and see whether the "
                            "failure moves; the other findings say what fills the address space");
@@ -569,7 +564,7 @@ static void rule_overcommit(struct ctx *c)
     const struct hkd_num *cur = &c->v.f[HKD_F_rlimit_as_cur];
     uint64_t vm_kb = 0;
     bool have_vm = get(c, HKD_F_vm_size_kb, &vm_kb);
-    if (cur->set && !cur->inf && have_vm && (double)vm_kb * 1024 >= AS_NEAR * (double)cur->v)
+    if (cur->set && !cur->inf && have_vm && (double)hkd_mul_sat(vm_kb, 1024) >= AS_NEAR * (double)cur->v)
         return; /* address-space-limit explains it */
     struct hkd_finding *f = hkd_finding_new(c->out, "overcommit-refused", HKD_SEV_ERROR,
                                             "the kernel refused to commit more memory "
@@ -578,7 +573,7 @@ static void rule_overcommit(struct ctx *c)
     hkd_strv_addf(&f->evidence, "overcommit_memory=2 and mmap failed with ENOMEM%s",
                   where(c, c->v.f[HKD_F_overcommit_memory].at).s);
     if (have_vm)
-        hkd_strv_addf(&f->evidence, "VmSize %s at the failure", hkd_ibytes(vm_kb * 1024).s);
+        hkd_strv_addf(&f->evidence, "VmSize %s at the failure", hkd_ibytes(hkd_mul_sat(vm_kb, 1024)).s);
     if (cur->set && cur->inf)
         hkd_strv_add(&f->rules_out, "RLIMIT_AS: it is unlimited");
     hkd_strv_add(&f->next, "grep -i commit /proc/meminfo: CommitLimit vs Committed_AS "
@@ -599,7 +594,7 @@ static void rule_map_count(struct ctx *c)
     }
     get(c, HKD_F_large_mapped, &lm);
     get(c, HKD_F_large_unmapped, &lu);
-    uint64_t maps = live + (lm > lu ? lm - lu : 0);
+    uint64_t maps = hkd_add_sat(live, hkd_sub_floor(lm, lu));
     double share = (double)maps / MAP_COUNT_DEFAULT;
     if (share < MAP_COUNT_NOTICE)
         return;
@@ -958,7 +953,7 @@ static void rule_live_heap(struct ctx *c)
     if (!get(c, HKD_F_vm_rss_kb, &rss_kb) || !hakmem_bytes(c, &hb, &what) ||
         hb < GAP_MIN_HAKMEM)
         return;
-    double rss = (double)rss_kb * 1024;
+    double rss = (double)hkd_mul_sat(rss_kb, 1024);
     if (rss < HELD_MIN_RESIDENT * (double)hb)
         return;
     /* Resident is not the same as held: when the census or the counters say most blocks are
@@ -970,18 +965,18 @@ static void rule_live_heap(struct ctx *c)
     if (rss >= (double)hb)
         f = hkd_finding_new(c->out, "live-heap-growth", c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
                             "the memory is resident: RSS %s \u2265 the %s in %s, so the program "
-                            "holds it (a leak or real demand)", hkd_ibytes(rss_kb * 1024).s,
+                            "holds it (a leak or real demand)", hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s,
                             hkd_ibytes(hb).s, what);
     else
         f = hkd_finding_new(c->out, "live-heap-growth", c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
                             "the memory is resident: %s of %s in %s (%s), so the program holds "
-                            "it (a leak or real demand)", hkd_ibytes(rss_kb * 1024).s,
+                            "it (a leak or real demand)", hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s,
                             hkd_ibytes(hb).s, what, hkd_pct(rss, (double)hb).s);
     hkd_ev_uint(f, "vm_rss_kb", rss_kb);
     hkd_ev_uint(f, "hakmem_bytes", hb);
     hkd_ev_ratio(f, "resident_share_of_hakmem_bytes", rss, (double)hb);
     hkd_strv_addf(&f->evidence, "VmRSS %s kB = %s; %s in %s: %s resident%s", hkd_count(rss_kb).s,
-                  hkd_ibytes(rss_kb * 1024).s, hkd_ibytes(hb).s, what, hkd_pct(rss, (double)hb).s,
+                  hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hb).s, what, hkd_pct(rss, (double)hb).s,
                   where(c, c->v.f[HKD_F_vm_rss_kb].at).s);
     hkd_strv_add(&f->rules_out, "memory reserved but unused (mapped, never touched): it is "
                                 "resident");
@@ -1005,8 +1000,8 @@ static void rule_leak(struct ctx *c)
     for (size_t i = 0; i < c->m->nstacks; i++)
         if (strcmp(c->m->stacks[i].kind, "lost") == 0 && c->m->stacks[i].blocks) {
             v[n++] = &c->m->stacks[i];
-            blocks += c->m->stacks[i].blocks;
-            bytes += c->m->stacks[i].bytes;
+            blocks = hkd_add_sat(blocks, c->m->stacks[i].blocks);
+            bytes = hkd_add_sat(bytes, c->m->stacks[i].bytes);
         }
     if (!n) {
         free(v);

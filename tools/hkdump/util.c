@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *hkd_oom(void)
+void *hkd_oom(void)
 {
     fputs("hkdump: out of memory\n", stderr);
     exit(2);
@@ -62,6 +62,53 @@ void hkd_grow(void **v, size_t *cap, size_t n, size_t elem)
     *v = hkd_xrealloc(*v, c * elem);
     memset((char *)*v + *cap * elem, 0, (c - *cap) * elem);
     *cap = c;
+}
+
+static size_t idmap_home(unsigned id, size_t cap)
+{
+    return (size_t)(id * 2654435761u) & (cap - 1); /* Knuth's multiplicative hash */
+}
+
+size_t hkd_idmap_get(const struct hkd_idmap *m, unsigned id)
+{
+    if (!m->cap)
+        return SIZE_MAX;
+    for (size_t i = idmap_home(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        if (!m->v[i].idx1)
+            return SIZE_MAX;
+        if (m->v[i].id == id)
+            return m->v[i].idx1 - 1;
+    }
+}
+
+static void idmap_insert(struct hkd_idmap *m, unsigned id, size_t idx1)
+{
+    size_t i = idmap_home(id, m->cap);
+    while (m->v[i].idx1 && m->v[i].id != id)
+        i = (i + 1) & (m->cap - 1);
+    m->n += !m->v[i].idx1;
+    m->v[i] = (struct hkd_idmap_slot){id, idx1};
+}
+
+void hkd_idmap_put(struct hkd_idmap *m, unsigned id, size_t idx)
+{
+    if (2 * (m->n + 1) > m->cap) { /* at most half full: probes stay short */
+        struct hkd_idmap old = *m;
+        m->cap = old.cap ? 2 * old.cap : 16;
+        m->v = hkd_xcalloc(m->cap, sizeof *m->v);
+        m->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.v[i].idx1)
+                idmap_insert(m, old.v[i].id, old.v[i].idx1);
+        free(old.v);
+    }
+    idmap_insert(m, id, idx + 1);
+}
+
+void hkd_idmap_free(struct hkd_idmap *m)
+{
+    free(m->v);
+    memset(m, 0, sizeof *m);
 }
 
 uint64_t hkd_add_sat(uint64_t a, uint64_t b)
