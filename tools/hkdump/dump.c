@@ -339,7 +339,8 @@ static const struct {
 static int span_cmp(const void *a, const void *b)
 {
     const struct hkd_span *x = a, *y = b;
-    int r = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+    size_t n = x->n < y->n ? x->n : y->n;
+    int r = n ? memcmp(x->p, y->p, n) : 0; /* a bare word's key is {NULL, 0} */
     return r ? r : (x->n > y->n) - (x->n < y->n);
 }
 
@@ -361,7 +362,8 @@ static bool tokenize(struct ctx *c, struct hkd_span rest)
         unparsed(c, "unterminated quoted value");
         return true; /* the complete tokens are still used */
     }
-    qsort(c->keys, c->ntok, sizeof *c->keys, span_cmp);
+    if (c->ntok > 1) /* keys is NULL while no line had a token */
+        qsort(c->keys, c->ntok, sizeof *c->keys, span_cmp);
     for (size_t i = 1; i < c->ntok; i++)
         if (c->keys[i].n && span_cmp(&c->keys[i - 1], &c->keys[i]) == 0) {
             char *k = hkd_span_printable(c->keys[i], 40);
