@@ -1,5 +1,6 @@
 #include "hk_dump.h"
 #include "hakmem.h"
+#include "hk_dump_format.h"
 #include "hk_emit.h"
 #include "hk_census.h"
 #include "hk_leak.h"
@@ -28,26 +29,14 @@ static void hk_rec_u64(struct hk_out *o, const char *key, uint64_t v)
     hk_out_u64(o, v);
 }
 
-/* A string value: bare when it has no space, quote or backslash; quoted otherwise. */
+/* A string value, bare or quoted (hk_out_value): a program path or an environment value
+ * cannot add fields to the line. */
 static void hk_rec_str(struct hk_out *o, const char *key, const char *v)
 {
     hk_out_char(o, ' ');
     hk_out_str(o, key);
     hk_out_char(o, '=');
-    if (*v && !strpbrk(v, " \"\\\n")) {
-        hk_out_str(o, v);
-        return;
-    }
-    hk_out_char(o, '"');
-    for (; *v; v++) {
-        if (*v == '"' || *v == '\\')
-            hk_out_char(o, '\\');
-        if (*v == '\n')
-            hk_out_str(o, "\\n");
-        else
-            hk_out_char(o, *v);
-    }
-    hk_out_char(o, '"');
+    hk_out_value(o, v);
 }
 
 static void hk_rec_limit(struct hk_out *o, const char *key, uint64_t v)
@@ -66,7 +55,9 @@ static void hk_dump_header(struct hk_out *o, const char *reason)
     char exe[1024];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = '\0';
-    hk_out_str(o, "hakmem-dump 1\nheader");
+    hk_out_str(o, HK_DUMP_MAGIC " ");
+    hk_out_u64(o, HK_DUMP_VERSION);
+    hk_out_str(o, "\nheader");
     hk_rec_u64(o, "pid", (uint64_t)hk_os_pid());
     hk_rec_u64(o, "time_ns", hk_os_time_ns());
     hk_rec_str(o, "version", HK_VERSION);

@@ -8,8 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HK_DUMP_VERSION 1
-
 struct hk_dump_event {
     const char *kind;       /* "oom", "signal", or NULL (exit, request) */
     int err;                /* oom: errno of the failed mapping */

@@ -138,6 +138,51 @@ void hk_out_fixed(struct hk_out *o, uint64_t num, uint64_t den, int decimals)
     }
 }
 
+void hk_out_quote(struct hk_out *o, const char *v)
+{
+    hk_out_char(o, '"');
+    for (; *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c == '"' || c == '\\') {
+            hk_out_char(o, '\\');
+            hk_out_char(o, (char)c);
+        } else if (c == '\n') {
+            hk_out_str(o, "\\n");
+        } else if (c == '\t') {
+            hk_out_str(o, "\\t");
+        } else if (c == '\r') {
+            hk_out_str(o, "\\r");
+        } else if (c < 0x20 || c == 0x7f) {
+            hk_out_str(o, "\\x");
+            hk_out_char(o, "0123456789abcdef"[c >> 4]);
+            hk_out_char(o, "0123456789abcdef"[c & 15]);
+        } else {
+            hk_out_char(o, (char)c);
+        }
+    }
+    hk_out_char(o, '"');
+}
+
+static bool hk_value_bare(const char *v)
+{
+    if (!*v)
+        return false;
+    for (; *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c <= ' ' || c == 0x7f || c == '"' || c == '\\' || c == '=')
+            return false;
+    }
+    return true;
+}
+
+void hk_out_value(struct hk_out *o, const char *v)
+{
+    if (hk_value_bare(v))
+        hk_out_str(o, v);
+    else
+        hk_out_quote(o, v);
+}
+
 void hk_out_json_str(struct hk_out *o, const char *s)
 {
     hk_out_char(o, '"');
@@ -323,22 +368,7 @@ void hk_emit_str(struct hk_emit *e, const char *key, const char *v)
     hk_out_char(e->out, ' ');
     hk_out_str(e->out, key);
     hk_out_char(e->out, '=');
-    bool quote = !*v || strpbrk(v, " \"\\=") != NULL;
-    if (!quote) {
-        hk_out_str(e->out, v);
-        return;
-    }
-    hk_out_char(e->out, '"');
-    for (; *v; v++) {
-        if (*v == '"' || *v == '\\')
-            hk_out_char(e->out, '\\');
-        if (*v == '\n') {
-            hk_out_str(e->out, "\\n");
-            continue;
-        }
-        hk_out_char(e->out, *v);
-    }
-    hk_out_char(e->out, '"');
+    hk_out_value(e->out, v);
 }
 
 void hk_emit_table_begin(struct hk_emit *e, const char *name, const char *const *cols,

@@ -34,6 +34,12 @@ void hk_out_pad_u64(struct hk_out *o, uint64_t v, int width);
 void hk_out_pad_str(struct hk_out *o, const char *s, int width);
 /* Fixed-point: v / scale with `decimals` digits ("99.1"). */
 void hk_out_fixed(struct hk_out *o, uint64_t num, uint64_t den, int decimals);
+/* A string value of a record line (dumps, the text report): always quoted ("..."), or bare
+ * when it is not empty and holds no space, '"', '\\', '=' or control byte. Inside quotes
+ * \" \\ \n \t \r, and \xHH for every other control byte, so no value can end the line or
+ * start a field of its own (docs/dump-format.md). */
+void hk_out_quote(struct hk_out *o, const char *v);
+void hk_out_value(struct hk_out *o, const char *v);
 /* A JSON string, quoted and escaped; and the escaped body alone. */
 void hk_out_json_str(struct hk_out *o, const char *s);
 void hk_out_json_str_body(struct hk_out *o, const char *s);

@@ -962,17 +962,6 @@ void hk_leak_emit(struct hk_emit *e)
         hk_with_analysis(hk_emit_analysis, e);
 }
 
-static void hk_out_quoted(struct hk_out *o, const char *s)
-{
-    hk_out_char(o, '"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            hk_out_char(o, '\\');
-        hk_out_char(o, *s);
-    }
-    hk_out_char(o, '"');
-}
-
 static void hk_dump_analysis(struct hk_run *r, void *arg)
 {
     struct hk_out *o = arg;
@@ -989,7 +978,7 @@ static void hk_dump_analysis(struct hk_run *r, void *arg)
             hk_out_str(o, " loaded=");
             hk_out_u64(o, m->loaded);
             hk_out_str(o, " path=");
-            hk_out_quoted(o, m->path);
+            hk_out_quote(o, m->path);
             hk_out_char(o, '\n');
         }
         for (size_t k = 0; k < r->ng; k++) {

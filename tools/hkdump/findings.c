@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const hk_severity_names[4] = {"info", "notice", "warning", "error"};
+const char *const hkd_severity_names[4] = {"info", "notice", "warning", "error"};
 
-struct hk_finding *hk_finding_new(struct hk_findings *fs, const char *id, enum hk_severity sev,
-                                  const char *title_fmt, ...)
+struct hkd_finding *hkd_finding_new(struct hkd_findings *fs, const char *id, enum hkd_severity sev,
+                                    const char *title_fmt, ...)
 {
-    hk_grow((void **)&fs->v, &fs->cap, fs->n, sizeof *fs->v);
-    struct hk_finding *f = &fs->v[fs->n];
+    hkd_grow((void **)&fs->v, &fs->cap, fs->n, sizeof *fs->v);
+    struct hkd_finding *f = &fs->v[fs->n];
     memset(f, 0, sizeof *f);
     f->id = id;
     f->sev = sev;
@@ -21,77 +21,77 @@ struct hk_finding *hk_finding_new(struct hk_findings *fs, const char *id, enum h
     va_list ap;
     va_start(ap, title_fmt);
     if (vasprintf(&f->title, title_fmt, ap) < 0)
-        f->title = hk_xstrdup(id);
+        f->title = hkd_xstrdup(id);
     va_end(ap);
     return f;
 }
 
-static struct hk_ev *ev_add(struct hk_finding *f, const char *key, enum hk_ev_type type)
+static struct hkd_ev *ev_add(struct hkd_finding *f, const char *key, enum hkd_ev_type type)
 {
-    hk_grow((void **)&f->ev, &f->cap_ev, f->nev, sizeof *f->ev);
-    struct hk_ev *e = &f->ev[f->nev++];
+    hkd_grow((void **)&f->ev, &f->cap_ev, f->nev, sizeof *f->ev);
+    struct hkd_ev *e = &f->ev[f->nev++];
     memset(e, 0, sizeof *e);
-    e->key = hk_xstrdup(key);
+    e->key = hkd_xstrdup(key);
     e->type = type;
     return e;
 }
 
-void hk_ev_uint(struct hk_finding *f, const char *key, uint64_t v)
+void hkd_ev_uint(struct hkd_finding *f, const char *key, uint64_t v)
 {
-    ev_add(f, key, HK_EV_UINT)->u = v;
+    ev_add(f, key, HKD_EV_UINT)->u = v;
 }
 
-void hk_ev_int(struct hk_finding *f, const char *key, int64_t v)
+void hkd_ev_int(struct hkd_finding *f, const char *key, int64_t v)
 {
-    ev_add(f, key, HK_EV_INT)->i = v;
+    ev_add(f, key, HKD_EV_INT)->i = v;
 }
 
-void hk_ev_real(struct hk_finding *f, const char *key, double v)
+void hkd_ev_real(struct hkd_finding *f, const char *key, double v)
 {
     /* Three decimals are plenty for ratios and keep golden files stable. */
-    ev_add(f, key, HK_EV_REAL)->d = round(v * 1000.0) / 1000.0;
+    ev_add(f, key, HKD_EV_REAL)->d = round(v * 1000.0) / 1000.0;
 }
 
-void hk_ev_ratio(struct hk_finding *f, const char *key, double num, double den)
+void hkd_ev_ratio(struct hkd_finding *f, const char *key, double num, double den)
 {
     if (den <= 0)
-        ev_add(f, key, HK_EV_INF);
+        ev_add(f, key, HKD_EV_INF);
     else
-        hk_ev_real(f, key, num / den);
+        hkd_ev_real(f, key, num / den);
 }
 
-void hk_ev_str(struct hk_finding *f, const char *key, const char *v)
+void hkd_ev_str(struct hkd_finding *f, const char *key, const char *v)
 {
-    ev_add(f, key, HK_EV_STR)->s = hk_xstrdup(v);
+    ev_add(f, key, HKD_EV_STR)->s = hkd_xstrdup(v);
 }
 
 static int cmp(const void *a, const void *b)
 {
-    const struct hk_finding *x = a, *y = b;
+    const struct hkd_finding *x = a, *y = b;
     if (x->sev != y->sev)
         return x->sev > y->sev ? -1 : 1;
     return (x->order > y->order) - (x->order < y->order);
 }
 
-void hk_findings_sort(struct hk_findings *fs)
+void hkd_findings_sort(struct hkd_findings *fs)
 {
     if (fs->n)
         qsort(fs->v, fs->n, sizeof *fs->v, cmp);
 }
 
-void hk_findings_free(struct hk_findings *fs)
+void hkd_findings_free(struct hkd_findings *fs)
 {
     for (size_t i = 0; i < fs->n; i++) {
-        struct hk_finding *f = &fs->v[i];
+        struct hkd_finding *f = &fs->v[i];
         free(f->title);
         for (size_t j = 0; j < f->nev; j++) {
             free(f->ev[j].key);
             free(f->ev[j].s);
         }
         free(f->ev);
-        hk_strv_free(&f->evidence);
-        hk_strv_free(&f->rules_out);
-        hk_strv_free(&f->next);
+        hkd_strv_free(&f->evidence);
+        hkd_strv_free(&f->rules_out);
+        hkd_strv_free(&f->next);
     }
     free(fs->v);
     memset(fs, 0, sizeof *fs);

@@ -3,11 +3,11 @@
 
 #include <math.h>
 
-struct hk_nb hk_count(uint64_t v)
+struct hkd_nb hkd_count(uint64_t v)
 {
     char digits[32];
     int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-    struct hk_nb r;
+    struct hkd_nb r;
     int o = 0;
     for (int i = 0; i < n; i++) {
         if (i > 0 && (n - i) % 3 == 0)
@@ -19,9 +19,9 @@ struct hk_nb hk_count(uint64_t v)
 }
 
 /* v in units of 1024^k (or 1000^k): exact multiples print without decimals ("1 MiB"). */
-static struct hk_nb scaled(uint64_t v, double base, const char *const *units)
+static struct hkd_nb scaled(uint64_t v, double base, const char *const *units)
 {
-    struct hk_nb r;
+    struct hkd_nb r;
     int k = 0;
     double x = (double)v;
     while (x >= base && units[k + 1]) {
@@ -35,21 +35,21 @@ static struct hk_nb scaled(uint64_t v, double base, const char *const *units)
     return r;
 }
 
-struct hk_nb hk_ibytes(uint64_t v)
+struct hkd_nb hkd_ibytes(uint64_t v)
 {
     static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", NULL};
     return scaled(v, 1024.0, u);
 }
 
-struct hk_nb hk_sibytes(uint64_t v)
+struct hkd_nb hkd_sibytes(uint64_t v)
 {
     static const char *const u[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", NULL};
     return scaled(v, 1000.0, u);
 }
 
-struct hk_nb hk_pct(double num, double den)
+struct hkd_nb hkd_pct(double num, double den)
 {
-    struct hk_nb r;
+    struct hkd_nb r;
     if (den <= 0)
         snprintf(r.s, sizeof r.s, "n/a");
     else
@@ -57,9 +57,9 @@ struct hk_nb hk_pct(double num, double den)
     return r;
 }
 
-struct hk_nb hk_ratio(double num, double den)
+struct hkd_nb hkd_ratio(double num, double den)
 {
-    struct hk_nb r;
+    struct hkd_nb r;
     if (den <= 0)
         snprintf(r.s, sizeof r.s, num > 0 ? "\u221e" : "n/a");
     else

@@ -14,13 +14,13 @@ static void frame(FILE *f, const char *name)
         fputc(*p == ';' || *p == '\n' ? ':' : *p, f);
 }
 
-void hk_out_folded(FILE *f, const struct hk_model *m, struct hk_symbolizer *sym)
+void hkd_out_folded(FILE *f, const struct hkd_model *m, struct hkd_symbolizer *sym)
 {
     for (size_t i = 0; i < m->nstacks; i++) {
-        const struct hk_stack *s = &m->stacks[i];
+        const struct hkd_stack *s = &m->stacks[i];
         frame(f, s->kind);
         for (size_t j = s->nframes; j-- > 0;) {
-            char *name = hk_sym_name(sym, s->frames[j], true);
+            char *name = hkd_sym_name(sym, s->frames[j], true);
             fputc(';', f);
             frame(f, name);
             free(name);

@@ -9,7 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int hk_input_read(struct hk_input *in, const char *name)
+/* A UTF-8 byte order mark (editors on Windows write one) is not part of the first line. */
+static void drop_bom(struct hkd_input *in)
+{
+    if (in->len >= 3 && memcmp(in->data, "\xef\xbb\xbf", 3) == 0) {
+        memmove(in->data, in->data + 3, in->len - 3 + 1);
+        in->len -= 3;
+    }
+}
+
+int hkd_input_read(struct hkd_input *in, const char *name)
 {
     memset(in, 0, sizeof *in);
     bool is_stdin = strcmp(name, "-") == 0;
@@ -23,11 +32,18 @@ int hk_input_read(struct hk_input *in, const char *name)
         return EISDIR;
     }
     size_t cap = 1 << 16, len = 0;
-    char *buf = hk_xmalloc(cap + 1);
+    char *buf = hkd_xmalloc(cap + 1);
     for (;;) {
+        if (len > HKD_INPUT_MAX) {
+            free(buf);
+            if (!is_stdin)
+                close(fd);
+            return EFBIG;
+        }
         if (len == cap) {
-            cap *= 2;
-            buf = hk_xrealloc(buf, cap + 1);
+            /* One byte past the limit is enough to know the input is too large. */
+            cap = cap * 2 > HKD_INPUT_MAX + 1 ? HKD_INPUT_MAX + 1 : cap * 2;
+            buf = hkd_xrealloc(buf, cap + 1);
         }
         ssize_t r = read(fd, buf + len, cap - len);
         if (r < 0 && errno == EINTR)
@@ -46,47 +62,60 @@ int hk_input_read(struct hk_input *in, const char *name)
     if (!is_stdin)
         close(fd);
     buf[len] = '\0';
-    in->name = hk_xstrdup(name);
+    in->name = hkd_xstrdup(name);
     in->data = buf;
     in->len = len;
+    drop_bom(in);
     return 0;
 }
 
-void hk_input_from_memory(struct hk_input *in, const char *name, const char *data, size_t len)
+void hkd_input_from_memory(struct hkd_input *in, const char *name, const char *data, size_t len)
 {
-    in->name = hk_xstrdup(name);
-    in->data = hk_xmalloc(len + 1);
+    in->name = hkd_xstrdup(name);
+    in->data = hkd_xmalloc(len + 1);
     memcpy(in->data, data, len);
     in->data[len] = '\0';
     in->len = len;
+    drop_bom(in);
 }
 
-void hk_input_free(struct hk_input *in)
+void hkd_input_free(struct hkd_input *in)
 {
     free(in->name);
     free(in->data);
     memset(in, 0, sizeof *in);
 }
 
-void hk_lines_init(struct hk_lines *it, const struct hk_input *in)
+void hkd_lines_init(struct hkd_lines *it, const struct hkd_input *in)
 {
     it->p = in->data;
     it->end = in->data + in->len;
+    it->nl = it->cr = NULL;
     it->lineno = 0;
 }
 
-bool hk_lines_next(struct hk_lines *it, struct hk_span *line, bool *complete)
+/* The next c at or after it->p, searched again only once p has passed the last one found:
+ * each byte is searched once, even when one kind of line end never occurs. */
+static const char *next_of(const struct hkd_lines *it, const char *cached, char c)
+{
+    if (cached && cached >= it->p)
+        return cached;
+    const char *q = memchr(it->p, c, (size_t)(it->end - it->p));
+    return q ? q : it->end;
+}
+
+bool hkd_lines_next(struct hkd_lines *it, struct hkd_span *line, bool *complete)
 {
     if (it->p >= it->end)
         return false;
-    const char *nl = memchr(it->p, '\n', (size_t)(it->end - it->p));
-    const char *stop = nl ? nl : it->end;
+    it->nl = next_of(it, it->nl, '\n');
+    it->cr = next_of(it, it->cr, '\r');
+    const char *stop = it->cr < it->nl ? it->cr : it->nl;
     line->p = it->p;
     line->n = (size_t)(stop - it->p);
-    if (line->n && line->p[line->n - 1] == '\r')
-        line->n--;
-    *complete = nl != NULL;
-    it->p = nl ? nl + 1 : it->end;
+    *complete = stop < it->end;
+    /* "\r\n" is one line end. */
+    it->p = stop == it->cr && stop + 1 == it->nl ? stop + 2 : *complete ? stop + 1 : it->end;
     it->lineno++;
     return true;
 }

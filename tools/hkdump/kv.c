@@ -10,7 +10,7 @@ static bool blank(char c)
 }
 
 /* Skips leading blanks of s; false (and s emptied) when nothing else is left. */
-static bool skip_blanks(struct hk_span *s, const char **at)
+static bool skip_blanks(struct hkd_span *s, const char **at)
 {
     const char *p = s->p, *end = s->p + s->n;
     while (p < end && blank(*p))
@@ -23,7 +23,7 @@ static bool skip_blanks(struct hk_span *s, const char **at)
     return true;
 }
 
-bool hk_kv_next(struct hk_span *s, struct hk_tok *t, bool *bad)
+bool hkd_kv_next(struct hkd_span *s, struct hkd_tok *t, bool *bad)
 {
     const char *p, *end = s->p + s->n;
     if (!skip_blanks(s, &p))
@@ -33,9 +33,9 @@ bool hk_kv_next(struct hk_span *s, struct hk_tok *t, bool *bad)
         p++;
     memset(t, 0, sizeof *t);
     if (p == end || *p != '=') {
-        t->val = (struct hk_span){k, (size_t)(p - k)};
+        t->val = (struct hkd_span){k, (size_t)(p - k)};
     } else {
-        t->key = (struct hk_span){k, (size_t)(p - k)};
+        t->key = (struct hkd_span){k, (size_t)(p - k)};
         p++;
         if (p < end && *p == '"') {
             const char *v = ++p;
@@ -44,9 +44,9 @@ bool hk_kv_next(struct hk_span *s, struct hk_tok *t, bool *bad)
             if (p >= end) {
                 *bad = true;
                 p = end;
-                t->val = (struct hk_span){v, (size_t)(end - v)};
+                t->val = (struct hkd_span){v, (size_t)(end - v)};
             } else {
-                t->val = (struct hk_span){v, (size_t)(p - v)};
+                t->val = (struct hkd_span){v, (size_t)(p - v)};
                 p++;
             }
             t->quoted = true;
@@ -54,7 +54,7 @@ bool hk_kv_next(struct hk_span *s, struct hk_tok *t, bool *bad)
             const char *v = p;
             while (p < end && !blank(*p))
                 p++;
-            t->val = (struct hk_span){v, (size_t)(p - v)};
+            t->val = (struct hkd_span){v, (size_t)(p - v)};
         }
     }
     s->p = p;
@@ -68,7 +68,7 @@ static bool ident(char c)
            c == '_';
 }
 
-bool hk_kv_next_loose(struct hk_span *s, struct hk_tok *t)
+bool hkd_kv_next_loose(struct hkd_span *s, struct hkd_tok *t)
 {
     const char *p, *end = s->p + s->n;
     if (!skip_blanks(s, &p))
@@ -81,15 +81,15 @@ bool hk_kv_next_loose(struct hk_span *s, struct hk_tok *t)
     memset(t, 0, sizeof *t);
     const char *eq = memchr(b, '=', (size_t)(p - b));
     if (!eq) {
-        t->val = (struct hk_span){b, (size_t)(p - b)};
+        t->val = (struct hkd_span){b, (size_t)(p - b)};
         return true;
     }
     /* The key is the identifier just before '=': "RLIMIT_AS(cur=inf" has key "cur". */
     const char *k = eq;
     while (k > b && ident(k[-1]))
         k--;
-    t->key = (struct hk_span){k, (size_t)(eq - k)};
-    struct hk_span v = {eq + 1, (size_t)(p - eq - 1)};
+    t->key = (struct hkd_span){k, (size_t)(eq - k)};
+    struct hkd_span v = {eq + 1, (size_t)(p - eq - 1)};
     bool has_open = memchr(v.p, '(', v.n) != NULL;
     while (v.n && (strchr("],;", v.p[v.n - 1]) || (v.p[v.n - 1] == ')' && !has_open)))
         v.n--;
@@ -97,9 +97,15 @@ bool hk_kv_next_loose(struct hk_span *s, struct hk_tok *t)
     return true;
 }
 
-char *hk_kv_unescape(struct hk_span v)
+static int hex_digit(char c)
 {
-    char *d = hk_xmalloc(v.n + 1);
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+char *hkd_kv_unescape(struct hkd_span v)
+{
+    char *d = hkd_xmalloc(v.n + 1);
     size_t o = 0;
     for (size_t i = 0; i < v.n; i++) {
         char c = v.p[i];
@@ -107,6 +113,13 @@ char *hk_kv_unescape(struct hk_span v)
             c = v.p[++i];
             if (c == 'n')
                 c = '\n';
+            else if (c == 't')
+                c = '\t';
+            else if (c == 'r')
+                c = '\r';
+            else if (c == 'x' && i + 2 < v.n && hex_digit(v.p[i + 1]) >= 0 &&
+                     hex_digit(v.p[i + 2]) >= 0)
+                c = (char)(hex_digit(v.p[i + 1]) << 4 | hex_digit(v.p[i + 2])), i += 2;
         }
         d[o++] = c;
     }
@@ -114,15 +127,15 @@ char *hk_kv_unescape(struct hk_span v)
     return d;
 }
 
-bool hk_parse_u64(struct hk_span s, uint64_t *out, bool *inf)
+bool hkd_parse_u64(struct hkd_span s, uint64_t *out, bool *inf)
 {
     *inf = false;
-    if (hk_span_eq(s, "inf") || hk_span_eq(s, "infinity") || hk_span_eq(s, "unlimited")) {
+    if (hkd_span_eq(s, "inf") || hkd_span_eq(s, "infinity") || hkd_span_eq(s, "unlimited")) {
         *inf = true;
         *out = UINT64_MAX;
         return true;
     }
-    if (hk_span_eq(s, "(nil)")) {
+    if (hkd_span_eq(s, "(nil)")) {
         *out = 0;
         return true;
     }
@@ -157,14 +170,14 @@ bool hk_parse_u64(struct hk_span s, uint64_t *out, bool *inf)
     return true;
 }
 
-bool hk_parse_i64(struct hk_span s, int64_t *out)
+bool hkd_parse_i64(struct hkd_span s, int64_t *out)
 {
     bool neg = s.n && s.p[0] == '-';
     if (neg)
         s.p++, s.n--;
     uint64_t v;
     bool inf;
-    if (!hk_parse_u64(s, &v, &inf) || inf || v > (uint64_t)INT64_MAX)
+    if (!hkd_parse_u64(s, &v, &inf) || inf || v > (uint64_t)INT64_MAX)
         return false;
     *out = neg ? -(int64_t)v : (int64_t)v;
     return true;

@@ -31,112 +31,112 @@ static const struct {
     const char *label;
     const struct key *keys;
 } kinds[] = {
-    [HK_LEG_NONE] = {NULL, NULL, NULL},
-    [HK_LEG_OOM] = {"[SS OOM]", "[SS OOM]", oom_keys},
-    [HK_LEG_RLIMIT] = {"RLIMIT_AS(", "RLIMIT_AS", rlimit_keys},
-    [HK_LEG_REFILL] = {"superslab_refill NULL detail:", "superslab_refill NULL detail",
+    [HKD_LEG_NONE] = {NULL, NULL, NULL},
+    [HKD_LEG_OOM] = {"[SS OOM]", "[SS OOM]", oom_keys},
+    [HKD_LEG_RLIMIT] = {"RLIMIT_AS(", "RLIMIT_AS", rlimit_keys},
+    [HKD_LEG_REFILL] = {"superslab_refill NULL detail:", "superslab_refill NULL detail",
                        refill_keys},
 };
 
-const char *hk_legacy_find(struct hk_span s, enum hk_legacy_kind *kind)
+const char *hkd_legacy_find(struct hkd_span s, enum hkd_legacy_kind *kind)
 {
     const char *best = NULL;
-    for (int k = HK_LEG_OOM; k <= HK_LEG_REFILL; k++) {
-        const char *p = hk_span_find(s, kinds[k].marker);
+    for (int k = HKD_LEG_OOM; k <= HKD_LEG_REFILL; k++) {
+        const char *p = hkd_span_find(s, kinds[k].marker);
         if (p && (!best || p < best)) {
             best = p;
-            *kind = (enum hk_legacy_kind)k;
+            *kind = (enum hkd_legacy_kind)k;
         }
     }
     return best;
 }
 
-static int key_index(const struct key *keys, struct hk_span name)
+static int key_index(const struct key *keys, struct hkd_span name)
 {
     for (int i = 0; keys[i].name; i++)
-        if (hk_span_eq(name, keys[i].name))
+        if (hkd_span_eq(name, keys[i].name))
             return i;
     return -1;
 }
 
-static void set_num(struct hk_num *n, struct hk_span v, struct hk_loc at)
+static void set_num(struct hkd_num *n, struct hkd_span v, struct hkd_loc at)
 {
-    hk_num_parse(n, v, at); /* a value that is not a number (e.g. "-2") is left unset */
+    hkd_num_parse(n, v, at); /* a value that is not a number (e.g. "-2") is left unset */
 }
 
 /* Stores one key=value of the open record. */
-static void apply(struct hk_legacy *lg, struct hk_model *m, const char *key, struct hk_span v,
-                  struct hk_loc at)
+static void apply(struct hkd_legacy *lg, struct hkd_model *m, const char *key, struct hkd_span v,
+                  struct hkd_loc at)
 {
-    struct hk_snapshot *s = &m->snaps[lg->snap];
-    struct hk_event *e = lg->has_ev ? &s->events[lg->ev] : NULL;
-    if (!e && lg->kind != HK_LEG_RLIMIT)
+    struct hkd_snapshot *s = &m->snaps[lg->snap];
+    struct hkd_event *e = lg->has_ev ? &s->events[lg->ev] : NULL;
+    if (!e && lg->kind != HKD_LEG_RLIMIT)
         return;
     switch (lg->kind) {
-    case HK_LEG_OOM:
+    case HKD_LEG_OOM:
         if (!strcmp(key, "err"))
-            set_num(&e->f[HK_E_ERRNO], v, at);
+            set_num(&e->f[HKD_E_errno], v, at);
         else if (!strcmp(key, "ss_size"))
-            set_num(&s->f[HK_F_SS_SIZE], v, at), set_num(&e->f[HK_E_SS_SIZE], v, at);
+            set_num(&s->f[HKD_F_ss_size], v, at), set_num(&e->f[HKD_E_ss_size], v, at);
         else if (!strcmp(key, "alloc_size"))
-            set_num(&e->f[HK_E_MAP_SIZE], v, at);
+            set_num(&e->f[HKD_E_map_size], v, at);
         else if (!strcmp(key, "alloc")) /* legacy name: SuperSlabs mapped */
-            set_num(&s->f[HK_F_SS_MAPPED], v, at);
+            set_num(&s->f[HKD_F_superslabs_mapped], v, at);
         else if (!strcmp(key, "freed")) /* legacy name: SuperSlabs unmapped */
-            set_num(&s->f[HK_F_SS_UNMAPPED], v, at);
+            set_num(&s->f[HKD_F_superslabs_unmapped], v, at);
         else if (!strcmp(key, "bytes"))
-            set_num(&s->f[HK_F_SS_BYTES], v, at);
+            set_num(&s->f[HKD_F_superslab_bytes], v, at);
         else if (!strcmp(key, "class"))
-            set_num(&e->f[HK_E_CLASS], v, at);
+            set_num(&e->f[HKD_E_class], v, at);
         else if (!strcmp(key, "tier")) {
             size_t n = v.n < sizeof e->tier - 1 ? v.n : sizeof e->tier - 1;
             memcpy(e->tier, v.p, n);
             e->tier[n] = '\0';
         }
         break;
-    case HK_LEG_RLIMIT:
+    case HKD_LEG_RLIMIT:
         if (!strcmp(key, "cur"))
-            set_num(&s->f[HK_F_RLIMIT_CUR], v, at);
+            set_num(&s->f[HKD_F_rlimit_as_cur], v, at);
         else if (!strcmp(key, "max"))
-            set_num(&s->f[HK_F_RLIMIT_MAX], v, at);
+            set_num(&s->f[HKD_F_rlimit_as_max], v, at);
         else if (!strcmp(key, "VmSize"))
-            set_num(&s->f[HK_F_VM_SIZE_KB], v, at);
+            set_num(&s->f[HKD_F_vm_size_kb], v, at);
         else if (!strcmp(key, "VmRSS"))
-            set_num(&s->f[HK_F_VM_RSS_KB], v, at);
+            set_num(&s->f[HKD_F_vm_rss_kb], v, at);
         else if (!strcmp(key, "VmPeak"))
-            set_num(&s->f[HK_F_VM_PEAK_KB], v, at);
+            set_num(&s->f[HKD_F_vm_peak_kb], v, at);
         else if (!strcmp(key, "overcommit_memory"))
-            set_num(&s->f[HK_F_OVERCOMMIT], v, at);
+            set_num(&s->f[HKD_F_overcommit_memory], v, at);
         break;
-    case HK_LEG_REFILL:
+    case HKD_LEG_REFILL:
         if (!strcmp(key, "class"))
-            set_num(&e->f[HK_E_CLASS], v, at);
+            set_num(&e->f[HKD_E_class], v, at);
         else if (!strcmp(key, "errno"))
-            set_num(&e->f[HK_E_ERRNO], v, at);
+            set_num(&e->f[HKD_E_errno], v, at);
         else if (!strcmp(key, "prev_ss"))
-            set_num(&e->f[HK_E_PREV_SS], v, at);
+            set_num(&e->f[HKD_E_prev_ss], v, at);
         else if (!strcmp(key, "active"))
-            set_num(&e->f[HK_E_ACTIVE], v, at);
+            set_num(&e->f[HKD_E_active], v, at);
         else if (!strcmp(key, "used"))
-            set_num(&e->f[HK_E_USED], v, at);
+            set_num(&e->f[HKD_E_used], v, at);
         else if (!strcmp(key, "cap"))
-            set_num(&e->f[HK_E_CAP], v, at);
+            set_num(&e->f[HKD_E_cap], v, at);
         break;
-    case HK_LEG_NONE:
+    case HKD_LEG_NONE:
         break;
     }
 }
 
-static void append_quote(struct hk_legacy *lg, struct hk_span text)
+static void append_quote(struct hkd_legacy *lg, struct hkd_span text)
 {
-    char *part = hk_span_printable(hk_span_trim(text), 200);
-    char *q = lg->quote ? hk_xasprintf("%s %s", lg->quote, part) : hk_xstrdup(part);
+    char *part = hkd_span_printable(hkd_span_trim(text), 200);
+    char *q = lg->quote ? hkd_xasprintf("%s %s", lg->quote, part) : hkd_xstrdup(part);
     free(lg->quote);
     free(part);
     lg->quote = q;
 }
 
-static bool all_seen(const struct hk_legacy *lg)
+static bool all_seen(const struct hkd_legacy *lg)
 {
     const struct key *keys = kinds[lg->kind].keys;
     for (int i = 0; keys[i].name; i++)
@@ -146,11 +146,11 @@ static bool all_seen(const struct hk_legacy *lg)
 }
 
 /* Applies every known key=value of text; unknown keys are skipped (newer writers add keys). */
-static void take_tokens(struct hk_legacy *lg, struct hk_model *m, struct hk_span text,
-                        struct hk_loc at)
+static void take_tokens(struct hkd_legacy *lg, struct hkd_model *m, struct hkd_span text,
+                        struct hkd_loc at)
 {
-    struct hk_tok t;
-    while (hk_kv_next_loose(&text, &t)) {
+    struct hkd_tok t;
+    while (hkd_kv_next_loose(&text, &t)) {
         if (!t.key.n)
             continue;
         int i = key_index(kinds[lg->kind].keys, t.key);
@@ -161,17 +161,17 @@ static void take_tokens(struct hk_legacy *lg, struct hk_model *m, struct hk_span
     }
 }
 
-void hk_legacy_start(struct hk_legacy *lg, struct hk_model *m, enum hk_legacy_kind kind,
-                     struct hk_span s, struct hk_loc at)
+void hkd_legacy_start(struct hkd_legacy *lg, struct hkd_model *m, enum hkd_legacy_kind kind,
+                      struct hkd_span s, struct hkd_loc at)
 {
-    hk_legacy_end(lg, m);
-    struct hk_snapshot *cur = hk_model_cur(m, at);
+    hkd_legacy_end(lg, m);
+    struct hkd_snapshot *cur = hkd_model_cur(m, at);
     bool fresh;
     switch (kind) {
-    case HK_LEG_REFILL:
+    case HKD_LEG_REFILL:
         fresh = cur->has_refill || cur->has_oom || cur->has_report || cur->has_limits;
         break;
-    case HK_LEG_OOM:
+    case HKD_LEG_OOM:
         fresh = cur->has_oom || cur->has_report || cur->has_limits;
         break;
     default:
@@ -179,14 +179,14 @@ void hk_legacy_start(struct hk_legacy *lg, struct hk_model *m, enum hk_legacy_ki
         break;
     }
     if (fresh)
-        cur = hk_model_new_snapshot(m, at);
+        cur = hkd_model_new_snapshot(m, at);
     lg->kind = kind;
     lg->snap = (size_t)(cur - m->snaps);
-    lg->has_ev = kind != HK_LEG_RLIMIT;
-    if (kind == HK_LEG_OOM)
-        hk_snap_event(cur, "oom", at), cur->has_oom = true;
-    else if (kind == HK_LEG_REFILL)
-        hk_snap_event(cur, "refill-null", at), cur->has_refill = true;
+    lg->has_ev = kind != HKD_LEG_RLIMIT;
+    if (kind == HKD_LEG_OOM)
+        hkd_snap_event(cur, "oom", at), cur->has_oom = true;
+    else if (kind == HKD_LEG_REFILL)
+        hkd_snap_event(cur, "refill-null", at), cur->has_refill = true;
     else
         cur->has_limits = true;
     lg->ev = cur->nevents - 1;
@@ -194,13 +194,13 @@ void hk_legacy_start(struct hk_legacy *lg, struct hk_model *m, enum hk_legacy_ki
     lg->cont_lines = 0;
     lg->at = at;
     append_quote(lg, s);
-    take_tokens(lg, m, (struct hk_span){s.p + strlen(kinds[kind].marker),
+    take_tokens(lg, m, (struct hkd_span){s.p + strlen(kinds[kind].marker),
                                      s.n - strlen(kinds[kind].marker)},
                 at);
 }
 
 /* Timestamps and similar prefixes: "2025-11-05T10:00:00.1Z", "[12.345]", "10:00:01". */
-static bool stamp_like(struct hk_span w)
+static bool stamp_like(struct hkd_span w)
 {
     bool digit = false;
     for (size_t i = 0; i < w.n; i++) {
@@ -214,28 +214,28 @@ static bool stamp_like(struct hk_span w)
 }
 
 /* Units and annotations that may sit between the values: "kB", "(ENOMEM)", "(45 GB)". */
-static bool filler_word(struct hk_span w)
+static bool filler_word(struct hkd_span w)
 {
-    return hk_span_eq(w, "kB") || hk_span_eq(w, "KB") || hk_span_eq(w, "B") ||
+    return hkd_span_eq(w, "kB") || hkd_span_eq(w, "KB") || hkd_span_eq(w, "B") ||
            (w.n && (w.p[0] == '(' || w.p[w.n - 1] == ')'));
 }
 
-bool hk_legacy_continue(struct hk_legacy *lg, struct hk_model *m, struct hk_span line,
-                        struct hk_loc at)
+bool hkd_legacy_continue(struct hkd_legacy *lg, struct hkd_model *m, struct hkd_span line,
+                         struct hkd_loc at)
 {
-    if (lg->kind == HK_LEG_NONE)
+    if (lg->kind == HKD_LEG_NONE)
         return false;
-    enum hk_legacy_kind other;
-    if (all_seen(lg) || lg->cont_lines >= 6 || hk_legacy_find(line, &other) ||
-        hk_span_find(line, "hakmem: ")) {
-        hk_legacy_end(lg, m);
+    enum hkd_legacy_kind other;
+    if (all_seen(lg) || lg->cont_lines >= 6 || hkd_legacy_find(line, &other) ||
+        hkd_span_find(line, "hakmem: ")) {
+        hkd_legacy_end(lg, m);
         return false;
     }
-    struct hk_span rest = line, text = line;
-    struct hk_tok t;
+    struct hkd_span rest = line, text = line;
+    struct hkd_tok t;
     unsigned known = 0, seen = lg->seen;
     bool lead = true, ok = true;
-    while (ok && hk_kv_next_loose(&rest, &t)) {
+    while (ok && hkd_kv_next_loose(&rest, &t)) {
         if (!t.key.n) {
             if (lead && stamp_like(t.val)) {
                 text = rest;
@@ -254,7 +254,7 @@ bool hk_legacy_continue(struct hk_legacy *lg, struct hk_model *m, struct hk_span
         known++;
     }
     if (!ok || known == 0) {
-        hk_legacy_end(lg, m);
+        hkd_legacy_end(lg, m);
         return false;
     }
     lg->cont_lines++;
@@ -263,9 +263,9 @@ bool hk_legacy_continue(struct hk_legacy *lg, struct hk_model *m, struct hk_span
     return true;
 }
 
-void hk_legacy_end(struct hk_legacy *lg, struct hk_model *m)
+void hkd_legacy_end(struct hkd_legacy *lg, struct hkd_model *m)
 {
-    if (lg->kind == HK_LEG_NONE)
+    if (lg->kind == HKD_LEG_NONE)
         return;
     const struct key *keys = kinds[lg->kind].keys;
     char missing[160] = "";
@@ -275,15 +275,15 @@ void hk_legacy_end(struct hk_legacy *lg, struct hk_model *m)
             o += (size_t)snprintf(missing + o, sizeof missing - o, "%s%s=", o ? ", " : "",
                                   keys[i].name);
     if (o) {
-        char *why = hk_xasprintf("incomplete %s record: missing %s (the values it has are used)",
-                                 kinds[lg->kind].label, missing);
-        hk_model_unparsed(m, lg->at, hk_span_of(lg->quote ? lg->quote : ""), why);
+        char *why = hkd_xasprintf("incomplete %s record: missing %s (the values it has are used)",
+                                  kinds[lg->kind].label, missing);
+        hkd_model_unparsed(m, lg->at, hkd_span_of(lg->quote ? lg->quote : ""), why);
         free(why);
     }
-    struct hk_snapshot *s = &m->snaps[lg->snap];
+    struct hkd_snapshot *s = &m->snaps[lg->snap];
     char **dst = lg->has_ev ? &s->events[lg->ev].quote : &s->limits_quote;
     free(*dst);
     *dst = lg->quote;
     lg->quote = NULL;
-    lg->kind = HK_LEG_NONE;
+    lg->kind = HKD_LEG_NONE;
 }

@@ -1,6 +1,8 @@
 /* hkdump: explains hakmem crash logs and dump files. See docs/hkdump.md. */
 #include "hkdump.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,26 +52,26 @@ static int run_diff(int argc, char **argv)
     }
     if (n != 2)
         return bad_usage("diff takes two inputs");
-    struct hk_model a, b;
-    hk_model_init(&a);
-    hk_model_init(&b);
+    struct hkd_model a, b;
+    hkd_model_init(&a);
+    hkd_model_init(&b);
     int rc = 0;
-    if (hk_load(&a, files[0]) || hk_load(&b, files[1]))
+    if (hkd_load(&a, files[0]) || hkd_load(&b, files[1]))
         rc = 2;
     else
-        hk_diff(stdout, &a, &b, json);
-    hk_model_free(&a);
-    hk_model_free(&b);
+        hkd_diff(stdout, &a, &b, json);
+    hkd_model_free(&a);
+    hkd_model_free(&b);
     return rc;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "diff") == 0)
         return run_diff(argc - 2, argv + 2);
 
     bool json = false, folded = false, opts = true;
-    const char **files = hk_xcalloc((size_t)argc, sizeof *files);
+    const char **files = hkd_xcalloc((size_t)argc, sizeof *files);
     int nfiles = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -80,8 +82,8 @@ int main(int argc, char **argv)
             free(files);
             return 0;
         } else if (opts && strcmp(a, "--version") == 0) {
-            printf("hkdump %s (dump format %d, symbols: %s)\n", HK_VERSION, HK_DUMP_VERSION,
-                   hk_sym_have_libdw() ? "libdw" : "module+offset only");
+            printf("hkdump %s (dump format %d, symbols: %s)\n", HKD_VERSION, HK_DUMP_VERSION,
+                   hkd_sym_have_libdw() ? "libdw" : "module+offset only");
             free(files);
             return 0;
         } else if (opts && strcmp(a, "--json") == 0) {
@@ -104,30 +106,49 @@ int main(int argc, char **argv)
         return bad_usage("--json and --folded do not go together");
     }
 
-    struct hk_model m;
-    hk_model_init(&m);
+    struct hkd_model m;
+    hkd_model_init(&m);
     int rc = 0;
     for (int i = 0; i < nfiles && !rc; i++)
-        if (hk_load(&m, files[i]))
+        if (hkd_load(&m, files[i]))
             rc = 2;
     if (!rc) {
-        struct hk_symbolizer *sym = hk_sym_new(&m);
+        struct hkd_symbolizer *sym = hkd_sym_new(&m);
         if (folded) {
-            hk_out_folded(stdout, &m, sym);
+            hkd_out_folded(stdout, &m, sym);
         } else {
-            struct hk_findings fs = {0};
-            hk_rules_run(&m, sym, &fs);
+            struct hkd_findings fs = {0};
+            hkd_rules_run(&m, sym, &fs);
             if (json)
-                hk_out_json(stdout, &m, &fs);
+                hkd_out_json(stdout, &m, &fs);
             else
-                hk_out_text(stdout, &m, &fs);
-            hk_findings_free(&fs);
+                hkd_out_text(stdout, &m, &fs);
+            hkd_findings_free(&fs);
         }
-        hk_sym_free(sym);
+        hkd_sym_free(sym);
     }
-    hk_model_free(&m);
+    hkd_model_free(&m);
     free(files);
-    if (fflush(stdout) != 0 && !rc)
-        return 2;
     return rc;
+}
+
+/* Output that did not reach its file (a full disk, a closed pipe) is a failure of the run:
+ * one line on stderr and status 2, never a silent 0. */
+static int finish(int rc)
+{
+    bool bad = fflush(stdout) != 0 || ferror(stdout);
+    int e = errno;
+    if (fclose(stdout) != 0 && !bad)
+        bad = true, e = errno;
+    if (!bad)
+        return rc;
+    fprintf(stderr, "hkdump: cannot write the output: %s\n", strerror(e));
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* A closed pipe is a write error to report, not a signal that kills hkdump silently. */
+    signal(SIGPIPE, SIG_IGN);
+    return finish(run(argc, argv));
 }

@@ -2,35 +2,40 @@
  * (points in time), plus the lists that are not tied to a moment (misuse, modules, stacks). */
 #include "hkdump.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HK_NAME(e, n) n,
-const char *const hk_field_names[HK_F_COUNT] = {HK_FIELDS(HK_NAME)};
-const char *const hk_class_field_names[HK_C_COUNT] = {HK_CLASS_FIELDS(HK_NAME)};
-const char *const hk_tier_field_names[HK_T_COUNT] = {HK_TIER_FIELDS(HK_NAME)};
-const char *const hk_census_field_names[HK_Z_COUNT] = {HK_CENSUS_FIELDS(HK_NAME)};
-const char *const hk_event_field_names[HK_E_COUNT] = {HK_EVENT_FIELDS(HK_NAME)};
-const char *const hk_tier_names[HK_TIER_COUNT] = {"tiny", "mid", "large"};
+#define HKD_NAME(k) #k,
+#define HKD_NAME_C(k, width, doc) #k,
+const char *const hkd_field_names[HKD_F_COUNT] = {HKD_FIELDS(HKD_NAME, HKD_NAME_C)};
+const char *const hkd_class_field_names[HKD_C_COUNT] = {HKD_CLASS_FIELDS(HKD_NAME, HKD_NAME_C)};
+const char *const hkd_tier_field_names[HKD_T_COUNT] = {HKD_TIER_FIELDS(HKD_NAME)};
+const char *const hkd_census_field_names[HKD_Z_COUNT] = {HKD_CENSUS_FIELDS(HKD_NAME)};
+const char *const hkd_event_field_names[HKD_E_COUNT] = {HKD_EVENT_FIELDS(HKD_NAME)};
+const char *const hkd_tier_names[HKD_TIER_COUNT] = {"tiny", "mid", "large"};
 
-int hk_name_index(const char *const *names, int count, struct hk_span name)
+int hkd_name_index(const char *const *names, int count, struct hkd_span name)
 {
     for (int i = 0; i < count; i++)
-        if (hk_span_eq(name, names[i]))
+        if (hkd_span_eq(name, names[i]))
             return i;
     return -1;
 }
 
-void hk_model_init(struct hk_model *m)
+void hkd_model_init(struct hkd_model *m)
 {
     memset(m, 0, sizeof *m);
 }
 
-static void snapshot_free(struct hk_snapshot *s)
+static void snapshot_free(struct hkd_snapshot *s)
 {
     free(s->classes);
     free(s->census);
     free(s->census_threads);
+    hkd_idmap_free(&s->class_ids);
+    hkd_idmap_free(&s->census_ids);
+    hkd_idmap_free(&s->thread_ids);
     for (size_t i = 0; i < s->nevents; i++)
         free(s->events[i].quote);
     free(s->events);
@@ -41,7 +46,7 @@ static void snapshot_free(struct hk_snapshot *s)
     free(s->limits_quote);
 }
 
-void hk_model_free(struct hk_model *m)
+void hkd_model_free(struct hkd_model *m)
 {
     for (size_t i = 0; i < m->ninputs; i++)
         free(m->inputs[i].name);
@@ -80,95 +85,111 @@ void hk_model_free(struct hk_model *m)
     memset(m, 0, sizeof *m);
 }
 
-int hk_model_add_input(struct hk_model *m, const char *name, bool is_dump)
+int hkd_model_add_input(struct hkd_model *m, const char *name, bool is_dump)
 {
-    hk_grow((void **)&m->inputs, &m->cap_inputs, m->ninputs, sizeof *m->inputs);
-    struct hk_input_info *ii = &m->inputs[m->ninputs];
-    ii->name = hk_xstrdup(name);
+    hkd_grow((void **)&m->inputs, &m->cap_inputs, m->ninputs, sizeof *m->inputs);
+    struct hkd_input_info *ii = &m->inputs[m->ninputs];
+    ii->name = hkd_xstrdup(name);
     ii->is_dump = is_dump;
     return (int)m->ninputs++;
 }
 
-struct hk_snapshot *hk_model_new_snapshot(struct hk_model *m, struct hk_loc at)
+struct hkd_snapshot *hkd_model_new_snapshot(struct hkd_model *m, struct hkd_loc at)
 {
-    hk_grow((void **)&m->snaps, &m->cap_snaps, m->nsnaps, sizeof *m->snaps);
-    struct hk_snapshot *s = &m->snaps[m->nsnaps++];
+    hkd_grow((void **)&m->snaps, &m->cap_snaps, m->nsnaps, sizeof *m->snaps);
+    struct hkd_snapshot *s = &m->snaps[m->nsnaps++];
     s->at = at;
     return s;
 }
 
-struct hk_snapshot *hk_model_cur(struct hk_model *m, struct hk_loc at)
+struct hkd_snapshot *hkd_model_cur(struct hkd_model *m, struct hkd_loc at)
 {
     if (m->nsnaps && m->snaps[m->nsnaps - 1].at.input == at.input)
         return &m->snaps[m->nsnaps - 1];
-    return hk_model_new_snapshot(m, at);
+    return hkd_model_new_snapshot(m, at);
 }
 
-struct hk_class_row *hk_snap_class(struct hk_snapshot *s, unsigned id)
+struct hkd_class_row *hkd_snap_class(struct hkd_snapshot *s, unsigned id)
 {
-    for (size_t i = 0; i < s->nclasses; i++)
-        if (s->classes[i].id == id)
-            return &s->classes[i];
-    hk_grow((void **)&s->classes, &s->cap_classes, s->nclasses, sizeof *s->classes);
-    struct hk_class_row *r = &s->classes[s->nclasses++];
+    size_t i = hkd_idmap_get(&s->class_ids, id);
+    if (i != SIZE_MAX)
+        return &s->classes[i];
+    hkd_grow((void **)&s->classes, &s->cap_classes, s->nclasses, sizeof *s->classes);
+    hkd_idmap_put(&s->class_ids, id, s->nclasses);
+    struct hkd_class_row *r = &s->classes[s->nclasses++];
     r->id = id;
     r->fast_pct = -1;
     return r;
 }
 
-struct hk_census_row *hk_snap_census(struct hk_snapshot *s, unsigned id, bool thread)
+struct hkd_census_row *hkd_snap_census(struct hkd_snapshot *s, unsigned id, bool thread)
 {
-    struct hk_census_row **v = thread ? &s->census_threads : &s->census;
+    struct hkd_census_row **v = thread ? &s->census_threads : &s->census;
     size_t *n = thread ? &s->ncensus_threads : &s->ncensus;
     size_t *cap = thread ? &s->cap_census_threads : &s->cap_census;
-    for (size_t i = 0; i < *n; i++)
-        if ((*v)[i].id == id)
-            return &(*v)[i];
-    hk_grow((void **)v, cap, *n, sizeof **v);
-    struct hk_census_row *r = &(*v)[(*n)++];
+    struct hkd_idmap *ids = thread ? &s->thread_ids : &s->census_ids;
+    size_t i = hkd_idmap_get(ids, id);
+    if (i != SIZE_MAX)
+        return &(*v)[i];
+    hkd_grow((void **)v, cap, *n, sizeof **v);
+    hkd_idmap_put(ids, id, *n);
+    struct hkd_census_row *r = &(*v)[(*n)++];
     r->id = id;
     return r;
 }
 
-struct hk_event *hk_snap_event(struct hk_snapshot *s, const char *kind, struct hk_loc at)
+const struct hkd_class_row *hkd_snap_find_class(const struct hkd_snapshot *s, unsigned id)
 {
-    hk_grow((void **)&s->events, &s->cap_events, s->nevents, sizeof *s->events);
-    struct hk_event *e = &s->events[s->nevents++];
+    size_t i = hkd_idmap_get(&s->class_ids, id);
+    return i == SIZE_MAX ? NULL : &s->classes[i];
+}
+
+const struct hkd_census_row *hkd_snap_find_census(const struct hkd_snapshot *s, unsigned id,
+                                                  bool thread)
+{
+    size_t i = hkd_idmap_get(thread ? &s->thread_ids : &s->census_ids, id);
+    return i == SIZE_MAX ? NULL : thread ? &s->census_threads[i] : &s->census[i];
+}
+
+struct hkd_event *hkd_snap_event(struct hkd_snapshot *s, const char *kind, struct hkd_loc at)
+{
+    hkd_grow((void **)&s->events, &s->cap_events, s->nevents, sizeof *s->events);
+    struct hkd_event *e = &s->events[s->nevents++];
     snprintf(e->kind, sizeof e->kind, "%s", kind);
     e->at = at;
     return e;
 }
 
-struct hk_misuse *hk_model_misuse(struct hk_model *m, struct hk_loc at)
+struct hkd_misuse *hkd_model_misuse(struct hkd_model *m, struct hkd_loc at)
 {
-    hk_grow((void **)&m->misuse, &m->cap_misuse, m->nmisuse, sizeof *m->misuse);
-    struct hk_misuse *x = &m->misuse[m->nmisuse++];
+    hkd_grow((void **)&m->misuse, &m->cap_misuse, m->nmisuse, sizeof *m->misuse);
+    struct hkd_misuse *x = &m->misuse[m->nmisuse++];
     x->at = at;
     return x;
 }
 
-struct hk_stack *hk_model_stack(struct hk_model *m, struct hk_loc at)
+struct hkd_stack *hkd_model_stack(struct hkd_model *m, struct hkd_loc at)
 {
-    hk_grow((void **)&m->stacks, &m->cap_stacks, m->nstacks, sizeof *m->stacks);
-    struct hk_stack *x = &m->stacks[m->nstacks++];
+    hkd_grow((void **)&m->stacks, &m->cap_stacks, m->nstacks, sizeof *m->stacks);
+    struct hkd_stack *x = &m->stacks[m->nstacks++];
     x->at = at;
     return x;
 }
 
-void hk_model_unparsed(struct hk_model *m, struct hk_loc at, struct hk_span line,
-                       const char *reason)
+void hkd_model_unparsed(struct hkd_model *m, struct hkd_loc at, struct hkd_span line,
+                        const char *reason)
 {
     m->unparsed_total++;
-    if (m->nunparsed >= HK_UNPARSED_KEEP)
+    if (m->nunparsed >= HKD_UNPARSED_KEEP)
         return;
-    hk_grow((void **)&m->unparsed, &m->cap_unparsed, m->nunparsed, sizeof *m->unparsed);
-    struct hk_unparsed *u = &m->unparsed[m->nunparsed++];
+    hkd_grow((void **)&m->unparsed, &m->cap_unparsed, m->nunparsed, sizeof *m->unparsed);
+    struct hkd_unparsed *u = &m->unparsed[m->nunparsed++];
     u->at = at;
-    u->text = hk_span_printable(hk_span_trim(line), 160);
-    u->reason = hk_xstrdup(reason);
+    u->text = hkd_span_printable(hkd_span_trim(line), 160);
+    u->reason = hkd_xstrdup(reason);
 }
 
-void hk_num_set(struct hk_num *n, uint64_t v, bool inf, struct hk_loc at)
+void hkd_num_set(struct hkd_num *n, uint64_t v, bool inf, struct hkd_loc at)
 {
     n->v = v;
     n->inf = inf;
@@ -176,38 +197,41 @@ void hk_num_set(struct hk_num *n, uint64_t v, bool inf, struct hk_loc at)
     n->at = at;
 }
 
-bool hk_num_parse(struct hk_num *n, struct hk_span text, struct hk_loc at)
+bool hkd_num_parse(struct hkd_num *n, struct hkd_span text, struct hkd_loc at)
 {
     uint64_t v;
     bool inf;
-    if (!hk_parse_u64(text, &v, &inf))
+    if (!hkd_parse_u64(text, &v, &inf))
         return false;
-    hk_num_set(n, v, inf, at);
+    hkd_num_set(n, v, inf, at);
     return true;
 }
 
-static void merge_nums(struct hk_num *dst, const struct hk_num *src, size_t n)
+static void merge_nums(struct hkd_num *dst, const struct hkd_num *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (src[i].set)
             dst[i] = src[i];
 }
 
-void hk_model_view(const struct hk_model *m, struct hk_snapshot *view)
+void hkd_model_view(const struct hkd_model *m, struct hkd_snapshot *view)
 {
     memset(view, 0, sizeof *view);
     for (size_t i = 0; i < m->nsnaps; i++) {
-        const struct hk_snapshot *s = &m->snaps[i];
-        merge_nums(view->f, s->f, HK_F_COUNT);
-        for (int t = 0; t < HK_TIER_COUNT; t++)
-            merge_nums(view->tier[t], s->tier[t], HK_T_COUNT);
+        const struct hkd_snapshot *s = &m->snaps[i];
+        merge_nums(view->f, s->f, HKD_F_COUNT);
+        for (int t = 0; t < HKD_TIER_COUNT; t++)
+            merge_nums(view->tier[t], s->tier[t], HKD_T_COUNT);
+        /* Tables come whole from one snapshot, with their indexes. */
         if (s->nclasses)
-            view->classes = s->classes, view->nclasses = s->nclasses;
+            view->classes = s->classes, view->nclasses = s->nclasses,
+            view->class_ids = s->class_ids;
         if (s->ncensus)
-            view->census = s->census, view->ncensus = s->ncensus;
+            view->census = s->census, view->ncensus = s->ncensus,
+            view->census_ids = s->census_ids;
         if (s->ncensus_threads)
             view->census_threads = s->census_threads,
-            view->ncensus_threads = s->ncensus_threads;
+            view->ncensus_threads = s->ncensus_threads, view->thread_ids = s->thread_ids;
         if (s->nevents)
             view->events = s->events, view->nevents = s->nevents;
         if (s->version)
@@ -227,12 +251,12 @@ void hk_model_view(const struct hk_model *m, struct hk_snapshot *view)
     }
 }
 
-void hk_view_free(struct hk_snapshot *view)
+void hkd_view_free(struct hkd_snapshot *view)
 {
     memset(view, 0, sizeof *view); /* everything is borrowed */
 }
 
-const char *hk_loc_name(const struct hk_model *m, struct hk_loc at)
+const char *hkd_loc_name(const struct hkd_model *m, struct hkd_loc at)
 {
     if (at.input < 0 || (size_t)at.input >= m->ninputs)
         return "?";

@@ -20,7 +20,7 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
-void hk_json_string(FILE *f, const char *s, size_t n)
+void hkd_json_string(FILE *f, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     fputc('"', f);
@@ -57,10 +57,10 @@ void hk_json_string(FILE *f, const char *s, size_t n)
 
 static void str(FILE *f, const char *s)
 {
-    hk_json_string(f, s, strlen(s));
+    hkd_json_string(f, s, strlen(s));
 }
 
-static void strv(FILE *f, const struct hk_strv *sv)
+static void strv(FILE *f, const struct hkd_strv *sv)
 {
     fputc('[', f);
     for (size_t i = 0; i < sv->n; i++) {
@@ -71,30 +71,30 @@ static void strv(FILE *f, const struct hk_strv *sv)
     fputc(']', f);
 }
 
-static void evidence(FILE *f, const struct hk_finding *x)
+static void evidence(FILE *f, const struct hkd_finding *x)
 {
     fputc('{', f);
     for (size_t i = 0; i < x->nev; i++) {
-        const struct hk_ev *e = &x->ev[i];
+        const struct hkd_ev *e = &x->ev[i];
         fputs(i ? ", " : "", f);
         str(f, e->key);
         fputs(": ", f);
         switch (e->type) {
-        case HK_EV_UINT: fprintf(f, "%llu", (unsigned long long)e->u); break;
-        case HK_EV_INT: fprintf(f, "%lld", (long long)e->i); break;
-        case HK_EV_REAL: fprintf(f, "%.15g", e->d); break;
-        case HK_EV_STR: str(f, e->s); break;
-        case HK_EV_INF: str(f, "inf"); break;
+        case HKD_EV_UINT: fprintf(f, "%llu", (unsigned long long)e->u); break;
+        case HKD_EV_INT: fprintf(f, "%lld", (long long)e->i); break;
+        case HKD_EV_REAL: fprintf(f, "%.15g", e->d); break;
+        case HKD_EV_STR: str(f, e->s); break;
+        case HKD_EV_INF: str(f, "inf"); break;
         }
     }
     fputc('}', f);
 }
 
-void hk_out_json(FILE *f, const struct hk_model *m, const struct hk_findings *fs)
+void hkd_out_json(FILE *f, const struct hkd_model *m, const struct hkd_findings *fs)
 {
     fputs("{\"inputs\": [", f);
     for (size_t i = 0; i < m->ninputs; i++) {
-        const struct hk_input_info *ii = &m->inputs[i];
+        const struct hkd_input_info *ii = &m->inputs[i];
         fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", f);
         str(f, ii->name);
         fprintf(f, ", \"kind\": \"%s\"", ii->is_dump ? "dump" : "text");
@@ -105,10 +105,10 @@ void hk_out_json(FILE *f, const struct hk_model *m, const struct hk_findings *fs
     }
     fputs("],\n\"findings\": [", f);
     for (size_t i = 0; i < fs->n; i++) {
-        const struct hk_finding *x = &fs->v[i];
+        const struct hkd_finding *x = &fs->v[i];
         fputs(i ? ",\n  {\"id\": " : "\n  {\"id\": ", f);
         str(f, x->id);
-        fprintf(f, ", \"severity\": \"%s\", \"title\": ", hk_severity_names[x->sev]);
+        fprintf(f, ", \"severity\": \"%s\", \"title\": ", hkd_severity_names[x->sev]);
         str(f, x->title);
         fputs(",\n   \"evidence\": ", f);
         evidence(f, x);
@@ -122,9 +122,9 @@ void hk_out_json(FILE *f, const struct hk_model *m, const struct hk_findings *fs
     }
     fputs("],\n\"unparsed\": [", f);
     for (size_t i = 0; i < m->nunparsed; i++) {
-        const struct hk_unparsed *u = &m->unparsed[i];
+        const struct hkd_unparsed *u = &m->unparsed[i];
         fputs(i ? ",\n  {\"input\": " : "\n  {\"input\": ", f);
-        str(f, hk_loc_name(m, u->at));
+        str(f, hkd_loc_name(m, u->at));
         fprintf(f, ", \"line\": %u, \"reason\": ", u->at.line);
         str(f, u->reason);
         fputs(", \"text\": ", f);

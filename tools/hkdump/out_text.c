@@ -4,17 +4,17 @@
 
 #include <string.h>
 
-static void section(FILE *f, const char *label, const struct hk_strv *sv)
+static void section(FILE *f, const char *label, const struct hkd_strv *sv)
 {
     for (size_t i = 0; i < sv->n; i++)
         fprintf(f, "  %-10s %s\n", i ? "" : label, sv->v[i]);
 }
 
-static void inputs(FILE *f, const struct hk_model *m)
+static void inputs(FILE *f, const struct hkd_model *m)
 {
     fprintf(f, "hkdump: %zu input%s\n", m->ninputs, m->ninputs == 1 ? "" : "s");
     for (size_t i = 0; i < m->ninputs; i++) {
-        const struct hk_input_info *ii = &m->inputs[i];
+        const struct hkd_input_info *ii = &m->inputs[i];
         const char *name = strcmp(ii->name, "-") ? ii->name : "<stdin>";
         if (ii->is_dump)
             fprintf(f, "  %s: dump version %u, %u lines, %u records%s\n", name, ii->version,
@@ -25,12 +25,12 @@ static void inputs(FILE *f, const struct hk_model *m)
     }
 }
 
-void hk_out_text(FILE *f, const struct hk_model *m, const struct hk_findings *fs)
+void hkd_out_text(FILE *f, const struct hkd_model *m, const struct hkd_findings *fs)
 {
     inputs(f, m);
     for (size_t i = 0; i < fs->n; i++) {
-        const struct hk_finding *x = &fs->v[i];
-        fprintf(f, "\n[%s] %s: %s\n", hk_severity_names[x->sev], x->id, x->title);
+        const struct hkd_finding *x = &fs->v[i];
+        fprintf(f, "\n[%s] %s: %s\n", hkd_severity_names[x->sev], x->id, x->title);
         section(f, "evidence:", &x->evidence);
         section(f, "rules out:", &x->rules_out);
         section(f, "next:", &x->next);
@@ -44,10 +44,10 @@ void hk_out_text(FILE *f, const struct hk_model *m, const struct hk_findings *fs
     }
     fprintf(f, "\n%zu finding%s:", fs->n, fs->n == 1 ? "" : "s");
     const char *sep = " ";
-    for (int s = HK_SEV_ERROR; s >= HK_SEV_INFO; s--)
+    for (int s = HKD_SEV_ERROR; s >= HKD_SEV_INFO; s--)
         if (count[s]) {
-            fprintf(f, "%s%zu %s%s", sep, count[s], hk_severity_names[s],
-                    count[s] == 1 ? "" : s == HK_SEV_INFO ? "" : "s");
+            fprintf(f, "%s%zu %s%s", sep, count[s], hkd_severity_names[s],
+                    count[s] == 1 ? "" : s == HKD_SEV_INFO ? "" : "s");
             sep = ", ";
         }
     fputc('\n', f);

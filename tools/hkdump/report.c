@@ -8,62 +8,62 @@
 
 enum { COL_CLASS = -1, COL_FASTPCT = -2, COL_SKIP = -3 };
 
-void hk_report_init(struct hk_report_state *rs)
+void hkd_report_init(struct hkd_report_state *rs)
 {
     /* The columns of docs/dump-format.md, used until a header row says otherwise. */
-    static const int def[] = {COL_CLASS,  HK_C_SIZE,    HK_C_ALLOCS,      HK_C_FREES,
-                              HK_C_LIVE,  COL_FASTPCT,  HK_C_REFILLS,     HK_C_SPILLS,
-                              HK_C_REMOTE_SENT,         HK_C_REMOTE_DRAINED};
+    static const int def[] = {COL_CLASS,  HKD_C_size,    HKD_C_allocs,      HKD_C_frees,
+                              HKD_C_live,  COL_FASTPCT,  HKD_C_refills,     HKD_C_spills,
+                              HKD_C_remote_sent,         HKD_C_remote_drained};
     memcpy(rs->columns, def, sizeof def);
     rs->ncolumns = (int)(sizeof def / sizeof def[0]);
-    rs->frames_for = HK_FRAMES_NONE;
+    rs->frames_for = HKD_FRAMES_NONE;
 }
 
-static struct hk_span word(struct hk_span *s)
+static struct hkd_span word(struct hkd_span *s)
 {
-    struct hk_tok t;
-    if (!hk_kv_next_loose(s, &t))
-        return (struct hk_span){s->p, 0};
-    return t.key.n ? (struct hk_span){t.key.p, (size_t)(t.val.p + t.val.n - t.key.p)} : t.val;
+    struct hkd_tok t;
+    if (!hkd_kv_next_loose(s, &t))
+        return (struct hkd_span){s->p, 0};
+    return t.key.n ? (struct hkd_span){t.key.p, (size_t)(t.val.p + t.val.n - t.key.p)} : t.val;
 }
 
-static void header_row(struct hk_report_state *rs, struct hk_span s)
+static void header_row(struct hkd_report_state *rs, struct hkd_span s)
 {
     rs->ncolumns = 0;
-    struct hk_span w;
+    struct hkd_span w;
     while ((w = word(&s)).n && rs->ncolumns < 16) {
-        int c = hk_span_eq(w, "class")   ? COL_CLASS
-                : hk_span_eq(w, "fast%") ? COL_FASTPCT
-                                         : hk_name_index(hk_class_field_names, HK_C_COUNT, w);
+        int c = hkd_span_eq(w, "class")   ? COL_CLASS
+                : hkd_span_eq(w, "fast%") ? COL_FASTPCT
+                                         : hkd_name_index(hkd_class_field_names, HKD_C_COUNT, w);
         rs->columns[rs->ncolumns++] = c < COL_FASTPCT ? COL_SKIP : c;
     }
 }
 
-static bool class_row(struct hk_report_state *rs, struct hk_snapshot *s, struct hk_span line,
-                      struct hk_loc at)
+static bool class_row(struct hkd_report_state *rs, struct hkd_snapshot *s, struct hkd_span line,
+                      struct hkd_loc at)
 {
-    struct hk_span vals[16];
+    struct hkd_span vals[16];
     int n = 0;
-    struct hk_span w;
+    struct hkd_span w;
     while ((w = word(&line)).n && n < 16)
         vals[n++] = w;
     if (n < 2)
         return false;
-    struct hk_class_row *row = NULL;
+    struct hkd_class_row *row = NULL;
     for (int i = 0; i < n && i < rs->ncolumns; i++)
         if (rs->columns[i] == COL_CLASS) {
             uint64_t id;
             bool inf;
-            if (!hk_parse_u64(vals[i], &id, &inf) || inf || id > 4096)
+            if (!hkd_parse_u64(vals[i], &id, &inf) || inf || id > 4096)
                 return false;
-            row = hk_snap_class(s, (unsigned)id);
+            row = hkd_snap_class(s, (unsigned)id);
         }
     if (!row)
         return false;
     for (int i = 0; i < n && i < rs->ncolumns; i++) {
         int c = rs->columns[i];
         if (c >= 0) {
-            hk_num_parse(&row->f[c], vals[i], at);
+            hkd_num_parse(&row->f[c], vals[i], at);
         } else if (c == COL_FASTPCT) {
             char buf[32];
             size_t k = vals[i].n < sizeof buf - 1 ? vals[i].n : sizeof buf - 1;
@@ -79,42 +79,42 @@ static bool class_row(struct hk_report_state *rs, struct hk_snapshot *s, struct 
 }
 
 /* key=value pairs of a line into fields named in a table, with optional renames. */
-static unsigned kv_fields(struct hk_span s, struct hk_num *f, const char *const *names,
-                          int count, const char *const (*renames)[2], struct hk_loc at)
+static unsigned kv_fields(struct hkd_span s, struct hkd_num *f, const char *const *names,
+                          int count, const char *const (*renames)[2], struct hkd_loc at)
 {
-    struct hk_tok t;
+    struct hkd_tok t;
     unsigned n = 0;
-    while (hk_kv_next_loose(&s, &t)) {
+    while (hkd_kv_next_loose(&s, &t)) {
         if (!t.key.n)
             continue;
-        int i = hk_name_index(names, count, t.key);
+        int i = hkd_name_index(names, count, t.key);
         for (int r = 0; i < 0 && renames && renames[r][0]; r++)
-            if (hk_span_eq(t.key, renames[r][0]))
-                i = hk_name_index(names, count, hk_span_of(renames[r][1]));
-        if (i >= 0 && hk_num_parse(&f[i], t.val, at))
+            if (hkd_span_eq(t.key, renames[r][0]))
+                i = hkd_name_index(names, count, hkd_span_of(renames[r][1]));
+        if (i >= 0 && hkd_num_parse(&f[i], t.val, at))
             n++;
     }
     return n;
 }
 
-static bool census_line(struct hk_snapshot *s, struct hk_span rest, struct hk_loc at)
+static bool census_line(struct hkd_snapshot *s, struct hkd_span rest, struct hkd_loc at)
 {
-    struct hk_span it = rest;
-    struct hk_tok t;
-    while (hk_kv_next_loose(&it, &t)) {
-        bool thr = hk_span_eq(t.key, "thread");
-        if (!thr && !hk_span_eq(t.key, "class"))
+    struct hkd_span it = rest;
+    struct hkd_tok t;
+    while (hkd_kv_next_loose(&it, &t)) {
+        bool thr = hkd_span_eq(t.key, "thread");
+        if (!thr && !hkd_span_eq(t.key, "class"))
             continue;
         uint64_t id;
         bool inf;
-        if (!hk_parse_u64(t.val, &id, &inf) || inf || id > 1u << 20)
+        if (!hkd_parse_u64(t.val, &id, &inf) || inf || id > 1u << 20)
             return false;
-        struct hk_census_row *r = hk_snap_census(s, (unsigned)id, thr);
+        struct hkd_census_row *r = hkd_snap_census(s, (unsigned)id, thr);
         r->at = at;
-        kv_fields(rest, r->f, hk_census_field_names, HK_Z_COUNT, NULL, at);
+        kv_fields(rest, r->f, hkd_census_field_names, HKD_Z_COUNT, NULL, at);
         it = rest;
-        while (hk_kv_next_loose(&it, &t))
-            if (hk_span_eq(t.key, "state")) {
+        while (hkd_kv_next_loose(&it, &t))
+            if (hkd_span_eq(t.key, "state")) {
                 size_t n = t.val.n < sizeof r->state - 1 ? t.val.n : sizeof r->state - 1;
                 memcpy(r->state, t.val.p, n);
                 r->state[n] = '\0';
@@ -126,19 +126,19 @@ static bool census_line(struct hk_snapshot *s, struct hk_span rest, struct hk_lo
 
 /* "#3 0x7f... function (module+0x1f)" under a leak record or a misuse report: the address
  * and function go to the stack that rs->frames_for names. */
-static bool frame_line(struct hk_report_state *rs, struct hk_model *m, struct hk_span rest)
+static bool frame_line(struct hkd_report_state *rs, struct hkd_model *m, struct hkd_span rest)
 {
-    struct hk_span after = rest;
+    struct hkd_span after = rest;
     word(&after);                                  /* "#3" */
-    struct hk_span pc = word(&after), fn = word(&after);
+    struct hkd_span pc = word(&after), fn = word(&after);
     uint64_t v;
     bool inf;
-    if (!hk_parse_u64(pc, &v, &inf) || inf)
+    if (!hkd_parse_u64(pc, &v, &inf) || inf)
         return false;
     bool named = fn.n && !(fn.n == 1 && fn.p[0] == '?') && fn.p[0] != '(';
     /* The last word, when it is "path/file.c:LINE" (frames of code with debug information):
      * kept as "file.c:LINE". */
-    struct hk_span src = {NULL, 0}, w;
+    struct hkd_span src = {NULL, 0}, w;
     while ((w = word(&after)).n)
         src = w;
     size_t colon = src.n;
@@ -153,33 +153,36 @@ static bool frame_line(struct hk_report_state *rs, struct hk_model *m, struct hk
             src.p = slash + 1;
         }
     }
-    if (rs->frames_for == HK_FRAMES_LEAK) {
+    if (rs->frames_for == HKD_FRAMES_LEAK) {
         if (!m->nstacks)
             return false;
-        struct hk_stack *st = &m->stacks[m->nstacks - 1];
-        st->frames = hk_xrealloc(st->frames, (st->nframes + 1) * sizeof *st->frames);
-        st->names = hk_xrealloc(st->names, (st->nframes + 1) * sizeof *st->names);
+        struct hkd_stack *st = &m->stacks[m->nstacks - 1];
+        /* Capacities grow by doubling; both arrays share the count. */
+        size_t cap_frames = st->cap_frames, cap_names = st->cap_frames;
+        hkd_grow((void **)&st->frames, &cap_frames, st->nframes, sizeof *st->frames);
+        hkd_grow((void **)&st->names, &cap_names, st->nframes, sizeof *st->names);
+        st->cap_frames = cap_frames;
         st->frames[st->nframes] = v;
         st->names[st->nframes++] =
-            has_src ? hk_xasprintf("%.*s (%.*s)", named ? (int)fn.n : 1, named ? fn.p : "?",
-                                   (int)src.n, src.p)
-                    : named ? hk_xstrndup(fn.p, fn.n) : hk_xstrdup("?");
+            has_src ? hkd_xasprintf("%.*s (%.*s)", named ? (int)fn.n : 1, named ? fn.p : "?",
+                                    (int)src.n, src.p)
+                    : named ? hkd_xstrndup(fn.p, fn.n) : hkd_xstrdup("?");
         return true;
     }
     if (!m->nmisuse)
         return false;
-    struct hk_misuse *x = &m->misuse[m->nmisuse - 1];
-    char **site = rs->frames_for == HK_FRAMES_ALLOC  ? &x->alloc_site
-                  : rs->frames_for == HK_FRAMES_FREE ? &x->free_site
+    struct hkd_misuse *x = &m->misuse[m->nmisuse - 1];
+    char **site = rs->frames_for == HKD_FRAMES_ALLOC  ? &x->alloc_site
+                  : rs->frames_for == HKD_FRAMES_FREE ? &x->free_site
                                                      : &x->report_site;
     if (!*site && named)
-        *site = hk_xstrndup(fn.p, fn.n);
+        *site = hkd_xstrndup(fn.p, fn.n);
     return true;
 }
 
 /* "leak 3: 2 blocks, 64 bytes lost (sizes 32), allocated at:" (or "still reachable"): a
  * stack of the model, whose frames follow. */
-static bool leak_record(struct hk_model *m, struct hk_span rest, struct hk_loc at)
+static bool leak_record(struct hkd_model *m, struct hkd_span rest, struct hkd_loc at)
 {
     char line[256];
     size_t n = rest.n < sizeof line - 1 ? rest.n : sizeof line - 1;
@@ -191,7 +194,7 @@ static bool leak_record(struct hk_model *m, struct hk_span rest, struct hk_loc a
     if (sscanf(line, "leak %u: %llu block%*[s], %llu bytes %n", &id, &blocks, &bytes, &used) < 3 &&
         sscanf(line, "leak %u: %llu block, %llu bytes %n", &id, &blocks, &bytes, &used) < 3)
         return false;
-    struct hk_stack *st = hk_model_stack(m, at);
+    struct hkd_stack *st = hkd_model_stack(m, at);
     st->id = id;
     st->blocks = blocks;
     st->bytes = bytes;
@@ -202,42 +205,43 @@ static bool leak_record(struct hk_model *m, struct hk_span rest, struct hk_loc a
 
 /* The lines around the records: under a misuse report (the block's stacks) and in a leak
  * report. Returns false when the line is none of them. */
-static bool context_line(struct hk_report_state *rs, struct hk_model *m, struct hk_span rest,
-                         struct hk_loc at, int frames_for)
+static bool context_line(struct hkd_report_state *rs, struct hkd_model *m, struct hkd_span rest,
+                         struct hkd_loc at, int frames_for)
 {
-    struct hk_span after = rest, w = word(&after);
-    if (w.n > 1 && w.p[0] == '#' && frames_for != HK_FRAMES_NONE) {
+    struct hkd_span after = rest, w = word(&after);
+    if (w.n > 1 && w.p[0] == '#' && frames_for != HKD_FRAMES_NONE) {
         rs->frames_for = frames_for;
         return frame_line(rs, m, rest);
     }
-    if (hk_span_starts(rest, "allocated by thread ") && m->nmisuse) {
-        struct hk_span a = rest;
+    if (hkd_span_starts(rest, "allocated by thread ") && m->nmisuse) {
+        struct hkd_span a = rest;
         word(&a), word(&a), word(&a);
-        hk_num_parse(&m->misuse[m->nmisuse - 1].alloc_thread, word(&a), at);
-        rs->frames_for = hk_span_find(rest, " at:") ? HK_FRAMES_ALLOC : HK_FRAMES_NONE;
+        hkd_num_parse(&m->misuse[m->nmisuse - 1].alloc_thread, word(&a), at);
+        rs->frames_for = hkd_span_find(rest, " at:") ? HKD_FRAMES_ALLOC : HKD_FRAMES_NONE;
         return true;
     }
-    if (m->nmisuse && (hk_span_eq(rest, "freed at:") || hk_span_eq(rest, "freed again at:") ||
-                       hk_span_eq(rest, "found at:"))) {
-        rs->frames_for = hk_span_eq(rest, "freed at:") ? HK_FRAMES_FREE : HK_FRAMES_REPORT;
+    if (m->nmisuse && (hkd_span_eq(rest, "freed at:") || hkd_span_eq(rest, "freed again at:") ||
+                       hkd_span_eq(rest, "found at:"))) {
+        rs->frames_for = hkd_span_eq(rest, "freed at:") ? HKD_FRAMES_FREE : HKD_FRAMES_REPORT;
         return true;
     }
-    if (hk_span_eq(w, "leak")) {
-        if (hk_span_starts(rest, "leak report"))
+    if (hkd_span_eq(w, "leak")) {
+        if (hkd_span_starts(rest, "leak report"))
             return true;                          /* the summary; the records follow */
         if (!leak_record(m, rest, at))
             return false;
-        rs->frames_for = HK_FRAMES_LEAK;
+        rs->frames_for = HKD_FRAMES_LEAK;
         return true;
     }
-    return hk_span_starts(rest, "suppressed ") || hk_span_starts(rest, "... and ") ||
-           hk_span_starts(rest, "still reachable blocks are not listed") ||
-           hk_span_starts(rest, "not checked: ") || hk_span_starts(rest, "exiting with status ") ||
-           hk_span_starts(rest, "cannot read HAKMEM_LEAK_SUPPRESSIONS");
+    return hkd_span_starts(rest, "suppressed ") || hkd_span_starts(rest, "... and ") ||
+           hkd_span_starts(rest, "still reachable blocks are not listed") ||
+           hkd_span_starts(rest, "not checked: ") ||
+           hkd_span_starts(rest, "exiting with status ") ||
+           hkd_span_starts(rest, "cannot read HAKMEM_LEAK_SUPPRESSIONS");
 }
 
-bool hk_report_line(struct hk_report_state *rs, struct hk_model *m, struct hk_span rest,
-                    struct hk_loc at, const char **why)
+bool hkd_report_line(struct hkd_report_state *rs, struct hkd_model *m, struct hkd_span rest,
+                     struct hkd_loc at, const char **why)
 {
     static const char *const ss_renames[][2] = {{"mapped", "superslabs_mapped"},
                                                 {"unmapped", "superslabs_unmapped"},
@@ -245,50 +249,50 @@ bool hk_report_line(struct hk_report_state *rs, struct hk_model *m, struct hk_sp
                                                 {"cached", "superslabs_cached"},
                                                 {"bytes", "superslab_bytes"},
                                                 {NULL, NULL}};
-    rest = hk_span_trim(rest);
+    rest = hkd_span_trim(rest);
     int frames_for = rs->frames_for;
-    rs->frames_for = HK_FRAMES_NONE;
+    rs->frames_for = HKD_FRAMES_NONE;
     if (context_line(rs, m, rest, at, frames_for))
         return true;
-    struct hk_span after = rest;
-    struct hk_span w = word(&after);
-    struct hk_snapshot *s = hk_model_cur(m, at);
+    struct hkd_span after = rest;
+    struct hkd_span w = word(&after);
+    struct hkd_snapshot *s = hkd_model_cur(m, at);
     *why = "unknown hakmem: line";
 
-    if (hk_span_eq(w, "stats")) {
+    if (hkd_span_eq(w, "stats")) {
         if (s->has_report)
-            s = hk_model_new_snapshot(m, at);
+            s = hkd_model_new_snapshot(m, at);
         s->has_report = true;
-        kv_fields(after, s->f, hk_field_names, HK_F_COUNT, NULL, at);
-        struct hk_tok t;
-        while (hk_kv_next_loose(&after, &t))
-            if (hk_span_eq(t.key, "version")) {
+        kv_fields(after, s->f, hkd_field_names, HKD_F_COUNT, NULL, at);
+        struct hkd_tok t;
+        while (hkd_kv_next_loose(&after, &t))
+            if (hkd_span_eq(t.key, "version")) {
                 free(s->version);
-                s->version = hk_xstrndup(t.val.p, t.val.n);
+                s->version = hkd_xstrndup(t.val.p, t.val.n);
             }
         return true;
     }
-    if (hk_span_eq(w, "error:"))
-        return hk_report_misuse(m, after, at) || (*why = "unknown misuse report", false);
+    if (hkd_span_eq(w, "error:"))
+        return hkd_report_misuse(m, after, at) || (*why = "unknown misuse report", false);
 
     bool ok = true;
-    if (hk_span_eq(w, "class")) {
+    if (hkd_span_eq(w, "class")) {
         header_row(rs, rest);
     } else if (w.n && w.p[0] >= '0' && w.p[0] <= '9') {
         ok = class_row(rs, s, rest, at);
         *why = "class table row that does not match the table's header";
-    } else if (hk_span_eq(w, "tier")) {
-        struct hk_span name = word(&after);
-        int t = hk_name_index(hk_tier_names, HK_TIER_COUNT, name);
-        ok = t >= 0 && kv_fields(after, s->tier[t], hk_tier_field_names, HK_T_COUNT, NULL, at);
+    } else if (hkd_span_eq(w, "tier")) {
+        struct hkd_span name = word(&after);
+        int t = hkd_name_index(hkd_tier_names, HKD_TIER_COUNT, name);
+        ok = t >= 0 && kv_fields(after, s->tier[t], hkd_tier_field_names, HKD_T_COUNT, NULL, at);
         *why = "tier line without a known tier name or numbers";
-    } else if (hk_span_eq(w, "superslabs")) {
-        ok = kv_fields(after, s->f, hk_field_names, HK_F_COUNT, ss_renames, at) > 0;
-    } else if (hk_span_eq(w, "totals")) {
-        ok = kv_fields(after, s->f, hk_field_names, HK_F_COUNT, NULL, at) > 0;
-    } else if (hk_span_eq(w, "process") || hk_span_eq(w, "limits")) {
-        ok = kv_fields(after, s->f, hk_field_names, HK_F_COUNT, NULL, at) > 0;
-    } else if (hk_span_eq(w, "census")) {
+    } else if (hkd_span_eq(w, "superslabs")) {
+        ok = kv_fields(after, s->f, hkd_field_names, HKD_F_COUNT, ss_renames, at) > 0;
+    } else if (hkd_span_eq(w, "totals")) {
+        ok = kv_fields(after, s->f, hkd_field_names, HKD_F_COUNT, NULL, at) > 0;
+    } else if (hkd_span_eq(w, "process") || hkd_span_eq(w, "limits")) {
+        ok = kv_fields(after, s->f, hkd_field_names, HKD_F_COUNT, NULL, at) > 0;
+    } else if (hkd_span_eq(w, "census")) {
         ok = census_line(s, after, at);
         *why = "census line without class= or thread=";
     } else {
@@ -311,50 +315,50 @@ static const struct kind_name misuse_kinds[] = {
     {"foreign-free", "foreign-free"},     {"use-after-free", "use-after-free"},
     {"corrupt-freelist", "corrupt-freelist"}, {NULL, NULL}};
 
-bool hk_report_misuse(struct hk_model *m, struct hk_span msg, struct hk_loc at)
+bool hkd_report_misuse(struct hkd_model *m, struct hkd_span msg, struct hkd_loc at)
 {
-    msg = hk_span_trim(msg);
+    msg = hkd_span_trim(msg);
     const char *kind = NULL;
     for (int i = 0; misuse_kinds[i].text && !kind; i++)
-        if (hk_span_starts(msg, misuse_kinds[i].text))
+        if (hkd_span_starts(msg, misuse_kinds[i].text))
             kind = misuse_kinds[i].kind;
     if (!kind)
         return false;
-    struct hk_misuse *x = hk_model_misuse(m, at);
+    struct hkd_misuse *x = hkd_model_misuse(m, at);
     snprintf(x->kind, sizeof x->kind, "%s", kind);
-    x->quote = hk_span_printable(msg, 300);
+    x->quote = hkd_span_printable(msg, 300);
 
-    const char *of = hk_span_find(msg, " of 0x");
+    const char *of = hkd_span_find(msg, " of 0x");
     if (of) {
-        struct hk_span a = {of + 4, 0};
+        struct hkd_span a = {of + 4, 0};
         while (a.p + a.n < msg.p + msg.n && a.p[a.n] != ' ' && a.p[a.n] != '(' &&
                a.p[a.n] != ',')
             a.n++;
-        hk_num_parse(&x->addr, a, at);
+        hkd_num_parse(&x->addr, a, at);
     }
     /* "(class 3, 64 B, thread 2, state slab-free)" and "interior pointer"/"foreign pointer" */
-    const char *open = hk_span_find(msg, "(");
+    const char *open = hkd_span_find(msg, "(");
     if (!open)
         return true;
-    struct hk_span d = {open + 1, (size_t)(msg.p + msg.n - open - 1)};
+    struct hkd_span d = {open + 1, (size_t)(msg.p + msg.n - open - 1)};
     while (d.n) {
         const char *sep = memchr(d.p, ',', d.n);
-        struct hk_span item = {d.p, sep ? (size_t)(sep - d.p) : d.n};
-        item = hk_span_trim(item);
+        struct hkd_span item = {d.p, sep ? (size_t)(sep - d.p) : d.n};
+        item = hkd_span_trim(item);
         if (item.n && item.p[item.n - 1] == ')')
             item.n--;
-        struct hk_span rest = item, w = word(&rest), v = word(&rest);
-        if (hk_span_eq(w, "class"))
-            hk_num_parse(&x->cls, v, at);
-        else if (hk_span_eq(w, "thread"))
-            hk_num_parse(&x->thread, v, at);
-        else if (hk_span_eq(w, "state"))
+        struct hkd_span rest = item, w = word(&rest), v = word(&rest);
+        if (hkd_span_eq(w, "class"))
+            hkd_num_parse(&x->cls, v, at);
+        else if (hkd_span_eq(w, "thread"))
+            hkd_num_parse(&x->thread, v, at);
+        else if (hkd_span_eq(w, "state"))
             snprintf(x->state, sizeof x->state, "%.*s", (int)(v.n < 23 ? v.n : 23), v.p);
-        else if (hk_span_eq(v, "B"))
-            hk_num_parse(&x->size, w, at);
-        else if (hk_span_eq(w, "interior"))
+        else if (hkd_span_eq(v, "B"))
+            hkd_num_parse(&x->size, w, at);
+        else if (hkd_span_eq(w, "interior"))
             snprintf(x->kind, sizeof x->kind, "interior-free");
-        else if (hk_span_eq(w, "foreign"))
+        else if (hkd_span_eq(w, "foreign"))
             snprintf(x->kind, sizeof x->kind, "foreign-free");
         if (!sep)
             break;

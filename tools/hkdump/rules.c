@@ -33,30 +33,30 @@
 #define TOP_N 5                     /* evidence lines listed per finding */
 
 struct ctx {
-    const struct hk_model *m;
-    struct hk_snapshot v; /* merged view */
-    struct hk_symbolizer *sym;
-    struct hk_findings *out;
+    const struct hkd_model *m;
+    struct hkd_snapshot v; /* merged view */
+    struct hkd_symbolizer *sym;
+    struct hkd_findings *out;
     bool oom;             /* an OOM happened: raises the severity of related findings */
 };
 
-struct hk_where {
+struct hkd_where {
     char s[200];
 };
 
-static struct hk_where where(const struct ctx *c, struct hk_loc at)
+static struct hkd_where where(const struct ctx *c, struct hkd_loc at)
 {
-    struct hk_where w;
+    struct hkd_where w;
     if (at.line)
-        snprintf(w.s, sizeof w.s, "  [%s:%u]", hk_loc_name(c->m, at), at.line);
+        snprintf(w.s, sizeof w.s, "  [%s:%u]", hkd_loc_name(c->m, at), at.line);
     else
-        snprintf(w.s, sizeof w.s, "  [%s]", hk_loc_name(c->m, at));
+        snprintf(w.s, sizeof w.s, "  [%s]", hkd_loc_name(c->m, at));
     return w;
 }
 
-static bool get(const struct ctx *c, enum hk_field f, uint64_t *out)
+static bool get(const struct ctx *c, enum hkd_field f, uint64_t *out)
 {
-    const struct hk_num *n = &c->v.f[f];
+    const struct hkd_num *n = &c->v.f[f];
     if (!n->set || n->inf)
         return false;
     *out = n->v;
@@ -79,10 +79,10 @@ static const char *errno_name(uint64_t e)
 }
 
 /* The latest event of a kind over all snapshots. */
-static const struct hk_event *last_event(const struct ctx *c, const char *kind)
+static const struct hkd_event *last_event(const struct ctx *c, const char *kind)
 {
     for (size_t i = c->m->nsnaps; i-- > 0;) {
-        const struct hk_snapshot *s = &c->m->snaps[i];
+        const struct hkd_snapshot *s = &c->m->snaps[i];
         for (size_t j = s->nevents; j-- > 0;)
             if (strcmp(s->events[j].kind, kind) == 0)
                 return &s->events[j];
@@ -90,7 +90,7 @@ static const struct hk_event *last_event(const struct ctx *c, const char *kind)
     return NULL;
 }
 
-static const struct hk_option *option(const struct ctx *c, const char *name)
+static const struct hkd_option *option(const struct ctx *c, const char *name)
 {
     for (size_t i = c->m->noptions; i-- > 0;)
         if (strcmp(c->m->options[i].name, name) == 0)
@@ -100,32 +100,27 @@ static const struct hk_option *option(const struct ctx *c, const char *name)
 
 static uint64_t class_size(const struct ctx *c, unsigned id)
 {
-    for (size_t i = 0; i < c->v.nclasses; i++)
-        if (c->v.classes[i].id == id && c->v.classes[i].f[HK_C_SIZE].set)
-            return c->v.classes[i].f[HK_C_SIZE].v;
-    return 0;
+    const struct hkd_class_row *r = hkd_snap_find_class(&c->v, id);
+    return r && r->f[HKD_C_size].set ? r->f[HKD_C_size].v : 0;
 }
 
-static const struct hk_class_row *class_row(const struct ctx *c, unsigned id)
+static const struct hkd_class_row *class_row(const struct ctx *c, unsigned id)
 {
-    for (size_t i = 0; i < c->v.nclasses; i++)
-        if (c->v.classes[i].id == id)
-            return &c->v.classes[i];
-    return NULL;
+    return hkd_snap_find_class(&c->v, id);
 }
 
 /* The SuperSlab size: reported, or from the OOM event, or bytes / live when it divides. */
 static bool ss_size(const struct ctx *c, uint64_t *out)
 {
     uint64_t bytes, live;
-    if (get(c, HK_F_SS_SIZE, out))
+    if (get(c, HKD_F_ss_size, out))
         return true;
-    const struct hk_event *e = last_event(c, "oom");
-    if (e && e->f[HK_E_SS_SIZE].set && e->f[HK_E_SS_SIZE].v) {
-        *out = e->f[HK_E_SS_SIZE].v;
+    const struct hkd_event *e = last_event(c, "oom");
+    if (e && e->f[HKD_E_ss_size].set && e->f[HKD_E_ss_size].v) {
+        *out = e->f[HKD_E_ss_size].v;
         return true;
     }
-    if (get(c, HK_F_SS_BYTES, &bytes) && get(c, HK_F_SS_LIVE, &live) && live &&
+    if (get(c, HKD_F_superslab_bytes, &bytes) && get(c, HKD_F_superslabs_live, &live) && live &&
         bytes % live == 0) {
         *out = bytes / live;
         return true;
@@ -137,11 +132,11 @@ static bool ss_size(const struct ctx *c, uint64_t *out)
 static bool ss_bytes(const struct ctx *c, uint64_t *out)
 {
     uint64_t mapped, unmapped = 0, size;
-    if (get(c, HK_F_SS_BYTES, out))
+    if (get(c, HKD_F_superslab_bytes, out))
         return true;
-    if (get(c, HK_F_SS_MAPPED, &mapped) && ss_size(c, &size)) {
-        get(c, HK_F_SS_UNMAPPED, &unmapped);
-        *out = (mapped > unmapped ? mapped - unmapped : 0) * size;
+    if (get(c, HKD_F_superslabs_mapped, &mapped) && ss_size(c, &size)) {
+        get(c, HKD_F_superslabs_unmapped, &unmapped);
+        *out = hkd_mul_sat(hkd_sub_floor(mapped, unmapped), size);
         return true;
     }
     return false;
@@ -151,19 +146,19 @@ static bool ss_bytes(const struct ctx *c, uint64_t *out)
 static bool hakmem_bytes(const struct ctx *c, uint64_t *out, const char **what)
 {
     uint64_t ss = 0, large = 0;
-    bool have_ss = ss_bytes(c, &ss), have_large = get(c, HK_F_LARGE_BYTES, &large);
-    if (get(c, HK_F_BYTES_MAPPED, out)) {
+    bool have_ss = ss_bytes(c, &ss), have_large = get(c, HKD_F_large_bytes, &large);
+    if (get(c, HKD_F_bytes_mapped, out)) {
         *what = "hakmem's mappings";
         return true;
     }
     if (!have_ss && !have_large)
         return false;
-    *out = ss + large;
+    *out = hkd_add_sat(ss, large);
     *what = have_large ? "SuperSlabs and large blocks" : "SuperSlabs";
     return true;
 }
 
-static uint64_t z(const struct hk_census_row *r, enum hk_census_field i)
+static uint64_t z(const struct hkd_census_row *r, enum hkd_census_field i)
 {
     return r->f[i].set && !r->f[i].inf ? r->f[i].v : 0;
 }
@@ -174,10 +169,12 @@ static int held_by_program(const struct ctx *c, uint64_t hb, double *share)
 {
     double in_use = 0, carved = 0;
     for (size_t i = 0; i < c->v.ncensus; i++) {
-        const struct hk_census_row *r = &c->v.census[i];
-        in_use += (double)z(r, HK_Z_IN_USE);
-        carved += (double)(z(r, HK_Z_IN_USE) + z(r, HK_Z_FAST_CACHE) + z(r, HK_Z_TLS_LIST) +
-                           z(r, HK_Z_SLAB_FREE) + z(r, HK_Z_REMOTE_QUEUE));
+        const struct hkd_census_row *r = &c->v.census[i];
+        in_use += (double)z(r, HKD_Z_in_use);
+        /* Quarantined blocks are carved and out of the program's hands. */
+        carved += (double)z(r, HKD_Z_in_use) + (double)z(r, HKD_Z_fast_cache) +
+                  (double)z(r, HKD_Z_tls_list) + (double)z(r, HKD_Z_slab_free) +
+                  (double)z(r, HKD_Z_remote_queue) + (double)z(r, HKD_Z_quarantined);
     }
     if (carved > 0) {
         *share = in_use / carved;
@@ -186,9 +183,9 @@ static int held_by_program(const struct ctx *c, uint64_t hb, double *share)
     double live = 0;
     bool any = false;
     for (size_t i = 0; i < c->v.nclasses; i++) {
-        const struct hk_class_row *r = &c->v.classes[i];
-        if (r->f[HK_C_LIVE].set && r->f[HK_C_SIZE].set) {
-            live += (double)r->f[HK_C_LIVE].v * (double)r->f[HK_C_SIZE].v;
+        const struct hkd_class_row *r = &c->v.classes[i];
+        if (r->f[HKD_C_live].set && r->f[HKD_C_size].set) {
+            live += (double)r->f[HKD_C_live].v * (double)r->f[HKD_C_size].v;
             any = true;
         }
     }
@@ -210,135 +207,174 @@ static const char *next_dump =
 
 /* ---- rules, in the order they appear in the report at equal severity ---- */
 
+/* What the OOM rule reads: the latest OOM event (may be NULL when only the counter says
+ * so) and its sizes. */
+struct oom {
+    const struct hkd_event *e;
+    uint64_t n_oom, err, map, req, ssz, biggest;
+    bool have_map, have_req, large;
+};
+
+static void oom_read(struct ctx *c, struct oom *o)
+{
+    const struct hkd_event *e = last_event(c, "oom");
+    memset(o, 0, sizeof *o);
+    o->e = e;
+    get(c, HKD_F_oom_events, &o->n_oom);
+    o->err = e && e->f[HKD_E_errno].set ? e->f[HKD_E_errno].v : 0;
+    o->have_map = e && e->f[HKD_E_map_size].set;
+    o->have_req = e && e->f[HKD_E_size].set;
+    if (o->have_map)
+        o->map = e->f[HKD_E_map_size].v;
+    if (o->have_req)
+        o->req = e->f[HKD_E_size].v;
+    o->biggest = o->map > o->req ? o->map : o->req;
+    ss_size(c, &o->ssz);
+    o->large = e && strcmp(e->tier, "large") == 0;
+}
+
+static struct hkd_finding *oom_finding(struct ctx *c, const struct oom *o)
+{
+    const char *what = o->large ? "a large block" : "a new SuperSlab";
+    if (o->e && o->err)
+        return hkd_finding_new(c->out, "oom-event", HKD_SEV_ERROR,
+                               "out of memory: mmap of %s failed with %s (err=%llu)", what,
+                               errno_name(o->err), (unsigned long long)o->err);
+    if (o->e)
+        return hkd_finding_new(c->out, "oom-event", HKD_SEV_ERROR,
+                               "out of memory: mmap of %s failed", what);
+    return hkd_finding_new(c->out, "oom-event", HKD_SEV_ERROR,
+                           "out of memory: %s OOM event%s counted", hkd_count(o->n_oom).s,
+                           o->n_oom == 1 ? "" : "s");
+}
+
+/* The event line itself, the counter, and the refill line that came before it. */
+static void oom_event_evidence(struct ctx *c, struct hkd_finding *f, const struct oom *o)
+{
+    const struct hkd_event *e = o->e;
+    if (e) {
+        hkd_strv_addf(&f->evidence, "%s%s", e->quote ? e->quote : e->kind, where(c, e->at).s);
+        if (o->err)
+            hkd_ev_uint(f, "errno", o->err);
+        if (e->f[HKD_E_class].set)
+            hkd_ev_uint(f, "class", e->f[HKD_E_class].v);
+        if (e->tier[0])
+            hkd_ev_str(f, "tier", e->tier);
+    }
+    if (o->n_oom) {
+        hkd_ev_uint(f, "oom_events", o->n_oom);
+        if (!e)
+            hkd_strv_addf(&f->evidence, "process oom_events=%s%s", hkd_count(o->n_oom).s,
+                          where(c, c->v.f[HKD_F_oom_events].at).s);
+    }
+    const struct hkd_event *r = last_event(c, "refill-null");
+    if (!r)
+        return;
+    hkd_strv_addf(&f->evidence, "%s%s", r->quote ? r->quote : r->kind, where(c, r->at).s);
+    if (r->f[HKD_E_class].set && r->f[HKD_E_prev_ss].set && r->f[HKD_E_prev_ss].v == 0)
+        hkd_strv_addf(&f->evidence,
+                      "the refill of class %llu had no SuperSlab to fall back on "
+                      "(prev_ss=(nil)), so it had to map a new one",
+                      (unsigned long long)r->f[HKD_E_class].v);
+    if (r->f[HKD_E_class].set)
+        hkd_ev_uint(f, "refill_class", r->f[HKD_E_class].v);
+}
+
+static void oom_sizes(struct hkd_finding *f, const struct oom *o)
+{
+    if (o->have_map) {
+        hkd_ev_uint(f, "map_size", o->map);
+        if (o->ssz && o->map > o->ssz)
+            hkd_strv_addf(&f->evidence,
+                          "the failing map was %s for a %s SuperSlab (\u00d7%s: room to align "
+                          "it)", hkd_ibytes(o->map).s, hkd_ibytes(o->ssz).s,
+                          hkd_ratio((double)o->map, (double)o->ssz).s);
+    }
+    if ((o->have_map || o->have_req) && o->biggest < HUGE_REQUEST)
+        hkd_strv_addf(&f->rules_out, "one absurd request: the failing request was only %s, "
+                      "so memory ran out by accumulation", hkd_ibytes(o->biggest).s);
+}
+
+/* RLIMIT_AS, VmSize and the kernel's commit policy: which limits the numbers rule out. */
+static void oom_limits(struct ctx *c, struct hkd_finding *f, const struct oom *o)
+{
+    const struct hkd_num *cur = &c->v.f[HKD_F_rlimit_as_cur];
+    uint64_t vm_kb, rss_kb, oc;
+    bool have_vm = get(c, HKD_F_vm_size_kb, &vm_kb);
+    if (cur->set && cur->inf)
+        hkd_ev_str(f, "rlimit_as_cur", "inf");
+    else if (cur->set)
+        hkd_ev_uint(f, "rlimit_as_cur", cur->v);
+    if (have_vm)
+        hkd_ev_uint(f, "vm_size_kb", vm_kb);
+    if (get(c, HKD_F_vm_rss_kb, &rss_kb))
+        hkd_ev_uint(f, "vm_rss_kb", rss_kb);
+    uint64_t vm = have_vm ? hkd_mul_sat(vm_kb, 1024) : 0;
+    if (cur->set && cur->inf)
+        hkd_strv_add(&f->rules_out, "an address-space limit: RLIMIT_AS is unlimited (cur=inf)");
+    else if (cur->set && have_vm && (double)vm < AS_NEAR * (double)cur->v &&
+             hkd_add_sat(vm, o->biggest) <= cur->v)
+        hkd_strv_addf(&f->rules_out, "the RLIMIT_AS limit: VmSize is %s of it",
+                      hkd_pct((double)vm, (double)cur->v).s);
+    if (get(c, HKD_F_overcommit_memory, &oc) && oc != 2)
+        hkd_strv_addf(&f->rules_out, "the kernel's strict commit limit: overcommit_memory=%llu "
+                      "(only 2 is strict)", (unsigned long long)oc);
+}
+
+static void oom_next(struct ctx *c, struct hkd_finding *f, const struct oom *o)
+{
+    if (!c->v.f[HKD_F_overcommit_memory].set)
+        hkd_strv_add(&f->next, "on that machine: cat /proc/sys/vm/overcommit_memory "
+                               "/proc/sys/vm/max_map_count (not in this input)");
+    if (!c->v.ncensus)
+        hkd_strv_add(&f->next, next_dump);
+    if (o->large && o->biggest >= HUGE_REQUEST)
+        hkd_strv_add(&f->next, "find the caller of the huge request (gdb: break on mmap with "
+                               "a size condition); a size computed from bad input is common");
+}
+
 static void rule_oom(struct ctx *c)
 {
-    const struct hk_event *e = last_event(c, "oom");
-    uint64_t n_oom = 0;
-    get(c, HK_F_OOM_EVENTS, &n_oom);
-    if (!e && !n_oom)
+    struct oom o;
+    oom_read(c, &o);
+    if (!o.e && !o.n_oom)
         return;
     c->oom = true;
-    uint64_t err = e && e->f[HK_E_ERRNO].set ? e->f[HK_E_ERRNO].v : 0;
-    uint64_t map = 0, req = 0, ssz = 0;
-    bool have_map = e && e->f[HK_E_MAP_SIZE].set, have_req = e && e->f[HK_E_SIZE].set;
-    if (have_map)
-        map = e->f[HK_E_MAP_SIZE].v;
-    if (have_req)
-        req = e->f[HK_E_SIZE].v;
-    ss_size(c, &ssz);
-    bool large = e && strcmp(e->tier, "large") == 0;
-    const char *what = large ? "a large block" : "a new SuperSlab";
-
-    struct hk_finding *f;
-    if (e && err)
-        f = hk_finding_new(c->out, "oom-event", HK_SEV_ERROR,
-                           "out of memory: mmap of %s failed with %s (err=%llu)", what,
-                           errno_name(err), (unsigned long long)err);
-    else if (e)
-        f = hk_finding_new(c->out, "oom-event", HK_SEV_ERROR,
-                           "out of memory: mmap of %s failed", what);
-    else
-        f = hk_finding_new(c->out, "oom-event", HK_SEV_ERROR,
-                           "out of memory: %s OOM event%s counted", hk_count(n_oom).s,
-                           n_oom == 1 ? "" : "s");
-    if (e) {
-        hk_strv_addf(&f->evidence, "%s%s", e->quote ? e->quote : e->kind, where(c, e->at).s);
-        if (err)
-            hk_ev_uint(f, "errno", err);
-        if (e->f[HK_E_CLASS].set)
-            hk_ev_uint(f, "class", e->f[HK_E_CLASS].v);
-        if (e->tier[0])
-            hk_ev_str(f, "tier", e->tier);
-    }
-    if (n_oom) {
-        hk_ev_uint(f, "oom_events", n_oom);
-        if (!e)
-            hk_strv_addf(&f->evidence, "process oom_events=%s%s", hk_count(n_oom).s,
-                         where(c, c->v.f[HK_F_OOM_EVENTS].at).s);
-    }
-    const struct hk_event *r = last_event(c, "refill-null");
-    if (r) {
-        hk_strv_addf(&f->evidence, "%s%s", r->quote ? r->quote : r->kind, where(c, r->at).s);
-        if (r->f[HK_E_CLASS].set && r->f[HK_E_PREV_SS].set && r->f[HK_E_PREV_SS].v == 0)
-            hk_strv_addf(&f->evidence,
-                         "the refill of class %llu had no SuperSlab to fall back on "
-                         "(prev_ss=(nil)), so it had to map a new one",
-                         (unsigned long long)r->f[HK_E_CLASS].v);
-        if (r->f[HK_E_CLASS].set)
-            hk_ev_uint(f, "refill_class", r->f[HK_E_CLASS].v);
-    }
-    if (have_map) {
-        hk_ev_uint(f, "map_size", map);
-        if (ssz && map > ssz)
-            hk_strv_addf(&f->evidence,
-                         "the failing map was %s for a %s SuperSlab (\u00d7%s: room to align it)",
-                         hk_ibytes(map).s, hk_ibytes(ssz).s, hk_ratio((double)map,
-                         (double)ssz).s);
-    }
-    uint64_t biggest = map > req ? map : req;
-    if (have_map || have_req) {
-        if (biggest < HUGE_REQUEST)
-            hk_strv_addf(&f->rules_out, "one absurd request: the failing request was only %s, "
-                         "so memory ran out by accumulation", hk_ibytes(biggest).s);
-    }
-    const struct hk_num *cur = &c->v.f[HK_F_RLIMIT_CUR];
-    uint64_t vm_kb, rss_kb;
-    if (cur->set && cur->inf)
-        hk_ev_str(f, "rlimit_as_cur", "inf");
-    else if (cur->set)
-        hk_ev_uint(f, "rlimit_as_cur", cur->v);
-    if (get(c, HK_F_VM_SIZE_KB, &vm_kb))
-        hk_ev_uint(f, "vm_size_kb", vm_kb);
-    if (get(c, HK_F_VM_RSS_KB, &rss_kb))
-        hk_ev_uint(f, "vm_rss_kb", rss_kb);
-    if (cur->set && cur->inf)
-        hk_strv_add(&f->rules_out, "an address-space limit: RLIMIT_AS is unlimited (cur=inf)");
-    else if (cur->set && get(c, HK_F_VM_SIZE_KB, &vm_kb) &&
-             (double)vm_kb * 1024 < AS_NEAR * (double)cur->v && vm_kb * 1024 + biggest <= cur->v)
-        hk_strv_addf(&f->rules_out, "the RLIMIT_AS limit: VmSize is %s of it",
-                     hk_pct((double)vm_kb * 1024, (double)cur->v).s);
-    uint64_t oc;
-    if (get(c, HK_F_OVERCOMMIT, &oc) && oc != 2)
-        hk_strv_addf(&f->rules_out, "the kernel's strict commit limit: overcommit_memory=%llu "
-                     "(only 2 is strict)", (unsigned long long)oc);
-    if (!c->v.f[HK_F_OVERCOMMIT].set)
-        hk_strv_add(&f->next, "on that machine: cat /proc/sys/vm/overcommit_memory "
-                              "/proc/sys/vm/max_map_count (not in this input)");
-    if (!c->v.ncensus)
-        hk_strv_add(&f->next, next_dump);
-    if (large && biggest >= HUGE_REQUEST)
-        hk_strv_add(&f->next, "find the caller of the huge request (gdb: break on mmap with "
-                              "a size condition); a size computed from bad input is common");
+    struct hkd_finding *f = oom_finding(c, &o);
+    oom_event_evidence(c, f, &o);
+    oom_sizes(f, &o);
+    oom_limits(c, f, &o);
+    oom_next(c, f, &o);
 }
 
 static void rule_huge_request(struct ctx *c)
 {
-    const struct hk_event *e = last_event(c, "oom");
+    const struct hkd_event *e = last_event(c, "oom");
     if (!e)
         return;
-    uint64_t sz = e->f[HK_E_SIZE].set ? e->f[HK_E_SIZE].v : 0;
-    if (e->f[HK_E_MAP_SIZE].set && e->f[HK_E_MAP_SIZE].v > sz)
-        sz = e->f[HK_E_MAP_SIZE].v;
+    uint64_t sz = e->f[HKD_E_size].set ? e->f[HKD_E_size].v : 0;
+    if (e->f[HKD_E_map_size].set && e->f[HKD_E_map_size].v > sz)
+        sz = e->f[HKD_E_map_size].v;
     if (sz < HUGE_REQUEST)
         return;
-    struct hk_finding *f = hk_finding_new(c->out, "huge-request", HK_SEV_ERROR,
-                                          "one request of %s failed: a size that large is "
-                                          "usually computed from bad input", hk_ibytes(sz).s);
-    hk_ev_uint(f, "size", sz);
-    hk_strv_addf(&f->evidence, "request %s (%s B) >= %s threshold%s", hk_ibytes(sz).s,
-                 hk_count(sz).s, hk_ibytes(HUGE_REQUEST).s, where(c, e->at).s);
-    hk_strv_add(&f->rules_out, "gradual exhaustion: one request alone exceeds what a "
-                               "process normally maps");
-    hk_strv_add(&f->next, "find the caller: gdb, break on mmap/malloc with a size condition, "
-                          "or HAKMEM_ABORT_ON_ERROR=1 for a core at the failure");
+    struct hkd_finding *f = hkd_finding_new(c->out, "huge-request", HKD_SEV_ERROR,
+                                            "one request of %s failed: a size that large is "
+                                            "usually computed from bad input", hkd_ibytes(sz).s);
+    hkd_ev_uint(f, "size", sz);
+    hkd_strv_addf(&f->evidence, "request %s (%s B) >= %s threshold%s", hkd_ibytes(sz).s,
+                  hkd_count(sz).s, hkd_ibytes(HUGE_REQUEST).s, where(c, e->at).s);
+    hkd_strv_add(&f->rules_out, "gradual exhaustion: one request alone exceeds what a "
+                                "process normally maps");
+    hkd_strv_add(&f->next, "find the caller: gdb, break on mmap/malloc with a size condition, "
+                           "or HAKMEM_ABORT_ON_ERROR=1 for a core at the failure");
 }
 
 static void rule_superslabs(struct ctx *c)
 {
     uint64_t mapped, unmapped = 0, size = 0;
-    if (!get(c, HK_F_SS_MAPPED, &mapped) || mapped < SS_MIN_MAPPED)
+    if (!get(c, HKD_F_superslabs_mapped, &mapped) || mapped < SS_MIN_MAPPED)
         return;
-    bool have_unmapped = get(c, HK_F_SS_UNMAPPED, &unmapped);
+    bool have_unmapped = get(c, HKD_F_superslabs_unmapped, &unmapped);
     ss_size(c, &size);
     double ratio_den = (double)unmapped;
     if (!have_unmapped)
@@ -351,242 +387,243 @@ static void rule_superslabs(struct ctx *c)
     double share = 0;
     if (hakmem_bytes(c, &hb, &what) && held_by_program(c, hb, &share) == 1)
         return;
-    struct hk_finding *f;
+    struct hkd_finding *f;
     if (unmapped == 0)
-        f = hk_finding_new(c->out, "superslabs-not-returned",
-                           c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
-                           "%s SuperSlabs mapped, none returned to the OS", hk_count(mapped).s);
+        f = hkd_finding_new(c->out, "superslabs-not-returned",
+                            c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+                            "%s SuperSlabs mapped, none returned to the OS", hkd_count(mapped).s);
     else
-        f = hk_finding_new(c->out, "superslabs-not-returned",
-                           c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
-                           "%s SuperSlabs mapped, only %s returned to the OS (%s)",
-                           hk_count(mapped).s, hk_count(unmapped).s,
-                           hk_pct((double)unmapped, (double)mapped).s);
-    hk_ev_uint(f, "superslabs_mapped", mapped);
-    hk_ev_uint(f, "superslabs_unmapped", unmapped);
-    hk_ev_ratio(f, "mapped_per_unmapped", (double)mapped, (double)unmapped);
-    struct hk_where w = where(c, c->v.f[HK_F_SS_MAPPED].at);
+        f = hkd_finding_new(c->out, "superslabs-not-returned",
+                            c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+                            "%s SuperSlabs mapped, only %s returned to the OS (%s)",
+                            hkd_count(mapped).s, hkd_count(unmapped).s,
+                            hkd_pct((double)unmapped, (double)mapped).s);
+    hkd_ev_uint(f, "superslabs_mapped", mapped);
+    hkd_ev_uint(f, "superslabs_unmapped", unmapped);
+    hkd_ev_ratio(f, "mapped_per_unmapped", (double)mapped, (double)unmapped);
+    struct hkd_where w = where(c, c->v.f[HKD_F_superslabs_mapped].at);
     uint64_t bytes = 0;
-    bool have_bytes = get(c, HK_F_SS_BYTES, &bytes);
+    bool have_bytes = get(c, HKD_F_superslab_bytes, &bytes);
     if (size) {
-        uint64_t total = mapped * size;
-        hk_ev_uint(f, "ss_size", size);
-        hk_ev_uint(f, "mapped_bytes", total);
-        hk_strv_addf(&f->evidence, "%s \u00d7 %s = %s B (%s, %s) mapped, %s unmapped "
-                     "(ratio %s)%s", hk_count(mapped).s, hk_ibytes(size).s, hk_count(total).s,
-                     hk_sibytes(total).s, hk_ibytes(total).s, hk_count(unmapped).s,
-                     hk_ratio((double)mapped, (double)unmapped).s, w.s);
+        uint64_t total = hkd_mul_sat(mapped, size);
+        hkd_ev_uint(f, "ss_size", size);
+        hkd_ev_uint(f, "mapped_bytes", total);
+        hkd_strv_addf(&f->evidence, "%s \u00d7 %s = %s B (%s, %s) mapped, %s unmapped "
+                      "(ratio %s)%s", hkd_count(mapped).s, hkd_ibytes(size).s, hkd_count(total).s,
+                      hkd_sibytes(total).s, hkd_ibytes(total).s, hkd_count(unmapped).s,
+                      hkd_ratio((double)mapped, (double)unmapped).s, w.s);
         if (have_bytes && bytes == total)
-            hk_strv_addf(&f->evidence, "SuperSlab bytes %s = %s \u00d7 %s: the counts are "
-                         "SuperSlabs, not blocks", hk_count(bytes).s, hk_count(mapped).s,
-                         hk_ibytes(size).s);
+            hkd_strv_addf(&f->evidence, "SuperSlab bytes %s = %s \u00d7 %s: the counts are "
+                          "SuperSlabs, not blocks", hkd_count(bytes).s, hkd_count(mapped).s,
+                          hkd_ibytes(size).s);
     } else {
-        hk_strv_addf(&f->evidence, "%s mapped, %s unmapped (ratio %s)%s", hk_count(mapped).s,
-                     hk_count(unmapped).s, hk_ratio((double)mapped, (double)unmapped).s, w.s);
+        hkd_strv_addf(&f->evidence, "%s mapped, %s unmapped (ratio %s)%s", hkd_count(mapped).s,
+                      hkd_count(unmapped).s, hkd_ratio((double)mapped, (double)unmapped).s, w.s);
         if (have_bytes)
-            hk_strv_addf(&f->evidence, "SuperSlab bytes mapped: %s (%s)", hk_sibytes(bytes).s,
-                         hk_ibytes(bytes).s);
+            hkd_strv_addf(&f->evidence, "SuperSlab bytes mapped: %s (%s)", hkd_sibytes(bytes).s,
+                          hkd_ibytes(bytes).s);
     }
     uint64_t allocs, frees;
-    if (get(c, HK_F_TOTAL_ALLOCS, &allocs) && get(c, HK_F_TOTAL_FREES, &frees) && allocs) {
-        hk_ev_ratio(f, "frees_per_alloc", (double)frees, (double)allocs);
-        hk_strv_addf(&f->evidence, "the program freed %s of %s blocks (%s)", hk_count(frees).s,
-                     hk_count(allocs).s, hk_pct((double)frees, (double)allocs).s);
+    if (get(c, HKD_F_allocs, &allocs) && get(c, HKD_F_frees, &frees) && allocs) {
+        hkd_ev_ratio(f, "frees_per_alloc", (double)frees, (double)allocs);
+        hkd_strv_addf(&f->evidence, "the program freed %s of %s blocks (%s)", hkd_count(frees).s,
+                      hkd_count(allocs).s, hkd_pct((double)frees, (double)allocs).s);
         if ((double)frees >= 0.5 * (double)allocs)
-            hk_strv_add(&f->rules_out, "the program keeping its blocks: it freed most of "
-                                       "them, yet no SuperSlab became empty");
+            hkd_strv_add(&f->rules_out, "the program keeping its blocks: it freed most of "
+                                        "them, yet no SuperSlab became empty");
     }
     if (held_by_program(c, hakmem_bytes(c, &hb, &what) ? hb : 0, &share) == 0)
-        hk_strv_addf(&f->rules_out, "the program's live blocks filling them: %s by the %s",
-                     hk_pct(share * 100, 100).s,
-                     c->v.ncensus ? "census (in use of carved blocks)"
-                                  : "counters (live bytes of mapped bytes)");
+        hkd_strv_addf(&f->rules_out, "the program's live blocks filling them: %s by the %s",
+                      hkd_pct(share * 100, 100).s,
+                      c->v.ncensus ? "census (in use of carved blocks)"
+                                   : "counters (live bytes of mapped bytes)");
     if (unmapped == 0)
-        hk_strv_add(&f->rules_out, "SuperSlab churn (mapping and unmapping again): none was "
-                                   "ever unmapped");
-    hk_strv_add(&f->next, next_stats);
+        hkd_strv_add(&f->rules_out, "SuperSlab churn (mapping and unmapping again): none was "
+                                    "ever unmapped");
+    hkd_strv_add(&f->next, next_stats);
 }
 
 static void rule_churn(struct ctx *c)
 {
     uint64_t mapped, unmapped;
-    if (!get(c, HK_F_SS_MAPPED, &mapped) || !get(c, HK_F_SS_UNMAPPED, &unmapped) ||
+    if (!get(c, HKD_F_superslabs_mapped, &mapped) || !get(c, HKD_F_superslabs_unmapped, &unmapped) ||
         mapped < SS_CHURN_MIN || (double)unmapped < SS_CHURN_SHARE * (double)mapped)
         return;
-    struct hk_finding *f = hk_finding_new(c->out, "superslab-churn", HK_SEV_NOTICE,
-                                          "SuperSlabs are returned and mapped again: %s "
-                                          "of %s unmapped", hk_count(unmapped).s,
-                                          hk_count(mapped).s);
-    hk_ev_uint(f, "superslabs_mapped", mapped);
-    hk_ev_uint(f, "superslabs_unmapped", unmapped);
-    hk_strv_addf(&f->evidence, "%s mapped, %s unmapped (%s returned)%s", hk_count(mapped).s,
-                 hk_count(unmapped).s, hk_pct((double)unmapped, (double)mapped).s,
-                 where(c, c->v.f[HK_F_SS_MAPPED].at).s);
+    struct hkd_finding *f = hkd_finding_new(c->out, "superslab-churn", HKD_SEV_NOTICE,
+                                            "SuperSlabs are returned and mapped again: %s "
+                                            "of %s unmapped", hkd_count(unmapped).s,
+                                            hkd_count(mapped).s);
+    hkd_ev_uint(f, "superslabs_mapped", mapped);
+    hkd_ev_uint(f, "superslabs_unmapped", unmapped);
+    hkd_strv_addf(&f->evidence, "%s mapped, %s unmapped (%s returned)%s", hkd_count(mapped).s,
+                  hkd_count(unmapped).s, hkd_pct((double)unmapped, (double)mapped).s,
+                  where(c, c->v.f[HKD_F_superslabs_mapped].at).s);
     uint64_t cached;
-    if (get(c, HK_F_SS_CACHED, &cached))
-        hk_strv_addf(&f->evidence, "%s SuperSlabs in the cache", hk_count(cached).s);
-    hk_strv_add(&f->rules_out, "SuperSlabs never returned: most were unmapped again");
-    hk_strv_add(&f->next, "each map/unmap is two system calls and page faults: compare "
-                          "superslabs_cached with superslabs_live in HAKMEM_STATS=1 output");
+    if (get(c, HKD_F_superslabs_cached, &cached))
+        hkd_strv_addf(&f->evidence, "%s SuperSlabs in the cache", hkd_count(cached).s);
+    hkd_strv_add(&f->rules_out, "SuperSlabs never returned: most were unmapped again");
+    hkd_strv_add(&f->next, "each map/unmap is two system calls and page faults: compare "
+                           "superslabs_cached with superslabs_live in HAKMEM_STATS=1 output");
 }
 
 static void rule_gap(struct ctx *c)
 {
     uint64_t rss_kb, vm_kb = 0, hb = 0;
-    if (!get(c, HK_F_VM_RSS_KB, &rss_kb))
+    if (!get(c, HKD_F_vm_rss_kb, &rss_kb))
         return;
     const char *what = NULL;
-    double rss = (double)rss_kb * 1024;
-    bool have_vm = get(c, HK_F_VM_SIZE_KB, &vm_kb), have_hb = hakmem_bytes(c, &hb, &what);
+    double rss = (double)hkd_mul_sat(rss_kb, 1024);
+    bool have_vm = get(c, HKD_F_vm_size_kb, &vm_kb), have_hb = hakmem_bytes(c, &hb, &what);
     bool by_hb = have_hb && hb >= GAP_MIN_HAKMEM && rss <= GAP_MAX_RESIDENT * (double)hb;
-    bool by_vm = have_vm && vm_kb * 1024 >= GAP_MIN_VMSIZE &&
-                 rss <= GAP_MAX_RESIDENT * (double)vm_kb * 1024;
+    bool by_vm = have_vm && hkd_mul_sat(vm_kb, 1024) >= GAP_MIN_VMSIZE &&
+                 rss <= GAP_MAX_RESIDENT * (double)hkd_mul_sat(vm_kb, 1024);
     if (!by_hb && !by_vm)
         return;
-    double vm = (double)vm_kb * 1024;
-    struct hk_finding *f;
+    double vm = (double)hkd_mul_sat(vm_kb, 1024);
+    struct hkd_finding *f;
     if (by_vm)
-        f = hk_finding_new(c->out, "mapped-vs-resident-gap",
-                           c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
-                           "freed memory not reused: %s resident of %s reserved (%s), "
-                           "the rest mapped but barely touched",
-                           hk_ibytes(rss_kb * 1024).s, hk_ibytes(vm_kb * 1024).s,
-                           hk_pct(rss, vm).s);
+        f = hkd_finding_new(c->out, "mapped-vs-resident-gap",
+                            c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+                            "freed memory not reused: %s resident of %s reserved (%s), "
+                            "the rest mapped but barely touched",
+                            hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hkd_mul_sat(vm_kb, 1024)).s,
+                            hkd_pct(rss, vm).s);
     else
-        f = hk_finding_new(c->out, "mapped-vs-resident-gap",
-                           c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
-                           "freed memory not reused: %s resident of %s in %s (%s), "
-                           "the rest mapped but barely touched",
-                           hk_ibytes(rss_kb * 1024).s, hk_ibytes(hb).s, what,
-                           hk_pct(rss, (double)hb).s);
-    hk_ev_uint(f, "vm_rss_kb", rss_kb);
-    struct hk_where w = where(c, c->v.f[HK_F_VM_RSS_KB].at);
+        f = hkd_finding_new(c->out, "mapped-vs-resident-gap",
+                            c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+                            "freed memory not reused: %s resident of %s in %s (%s), "
+                            "the rest mapped but barely touched",
+                            hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hb).s, what,
+                            hkd_pct(rss, (double)hb).s);
+    hkd_ev_uint(f, "vm_rss_kb", rss_kb);
+    struct hkd_where w = where(c, c->v.f[HKD_F_vm_rss_kb].at);
     if (have_vm) {
-        hk_ev_uint(f, "vm_size_kb", vm_kb);
-        hk_ev_ratio(f, "resident_share_of_vmsize", rss, vm);
-        hk_strv_addf(&f->evidence, "VmRSS %s of VmSize %s = %s resident%s",
-                     hk_ibytes(rss_kb * 1024).s, hk_ibytes(vm_kb * 1024).s, hk_pct(rss, vm).s,
-                     w.s);
+        hkd_ev_uint(f, "vm_size_kb", vm_kb);
+        hkd_ev_ratio(f, "resident_share_of_vmsize", rss, vm);
+        hkd_strv_addf(&f->evidence, "VmRSS %s of VmSize %s = %s resident%s",
+                      hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hkd_mul_sat(vm_kb, 1024)).s, hkd_pct(rss, vm).s,
+                      w.s);
     }
     if (have_hb) {
-        hk_ev_uint(f, "hakmem_bytes", hb);
-        hk_ev_ratio(f, "resident_share_of_hakmem_bytes", rss, (double)hb);
-        hk_strv_addf(&f->evidence, "VmRSS %s of %s (%s) in %s = %s, even if every resident "
-                     "page were hakmem's", hk_ibytes(rss_kb * 1024).s, hk_ibytes(hb).s,
-                     hk_sibytes(hb).s, what, hk_pct(rss, (double)hb).s);
+        hkd_ev_uint(f, "hakmem_bytes", hb);
+        hkd_ev_ratio(f, "resident_share_of_hakmem_bytes", rss, (double)hb);
+        hkd_strv_addf(&f->evidence, "VmRSS %s of %s (%s) in %s = %s, even if every resident "
+                      "page were hakmem's", hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hb).s,
+                      hkd_sibytes(hb).s, what, hkd_pct(rss, (double)hb).s);
     }
-    hk_strv_add(&f->rules_out, "a leak the program holds: leaked blocks were written to, so "
-                               "they would be resident and RSS would approach the mapped size");
-    hk_strv_add(&f->next, "confirm where the freed blocks went: the numbers fit blocks parked "
-                          "outside the slab freelists (TLS caches/lists, remote queues) while "
-                          "each refill maps fresh memory");
-    hk_strv_add(&f->next, next_shadow);
+    hkd_strv_add(&f->rules_out, "a leak the program holds: leaked blocks were written to, so "
+                                "they would be resident and RSS would approach the mapped size");
+    hkd_strv_add(&f->next, "confirm where the freed blocks went: the numbers fit blocks parked "
+                           "outside the slab freelists (TLS caches/lists, remote queues) while "
+                           "each refill maps fresh memory");
+    hkd_strv_add(&f->next, next_shadow);
 }
 
 static void rule_address_space(struct ctx *c)
 {
-    const struct hk_num *cur = &c->v.f[HK_F_RLIMIT_CUR];
+    const struct hkd_num *cur = &c->v.f[HKD_F_rlimit_as_cur];
     uint64_t vm_kb;
-    if (!cur->set || cur->inf || !cur->v || !get(c, HK_F_VM_SIZE_KB, &vm_kb))
+    if (!cur->set || cur->inf || !cur->v || !get(c, HKD_F_vm_size_kb, &vm_kb))
         return;
-    double vm = (double)vm_kb * 1024, lim = (double)cur->v;
-    const struct hk_event *e = last_event(c, "oom");
-    uint64_t map = e && e->f[HK_E_MAP_SIZE].set ? e->f[HK_E_MAP_SIZE].v : 0;
+    double vm = (double)hkd_mul_sat(vm_kb, 1024), lim = (double)cur->v;
+    const struct hkd_event *e = last_event(c, "oom");
+    uint64_t map = e && e->f[HKD_E_map_size].set ? e->f[HKD_E_map_size].v : 0;
     bool near = vm >= AS_NEAR * lim, over = map && vm + (double)map > lim;
     if (!near && !over)
         return;
-    struct hk_finding *f = hk_finding_new(c->out, "address-space-limit", HK_SEV_ERROR,
-                                          "RLIMIT_AS reached: VmSize %s, limit %s (%s)",
-                                          hk_ibytes(vm_kb * 1024).s, hk_ibytes(cur->v).s,
-                                          hk_pct(vm, lim).s);
-    hk_ev_uint(f, "rlimit_as_cur", cur->v);
-    hk_ev_uint(f, "vm_size_kb", vm_kb);
-    hk_ev_ratio(f, "vmsize_share_of_limit", vm, lim);
-    hk_strv_addf(&f->evidence, "RLIMIT_AS cur=%s B (%s), VmSize %s kB (%s) = %s of it%s",
-                 hk_count(cur->v).s, hk_ibytes(cur->v).s, hk_count(vm_kb).s,
-                 hk_ibytes(vm_kb * 1024).s, hk_pct(vm, lim).s, where(c, cur->at).s);
+    struct hkd_finding *f = hkd_finding_new(c->out, "address-space-limit", HKD_SEV_ERROR,
+                                            "RLIMIT_AS reached: VmSize %s, limit %s (%s)",
+                                            hkd_ibytes(hkd_mul_sat(vm_kb, 1024)).s, hkd_ibytes(cur->v).s,
+                                            hkd_pct(vm, lim).s);
+    hkd_ev_uint(f, "rlimit_as_cur", cur->v);
+    hkd_ev_uint(f, "vm_size_kb", vm_kb);
+    hkd_ev_ratio(f, "vmsize_share_of_limit", vm, lim);
+    hkd_strv_addf(&f->evidence, "RLIMIT_AS cur=%s B (%s), VmSize %s kB (%s) = %s of it%s",
+                  hkd_count(cur->v).s, hkd_ibytes(cur->v).s, hkd_count(vm_kb).s,
+                  hkd_ibytes(hkd_mul_sat(vm_kb, 1024)).s, hkd_pct(vm, lim).s, where(c, cur->at).s);
     if (map)
-        hk_strv_addf(&f->evidence, "the failing map of %s %s what is left (%s)",
-                     hk_ibytes(map).s, over ? "exceeds" : "fits in",
-                     hk_ibytes(vm < lim ? (uint64_t)(lim - vm) : 0).s);
+        hkd_strv_addf(&f->evidence, "the failing map of %s %s what is left (%s)",
+                      hkd_ibytes(map).s, over ? "exceeds" : "fits in",
+                      hkd_ibytes(hkd_u64_of(lim - vm)).s);
     uint64_t rss_kb;
-    if (get(c, HK_F_VM_RSS_KB, &rss_kb))
-        hk_strv_addf(&f->rules_out, "physical memory exhaustion: only %s is resident",
-                     hk_ibytes(rss_kb * 1024).s);
-    hk_strv_add(&f->rules_out, "the kernel's commit limit: the address-space limit is hit first");
-    hk_strv_add(&f->next, "confirm with a larger limit (ulimit -v) and see whether the "
-                          "failure moves; the other findings say what fills the address space");
+    if (get(c, HKD_F_vm_rss_kb, &rss_kb))
+        hkd_strv_addf(&f->rules_out, "physical memory exhaustion: only %s is resident",
+                      hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s);
+    hkd_strv_add(&f->rules_out, "the kernel's commit limit: the address-space limit is hit first");
+    hkd_strv_add(&f->next, "confirm with a larger limit (ulimit -v) and see whether the "
+                           "failure moves; the other findings say what fills the address space");
 }
 
 static void rule_overcommit(struct ctx *c)
 {
-    const struct hk_event *e = last_event(c, "oom");
+    const struct hkd_event *e = last_event(c, "oom");
     uint64_t oc;
-    if (!e || !e->f[HK_E_ERRNO].set || e->f[HK_E_ERRNO].v != 12 ||
-        !get(c, HK_F_OVERCOMMIT, &oc) || oc != 2)
+    if (!e || !e->f[HKD_E_errno].set || e->f[HKD_E_errno].v != 12 ||
+        !get(c, HKD_F_overcommit_memory, &oc) || oc != 2)
         return;
-    const struct hk_num *cur = &c->v.f[HK_F_RLIMIT_CUR];
+    const struct hkd_num *cur = &c->v.f[HKD_F_rlimit_as_cur];
     uint64_t vm_kb = 0;
-    bool have_vm = get(c, HK_F_VM_SIZE_KB, &vm_kb);
-    if (cur->set && !cur->inf && have_vm && (double)vm_kb * 1024 >= AS_NEAR * (double)cur->v)
+    bool have_vm = get(c, HKD_F_vm_size_kb, &vm_kb);
+    if (cur->set && !cur->inf && have_vm && (double)hkd_mul_sat(vm_kb, 1024) >= AS_NEAR * (double)cur->v)
         return; /* address-space-limit explains it */
-    struct hk_finding *f = hk_finding_new(c->out, "overcommit-refused", HK_SEV_ERROR,
-                                          "the kernel refused to commit more memory "
-                                          "(vm.overcommit_memory=2, strict accounting)");
-    hk_ev_uint(f, "overcommit_memory", oc);
-    hk_strv_addf(&f->evidence, "overcommit_memory=2 and mmap failed with ENOMEM%s",
-                 where(c, c->v.f[HK_F_OVERCOMMIT].at).s);
+    struct hkd_finding *f = hkd_finding_new(c->out, "overcommit-refused", HKD_SEV_ERROR,
+                                            "the kernel refused to commit more memory "
+                                            "(vm.overcommit_memory=2, strict accounting)");
+    hkd_ev_uint(f, "overcommit_memory", oc);
+    hkd_strv_addf(&f->evidence, "overcommit_memory=2 and mmap failed with ENOMEM%s",
+                  where(c, c->v.f[HKD_F_overcommit_memory].at).s);
     if (have_vm)
-        hk_strv_addf(&f->evidence, "VmSize %s at the failure", hk_ibytes(vm_kb * 1024).s);
+        hkd_strv_addf(&f->evidence, "VmSize %s at the failure", hkd_ibytes(hkd_mul_sat(vm_kb, 1024)).s);
     if (cur->set && cur->inf)
-        hk_strv_add(&f->rules_out, "RLIMIT_AS: it is unlimited");
-    hk_strv_add(&f->next, "grep -i commit /proc/meminfo: CommitLimit vs Committed_AS "
-                          "(vm.overcommit_ratio sets the limit)");
+        hkd_strv_add(&f->rules_out, "RLIMIT_AS: it is unlimited");
+    hkd_strv_add(&f->next, "grep -i commit /proc/meminfo: CommitLimit vs Committed_AS "
+                           "(vm.overcommit_ratio sets the limit)");
 }
 
 static void rule_map_count(struct ctx *c)
 {
     uint64_t mapped, unmapped = 0, live, lm = 0, lu = 0;
-    struct hk_loc at = c->v.f[HK_F_SS_LIVE].at;
-    if (get(c, HK_F_SS_LIVE, &live)) {
-    } else if (get(c, HK_F_SS_MAPPED, &mapped)) {
-        get(c, HK_F_SS_UNMAPPED, &unmapped);
+    struct hkd_loc at = c->v.f[HKD_F_superslabs_live].at;
+    if (get(c, HKD_F_superslabs_live, &live)) {
+    } else if (get(c, HKD_F_superslabs_mapped, &mapped)) {
+        get(c, HKD_F_superslabs_unmapped, &unmapped);
         live = mapped > unmapped ? mapped - unmapped : 0;
-        at = c->v.f[HK_F_SS_MAPPED].at;
+        at = c->v.f[HKD_F_superslabs_mapped].at;
     } else {
         return;
     }
-    get(c, HK_F_LARGE_MAPPED, &lm);
-    get(c, HK_F_LARGE_UNMAPPED, &lu);
-    uint64_t maps = live + (lm > lu ? lm - lu : 0);
+    get(c, HKD_F_large_mapped, &lm);
+    get(c, HKD_F_large_unmapped, &lu);
+    uint64_t maps = hkd_add_sat(live, hkd_sub_floor(lm, lu));
     double share = (double)maps / MAP_COUNT_DEFAULT;
     if (share < MAP_COUNT_NOTICE)
         return;
-    struct hk_finding *f = hk_finding_new(c->out, "map-count-limit",
-                                          share >= MAP_COUNT_WARN ? HK_SEV_WARNING
-                                                                  : HK_SEV_NOTICE,
-                                          "%s live mappings = %s of the default "
-                                          "vm.max_map_count (65,530)", hk_count(maps).s,
-                                          hk_pct((double)maps, MAP_COUNT_DEFAULT).s);
-    hk_ev_uint(f, "mappings", maps);
-    hk_ev_real(f, "share_of_default_max_map_count", share);
+    struct hkd_finding *f = hkd_finding_new(c->out, "map-count-limit",
+                                            share >= MAP_COUNT_WARN ? HKD_SEV_WARNING
+                                                                    : HKD_SEV_NOTICE,
+                                            "%s live mappings = %s of the default "
+                                            "vm.max_map_count (65,530)", hkd_count(maps).s,
+                                            hkd_pct((double)maps, MAP_COUNT_DEFAULT).s);
+    hkd_ev_uint(f, "mappings", maps);
+    hkd_ev_real(f, "share_of_default_max_map_count", share);
     if (lm > lu)
-        hk_strv_addf(&f->evidence, "%s SuperSlabs + %s large mappings held by hakmem%s",
-                     hk_count(live).s, hk_count(lm - lu).s, where(c, at).s);
+        hkd_strv_addf(&f->evidence, "%s SuperSlabs + %s large mappings held by hakmem%s",
+                      hkd_count(live).s, hkd_count(lm - lu).s, where(c, at).s);
     else
-        hk_strv_addf(&f->evidence, "%s SuperSlabs held by hakmem%s", hk_count(live).s,
-                     where(c, at).s);
-    hk_strv_add(&f->evidence, "each mapping is at least one kernel VMA; thread stacks, "
-                              "libraries and split mappings add more, and mmap fails with "
-                              "ENOMEM at the limit");
-    hk_strv_add(&f->next, "on that machine: cat /proc/sys/vm/max_map_count; wc -l "
-                          "/proc/PID/maps near the failure");
+        hkd_strv_addf(&f->evidence, "%s SuperSlabs held by hakmem%s", hkd_count(live).s,
+                      where(c, at).s);
+    hkd_strv_add(&f->evidence, "each mapping is at least one kernel VMA; thread stacks, "
+                               "libraries and split mappings add more, and mmap fails with "
+                               "ENOMEM at the limit");
+    hkd_strv_add(&f->next, "on that machine: cat /proc/sys/vm/max_map_count; wc -l "
+                           "/proc/PID/maps near the failure");
 }
 
 struct parked {
     unsigned id;
     uint64_t parked, fast, list, slab_free, remote, in_use;
-    struct hk_loc at;
+    struct hkd_loc at;
+    const struct hkd_census_row *row;
 };
 
 static int by_parked(const void *a, const void *b)
@@ -596,199 +633,255 @@ static int by_parked(const void *a, const void *b)
 }
 
 
-static void rule_parked(struct ctx *c)
+/* Classes whose free blocks sit mostly in thread caches. */
+static struct parked *parked_classes(const struct ctx *c, size_t *n)
 {
-    struct parked *cls = hk_xcalloc(c->v.ncensus + 1, sizeof *cls);
-    size_t ncls = 0;
+    struct parked *v = hkd_xcalloc(c->v.ncensus + 1, sizeof *v);
+    *n = 0;
     for (size_t i = 0; i < c->v.ncensus; i++) {
-        const struct hk_census_row *r = &c->v.census[i];
-        struct parked p = {r->id, 0, z(r, HK_Z_FAST_CACHE), z(r, HK_Z_TLS_LIST),
-                           z(r, HK_Z_SLAB_FREE), z(r, HK_Z_REMOTE_QUEUE), z(r, HK_Z_IN_USE),
-                           r->at};
-        p.parked = p.fast + p.list;
-        uint64_t free_blocks = p.parked + p.slab_free + p.remote;
+        const struct hkd_census_row *r = &c->v.census[i];
+        struct parked p = {r->id, 0, z(r, HKD_Z_fast_cache), z(r, HKD_Z_tls_list),
+                           z(r, HKD_Z_slab_free), z(r, HKD_Z_remote_queue), z(r, HKD_Z_in_use),
+                           r->at, r};
+        p.parked = hkd_add_sat(p.fast, p.list);
+        uint64_t free_blocks = hkd_add_sat(hkd_add_sat(p.parked, p.slab_free), p.remote);
         if (p.parked >= PARKED_MIN && (double)p.parked >= PARKED_SHARE * (double)free_blocks)
-            cls[ncls++] = p;
+            v[(*n)++] = p;
     }
-    struct parked *thr = hk_xcalloc(c->v.ncensus_threads + 1, sizeof *thr);
-    size_t nthr = 0, exited = 0;
+    qsort(v, *n, sizeof *v, by_parked);
+    return v;
+}
+
+/* "parked": exited with HAKMEM_TINY_TLS_LIST_SPILL=0, its lists kept for good. */
+static bool thread_gone(const struct hkd_census_row *r)
+{
+    return strcmp(r->state, "exited") == 0 || strcmp(r->state, "parked") == 0;
+}
+
+/* Threads holding many parked blocks, or any after they exited (*exited counts those). */
+static struct parked *parked_threads(const struct ctx *c, size_t *n, size_t *exited)
+{
+    struct parked *v = hkd_xcalloc(c->v.ncensus_threads + 1, sizeof *v);
+    *n = *exited = 0;
     for (size_t i = 0; i < c->v.ncensus_threads; i++) {
-        const struct hk_census_row *r = &c->v.census_threads[i];
-        struct parked p = {r->id, 0, z(r, HK_Z_FAST_CACHE), z(r, HK_Z_TLS_LIST), 0, 0, 0, r->at};
-        p.parked = p.fast + p.list;
-        /* "parked": exited with HAKMEM_TINY_TLS_LIST_SPILL=0, its lists kept for good */
-        bool gone = strcmp(r->state, "exited") == 0 || strcmp(r->state, "parked") == 0;
+        const struct hkd_census_row *r = &c->v.census_threads[i];
+        struct parked p = {r->id, 0, z(r, HKD_Z_fast_cache), z(r, HKD_Z_tls_list), 0, 0, 0,
+                           r->at, r};
+        p.parked = hkd_add_sat(p.fast, p.list);
+        bool gone = thread_gone(r);
         if ((gone && p.parked) || p.parked >= PARKED_MIN) {
-            thr[nthr++] = p;
-            exited += gone;
+            v[(*n)++] = p;
+            *exited += gone;
         }
     }
-    if (!ncls && !nthr) {
-        free(cls);
-        free(thr);
-        return;
-    }
-    qsort(cls, ncls, sizeof *cls, by_parked);
-    qsort(thr, nthr, sizeof *thr, by_parked);
+    qsort(v, *n, sizeof *v, by_parked);
+    return v;
+}
+
+static void parked_class_evidence(struct ctx *c, struct hkd_finding *f, const struct parked *p)
+{
+    uint64_t size = class_size(c, p->id);
+    uint64_t free_blocks = hkd_add_sat(hkd_add_sat(p->parked, p->slab_free), p->remote);
+    char sz[64] = "";
+    if (size)
+        snprintf(sz, sizeof sz, " (%s)", hkd_ibytes(size).s);
+    hkd_strv_addf(&f->evidence, "class %u%s: %s parked (fast cache %s, TLS list %s) = %s "
+                  "of its %s free blocks; slab freelists %s, in use %s%s", p->id, sz,
+                  hkd_count(p->parked).s, hkd_count(p->fast).s, hkd_count(p->list).s,
+                  hkd_pct((double)p->parked, (double)free_blocks).s,
+                  hkd_count(free_blocks).s, hkd_count(p->slab_free).s, hkd_count(p->in_use).s,
+                  where(c, p->at).s);
+    const struct hkd_class_row *row = class_row(c, p->id);
+    if (row && row->f[HKD_C_frees].set && row->f[HKD_C_spill_blocks].set &&
+        row->f[HKD_C_frees].v)
+        hkd_strv_addf(&f->evidence, "class %u counters: %s frees, %s blocks spilled back "
+                      "(%s)", p->id, hkd_count(row->f[HKD_C_frees].v).s,
+                      hkd_count(row->f[HKD_C_spill_blocks].v).s,
+                      hkd_pct((double)row->f[HKD_C_spill_blocks].v,
+                              (double)row->f[HKD_C_frees].v).s);
+}
+
+static void parked_thread_evidence(struct ctx *c, struct hkd_finding *f, const struct parked *p)
+{
+    hkd_strv_addf(&f->evidence, "thread %u (tid %llu, %s): %s parked (fast cache %s, TLS "
+                  "list %s)%s", p->id, (unsigned long long)z(p->row, HKD_Z_tid),
+                  p->row->state[0] ? p->row->state : "?", hkd_count(p->parked).s,
+                  hkd_count(p->fast).s, hkd_count(p->list).s, where(c, p->at).s);
+}
+
+static struct hkd_finding *parked_finding(struct ctx *c, const struct parked *cls, size_t ncls,
+                                          size_t nthr, size_t exited)
+{
     uint64_t total = 0;
     for (size_t i = 0; i < ncls; i++)
-        total += cls[i].parked;
-    struct hk_finding *f;
+        total = hkd_add_sat(total, cls[i].parked);
+    enum hkd_severity sev = exited || c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING;
+    struct hkd_finding *f;
     if (ncls)
-        f = hk_finding_new(c->out, "tls-parked-blocks",
-                           exited || c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
-                           "%s freed blocks parked in thread caches (%zu class%s), not in "
-                           "the slab freelists", hk_count(total).s, ncls, ncls == 1 ? "" : "es");
+        f = hkd_finding_new(c->out, "tls-parked-blocks", sev,
+                            "%s freed blocks parked in thread caches (%zu class%s), not in "
+                            "the slab freelists", hkd_count(total).s, ncls,
+                            ncls == 1 ? "" : "es");
     else
-        f = hk_finding_new(c->out, "tls-parked-blocks",
-                           exited || c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
-                           "freed blocks parked in the caches of %zu thread%s%s", nthr,
-                           nthr == 1 ? "" : "s", exited ? " that exited" : "");
-    hk_ev_uint(f, "parked_blocks", total);
-    hk_ev_uint(f, "classes", ncls);
-    hk_ev_uint(f, "threads", nthr);
-    hk_ev_uint(f, "exited_threads", exited);
-    for (size_t i = 0; i < ncls && i < TOP_N; i++) {
-        const struct parked *p = &cls[i];
-        uint64_t size = class_size(c, p->id);
-        uint64_t free_blocks = p->parked + p->slab_free + p->remote;
-        char sz[64] = "";
-        if (size)
-            snprintf(sz, sizeof sz, " (%s)", hk_ibytes(size).s);
-        hk_strv_addf(&f->evidence, "class %u%s: %s parked (fast cache %s, TLS list %s) = %s "
-                     "of its %s free blocks; slab freelists %s, in use %s%s", p->id, sz,
-                     hk_count(p->parked).s, hk_count(p->fast).s, hk_count(p->list).s,
-                     hk_pct((double)p->parked, (double)free_blocks).s,
-                     hk_count(free_blocks).s, hk_count(p->slab_free).s, hk_count(p->in_use).s,
-                     where(c, p->at).s);
-        const struct hk_class_row *row = class_row(c, p->id);
-        if (row && row->f[HK_C_FREES].set && row->f[HK_C_SPILL_BLOCKS].set &&
-            row->f[HK_C_FREES].v)
-            hk_strv_addf(&f->evidence, "class %u counters: %s frees, %s blocks spilled back "
-                         "(%s)", p->id, hk_count(row->f[HK_C_FREES].v).s,
-                         hk_count(row->f[HK_C_SPILL_BLOCKS].v).s,
-                         hk_pct((double)row->f[HK_C_SPILL_BLOCKS].v,
-                                (double)row->f[HK_C_FREES].v).s);
-    }
-    for (size_t i = 0; i < nthr && i < TOP_N; i++) {
-        const struct parked *p = &thr[i];
-        const struct hk_census_row *r = NULL;
-        for (size_t j = 0; j < c->v.ncensus_threads; j++)
-            if (c->v.census_threads[j].id == p->id)
-                r = &c->v.census_threads[j];
-        hk_strv_addf(&f->evidence, "thread %u (tid %llu, %s): %s parked (fast cache %s, TLS "
-                     "list %s)%s", p->id, (unsigned long long)z(r, HK_Z_TID),
-                     r->state[0] ? r->state : "?", hk_count(p->parked).s, hk_count(p->fast).s,
-                     hk_count(p->list).s, where(c, p->at).s);
-    }
-    const struct hk_option *o = option(c, "HAKMEM_TINY_TLS_LIST_SPILL");
-    if (o && strcmp(o->value, "0") == 0)
-        hk_strv_add(&f->evidence, "option HAKMEM_TINY_TLS_LIST_SPILL=0 is set: TLS lists "
-                                  "never spill back to the slabs");
-    hk_strv_add(&f->rules_out, "a leak in the program: the census counts these blocks as "
-                               "freed");
+        f = hkd_finding_new(c->out, "tls-parked-blocks", sev,
+                            "freed blocks parked in the caches of %zu thread%s%s", nthr,
+                            nthr == 1 ? "" : "s", exited ? " that exited" : "");
+    hkd_ev_uint(f, "parked_blocks", total);
+    hkd_ev_uint(f, "classes", ncls);
+    hkd_ev_uint(f, "threads", nthr);
+    hkd_ev_uint(f, "exited_threads", exited);
+    return f;
+}
+
+static void parked_advice(struct ctx *c, struct hkd_finding *f, size_t exited)
+{
+    const struct hkd_option *o = option(c, "HAKMEM_TINY_TLS_LIST_SPILL");
+    bool no_spill = o && strcmp(o->value, "0") == 0;
+    if (no_spill)
+        hkd_strv_add(&f->evidence, "option HAKMEM_TINY_TLS_LIST_SPILL=0 is set: TLS lists "
+                                   "never spill back to the slabs");
+    hkd_strv_add(&f->rules_out, "a leak in the program: the census counts these blocks as "
+                                "freed");
     if (exited)
-        hk_strv_add(&f->rules_out, "a flush at thread exit: threads that exited still own "
-                                   "blocks");
-    if (o && strcmp(o->value, "0") == 0)
-        hk_strv_add(&f->next, "run again without HAKMEM_TINY_TLS_LIST_SPILL=0");
-    hk_strv_add(&f->next, "compare spills and spill_blocks with frees per class "
-                          "(HAKMEM_STATS=1): lists that never spill keep their blocks");
+        hkd_strv_add(&f->rules_out, "a flush at thread exit: threads that exited still own "
+                                    "blocks");
+    if (no_spill)
+        hkd_strv_add(&f->next, "run again without HAKMEM_TINY_TLS_LIST_SPILL=0");
+    hkd_strv_add(&f->next, "compare spills and spill_blocks with frees per class "
+                           "(HAKMEM_STATS=1): lists that never spill keep their blocks");
     if (exited)
-        hk_strv_add(&f->next, "check the thread-exit flush: census_thread rows with "
-                              "state=exited must hold no blocks");
+        hkd_strv_add(&f->next, "check the thread-exit flush: census_thread rows with "
+                               "state=exited must hold no blocks");
+}
+
+static void rule_parked(struct ctx *c)
+{
+    size_t ncls, nthr, exited;
+    struct parked *cls = parked_classes(c, &ncls);
+    struct parked *thr = parked_threads(c, &nthr, &exited);
+    if (ncls || nthr) {
+        struct hkd_finding *f = parked_finding(c, cls, ncls, nthr, exited);
+        for (size_t i = 0; i < ncls && i < TOP_N; i++)
+            parked_class_evidence(c, f, &cls[i]);
+        for (size_t i = 0; i < nthr && i < TOP_N; i++)
+            parked_thread_evidence(c, f, &thr[i]);
+        parked_advice(c, f, exited);
+    }
     free(cls);
     free(thr);
 }
 
-static void rule_remote(struct ctx *c)
+/* What the remote-queue rule found: evidence lines and the blocks they add up to. */
+struct remote {
+    struct hkd_strv lines;
+    uint64_t queued, orphaned, queued_threads, backlog;
+};
+
+static void remote_classes(struct ctx *c, struct remote *rq)
 {
-    struct hk_strv lines = {0};
-    uint64_t queued = 0, orphaned = 0, queued_threads = 0;
     for (size_t i = 0; i < c->v.ncensus; i++) {
-        const struct hk_census_row *r = &c->v.census[i];
-        uint64_t q = z(r, HK_Z_REMOTE_QUEUE);
-        uint64_t free_blocks = q + z(r, HK_Z_FAST_CACHE) + z(r, HK_Z_TLS_LIST) +
-                               z(r, HK_Z_SLAB_FREE);
+        const struct hkd_census_row *r = &c->v.census[i];
+        uint64_t q = z(r, HKD_Z_remote_queue);
+        uint64_t free_blocks = hkd_add_sat(hkd_add_sat(q, z(r, HKD_Z_fast_cache)),
+                                           hkd_add_sat(z(r, HKD_Z_tls_list),
+                                                       z(r, HKD_Z_slab_free)));
         if (q >= REMOTE_MIN && (double)q >= REMOTE_SHARE * (double)free_blocks) {
-            queued += q;
-            hk_strv_addf(&lines, "class %u: %s blocks in remote queues = %s of its %s free "
-                         "blocks%s", r->id, hk_count(q).s,
-                         hk_pct((double)q, (double)free_blocks).s, hk_count(free_blocks).s,
-                         where(c, r->at).s);
+            rq->queued = hkd_add_sat(rq->queued, q);
+            hkd_strv_addf(&rq->lines, "class %u: %s blocks in remote queues = %s of its %s "
+                          "free blocks%s", r->id, hkd_count(q).s,
+                          hkd_pct((double)q, (double)free_blocks).s, hkd_count(free_blocks).s,
+                          where(c, r->at).s);
         }
     }
+}
+
+static void remote_threads(struct ctx *c, struct remote *rq)
+{
     for (size_t i = 0; i < c->v.ncensus_threads; i++) {
-        const struct hk_census_row *r = &c->v.census_threads[i];
-        uint64_t q = z(r, HK_Z_REMOTE_QUEUE);
-        /* "parked": exited with HAKMEM_TINY_TLS_LIST_SPILL=0, its lists kept for good */
-        bool gone = strcmp(r->state, "exited") == 0 || strcmp(r->state, "parked") == 0;
-        uint64_t free_blocks = q + z(r, HK_Z_FAST_CACHE) + z(r, HK_Z_TLS_LIST);
+        const struct hkd_census_row *r = &c->v.census_threads[i];
+        uint64_t q = z(r, HKD_Z_remote_queue);
+        bool gone = thread_gone(r);
+        uint64_t free_blocks = hkd_add_sat(q, hkd_add_sat(z(r, HKD_Z_fast_cache),
+                                                          z(r, HKD_Z_tls_list)));
         if ((gone && q) ||
             (q >= REMOTE_MIN && (double)q >= REMOTE_SHARE * (double)free_blocks)) {
-            orphaned += gone ? q : 0;
-            queued_threads += q;
-            hk_strv_addf(&lines, "thread %u (tid %llu, %s): %s blocks waiting in the remote "
-                         "queues of its slabs%s", r->id, (unsigned long long)z(r, HK_Z_TID),
-                         r->state[0] ? r->state : "?", hk_count(q).s, where(c, r->at).s);
+            rq->orphaned = hkd_add_sat(rq->orphaned, gone ? q : 0);
+            rq->queued_threads = hkd_add_sat(rq->queued_threads, q);
+            hkd_strv_addf(&rq->lines, "thread %u (tid %llu, %s): %s blocks waiting in the "
+                          "remote queues of its slabs%s", r->id,
+                          (unsigned long long)z(r, HKD_Z_tid), r->state[0] ? r->state : "?",
+                          hkd_count(q).s, where(c, r->at).s);
         }
     }
-    uint64_t backlog = 0;
+}
+
+static void remote_counters(struct ctx *c, struct remote *rq)
+{
     for (size_t i = 0; i < c->v.nclasses; i++) {
-        const struct hk_class_row *r = &c->v.classes[i];
-        if (!r->f[HK_C_REMOTE_SENT].set || !r->f[HK_C_REMOTE_DRAINED].set)
+        const struct hkd_class_row *r = &c->v.classes[i];
+        if (!r->f[HKD_C_remote_sent].set || !r->f[HKD_C_remote_drained].set)
             continue;
-        uint64_t sent = r->f[HK_C_REMOTE_SENT].v, drained = r->f[HK_C_REMOTE_DRAINED].v;
+        uint64_t sent = r->f[HKD_C_remote_sent].v, drained = r->f[HKD_C_remote_drained].v;
         if (sent > drained && sent - drained >= REMOTE_MIN &&
             (double)drained < REMOTE_DRAIN_SHARE * (double)sent) {
-            backlog += sent - drained;
-            hk_strv_addf(&lines, "class %u counters: %s remote frees sent, %s drained (%s); %s "
-                         "not drained%s", r->id, hk_count(sent).s, hk_count(drained).s,
-                         hk_pct((double)drained, (double)sent).s, hk_count(sent - drained).s,
-                         where(c, r->f[HK_C_REMOTE_SENT].at).s);
+            rq->backlog = hkd_add_sat(rq->backlog, sent - drained);
+            hkd_strv_addf(&rq->lines, "class %u counters: %s remote frees sent, %s drained "
+                          "(%s); %s not drained%s", r->id, hkd_count(sent).s,
+                          hkd_count(drained).s, hkd_pct((double)drained, (double)sent).s,
+                          hkd_count(sent - drained).s, where(c, r->f[HKD_C_remote_sent].at).s);
         }
     }
-    if (!lines.n) {
-        hk_strv_free(&lines);
+}
+
+static void rule_remote(struct ctx *c)
+{
+    struct remote rq = {0};
+    remote_classes(c, &rq);
+    remote_threads(c, &rq);
+    remote_counters(c, &rq);
+    if (!rq.lines.n) {
+        hkd_strv_free(&rq.lines);
         return;
     }
-    if (queued_threads > queued)
-        queued = queued_threads;
-    struct hk_finding *f;
-    if (orphaned)
-        f = hk_finding_new(c->out, "remote-queue-backlog", HK_SEV_ERROR,
-                           "%s freed blocks wait in remote queues of slabs whose owner exited",
-                           hk_count(orphaned).s);
-    else if (queued)
-        f = hk_finding_new(c->out, "remote-queue-backlog", c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
-                           "%s blocks freed by other threads wait in remote queues",
-                           hk_count(queued).s);
+    if (rq.queued_threads > rq.queued)
+        rq.queued = rq.queued_threads;
+    struct hkd_finding *f;
+    if (rq.orphaned)
+        f = hkd_finding_new(c->out, "remote-queue-backlog", HKD_SEV_ERROR,
+                            "%s freed blocks wait in remote queues of slabs whose owner exited",
+                            hkd_count(rq.orphaned).s);
+    else if (rq.queued)
+        f = hkd_finding_new(c->out, "remote-queue-backlog",
+                            c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+                            "%s blocks freed by other threads wait in remote queues",
+                            hkd_count(rq.queued).s);
     else
-        f = hk_finding_new(c->out, "remote-queue-backlog", c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
-                           "remote frees are not drained: %s sent but not drained",
-                           hk_count(backlog).s);
-    hk_ev_uint(f, "remote_queued_blocks", queued);
-    hk_ev_uint(f, "remote_not_drained", backlog);
-    hk_ev_uint(f, "orphaned_blocks", orphaned);
-    for (size_t i = 0; i < lines.n && i < 2 * TOP_N; i++)
-        hk_strv_add(&f->evidence, lines.v[i]);
-    hk_strv_free(&lines);
-    hk_strv_add(&f->rules_out, "a leak in the program: the program freed these blocks");
-    hk_strv_add(&f->next, "remote queues drain when the owner refills that class; slabs of "
-                          "exited threads must be adopted: look at census_thread rows and "
-                          "remote_sent vs remote_drained per class (HAKMEM_STATS=1)");
+        f = hkd_finding_new(c->out, "remote-queue-backlog",
+                            c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+                            "remote frees are not drained: %s sent but not drained",
+                            hkd_count(rq.backlog).s);
+    hkd_ev_uint(f, "remote_queued_blocks", rq.queued);
+    hkd_ev_uint(f, "remote_not_drained", rq.backlog);
+    hkd_ev_uint(f, "orphaned_blocks", rq.orphaned);
+    for (size_t i = 0; i < rq.lines.n && i < 2 * TOP_N; i++)
+        hkd_strv_add(&f->evidence, rq.lines.v[i]);
+    hkd_strv_free(&rq.lines);
+    hkd_strv_add(&f->rules_out, "a leak in the program: the program freed these blocks");
+    hkd_strv_add(&f->next, "remote queues drain when the owner refills that class; slabs of "
+                           "exited threads must be adopted: look at census_thread rows and "
+                           "remote_sent vs remote_drained per class (HAKMEM_STATS=1)");
 }
 
 /* A live measure for a snapshot: bytes from class rows (live × size) or live blocks. */
-static bool snap_live(const struct hk_snapshot *s, double *out, bool *is_bytes)
+static bool snap_live(const struct hkd_snapshot *s, double *out, bool *is_bytes)
 {
     *is_bytes = true;
     double bytes = 0;
     bool any = false;
     for (size_t i = 0; i < s->nclasses; i++) {
-        const struct hk_class_row *r = &s->classes[i];
-        if (r->f[HK_C_LIVE].set && r->f[HK_C_SIZE].set) {
-            bytes += (double)r->f[HK_C_LIVE].v * (double)r->f[HK_C_SIZE].v;
+        const struct hkd_class_row *r = &s->classes[i];
+        if (r->f[HKD_C_live].set && r->f[HKD_C_size].set) {
+            bytes += (double)r->f[HKD_C_live].v * (double)r->f[HKD_C_size].v;
             any = true;
         }
     }
@@ -796,63 +889,71 @@ static bool snap_live(const struct hk_snapshot *s, double *out, bool *is_bytes)
         *out = bytes;
         return true;
     }
-    if (s->f[HK_F_TOTAL_LIVE].set) {
+    if (s->f[HKD_F_live].set) {
         *is_bytes = false;
-        *out = (double)s->f[HK_F_TOTAL_LIVE].v;
+        *out = (double)s->f[HKD_F_live].v;
         return true;
     }
     return false;
 }
 
-static void rule_live_heap(struct ctx *c)
+/* Over the snapshots that give live and RSS: both grew together. True if it reported. */
+static bool live_growth(struct ctx *c)
 {
-    const struct hk_snapshot *first = NULL, *last = NULL;
+    const struct hkd_snapshot *first = NULL, *last = NULL;
     double l0 = 0, l1 = 0;
     size_t points = 0;
     bool bytes = true;
     for (size_t i = 0; i < c->m->nsnaps; i++) {
-        const struct hk_snapshot *s = &c->m->snaps[i];
+        const struct hkd_snapshot *s = &c->m->snaps[i];
         double l;
-        if (!s->f[HK_F_VM_RSS_KB].set || !snap_live(s, &l, &bytes))
+        if (!s->f[HKD_F_vm_rss_kb].set || !snap_live(s, &l, &bytes))
             continue;
         if (!first)
             first = s, l0 = l;
         last = s, l1 = l;
         points++;
     }
-    if (points >= 2) {
-        double r0 = (double)first->f[HK_F_VM_RSS_KB].v * 1024;
-        double r1 = (double)last->f[HK_F_VM_RSS_KB].v * 1024;
-        if (l0 > 0 && r0 > 0 && l1 >= GROWTH_RATIO * l0 && r1 >= GROWTH_RATIO * r0 &&
-            r1 - r0 >= (double)GROWTH_MIN_RSS) {
-            struct hk_finding *f = hk_finding_new(
-                c->out, "live-heap-growth", HK_SEV_WARNING,
-                "live heap and RSS grew together over %zu snapshots (live \u00d7%s, RSS "
-                "\u00d7%s): the program holds the memory", points, hk_ratio(l1, l0).s,
-                hk_ratio(r1, r0).s);
-            hk_ev_real(f, "live_growth", l1 / l0);
-            hk_ev_real(f, "rss_growth", r1 / r0);
-            hk_ev_uint(f, "snapshots", points);
-            hk_strv_addf(&f->evidence, "live %s \u2192 %s, VmRSS %s \u2192 %s%s",
-                         bytes ? hk_ibytes((uint64_t)l0).s : hk_count((uint64_t)l0).s,
-                         bytes ? hk_ibytes((uint64_t)l1).s : hk_count((uint64_t)l1).s,
-                         hk_ibytes((uint64_t)r0).s, hk_ibytes((uint64_t)r1).s,
-                         where(c, last->f[HK_F_VM_RSS_KB].at).s);
-            hk_strv_add(&f->rules_out, "memory stuck in the allocator: the program's own live "
-                                       "blocks grew as much as RSS");
-            hk_strv_add(&f->next, "HAKMEM_LEAK_CHECK=1: at exit, the live blocks grouped by "
-                                  "allocation stack (HAKMEM_LEAK_REPORT=all includes "
-                                  "reachable ones)");
-            return;
-        }
-    }
+    if (points < 2)
+        return false;
+    double r0 = (double)first->f[HKD_F_vm_rss_kb].v * 1024;
+    double r1 = (double)last->f[HKD_F_vm_rss_kb].v * 1024;
+    if (!(l0 > 0 && r0 > 0 && l1 >= GROWTH_RATIO * l0 && r1 >= GROWTH_RATIO * r0 &&
+          r1 - r0 >= (double)GROWTH_MIN_RSS))
+        return false;
+    struct hkd_finding *f = hkd_finding_new(
+        c->out, "live-heap-growth", HKD_SEV_WARNING,
+        "live heap and RSS grew together over %zu snapshots (live \u00d7%s, RSS "
+        "\u00d7%s): the program holds the memory", points, hkd_ratio(l1, l0).s,
+        hkd_ratio(r1, r0).s);
+    hkd_ev_real(f, "live_growth", l1 / l0);
+    hkd_ev_real(f, "rss_growth", r1 / r0);
+    hkd_ev_uint(f, "snapshots", points);
+    /* The sums are doubles (live × size of every class): beyond 2^64 they print saturated. */
+    hkd_strv_addf(&f->evidence, "live %s \u2192 %s, VmRSS %s \u2192 %s%s",
+                  bytes ? hkd_ibytes(hkd_u64_of(l0)).s : hkd_count(hkd_u64_of(l0)).s,
+                  bytes ? hkd_ibytes(hkd_u64_of(l1)).s : hkd_count(hkd_u64_of(l1)).s,
+                  hkd_ibytes(hkd_u64_of(r0)).s, hkd_ibytes(hkd_u64_of(r1)).s,
+                  where(c, last->f[HKD_F_vm_rss_kb].at).s);
+    hkd_strv_add(&f->rules_out, "memory stuck in the allocator: the program's own live "
+                                "blocks grew as much as RSS");
+    hkd_strv_add(&f->next, "HAKMEM_LEAK_CHECK=1: at exit, the live blocks grouped by "
+                           "allocation stack (HAKMEM_LEAK_REPORT=all includes "
+                           "reachable ones)");
+    return true;
+}
+
+static void rule_live_heap(struct ctx *c)
+{
+    if (live_growth(c))
+        return;
     /* One point in time: mapped memory that is mostly resident is really held. */
     uint64_t rss_kb, hb;
     const char *what;
-    if (!get(c, HK_F_VM_RSS_KB, &rss_kb) || !hakmem_bytes(c, &hb, &what) ||
+    if (!get(c, HKD_F_vm_rss_kb, &rss_kb) || !hakmem_bytes(c, &hb, &what) ||
         hb < GAP_MIN_HAKMEM)
         return;
-    double rss = (double)rss_kb * 1024;
+    double rss = (double)hkd_mul_sat(rss_kb, 1024);
     if (rss < HELD_MIN_RESIDENT * (double)hb)
         return;
     /* Resident is not the same as held: when the census or the counters say most blocks are
@@ -860,32 +961,32 @@ static void rule_live_heap(struct ctx *c)
     double share;
     if (held_by_program(c, hb, &share) == 0)
         return;
-    struct hk_finding *f;
+    struct hkd_finding *f;
     if (rss >= (double)hb)
-        f = hk_finding_new(c->out, "live-heap-growth", c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
-                           "the memory is resident: RSS %s \u2265 the %s in %s, so the program "
-                           "holds it (a leak or real demand)", hk_ibytes(rss_kb * 1024).s,
-                           hk_ibytes(hb).s, what);
+        f = hkd_finding_new(c->out, "live-heap-growth", c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+                            "the memory is resident: RSS %s \u2265 the %s in %s, so the program "
+                            "holds it (a leak or real demand)", hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s,
+                            hkd_ibytes(hb).s, what);
     else
-        f = hk_finding_new(c->out, "live-heap-growth", c->oom ? HK_SEV_ERROR : HK_SEV_WARNING,
-                           "the memory is resident: %s of %s in %s (%s), so the program holds "
-                           "it (a leak or real demand)", hk_ibytes(rss_kb * 1024).s,
-                           hk_ibytes(hb).s, what, hk_pct(rss, (double)hb).s);
-    hk_ev_uint(f, "vm_rss_kb", rss_kb);
-    hk_ev_uint(f, "hakmem_bytes", hb);
-    hk_ev_ratio(f, "resident_share_of_hakmem_bytes", rss, (double)hb);
-    hk_strv_addf(&f->evidence, "VmRSS %s kB = %s; %s in %s: %s resident%s", hk_count(rss_kb).s,
-                 hk_ibytes(rss_kb * 1024).s, hk_ibytes(hb).s, what, hk_pct(rss, (double)hb).s,
-                 where(c, c->v.f[HK_F_VM_RSS_KB].at).s);
-    hk_strv_add(&f->rules_out, "memory reserved but unused (mapped, never touched): it is "
-                               "resident");
-    hk_strv_add(&f->next, "HAKMEM_LEAK_CHECK=1: at exit, the live blocks grouped by "
-                          "allocation stack; two reports (HAKMEM_STATS_SIGNAL) show what grows");
+        f = hkd_finding_new(c->out, "live-heap-growth", c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+                            "the memory is resident: %s of %s in %s (%s), so the program holds "
+                            "it (a leak or real demand)", hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s,
+                            hkd_ibytes(hb).s, what, hkd_pct(rss, (double)hb).s);
+    hkd_ev_uint(f, "vm_rss_kb", rss_kb);
+    hkd_ev_uint(f, "hakmem_bytes", hb);
+    hkd_ev_ratio(f, "resident_share_of_hakmem_bytes", rss, (double)hb);
+    hkd_strv_addf(&f->evidence, "VmRSS %s kB = %s; %s in %s: %s resident%s", hkd_count(rss_kb).s,
+                  hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hb).s, what, hkd_pct(rss, (double)hb).s,
+                  where(c, c->v.f[HKD_F_vm_rss_kb].at).s);
+    hkd_strv_add(&f->rules_out, "memory reserved but unused (mapped, never touched): it is "
+                                "resident");
+    hkd_strv_add(&f->next, "HAKMEM_LEAK_CHECK=1: at exit, the live blocks grouped by "
+                           "allocation stack; two reports (HAKMEM_STATS_SIGNAL) show what grows");
 }
 
 static int by_bytes(const void *a, const void *b)
 {
-    const struct hk_stack *const *x = a, *const *y = b;
+    const struct hkd_stack *const *x = a, *const *y = b;
     if ((*x)->bytes != (*y)->bytes)
         return (*x)->bytes < (*y)->bytes ? 1 : -1;
     return ((*x)->id > (*y)->id) - ((*x)->id < (*y)->id);
@@ -893,14 +994,14 @@ static int by_bytes(const void *a, const void *b)
 
 static void rule_leak(struct ctx *c)
 {
-    const struct hk_stack **v = hk_xcalloc(c->m->nstacks + 1, sizeof *v);
+    const struct hkd_stack **v = hkd_xcalloc(c->m->nstacks + 1, sizeof *v);
     size_t n = 0;
     uint64_t blocks = 0, bytes = 0;
     for (size_t i = 0; i < c->m->nstacks; i++)
         if (strcmp(c->m->stacks[i].kind, "lost") == 0 && c->m->stacks[i].blocks) {
             v[n++] = &c->m->stacks[i];
-            blocks += c->m->stacks[i].blocks;
-            bytes += c->m->stacks[i].bytes;
+            blocks = hkd_add_sat(blocks, c->m->stacks[i].blocks);
+            bytes = hkd_add_sat(bytes, c->m->stacks[i].bytes);
         }
     if (!n) {
         free(v);
@@ -910,163 +1011,216 @@ static void rule_leak(struct ctx *c)
     /* An error when it can explain an OOM: at least LEAK_OOM_SHARE of hakmem's memory. */
     uint64_t hb = 0;
     const char *what;
-    bool big = c->oom && hakmem_bytes(c, &hb, &what) && (double)bytes >= LEAK_OOM_SHARE * (double)hb;
-    struct hk_finding *f = hk_finding_new(c->out, "application-leak",
-                                          big ? HK_SEV_ERROR : HK_SEV_WARNING,
-                                          "leak check: %s in %s blocks lost, from %zu "
-                                          "allocation stack%s", hk_ibytes(bytes).s,
-                                          hk_count(blocks).s, n, n == 1 ? "" : "s");
-    hk_ev_uint(f, "lost_bytes", bytes);
-    hk_ev_uint(f, "lost_blocks", blocks);
-    hk_ev_uint(f, "stacks", n);
+    bool big = c->oom && hakmem_bytes(c, &hb, &what) &&
+               (double)bytes >= LEAK_OOM_SHARE * (double)hb;
+    struct hkd_finding *f = hkd_finding_new(c->out, "application-leak",
+                                            big ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+                                            "leak check: %s in %s blocks lost, from %zu "
+                                            "allocation stack%s", hkd_ibytes(bytes).s,
+                                            hkd_count(blocks).s, n, n == 1 ? "" : "s");
+    hkd_ev_uint(f, "lost_bytes", bytes);
+    hkd_ev_uint(f, "lost_blocks", blocks);
+    hkd_ev_uint(f, "stacks", n);
     for (size_t i = 0; i < n && i < TOP_N; i++) {
-        const struct hk_stack *s = v[i];
-        char *frames = hk_xstrdup("");
+        const struct hkd_stack *s = v[i];
+        char *frames = hkd_xstrdup("");
         /* The first frames from the allocation side; skip frames inside libhakmem itself. */
         size_t shown = 0;
         for (size_t j = 0; j < s->nframes && shown < 3; j++) {
-            char *name = s->names ? hk_xstrdup(s->names[j])   /* from a text report */
-                                  : hk_sym_name(c->sym, s->frames[j], true);
+            char *name = s->names ? hkd_xstrdup(s->names[j])   /* from a text report */
+                                  : hkd_sym_name(c->sym, s->frames[j], true);
             bool own = strstr(name, "libhakmem") != NULL;
             if (!own) {
-                char *t = hk_xasprintf("%s%s%s", frames, shown ? " \u2190 " : "", name);
+                char *t = hkd_xasprintf("%s%s%s", frames, shown ? " \u2190 " : "", name);
                 free(frames);
                 frames = t;
                 shown++;
             }
             free(name);
         }
-        hk_strv_addf(&f->evidence, "stack %u: %s in %s block%s: %s%s", s->id,
-                     hk_ibytes(s->bytes).s, hk_count(s->blocks).s, s->blocks == 1 ? "" : "s",
-                     shown ? frames : "(no frames)", where(c, s->at).s);
+        hkd_strv_addf(&f->evidence, "stack %u: %s in %s block%s: %s%s", s->id,
+                      hkd_ibytes(s->bytes).s, hkd_count(s->blocks).s, s->blocks == 1 ? "" : "s",
+                      shown ? frames : "(no frames)", where(c, s->at).s);
         free(frames);
     }
-    hk_strv_add(&f->rules_out, "memory kept by the allocator: these blocks are allocated, "
-                               "unreachable and never freed by the program");
-    hk_strv_add(&f->next, "hkdump --folded DUMP | flamegraph.pl > leaks.svg for the whole "
-                          "picture; HAKMEM_LEAK_SUPPRESSIONS=FILE for known one-time "
-                          "allocations");
+    hkd_strv_add(&f->rules_out, "memory kept by the allocator: these blocks are allocated, "
+                                "unreachable and never freed by the program");
+    hkd_strv_add(&f->next, "hkdump --folded DUMP | flamegraph.pl > leaks.svg for the whole "
+                           "picture; HAKMEM_LEAK_SUPPRESSIONS=FILE for known one-time "
+                           "allocations");
     free(v);
+}
+
+/* Misuse reports counted per kind, in order of first appearance. */
+struct misuse_kinds {
+    const char *kind[16];
+    size_t count[16], n;
+};
+
+static void misuse_count(const struct ctx *c, struct misuse_kinds *k)
+{
+    k->n = 0;
+    for (size_t i = 0; i < c->m->nmisuse; i++) {
+        size_t j = 0;
+        while (j < k->n && strcmp(k->kind[j], c->m->misuse[i].kind))
+            j++;
+        if (j == k->n && k->n < 16)
+            k->kind[k->n] = c->m->misuse[i].kind, k->count[k->n++] = 0;
+        if (j < k->n)
+            k->count[j]++;
+    }
+}
+
+/* Blocks the census found corrupted (written after their free, a broken canary) and keeps
+ * out of use: each is a misuse even when its report line is missing (a log cut short).
+ * *worst gets the class holding most of them. */
+static uint64_t quarantined(const struct ctx *c, const struct hkd_census_row **worst)
+{
+    uint64_t total = 0;
+    *worst = NULL;
+    for (size_t i = 0; i < c->v.ncensus; i++) {
+        const struct hkd_census_row *r = &c->v.census[i];
+        total = hkd_add_sat(total, z(r, HKD_Z_quarantined));
+        if (z(r, HKD_Z_quarantined) && (!*worst || z(r, HKD_Z_quarantined) >
+                                                       z(*worst, HKD_Z_quarantined)))
+            *worst = r;
+    }
+    return total;
+}
+
+static struct hkd_finding *misuse_finding(struct ctx *c, const struct misuse_kinds *k,
+                                          uint64_t invalid, uint64_t quar)
+{
+    char title[256] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < k->n && o < sizeof title - 40; i++)
+        o += (size_t)snprintf(title + o, sizeof title - o, "%s%zu %s", i ? ", " : "",
+                              k->count[i], k->kind[i]);
+    if (!k->n && invalid)
+        snprintf(title, sizeof title, "%s invalid frees counted", hkd_count(invalid).s);
+    else if (!k->n)
+        snprintf(title, sizeof title, "%s blocks quarantined as corrupted", hkd_count(quar).s);
+    struct hkd_finding *f = hkd_finding_new(c->out, "misuse", HKD_SEV_ERROR,
+                                            "heap misuse by the program: %s", title);
+    hkd_ev_uint(f, "reports", c->m->nmisuse);
+    for (size_t i = 0; i < k->n; i++)
+        hkd_ev_uint(f, k->kind[i], k->count[i]);
+    if (invalid)
+        hkd_ev_uint(f, "invalid_frees", invalid);
+    if (quar)
+        hkd_ev_uint(f, "quarantined_blocks", quar);
+    return f;
+}
+
+/* One report and the stacks printed under it (shadow mode with leak tracking). */
+static void misuse_report(struct ctx *c, struct hkd_finding *f, const struct hkd_misuse *x)
+{
+    hkd_strv_addf(&f->evidence, "%s%s", x->quote, where(c, x->at).s);
+    char tid[32] = "";
+    if (x->alloc_thread.set)
+        snprintf(tid, sizeof tid, " by thread %llu", (unsigned long long)x->alloc_thread.v);
+    if (!x->alloc_site && !x->free_site && !x->report_site && !tid[0])
+        return;
+    hkd_strv_addf(&f->evidence, "  the block was allocated%s%s%s%s%s%s%s", tid,
+                  x->alloc_site ? " in " : "", x->alloc_site ? x->alloc_site : "",
+                  x->free_site ? ", freed in " : "", x->free_site ? x->free_site : "",
+                  x->report_site ? (strcmp(x->kind, "double-free") == 0 ? ", freed again in "
+                                                                        : ", found in ")
+                                 : "",
+                  x->report_site ? x->report_site : "");
+}
+
+static bool misuse_of_block(const struct hkd_misuse *x)
+{
+    return strcmp(x->kind, "double-free") == 0 || strcmp(x->kind, "use-after-free") == 0 ||
+           strcmp(x->kind, "overflow") == 0;
 }
 
 static void rule_misuse(struct ctx *c)
 {
     uint64_t invalid = 0;
-    get(c, HK_F_INVALID_FREES, &invalid);
-    if (!c->m->nmisuse && !invalid)
+    get(c, HKD_F_invalid_frees, &invalid);
+    const struct hkd_census_row *worst;
+    uint64_t quar = quarantined(c, &worst);
+    if (!c->m->nmisuse && !invalid && !quar)
         return;
-    /* Count per kind, in order of first appearance. */
-    const char *kinds[16];
-    size_t counts[16], nk = 0;
-    for (size_t i = 0; i < c->m->nmisuse; i++) {
-        size_t k = 0;
-        while (k < nk && strcmp(kinds[k], c->m->misuse[i].kind))
-            k++;
-        if (k == nk && nk < 16)
-            kinds[nk] = c->m->misuse[i].kind, counts[nk++] = 0;
-        if (k < nk)
-            counts[k]++;
-    }
-    char title[256] = "";
-    size_t o = 0;
-    for (size_t k = 0; k < nk && o < sizeof title - 40; k++)
-        o += (size_t)snprintf(title + o, sizeof title - o, "%s%zu %s", k ? ", " : "", counts[k],
-                              kinds[k]);
-    struct hk_finding *f;
-    if (nk)
-        f = hk_finding_new(c->out, "misuse", HK_SEV_ERROR, "heap misuse by the program: %s",
-                           title);
-    else
-        f = hk_finding_new(c->out, "misuse", HK_SEV_ERROR,
-                           "heap misuse by the program: %s invalid frees counted",
-                           hk_count(invalid).s);
-    hk_ev_uint(f, "reports", c->m->nmisuse);
-    for (size_t k = 0; k < nk; k++)
-        hk_ev_uint(f, kinds[k], counts[k]);
-    if (invalid)
-        hk_ev_uint(f, "invalid_frees", invalid);
-    bool sites = false, block = false;   /* stacks printed; a misuse of a real block */
+    struct misuse_kinds k;
+    misuse_count(c, &k);
+    struct hkd_finding *f = misuse_finding(c, &k, invalid, quar);
+    bool sites = false, block = quar > 0;   /* stacks printed; a misuse of a real block */
     for (size_t i = 0; i < c->m->nmisuse && i < TOP_N; i++) {
-        const struct hk_misuse *x = &c->m->misuse[i];
-        hk_strv_addf(&f->evidence, "%s%s", x->quote, where(c, x->at).s);
-        /* The stacks printed under the report (shadow mode with leak tracking). */
-        char tid[32] = "";
-        if (x->alloc_thread.set)
-            snprintf(tid, sizeof tid, " by thread %llu", (unsigned long long)x->alloc_thread.v);
-        if (x->alloc_site || x->free_site || x->report_site || tid[0])
-            hk_strv_addf(&f->evidence, "  the block was allocated%s%s%s%s%s%s%s", tid,
-                         x->alloc_site ? " in " : "", x->alloc_site ? x->alloc_site : "",
-                         x->free_site ? ", freed in " : "", x->free_site ? x->free_site : "",
-                         x->report_site ? (strcmp(x->kind, "double-free") == 0
-                                               ? ", freed again in " : ", found in ") : "",
-                         x->report_site ? x->report_site : "");
-        sites |= x->alloc_site != NULL;
-        block |= strcmp(x->kind, "double-free") == 0 || strcmp(x->kind, "use-after-free") == 0 ||
-                 strcmp(x->kind, "overflow") == 0;
+        misuse_report(c, f, &c->m->misuse[i]);
+        sites |= c->m->misuse[i].alloc_site != NULL;
+        block |= misuse_of_block(&c->m->misuse[i]);
     }
     if (c->m->nmisuse > TOP_N)
-        hk_strv_addf(&f->evidence, "... and %zu more", c->m->nmisuse - TOP_N);
+        hkd_strv_addf(&f->evidence, "... and %zu more", c->m->nmisuse - TOP_N);
     if (invalid)
-        hk_strv_addf(&f->evidence, "process counter invalid_frees=%s%s", hk_count(invalid).s,
-                     where(c, c->v.f[HK_F_INVALID_FREES].at).s);
-    hk_strv_add(&f->rules_out, "the allocator as the first cause of a later crash: the "
-                               "program's misuse came first");
+        hkd_strv_addf(&f->evidence, "process counter invalid_frees=%s%s", hkd_count(invalid).s,
+                      where(c, c->v.f[HKD_F_invalid_frees].at).s);
+    if (quar)
+        hkd_strv_addf(&f->evidence, "census: %s blocks quarantined (class %u: %s), found "
+                      "written after their free or past their end and never reused%s",
+                      hkd_count(quar).s, worst->id, hkd_count(z(worst, HKD_Z_quarantined)).s,
+                      where(c, worst->at).s);
+    hkd_strv_add(&f->rules_out, "the allocator as the first cause of a later crash: the "
+                                "program's misuse came first");
     if (block && !sites)
-        hk_strv_add(&f->next, "HAKMEM_SHADOW=1 HAKMEM_LEAK_CHECK=1: each report then names "
-                              "where the block was allocated and freed");
-    hk_strv_add(&f->next, "HAKMEM_ABORT_ON_ERROR=1 under gdb: stops at the first misuse with "
-                          "its stack (HAKMEM_SHADOW=1 checks every free)");
-    hk_strv_add(&f->next, "an AddressSanitizer build pins overflows and uses after free to the "
-                          "exact access");
+        hkd_strv_add(&f->next, "HAKMEM_SHADOW=1 HAKMEM_LEAK_CHECK=1: each report then names "
+                               "where the block was allocated and freed");
+    hkd_strv_add(&f->next, "HAKMEM_ABORT_ON_ERROR=1 under gdb: stops at the first misuse with "
+                           "its stack (HAKMEM_SHADOW=1 checks every free)");
+    hkd_strv_add(&f->next, "an AddressSanitizer build pins overflows and uses after free to the "
+                           "exact access");
 }
 
 static void rule_signal(struct ctx *c)
 {
-    const struct hk_event *e = last_event(c, "signal");
+    const struct hkd_event *e = last_event(c, "signal");
     if (!e)
         return;
-    uint64_t signo = e->f[HK_E_SIGNO].set ? e->f[HK_E_SIGNO].v : 0;
-    struct hk_finding *f = hk_finding_new(c->out, "crash-signal", HK_SEV_ERROR,
-                                          "the process died of %s (signal %llu)",
-                                          e->name[0] ? e->name : "a signal",
-                                          (unsigned long long)signo);
-    hk_ev_uint(f, "signo", signo);
-    hk_strv_addf(&f->evidence, "%s%s", e->quote ? e->quote : e->kind, where(c, e->at).s);
-    if (e->f[HK_E_ADDR].set) {
-        char *name = hk_sym_name(c->sym, e->f[HK_E_ADDR].v, false);
-        hk_ev_str(f, "addr_symbol", name);
-        hk_strv_addf(&f->evidence, "faulting address 0x%llx: %s",
-                     (unsigned long long)e->f[HK_E_ADDR].v, name);
+    uint64_t signo = e->f[HKD_E_signo].set ? e->f[HKD_E_signo].v : 0;
+    struct hkd_finding *f = hkd_finding_new(c->out, "crash-signal", HKD_SEV_ERROR,
+                                            "the process died of %s (signal %llu)",
+                                            e->name[0] ? e->name : "a signal",
+                                            (unsigned long long)signo);
+    hkd_ev_uint(f, "signo", signo);
+    hkd_strv_addf(&f->evidence, "%s%s", e->quote ? e->quote : e->kind, where(c, e->at).s);
+    if (e->f[HKD_E_addr].set) {
+        char *name = hkd_sym_name(c->sym, e->f[HKD_E_addr].v, false);
+        hkd_ev_str(f, "addr_symbol", name);
+        hkd_strv_addf(&f->evidence, "faulting address 0x%llx: %s",
+                      (unsigned long long)e->f[HKD_E_addr].v, name);
         free(name);
     }
     if (!c->m->nmisuse)
-        hk_strv_add(&f->next, "HAKMEM_SHADOW=1: checks every free and reports the misuse that "
-                              "usually comes before a crash in the heap");
-    hk_strv_add(&f->next, "a core dump (ulimit -c unlimited) and gdb for the faulting stack");
+        hkd_strv_add(&f->next, "HAKMEM_SHADOW=1: checks every free and reports the misuse that "
+                               "usually comes before a crash in the heap");
+    hkd_strv_add(&f->next, "a core dump (ulimit -c unlimited) and gdb for the faulting stack");
 }
 
 static void rule_truncated(struct ctx *c)
 {
     for (size_t i = 0; i < c->m->ninputs; i++) {
-        const struct hk_input_info *ii = &c->m->inputs[i];
+        const struct hkd_input_info *ii = &c->m->inputs[i];
         if (!ii->is_dump || !ii->truncated)
             continue;
-        struct hk_finding *f = hk_finding_new(c->out, "truncated-dump", HK_SEV_WARNING,
-                                              "%s was cut off (no 'end' record): the process "
-                                              "died while writing it",
-                                              hk_loc_name(c->m, (struct hk_loc){(int)i, 0}));
-        hk_ev_str(f, "input", ii->name);
-        hk_ev_uint(f, "lines", ii->lines);
-        hk_ev_uint(f, "records", ii->records);
-        hk_strv_addf(&f->evidence, "%u lines, %u records read%s", ii->lines, ii->records,
-                     ii->partial_bytes ? "" : ", last line complete");
+        struct hkd_finding *f = hkd_finding_new(c->out, "truncated-dump", HKD_SEV_WARNING,
+                                                "%s was cut off (no 'end' record): the process "
+                                                "died while writing it",
+                                                hkd_loc_name(c->m, (struct hkd_loc){(int)i, 0}));
+        hkd_ev_str(f, "input", ii->name);
+        hkd_ev_uint(f, "lines", ii->lines);
+        hkd_ev_uint(f, "records", ii->records);
+        hkd_strv_addf(&f->evidence, "%u lines, %u records read%s", ii->lines, ii->records,
+                      ii->partial_bytes ? "" : ", last line complete");
         if (ii->partial_bytes)
-            hk_strv_addf(&f->evidence, "the last line stops after %zu bytes without a newline "
-                         "and was not used", ii->partial_bytes);
-        hk_strv_add(&f->rules_out, "nothing: the records that are missing may hold the numbers "
-                                   "that matter");
-        hk_strv_add(&f->next, "the findings use every complete record; for a whole dump, point "
-                              "HAKMEM_DUMP_DIR at a disk with space and rerun");
+            hkd_strv_addf(&f->evidence, "the last line stops after %zu bytes without a newline "
+                          "and was not used", ii->partial_bytes);
+        hkd_strv_add(&f->rules_out, "nothing: the records that are missing may hold the numbers "
+                                    "that matter");
+        hkd_strv_add(&f->next, "the findings use every complete record; for a whole dump, point "
+                               "HAKMEM_DUMP_DIR at a disk with space and rerun");
     }
 }
 
@@ -1074,45 +1228,45 @@ static void rule_unparsed(struct ctx *c)
 {
     if (!c->m->unparsed_total)
         return;
-    struct hk_finding *f = hk_finding_new(c->out, "unparsed-lines", HK_SEV_NOTICE,
-                                          "%s line%s looked like hakmem output but could not "
-                                          "be read fully", hk_count(c->m->unparsed_total).s,
-                                          c->m->unparsed_total == 1 ? "" : "s");
-    hk_ev_uint(f, "lines", c->m->unparsed_total);
+    struct hkd_finding *f = hkd_finding_new(c->out, "unparsed-lines", HKD_SEV_NOTICE,
+                                            "%s line%s looked like hakmem output but could not "
+                                            "be read fully", hkd_count(c->m->unparsed_total).s,
+                                            c->m->unparsed_total == 1 ? "" : "s");
+    hkd_ev_uint(f, "lines", c->m->unparsed_total);
     for (size_t i = 0; i < c->m->nunparsed && i < TOP_N; i++) {
-        const struct hk_unparsed *u = &c->m->unparsed[i];
-        hk_strv_addf(&f->evidence, "%s:%u: %s: \"%s\"", hk_loc_name(c->m, u->at), u->at.line,
-                     u->reason, u->text);
+        const struct hkd_unparsed *u = &c->m->unparsed[i];
+        hkd_strv_addf(&f->evidence, "%s:%u: %s: \"%s\"", hkd_loc_name(c->m, u->at), u->at.line,
+                      u->reason, u->text);
     }
     if (c->m->unparsed_total > TOP_N)
-        hk_strv_addf(&f->evidence, "... and %s more (all in --json)",
-                     hk_count(c->m->unparsed_total - TOP_N).s);
-    hk_strv_add(&f->next, "check those lines by hand: the findings do not use them");
+        hkd_strv_addf(&f->evidence, "... and %s more (all in --json)",
+                      hkd_count(c->m->unparsed_total - TOP_N).s);
+    hkd_strv_add(&f->next, "check those lines by hand: the findings do not use them");
 }
 
 static void rule_no_data(struct ctx *c)
 {
     for (size_t i = 0; i < c->m->ninputs; i++) {
-        const struct hk_input_info *ii = &c->m->inputs[i];
+        const struct hkd_input_info *ii = &c->m->inputs[i];
         if (ii->is_dump || ii->records)
             continue;
-        struct hk_finding *f = hk_finding_new(c->out, "no-hakmem-data", HK_SEV_NOTICE,
-                                              "%s: no hakmem output found in %u line%s",
-                                              hk_loc_name(c->m, (struct hk_loc){(int)i, 0}),
-                                              ii->lines, ii->lines == 1 ? "" : "s");
-        hk_ev_str(f, "input", ii->name);
-        hk_ev_uint(f, "lines", ii->lines);
-        hk_strv_add(&f->evidence, "none of: hakmem: report lines, [SS OOM], RLIMIT_AS(...), "
-                                  "superslab_refill NULL detail, a hakmem-dump header");
-        hk_strv_add(&f->next, "run with HAKMEM_STATS=1 (report at exit) and "
-                              "HAKMEM_DUMP_DIR=DIR (dump on OOM or crash)");
+        struct hkd_finding *f = hkd_finding_new(c->out, "no-hakmem-data", HKD_SEV_NOTICE,
+                                                "%s: no hakmem output found in %u line%s",
+                                                hkd_loc_name(c->m, (struct hkd_loc){(int)i, 0}),
+                                                ii->lines, ii->lines == 1 ? "" : "s");
+        hkd_ev_str(f, "input", ii->name);
+        hkd_ev_uint(f, "lines", ii->lines);
+        hkd_strv_add(&f->evidence, "none of: hakmem: report lines, [SS OOM], RLIMIT_AS(...), "
+                                   "superslab_refill NULL detail, a hakmem-dump header");
+        hkd_strv_add(&f->next, "run with HAKMEM_STATS=1 (report at exit) and "
+                               "HAKMEM_DUMP_DIR=DIR (dump on OOM or crash)");
     }
 }
 
-void hk_rules_run(const struct hk_model *m, struct hk_symbolizer *sym, struct hk_findings *out)
+void hkd_rules_run(const struct hkd_model *m, struct hkd_symbolizer *sym, struct hkd_findings *out)
 {
     struct ctx c = {.m = m, .sym = sym, .out = out};
-    hk_model_view(m, &c.v);
+    hkd_model_view(m, &c.v);
     static void (*const rules[])(struct ctx *) = {
         rule_oom,      rule_huge_request, rule_address_space, rule_overcommit,
         rule_superslabs, rule_gap,        rule_live_heap,     rule_parked,
@@ -1122,6 +1276,6 @@ void hk_rules_run(const struct hk_model *m, struct hk_symbolizer *sym, struct hk
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         rules[i](&c);
-    hk_findings_sort(out);
-    hk_view_free(&c.v);
+    hkd_findings_sort(out);
+    hkd_view_free(&c.v);
 }

@@ -4,26 +4,31 @@
  * or when a file is missing, frames print as module+offset, which is stable across runs. */
 #include "hkdump.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#if HK_HAVE_LIBDW
+#if HKD_HAVE_LIBDW
 #include <elfutils/libdwfl.h>
 #endif
 
-struct hk_symbolizer {
-    const struct hk_model *m;
-#if HK_HAVE_LIBDW
+struct hkd_symbolizer {
+    const struct hkd_model *m;
+    const struct hkd_module **by_base; /* the module map sorted by base, for lookups */
+#if HKD_HAVE_LIBDW
     Dwfl *dwfl;
+    unsigned char *state;              /* per module (model order): enum module_state */
 #endif
 };
 
-bool hk_sym_have_libdw(void)
+bool hkd_sym_have_libdw(void)
 {
-    return HK_HAVE_LIBDW;
+    return HKD_HAVE_LIBDW;
 }
 
-#if HK_HAVE_LIBDW
+#if HKD_HAVE_LIBDW
 /* libdwfl wants a pointer to the search path; NULL = the default (/usr/lib/debug). */
 static char *debuginfo_path;
 static const Dwfl_Callbacks offline_callbacks = {
@@ -34,45 +39,84 @@ static const Dwfl_Callbacks offline_callbacks = {
 };
 #endif
 
-struct hk_symbolizer *hk_sym_new(const struct hk_model *m)
+static int by_base(const void *a, const void *b)
 {
-    struct hk_symbolizer *s = hk_xcalloc(1, sizeof *s);
+    const struct hkd_module *const *x = a, *const *y = b;
+    return ((*x)->base > (*y)->base) - ((*x)->base < (*y)->base);
+}
+
+struct hkd_symbolizer *hkd_sym_new(const struct hkd_model *m)
+{
+    struct hkd_symbolizer *s = hkd_xcalloc(1, sizeof *s);
     s->m = m;
-#if HK_HAVE_LIBDW
-    if (!m->nmodules)
-        return s;
-    s->dwfl = dwfl_begin(&offline_callbacks);
-    if (!s->dwfl)
-        return s;
-    dwfl_report_begin(s->dwfl);
-    for (size_t i = 0; i < m->nmodules; i++) {
-        const struct hk_module *mod = &m->modules[i];
-        /* ET_DYN files are placed at the module's base; a missing file just stays unknown. */
-        dwfl_report_elf(s->dwfl, mod->path, mod->path, -1, mod->base, false);
-    }
-    dwfl_report_end(s->dwfl, NULL, NULL);
+    s->by_base = hkd_xcalloc(m->nmodules + 1, sizeof *s->by_base);
+    for (size_t i = 0; i < m->nmodules; i++)
+        s->by_base[i] = &m->modules[i];
+    qsort(s->by_base, m->nmodules, sizeof *s->by_base, by_base);
+#if HKD_HAVE_LIBDW
+    /* Files are opened when a frame needs them (module_ready), not here: a dump may name
+     * thousands of modules, or paths that are not files at all. */
+    s->state = hkd_xcalloc(m->nmodules + 1, 1);
+    if (m->nmodules)
+        s->dwfl = dwfl_begin(&offline_callbacks);
 #endif
     return s;
 }
 
-void hk_sym_free(struct hk_symbolizer *s)
+void hkd_sym_free(struct hkd_symbolizer *s)
 {
     if (!s)
         return;
-#if HK_HAVE_LIBDW
+#if HKD_HAVE_LIBDW
     if (s->dwfl)
         dwfl_end(s->dwfl);
+    free(s->state);
 #endif
+    free(s->by_base);
     free(s);
 }
 
-static const struct hk_module *find_module(const struct hk_model *m, uint64_t addr)
+/* The module holding addr: the one with the highest base at or below it (binary search). */
+static const struct hkd_module *find_module(const struct hkd_symbolizer *s, uint64_t addr)
 {
-    for (size_t i = 0; i < m->nmodules; i++)
-        if (addr >= m->modules[i].base && addr < m->modules[i].end)
-            return &m->modules[i];
-    return NULL;
+    size_t lo = 0, hi = s->m->nmodules;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->by_base[mid]->base <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo && addr < s->by_base[lo - 1]->end ? s->by_base[lo - 1] : NULL;
 }
+
+#if HKD_HAVE_LIBDW
+enum module_state { MOD_UNTRIED, MOD_REPORTED, MOD_UNUSABLE };
+
+/* Opens the module's file and reports it to libdwfl, once. Only a regular file is used, and
+ * it is opened without blocking: a FIFO or a device named in a dump must not hang hkdump. */
+static bool module_ready(struct hkd_symbolizer *s, const struct hkd_module *mod)
+{
+    unsigned char *st = &s->state[mod - s->m->modules];
+    if (*st == MOD_UNTRIED) {
+        *st = MOD_UNUSABLE;
+        int fd = open(mod->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        struct stat sb;
+        if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            dwfl_report_begin_add(s->dwfl);
+            /* ET_DYN files are placed at the module's base; fd is consumed on success. */
+            if (dwfl_report_elf(s->dwfl, mod->path, mod->path, fd, mod->base, false)) {
+                *st = MOD_REPORTED;
+                fd = -1;
+            }
+            dwfl_report_end(s->dwfl, NULL, NULL);
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    return *st == MOD_REPORTED;
+}
+#endif
 
 static const char *base_name(const char *path)
 {
@@ -80,19 +124,20 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-char *hk_sym_key(struct hk_symbolizer *s, uint64_t addr)
+char *hkd_sym_key(struct hkd_symbolizer *s, uint64_t addr)
 {
-    const struct hk_module *mod = s ? find_module(s->m, addr) : NULL;
+    const struct hkd_module *mod = s ? find_module(s, addr) : NULL;
     if (!mod)
-        return hk_xasprintf("0x%llx", (unsigned long long)addr);
-    return hk_xasprintf("%s+0x%llx", base_name(mod->path),
-                        (unsigned long long)(addr - mod->base));
+        return hkd_xasprintf("0x%llx", (unsigned long long)addr);
+    return hkd_xasprintf("%s+0x%llx", base_name(mod->path),
+                         (unsigned long long)(addr - mod->base));
 }
 
-char *hk_sym_name(struct hk_symbolizer *s, uint64_t addr, bool is_return)
+char *hkd_sym_name(struct hkd_symbolizer *s, uint64_t addr, bool is_return)
 {
-#if HK_HAVE_LIBDW
-    if (s && s->dwfl && find_module(s->m, addr)) {
+#if HKD_HAVE_LIBDW
+    const struct hkd_module *m = s && s->dwfl ? find_module(s, addr) : NULL;
+    if (m && module_ready(s, m)) {
         /* A return address points after the call; the call itself is one byte earlier. */
         Dwarf_Addr pc = is_return && addr ? addr - 1 : addr;
         Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
@@ -103,12 +148,12 @@ char *hk_sym_name(struct hk_symbolizer *s, uint64_t addr, bool is_return)
             const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
                                     : NULL;
             if (file && lineno > 0)
-                return hk_xasprintf("%s (%s:%d)", fn, base_name(file), lineno);
-            return hk_xstrdup(fn);
+                return hkd_xasprintf("%s (%s:%d)", fn, base_name(file), lineno);
+            return hkd_xstrdup(fn);
         }
     }
 #else
     (void)is_return;
 #endif
-    return hk_sym_key(s, addr);
+    return hkd_sym_key(s, addr);
 }

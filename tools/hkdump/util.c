@@ -5,72 +5,144 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *hk_oom(void)
+void *hkd_oom(void)
 {
     fputs("hkdump: out of memory\n", stderr);
     exit(2);
 }
 
-void *hk_xmalloc(size_t n)
+void *hkd_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
-    return p ? p : hk_oom();
+    return p ? p : hkd_oom();
 }
 
-void *hk_xcalloc(size_t n, size_t size)
+void *hkd_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
-    return p ? p : hk_oom();
+    return p ? p : hkd_oom();
 }
 
-void *hk_xrealloc(void *p, size_t n)
+void *hkd_xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
-    return q ? q : hk_oom();
+    return q ? q : hkd_oom();
 }
 
-char *hk_xstrdup(const char *s)
+char *hkd_xstrdup(const char *s)
 {
-    return hk_xstrndup(s, strlen(s));
+    return hkd_xstrndup(s, strlen(s));
 }
 
-char *hk_xstrndup(const char *s, size_t n)
+char *hkd_xstrndup(const char *s, size_t n)
 {
-    char *d = hk_xmalloc(n + 1);
+    char *d = hkd_xmalloc(n + 1);
     memcpy(d, s, n);
     d[n] = '\0';
     return d;
 }
 
-char *hk_xasprintf(const char *fmt, ...)
+char *hkd_xasprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     char *s = NULL;
     int r = vasprintf(&s, fmt, ap);
     va_end(ap);
-    return r < 0 ? hk_oom() : s;
+    return r < 0 ? hkd_oom() : s;
 }
 
-void hk_grow(void **v, size_t *cap, size_t n, size_t elem)
+void hkd_grow(void **v, size_t *cap, size_t n, size_t elem)
 {
     if (n < *cap)
         return;
     size_t c = *cap ? *cap * 2 : 8;
     while (c <= n)
         c *= 2;
-    *v = hk_xrealloc(*v, c * elem);
+    *v = hkd_xrealloc(*v, c * elem);
     memset((char *)*v + *cap * elem, 0, (c - *cap) * elem);
     *cap = c;
 }
 
-void hk_strv_add(struct hk_strv *sv, const char *s)
+static size_t idmap_home(unsigned id, size_t cap)
 {
-    hk_grow((void **)&sv->v, &sv->cap, sv->n, sizeof *sv->v);
-    sv->v[sv->n++] = hk_xstrdup(s);
+    return (size_t)(id * 2654435761u) & (cap - 1); /* Knuth's multiplicative hash */
 }
 
-void hk_strv_addf(struct hk_strv *sv, const char *fmt, ...)
+size_t hkd_idmap_get(const struct hkd_idmap *m, unsigned id)
+{
+    if (!m->cap)
+        return SIZE_MAX;
+    for (size_t i = idmap_home(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        if (!m->v[i].idx1)
+            return SIZE_MAX;
+        if (m->v[i].id == id)
+            return m->v[i].idx1 - 1;
+    }
+}
+
+static void idmap_insert(struct hkd_idmap *m, unsigned id, size_t idx1)
+{
+    size_t i = idmap_home(id, m->cap);
+    while (m->v[i].idx1 && m->v[i].id != id)
+        i = (i + 1) & (m->cap - 1);
+    m->n += !m->v[i].idx1;
+    m->v[i] = (struct hkd_idmap_slot){id, idx1};
+}
+
+void hkd_idmap_put(struct hkd_idmap *m, unsigned id, size_t idx)
+{
+    if (2 * (m->n + 1) > m->cap) { /* at most half full: probes stay short */
+        struct hkd_idmap old = *m;
+        m->cap = old.cap ? 2 * old.cap : 16;
+        m->v = hkd_xcalloc(m->cap, sizeof *m->v);
+        m->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.v[i].idx1)
+                idmap_insert(m, old.v[i].id, old.v[i].idx1);
+        free(old.v);
+    }
+    idmap_insert(m, id, idx + 1);
+}
+
+void hkd_idmap_free(struct hkd_idmap *m)
+{
+    free(m->v);
+    memset(m, 0, sizeof *m);
+}
+
+uint64_t hkd_add_sat(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+    return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+uint64_t hkd_mul_sat(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+uint64_t hkd_sub_floor(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+uint64_t hkd_u64_of(double d)
+{
+    /* 2^64 is exact as a double; anything at or above it does not fit. */
+    if (!(d > 0))
+        return 0;
+    return d >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)d;
+}
+
+void hkd_strv_add(struct hkd_strv *sv, const char *s)
+{
+    hkd_grow((void **)&sv->v, &sv->cap, sv->n, sizeof *sv->v);
+    sv->v[sv->n++] = hkd_xstrdup(s);
+}
+
+void hkd_strv_addf(struct hkd_strv *sv, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -78,12 +150,12 @@ void hk_strv_addf(struct hk_strv *sv, const char *fmt, ...)
     int r = vasprintf(&s, fmt, ap);
     va_end(ap);
     if (r < 0)
-        hk_oom();
-    hk_grow((void **)&sv->v, &sv->cap, sv->n, sizeof *sv->v);
+        hkd_oom();
+    hkd_grow((void **)&sv->v, &sv->cap, sv->n, sizeof *sv->v);
     sv->v[sv->n++] = s;
 }
 
-void hk_strv_free(struct hk_strv *sv)
+void hkd_strv_free(struct hkd_strv *sv)
 {
     for (size_t i = 0; i < sv->n; i++)
         free(sv->v[i]);
@@ -91,29 +163,29 @@ void hk_strv_free(struct hk_strv *sv)
     memset(sv, 0, sizeof *sv);
 }
 
-struct hk_span hk_span_of(const char *s)
+struct hkd_span hkd_span_of(const char *s)
 {
-    return (struct hk_span){s, strlen(s)};
+    return (struct hkd_span){s, strlen(s)};
 }
 
-bool hk_span_eq(struct hk_span s, const char *lit)
+bool hkd_span_eq(struct hkd_span s, const char *lit)
 {
     size_t n = strlen(lit);
     return s.n == n && memcmp(s.p, lit, n) == 0;
 }
 
-bool hk_span_starts(struct hk_span s, const char *lit)
+bool hkd_span_starts(struct hkd_span s, const char *lit)
 {
     size_t n = strlen(lit);
     return s.n >= n && memcmp(s.p, lit, n) == 0;
 }
 
-const char *hk_span_find(struct hk_span s, const char *needle)
+const char *hkd_span_find(struct hkd_span s, const char *needle)
 {
     return memmem(s.p, s.n, needle, strlen(needle));
 }
 
-struct hk_span hk_span_trim(struct hk_span s)
+struct hkd_span hkd_span_trim(struct hkd_span s)
 {
     while (s.n && (s.p[0] == ' ' || s.p[0] == '\t'))
         s.p++, s.n--;
@@ -122,10 +194,10 @@ struct hk_span hk_span_trim(struct hk_span s)
     return s;
 }
 
-char *hk_span_printable(struct hk_span s, size_t max)
+char *hkd_span_printable(struct hkd_span s, size_t max)
 {
     size_t n = s.n < max ? s.n : max;
-    char *d = hk_xmalloc(n + 4);
+    char *d = hkd_xmalloc(n + 4);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s.p[i];
         d[i] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';

@@ -1,0 +1,64 @@
+/* The dump format (docs/dump-format.md), shared by its writer (diag/hk_dump.c) and its reader
+ * (tools/hkdump): one version constant and, per record, the keys it holds, so the two cannot
+ * drift apart. Records and keys may be added within a version; a changed meaning needs a new
+ * HK_DUMP_VERSION.
+ *
+ * Lists are X-macros over bare key names. X must stringify (#k) or paste (##k) its argument,
+ * never pass it on: "errno" is a key and a macro. XC is applied to the entries of the counter
+ * lists in include/hakmem_counters.h, XC(name, width, doc), whose names are keys too. This
+ * header is included by the library, so it holds macros only. */
+#ifndef HK_DUMP_FORMAT_H
+#define HK_DUMP_FORMAT_H
+
+#include "hakmem_counters.h"
+
+/* Line 1 of every dump: HK_DUMP_MAGIC, a space, HK_DUMP_VERSION. */
+#define HK_DUMP_MAGIC "hakmem-dump"
+#define HK_DUMP_VERSION 1
+
+/* Every record name, in the order a dump writes them; "end" closes a complete file. */
+#define HK_DUMP_RECORDS(X)                                                              \
+    X(header) X(option) X(process) X(limits) X(class) X(tier) X(superslab_table)        \
+    X(census) X(census_thread) X(event) X(misuse) X(module) X(stack) X(end)
+
+#define HK_DUMP_HEADER_KEYS(X) X(pid) X(time_ns) X(version) X(build) X(reason) X(exe)
+#define HK_DUMP_OPTION_KEYS(X) X(name) X(value)
+
+/* process: two derived gauges, then every process counter in list order. */
+#define HK_DUMP_PROCESS_KEYS(X, XC) X(superslabs_live) X(bytes_mapped) HAKMEM_PROCESS_COUNTERS(XC)
+
+#define HK_DUMP_LIMITS_KEYS(X)                                                          \
+    X(rlimit_as_cur) X(rlimit_as_max) X(vm_size_kb) X(vm_rss_kb) X(vm_peak_kb)          \
+    X(overcommit_memory)
+
+/* class: the id, then its numbers: block size, the derived allocs and live, then every class
+ * counter in list order. */
+#define HK_DUMP_CLASS_COUNTS(X, XC) X(size) X(allocs) X(live) HAKMEM_CLASS_COUNTERS(XC)
+#define HK_DUMP_CLASS_KEYS(X, XC) X(id) HK_DUMP_CLASS_COUNTS(X, XC)
+
+#define HK_DUMP_TIER_COUNTS(X)                                                          \
+    X(allocs) X(frees) X(live) X(bytes_requested) X(mappings) X(cache_hits)
+#define HK_DUMP_TIER_KEYS(X) X(name) HK_DUMP_TIER_COUNTS(X)
+
+#define HK_DUMP_SUPERSLAB_TABLE_KEYS(X)                                                 \
+    X(slab_size) X(superslabs) X(slabs) X(slabs_used) X(blocks_used) X(blocks_capacity)
+
+/* Shadow census: blocks of one class by state. A quarantined block was found corrupted
+ * (written after its free, a broken canary) and is never handed out again. */
+#define HK_DUMP_CENSUS_STATES(X)                                                        \
+    X(in_use) X(fast_cache) X(tls_list) X(slab_free) X(remote_queue) X(uncarved)        \
+    X(quarantined)
+#define HK_DUMP_CENSUS_KEYS(X) X(class) X(size) HK_DUMP_CENSUS_STATES(X)
+#define HK_DUMP_CENSUS_THREAD_KEYS(X)                                                   \
+    X(thread) X(tid) X(state) X(in_use) X(fast_cache) X(tls_list) X(remote_queue)
+
+/* event: kind=oom uses errno..map_size, kind=signal signo, name and addr. */
+#define HK_DUMP_EVENT_KEYS(X)                                                           \
+    X(kind) X(errno) X(size) X(class) X(tier) X(ss_size) X(map_size) X(signo) X(name)   \
+    X(addr)
+#define HK_DUMP_MISUSE_KEYS(X)                                                          \
+    X(kind) X(addr) X(class) X(thread) X(state) X(size) X(alloc_thread)
+#define HK_DUMP_MODULE_KEYS(X) X(id) X(base) X(end) X(loaded) X(path)
+#define HK_DUMP_STACK_KEYS(X) X(id) X(blocks) X(bytes) X(kind) X(frames)
+
+#endif
