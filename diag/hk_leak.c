@@ -83,7 +83,7 @@ static const char *const hk_builtin_supp[] = {
     "_IO_file_doallocate",   /* stdio buffers */
 };
 
-static hk_lock_t hk_leak_lock = HK_LOCK_INIT;   /* one check at a time */
+static HK_LOCK_DEFINE(hk_leak_lock, HK_RANK_LEAK);   /* one check at a time */
 
 /* ---- memory of a run (mapped, unmapped at the end) ---- */
 

@@ -28,7 +28,7 @@
 
 #define HK_ARENA_CHUNK ((size_t)1 << 20)
 
-static hk_lock_t hk_arena_lock = HK_LOCK_INIT;
+static HK_LOCK_DEFINE(hk_arena_lock, HK_RANK_STACK_ARENA);
 static char *hk_arena_cur, *hk_arena_end;
 static size_t hk_arena_bytes;
 
@@ -101,7 +101,7 @@ void hk_stack_guard_leave(void) { hk_stack_busy = 0; }
 
 /* ---- module map ----------------------------------------------------------------------- */
 
-static hk_lock_t hk_module_lock = HK_LOCK_INIT;
+static HK_LOCK_DEFINE(hk_module_lock, HK_RANK_STACK_MODULES);
 static struct hk_leak_module hk_modules[HK_MODULES_MAX];
 static bool hk_module_seen[HK_MODULES_MAX];
 static _Atomic uint32_t hk_nmodules;
@@ -255,7 +255,7 @@ struct hk_stack_rec {
 #define HK_DIR_CHUNK (1u << HK_DIR_SHIFT)
 #define HK_DIR_CHUNKS 1024u     /* up to 4 Mi distinct stacks */
 
-static hk_lock_t hk_table_lock = HK_LOCK_INIT;
+static HK_LOCK_DEFINE(hk_table_lock, HK_RANK_STACK_TABLE);
 static struct hk_stack_rec *hk_table;
 static struct hk_stack_rec *_Atomic *_Atomic hk_dir[HK_DIR_CHUNKS];
 static _Atomic uint32_t hk_nstacks;
@@ -639,28 +639,7 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
     return id;
 }
 
-/* ---- initialisation and fork ---------------------------------------------------------- */
-
-static void hk_stack_prefork(void)
-{
-    hk_lock(&hk_module_lock);
-    hk_lock(&hk_table_lock);
-    hk_lock(&hk_arena_lock);
-}
-
-static void hk_stack_postfork_parent(void)
-{
-    hk_unlock(&hk_arena_lock);
-    hk_unlock(&hk_table_lock);
-    hk_unlock(&hk_module_lock);
-}
-
-static void hk_stack_postfork_child(void)
-{
-    hk_lock_reinit(&hk_arena_lock);
-    hk_lock_reinit(&hk_table_lock);
-    hk_lock_reinit(&hk_module_lock);
-}
+/* ---- initialisation (fork: the locks are hk_lock.h's, handled by the one fork handler) -- */
 
 void hk_stack_init(void)
 {
@@ -690,7 +669,6 @@ void hk_stack_init(void)
      * for glibc's backtrace) happen now, untracked, not inside the first tracked malloc. */
     void *warm[HK_RAW_MAX];
     hk_unwind(warm, HK_RAW_MAX);
-    pthread_atfork(hk_stack_prefork, hk_stack_postfork_parent, hk_stack_postfork_child);
     atomic_store(&hk_stack_on, true);
     if (guarded)
         hk_stack_guard_leave();

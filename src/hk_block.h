@@ -94,6 +94,7 @@ static inline struct hk_block *hk_list_pop(struct hk_list *l)
     struct hk_block *next = hk_block_next(b);
     if (HK_UNLIKELY(!(hk_block_is_free(b) & hk_link_near(b, next))))
         return NULL;
+    HK_ASSERT(l->count > 0);
     l->head = next;
     l->count--;
     return b;

@@ -86,6 +86,7 @@ static struct hk_block *hk_list_pop_checked(struct hk_list *l, unsigned cls, uns
         next = NULL;
         l->count = 1;
     }
+    HK_ASSERT(l->count > 0);
     l->head = next;
     l->count--;
     return b;
@@ -98,6 +99,7 @@ static struct hk_block *hk_list_pop_checked(struct hk_list *l, unsigned cls, uns
 static void hk_slab_put(struct hk_heap *h, struct hk_slab *s, struct hk_block *b,
                         unsigned from)
 {
+    HK_ASSERT(s->used > 0);
     hk_side_move(b, from, HK_BLOCK_SLAB_FREE);
     hk_block_push_onto(b, s->free);
     s->free = b;
@@ -159,6 +161,7 @@ static uint32_t hk_slab_take(struct hk_heap *h, struct hk_slab *s, uint32_t want
         got++;
     }
     s->used += got;
+    HK_ASSERT(s->used <= s->carved && s->carved <= s->capacity);
     return got;
 }
 
@@ -383,6 +386,9 @@ void hk_heap_flush(struct hk_heap *h, bool release_empty)
         hk_fast_spill(h, c, h->fast[c].list.count);
         if (h->tls[c].count)
             hk_tls_spill(h, c, h->tls[c].count);
+        /* Counts and lists agree: both empty now (a dropped corrupt list zeroes both). */
+        HK_ASSERT(!h->fast[c].list.head && !h->fast[c].list.count);
+        HK_ASSERT(!h->tls[c].head && !h->tls[c].count);
         struct hk_slab **link = &h->slabs[c];
         while (*link) {
             struct hk_slab *s = *link;

@@ -24,7 +24,7 @@ static HK_TLS bool hk_tls_dead;
 
 struct hk_heap hk_heap_empty;           /* caps 0, heads NULL: every call takes a slow path */
 struct hk_heap hk_heap_dead;            /* caps 0: blocks go straight to and from slabs */
-static hk_lock_t hk_dead_lock = HK_LOCK_INIT;
+static HK_LOCK_DEFINE(hk_dead_lock, HK_RANK_DEAD_HEAP);
 
 struct hk_class_info hk_class_info[HK_NUM_CLASSES];
 
@@ -33,7 +33,7 @@ struct hk_process_counters hk_pstat;
 struct hk_thread_stats hk_stats_retired;
 
 /* All heaps that may hold counters or blocks: live, parked and lost ones. */
-static hk_lock_t hk_heaps_lock = HK_LOCK_INIT;
+static HK_LOCK_DEFINE(hk_heaps_lock, HK_RANK_HEAPS);
 static struct hk_heap *hk_heaps_live;
 static struct hk_heap *hk_heaps_free;        /* retired heaps ready for reuse */
 static uint32_t hk_heap_serial;
@@ -203,25 +203,11 @@ void hk_heaps_sum(struct hk_thread_stats *out, bool lock)
         hk_unlock(&hk_dead_lock);
 }
 
-void hk_heap_fork_prepare(void)
-{
-    hk_lock(&hk_heaps_lock);
-    hk_lock(&hk_dead_lock);
-}
-
-void hk_heap_fork_parent(void)
-{
-    hk_unlock(&hk_dead_lock);
-    hk_unlock(&hk_heaps_lock);
-}
-
 /* The child has one thread. The heaps of the parent's other threads may have been in the
  * middle of an update: never use or flush them; they keep their slabs (as if those threads
  * still held their blocks) and their counters stay in the sums. */
 void hk_heap_fork_child(void)
 {
-    hk_lock_reinit(&hk_heaps_lock);
-    hk_lock_reinit(&hk_dead_lock);
     struct hk_heap *self = hk_tls_own;
     for (struct hk_heap *h = hk_heaps_live; h; h = h->next)
         if (h != self && h->state == HK_HEAP_LIVE)

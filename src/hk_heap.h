@@ -99,8 +99,7 @@ void hk_heap_add_stats(struct hk_thread_stats *out, const struct hk_heap *h);
  * signal handler: read without the locks (racy but never deadlocks). */
 void hk_heaps_sum(struct hk_thread_stats *out, bool lock);
 
-void hk_heap_fork_prepare(void);
-void hk_heap_fork_parent(void);
+/* The fork child, after the locks are re-initialised: the other threads' heaps are lost. */
 void hk_heap_fork_child(void);
 
 #endif

@@ -28,6 +28,17 @@
 static const bool hk_config_stats = HK_DIAG_LEVEL >= 1;
 static const bool hk_config_full = HK_DIAG_LEVEL >= 2;
 
+/* Invariants checked in a debug build (meson's debug option: the debugoptimized build of the
+ * test suite runs them); nothing in a release build. The message is written without malloc. */
+#if HK_DEBUG
+#define HK_ASSERT(cond) \
+    ((void)(HK_LIKELY(cond) || (hk_assert_failed(#cond, __FILE__, __LINE__), 0)))
+#else
+#define HK_ASSERT(cond) ((void)(0 && (cond)))
+#endif
+__attribute__((noreturn, cold)) void hk_assert_failed(const char *what, const char *file,
+                                                      int line);
+
 static inline size_t hk_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
 static inline bool hk_is_pow2(size_t n) { return n && !(n & (n - 1)); }
 

@@ -49,7 +49,7 @@ struct hk_large {
 
 _Static_assert(sizeof(struct hk_large) <= HK_LARGE_HDR, "large header overlaps the block");
 
-static hk_lock_t hk_large_lock = HK_LOCK_INIT;
+static HK_LOCK_DEFINE(hk_large_lock, HK_RANK_LARGE);
 static struct hk_large *hk_large_live;       /* diagnostic mode only */
 static struct hk_large *hk_large_cache;
 static atomic_uint hk_large_cache_count;   /* peeked without the lock */
@@ -345,6 +345,3 @@ void hk_large_trim(void)
     }
 }
 
-void hk_large_fork_prepare(void) { hk_lock(&hk_large_lock); }
-void hk_large_fork_parent(void) { hk_unlock(&hk_large_lock); }
-void hk_large_fork_child(void) { hk_lock_reinit(&hk_large_lock); }

@@ -19,8 +19,5 @@ void hk_large_foreach_live(void (*fn)(void *ctx, void *p, size_t size, size_t us
                                       uint32_t stack), void *ctx);
 void hk_large_trim(void);
 
-void hk_large_fork_prepare(void);
-void hk_large_fork_parent(void);
-void hk_large_fork_child(void);
 
 #endif

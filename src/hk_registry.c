@@ -3,7 +3,7 @@
 #include "hk_os.h"
 
 _Atomic(uint8_t *) hk_registry_top[1u << HK_TOP_BITS];
-static hk_lock_t hk_registry_lock = HK_LOCK_INIT;
+static HK_LOCK_DEFINE(hk_registry_lock, HK_RANK_REGISTRY);
 
 static uint8_t *hk_registry_leaf(uintptr_t idx)
 {
@@ -50,6 +50,3 @@ void hk_registry_clear(void *base, size_t size)
     hk_unlock(&hk_registry_lock);
 }
 
-void hk_registry_fork_prepare(void) { hk_lock(&hk_registry_lock); }
-void hk_registry_fork_parent(void) { hk_unlock(&hk_registry_lock); }
-void hk_registry_fork_child(void) { hk_lock_reinit(&hk_registry_lock); }

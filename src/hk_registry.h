@@ -50,7 +50,4 @@ void hk_registry_clear(void *base, size_t size);
 
 
 
-void hk_registry_fork_prepare(void);
-void hk_registry_fork_parent(void);
-void hk_registry_fork_child(void);
 #endif

@@ -19,7 +19,7 @@
  * SuperSlab pays its page faults again). */
 #define HK_SS_CACHE_MAX 4
 
-static hk_lock_t hk_ss_lock = HK_LOCK_INIT;
+static HK_LOCK_DEFINE(hk_ss_lock, HK_RANK_SUPERSLAB);
 static struct hk_superslab *hk_ss_partial[3];   /* by slab size: 64 KiB, 256 KiB, 2 MiB */
 static struct hk_superslab *hk_ss_cache;         /* empty, formatted for nothing */
 static unsigned hk_ss_cache_count;
@@ -194,6 +194,7 @@ struct hk_slab *hk_slab_acquire(unsigned cls, struct hk_heap *h)
 /* Under hk_ss_lock. */
 static void hk_slab_release_locked(struct hk_slab *s)
 {
+    HK_ASSERT(s->used == 0 && !atomic_load_explicit(&s->remote, HK_RELAXED));
     struct hk_superslab *ss = hk_ss_of(s);
     unsigned kind = hk_kind_of_shift(ss->slab_shift);
     if (!hk_class_is_tiny(s->class_idx))
@@ -252,6 +253,7 @@ uint32_t hk_slab_drain_remote(struct hk_slab *s)
         b = next;
         n++;
     }
+    HK_ASSERT(n <= s->used);
     s->used -= n;
     return n;
 }
@@ -361,6 +363,3 @@ void hk_superslab_foreach(void (*fn)(struct hk_superslab *ss, void *arg), void *
         hk_unlock(&hk_ss_lock);
 }
 
-void hk_superslab_fork_prepare(void) { hk_lock(&hk_ss_lock); }
-void hk_superslab_fork_parent(void) { hk_unlock(&hk_ss_lock); }
-void hk_superslab_fork_child(void) { hk_lock_reinit(&hk_ss_lock); }

@@ -147,8 +147,5 @@ void hk_superslab_trim(void);
  * lock is false (signal handlers: a racy walk rather than a deadlock). */
 void hk_superslab_foreach(void (*fn)(struct hk_superslab *ss, void *arg), void *arg, bool lock);
 
-void hk_superslab_fork_prepare(void);
-void hk_superslab_fork_parent(void);
-void hk_superslab_fork_child(void);
 
 #endif
