@@ -70,5 +70,46 @@ PY
 run HAKMEM_STATS_SIGNAL=SIGUSR2 "$prog" signal >/dev/null 2>"$tmp/err"
 [ "$(grep -c '^hakmem: totals ' "$tmp/err")" -eq 1 ] || fail "SIGUSR2 report: $(cat "$tmp/err")"
 
+# 7. HAKMEM_STATS_SIGNAL takes names and numbers, and refuses the signals that would turn a
+# crash into a loop of reports (11, 8) or keep SIGTERM from ending the program.
+for sig in SIGUSR2 USR2 12; do
+    run HAKMEM_STATS_SIGNAL=$sig "$prog" signal >/dev/null 2>"$tmp/err"
+    [ "$(grep -c '^hakmem: totals ' "$tmp/err")" -eq 1 ] || fail "HAKMEM_STATS_SIGNAL=$sig: no report"
+done
+for sig in 11 8 SIGSEGV; do
+    timeout 20 env LD_PRELOAD="$lib" HAKMEM_TINY_FAST_STATS=1 HAKMEM_STATS_SIGNAL=$sig \
+        "$prog" crash >/dev/null 2>"$tmp/err"
+    status=$?
+    [ $status -eq 139 ] || fail "HAKMEM_STATS_SIGNAL=$sig: crash exit status $status, expected 139"
+    grep -q "^hakmem: HAKMEM_STATS_SIGNAL=$sig ignored: expected a signal" "$tmp/err" ||
+        fail "HAKMEM_STATS_SIGNAL=$sig accepted silently"
+done
+for sig in 15 SIGTERM TERM 2 9; do
+    timeout 20 env LD_PRELOAD="$lib" HAKMEM_STATS_SIGNAL=$sig "$prog" term >/dev/null 2>"$tmp/err"
+    status=$?
+    [ $status -eq 143 ] || fail "HAKMEM_STATS_SIGNAL=$sig: SIGTERM exit status $status, expected 143"
+    grep -q "^hakmem: HAKMEM_STATS_SIGNAL=$sig ignored" "$tmp/err" || fail "HAKMEM_STATS_SIGNAL=$sig: no message"
+done
+
+# 8. Out-of-range values are refused with a message naming the range, never reinterpreted:
+# an exit status of 256 was 0 (leaks hidden), a depth of 0 became 1.
+run HAKMEM_LEAK_CHECK=1 HAKMEM_LEAK_EXITCODE=256 "$prog" leak >/dev/null 2>"$tmp/err"
+status=$?
+[ $status -eq 23 ] || fail "HAKMEM_LEAK_EXITCODE=256 with leaks: exit status $status, expected 23"
+grep -q '^hakmem: HAKMEM_LEAK_EXITCODE=256 ignored: expected 0-255; using 23$' "$tmp/err" ||
+    fail "HAKMEM_LEAK_EXITCODE=256: no message: $(head -3 "$tmp/err")"
+run HAKMEM_LEAK_CHECK=1 HAKMEM_LEAK_EXITCODE=7 "$prog" leak >/dev/null 2>&1
+[ $? -eq 7 ] || fail "HAKMEM_LEAK_EXITCODE=7 not used"
+for bad in HAKMEM_STACK_DEPTH=0 HAKMEM_STACK_DEPTH=65 HAKMEM_STATS=yes HAKMEM_LEAK_REPORT=some \
+           HAKMEM_SHADOW=2 HAKMEM_FAULT_MMAP_FAIL_AFTER=12x HAKMEM_SHADOW_POISON=100; do
+    run "$bad" "$prog" plain >/dev/null 2>"$tmp/err"
+    grep -q "^hakmem: $bad ignored: expected " "$tmp/err" || fail "$bad accepted silently"
+done
+long=$tmp/$(printf 'd%.0s' $(seq 4100))
+run HAKMEM_STATS=1 HAKMEM_STATS_FILE="$long" "$prog" plain >/dev/null 2>"$tmp/err"
+grep -q '^hakmem: HAKMEM_STATS_FILE=.*ignored: expected a path of 1-4095 bytes' "$tmp/err" ||
+    fail "a path of 4,100 bytes was not refused"
+grep -q '^hakmem: totals ' "$tmp/err" || fail "no report on stderr after refusing the long path"
+
 echo "report tests: $failures failed"
 [ $failures -eq 0 ]
