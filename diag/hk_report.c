@@ -274,12 +274,39 @@ static void hk_fatal_handler(int sig, siginfo_t *info, void *ctx)
     raise(sig);
 }
 
+/* One live report at a time, each written whole: a signal that arrives while a report is
+ * being written (on another thread, or on this one, re-entered) skips its report and counts
+ * it, and the next report starts with how many were skipped. A flag rather than a lock: a
+ * handler that waited could wait for itself. */
+static atomic_flag hk_live_busy = ATOMIC_FLAG_INIT;
+static atomic_uint_fast64_t hk_live_skipped;
+
+/* Text: one "hakmem: ..." line; JSON: an object of its own line, so every line parses. */
+static void hk_live_skipped_note(uint64_t n, bool json)
+{
+    struct hk_out o;
+    hk_out_init_fd(&o, STDERR_FILENO);
+    hk_out_str(&o, json ? "{\"live_reports_skipped\":" : "hakmem: live reports skipped: ");
+    hk_out_u64(&o, n);
+    hk_out_str(&o, json ? "}\n" : " (the signal came while another report was written)\n");
+    hk_out_flush(&o);
+}
+
 static void hk_stats_signal_handler(int sig)
 {
     (void)sig;
     int saved = errno;
-    hk_report_write(STDERR_FILENO, hk_opt.stats == HK_STATS_JSON ? HK_EMIT_JSON : HK_EMIT_TEXT,
-                    HK_REPORT_ALL, false);
+    if (atomic_flag_test_and_set(&hk_live_busy)) {
+        atomic_fetch_add(&hk_live_skipped, 1);
+        errno = saved;
+        return;
+    }
+    bool json = hk_opt.stats == HK_STATS_JSON;
+    uint64_t skipped = atomic_exchange(&hk_live_skipped, 0);
+    if (skipped)
+        hk_live_skipped_note(skipped, json);
+    hk_report_write(STDERR_FILENO, json ? HK_EMIT_JSON : HK_EMIT_TEXT, HK_REPORT_ALL, false);
+    atomic_flag_clear(&hk_live_busy);
     errno = saved;
 }
 

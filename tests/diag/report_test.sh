@@ -167,5 +167,26 @@ run HAKMEM_DUMP_DIR="$tmp/realdir" "$prog" plain >/dev/null 2>"$tmp/err"
 f=$(ls "$tmp"/realdir/hakmem-*-exit.dump 2>/dev/null | head -1)
 [ -n "$f" ] && [ "$(stat -c %a "$f")" = 600 ] || fail "no private dump file: $(cat "$tmp/err")"
 
+# 12. Live reports raised on four threads at once are written one at a time, each whole:
+# every line is one JSON object (a report, or a count of skipped ones), and no more than
+# the 800 signals and the exit report are counted. They interleaved mid-line before.
+run HAKMEM_STATS=json HAKMEM_STATS_SIGNAL=SIGUSR2 "$prog" storm >/dev/null 2>"$tmp/err"
+python3 - "$tmp/err" <<'PY' || fail "concurrent live reports interleaved"
+import json, sys
+reports = skipped = bad = 0
+for line in open(sys.argv[1]):
+    try:
+        d = json.loads(line)
+    except ValueError:
+        bad += 1
+        continue
+    if "live_reports_skipped" in d:
+        skipped += d["live_reports_skipped"]
+    else:
+        reports += 1
+print("live reports: %d whole, %d skipped, %d invalid lines" % (reports, skipped, bad))
+sys.exit(1 if bad or reports < 2 or reports + skipped > 801 else 0)
+PY
+
 echo "report tests: $failures failed"
 [ $failures -eq 0 ]
