@@ -47,7 +47,9 @@ if readme != order:
     errors.append(f"README.md lists {readme}, the table has {order}")
 
 seen = []
-for name, cells, _ in rows("docs/reliability.md"):
+for name, cells, header in rows("docs/reliability.md"):
+    if header[:3] != ["variable", "default", "accepts"]:
+        continue   # the table of files, which names options too
     seen.append(name)
     if name not in table:
         errors.append(f"docs/reliability.md: {name} is not an option")
