@@ -180,16 +180,15 @@ static void hk_dump_event(struct hk_out *o, const struct hk_dump_event *ev)
     hk_out_char(o, '\n');
 }
 
-int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
+/* A new dump file in HAKMEM_DUMP_DIR, hakmem-PID-SEQ-REASON.dump, by hk_os_open_file (no
+ * symlink in the path, created 0600 with O_EXCL: never an existing file); the next sequence
+ * number when the name is taken. -1 after saying on stderr why none could be created. */
+static int hk_dump_create(const char *dir, const char *reason, char *path, size_t cap)
 {
-    const char *dir = hk_opt.dump_dir;
-    if (!dir)
-        return -1;
-    char path[4096];
-    int fd = -1;
-    for (int tries = 0; fd < 0 && tries < 1000; tries++) {
+    const char *why = "the directory path is too long";
+    for (int tries = 0; tries < 1000; tries++) {
         struct hk_out p;
-        hk_out_init_mem(&p, path, sizeof path);
+        hk_out_init_mem(&p, path, cap);
         hk_out_str(&p, dir);
         hk_out_str(&p, "/hakmem-");
         hk_out_u64(&p, (uint64_t)hk_os_pid());
@@ -199,19 +198,29 @@ int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
         hk_out_str(&p, reason);
         hk_out_str(&p, ".dump");
         hk_out_flush(&p);
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 && errno != EEXIST)
+        if (p.err) {
+            errno = ENAMETOOLONG;
+            break;
+        }
+        int fd = hk_os_open_file(path, HK_FILE_NEW, &why);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST)
             break;
     }
-    struct hk_out err;
-    hk_out_init_fd(&err, STDERR_FILENO);
-    if (fd < 0) {
-        hk_out_str(&err, "hakmem: cannot create a dump file in ");
-        hk_out_str(&err, dir);
-        hk_out_str(&err, " (missing directory, no permission, or a symlink)\n");
-        hk_out_flush(&err);
+    hk_out_file_problem("cannot create a dump file in ", dir, why, errno, "");
+    return -1;
+}
+
+int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
+{
+    const char *dir = hk_opt.dump_dir;
+    if (!dir)
         return -1;
-    }
+    char path[HK_PATH_MAX + 1];
+    int fd = hk_dump_create(dir, reason, path, sizeof path);
+    if (fd < 0)
+        return -1;
     struct hk_out o;
     hk_out_init_fd(&o, fd);
     hk_dump_header(&o, reason);
@@ -230,11 +239,19 @@ int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
         hk_leak_dump(&o);
     hk_out_str(&o, "end\n");
     hk_out_flush(&o);
-    close(fd);
-    hk_out_str(&err, "hakmem: dump written to ");
-    hk_out_str(&err, path);
-    hk_out_char(&err, '\n');
-    hk_out_flush(&err);
+    int err = o.err;
+    if (close(fd) < 0 && !err)
+        err = errno;
+    if (err) {
+        hk_out_file_problem("incomplete dump ", path, "a write failed", err, "");
+        return -1;
+    }
+    struct hk_out msg;
+    hk_out_init_fd(&msg, STDERR_FILENO);
+    hk_out_str(&msg, "hakmem: dump written to ");
+    hk_out_str(&msg, path);
+    hk_out_char(&msg, '\n');
+    hk_out_flush(&msg);
     return 0;
 }
 

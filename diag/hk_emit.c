@@ -1,6 +1,7 @@
 #include "hk_emit.h"
 #include "hk_os.h"
 
+#include <errno.h>
 #include <string.h>
 
 void hk_out_init_fd(struct hk_out *o, int fd)
@@ -9,6 +10,7 @@ void hk_out_init_fd(struct hk_out *o, int fd)
     o->mem = NULL;
     o->mem_cap = o->mem_len = 0;
     o->len = 0;
+    o->err = 0;
 }
 
 void hk_out_init_mem(struct hk_out *o, char *mem, size_t cap)
@@ -22,19 +24,48 @@ void hk_out_init_mem(struct hk_out *o, char *mem, size_t cap)
 
 void hk_out_flush(struct hk_out *o)
 {
-    if (!o->len)
+    if (!o->len || o->err) {
+        o->len = 0;
         return;
+    }
     if (o->mem) {
         size_t room = o->mem_cap > o->mem_len + 1 ? o->mem_cap - o->mem_len - 1 : 0;
         size_t n = o->len < room ? o->len : room;
+        if (n < o->len)
+            o->err = ENOSPC;
         memcpy(o->mem + o->mem_len, o->buf, n);
         o->mem_len += n;
         if (o->mem_cap)
             o->mem[o->mem_len] = '\0';
     } else if (o->fd >= 0) {
-        hk_os_write_all(o->fd, o->buf, o->len);
+        o->err = hk_os_write_all(o->fd, o->buf, o->len);
     }
     o->len = 0;
+}
+
+void hk_out_file_problem(const char *head, const char *path, const char *why, int err,
+                         const char *tail)
+{
+    struct hk_out o;
+    hk_out_init_fd(&o, 2);
+    hk_out_str(&o, "hakmem: ");
+    hk_out_str(&o, head);
+    hk_out_str(&o, path);
+    hk_out_str(&o, ": ");
+    hk_out_str(&o, why);
+    if (err) {
+        const char *name = hk_os_errno_name(err);
+        hk_out_str(&o, " (errno ");
+        hk_out_u64(&o, (uint64_t)err);
+        if (name) {
+            hk_out_str(&o, ", ");
+            hk_out_str(&o, name);
+        }
+        hk_out_char(&o, ')');
+    }
+    hk_out_str(&o, tail);
+    hk_out_char(&o, '\n');
+    hk_out_flush(&o);
 }
 
 void hk_out_mem(struct hk_out *o, const char *s, size_t n)

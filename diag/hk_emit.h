@@ -18,6 +18,8 @@ struct hk_out {
     char *mem;            /* optional: write into mem (cap bytes) instead of fd */
     size_t mem_cap, mem_len;
     size_t len;
+    int err;              /* first failed write's errno (ENOSPC when mem was too small);
+                           * nothing more is written after it, so the reader sees a cut */
     char buf[2048];
 };
 
@@ -40,6 +42,10 @@ void hk_out_fixed(struct hk_out *o, uint64_t num, uint64_t den, int decimals);
  * start a field of its own (docs/dump-format.md). */
 void hk_out_quote(struct hk_out *o, const char *v);
 void hk_out_value(struct hk_out *o, const char *v);
+/* One line on stderr about a file: "hakmem: <head><path>: <why> (errno N, ENAME)<tail>";
+ * err 0 leaves out the parenthesis. */
+void hk_out_file_problem(const char *head, const char *path, const char *why, int err,
+                         const char *tail);
 /* A JSON string, quoted and escaped; and the escaped body alone. */
 void hk_out_json_str(struct hk_out *o, const char *s);
 void hk_out_json_str_body(struct hk_out *o, const char *s);

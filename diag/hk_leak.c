@@ -10,12 +10,14 @@
 #include "hk_leak.h"
 #include "hk_leak_int.h"
 #include "hk_leak_line.h"
+#include "hk_leak_supp.h"
 #include "hk_lock.h"
 #include "hk_options.h"
 #include "hk_os.h"
 #include "hk_walk.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
@@ -45,9 +47,11 @@ struct hk_group {
     size_t smin, smax;
 };
 
-#define HK_SUPP_MAX 256
+/* A pattern of the built-in list, or of the file: those are kept in the run's text buffer,
+ * which moves when it grows, so they are found by offset until the file is read whole. */
 struct hk_supp {
     const char *pat;
+    size_t off;
     bool builtin;
     uint64_t hits_stacks, hits_blocks;
 };
@@ -67,11 +71,12 @@ struct hk_run {
     uint64_t supp_stacks, supp_blocks, supp_bytes;
     uint64_t untracked_blocks, untracked_bytes;
     uint64_t roots_bytes;
-    struct hk_supp supp[HK_SUPP_MAX];
-    unsigned nsupp;
-    char *supp_text;
-    size_t supp_len;
-    bool supp_file_bad;
+    struct hk_supp *supp;  /* the built-in patterns, then the file's */
+    size_t nsupp, supp_map_len;
+    char *supp_text;       /* the file's patterns, NUL-terminated */
+    size_t supp_used, supp_len;
+    const char *supp_why;  /* why the file was refused (nothing suppressed from it) */
+    uint64_t supp_line;    /* the line that refused it, 0 when not a line */
 };
 
 /* Known one-time allocations of glibc and ld.so that are not the program's leaks. */
@@ -105,7 +110,29 @@ static void hk_run_free(struct hk_run *r)
         hk_os_unmap(r->work, r->work_len);
     if (r->supp_text)
         hk_os_unmap(r->supp_text, r->supp_len);
+    if (r->supp)
+        hk_os_unmap(r->supp, r->supp_map_len);
     hk_leak_sym_release();
+}
+
+/* Grows a mapping of the run to at least need bytes (doubling, contents kept). */
+static bool hk_run_grow(void **p, size_t *len, size_t need)
+{
+    if (need <= *len)
+        return true;
+    size_t want = *len ? *len * 2 : 4096, got;
+    while (want < need)
+        want *= 2;
+    void *q = hk_run_map(want, &got);
+    if (!q)
+        return false;
+    if (*p) {
+        memcpy(q, *p, *len);
+        hk_os_unmap(*p, *len);
+    }
+    *p = q;
+    *len = got;
+    return true;
 }
 
 /* ---- snapshot ---- */
@@ -362,57 +389,74 @@ static const char *hk_basename(const char *path)
     return b ? b + 1 : path;
 }
 
-static void hk_supp_add(struct hk_run *r, const char *pat, bool builtin)
+static bool hk_supp_add(struct hk_run *r, const char *pat, size_t off, bool builtin)
 {
-    if (r->nsupp < HK_SUPP_MAX && *pat) {
-        struct hk_supp *s = &r->supp[r->nsupp++];
-        s->pat = pat;
-        s->builtin = builtin;
-        s->hits_stacks = s->hits_blocks = 0;
-    }
+    if (!hk_run_grow((void **)&r->supp, &r->supp_map_len, (r->nsupp + 1) * sizeof *r->supp))
+        return false;
+    r->supp[r->nsupp++] = (struct hk_supp){pat, off, builtin, 0, 0};
+    return true;
 }
 
+/* The parser's callback: the pattern's text into the run's buffer, and its entry. */
+static bool hk_supp_file_pattern(void *ctx, const char *pat, size_t len)
+{
+    struct hk_run *r = ctx;
+    if (!hk_run_grow((void **)&r->supp_text, &r->supp_len, r->supp_used + len + 1))
+        return false;
+    memcpy(r->supp_text + r->supp_used, pat, len);
+    r->supp_text[r->supp_used + len] = '\0';
+    r->supp_used += len + 1;
+    return hk_supp_add(r, NULL, r->supp_used - len - 1, false);
+}
+
+/* Streams the file through the parser; false (r->supp_why set) when it is refused. */
+static bool hk_supp_read(struct hk_run *r, const char *path)
+{
+    const char *why = NULL;
+    int fd = hk_os_open_file(path, HK_FILE_READ, &why);
+    if (fd < 0) {
+        r->supp_why = why;
+        return false;
+    }
+    struct hk_supp_parser p;
+    hk_supp_parser_init(&p, hk_supp_file_pattern, r);
+    char chunk[4096];
+    for (;;) {
+        ssize_t k = read(fd, chunk, sizeof chunk);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            r->supp_why = "a read failed";
+        if (k <= 0 || !hk_supp_feed(&p, chunk, (size_t)k))
+            break;
+    }
+    close(fd);
+    if (r->supp_why)
+        return false;
+    if (!p.error)
+        hk_supp_finish(&p);
+    if (p.error) {
+        r->supp_why = p.error;
+        r->supp_line = p.line;
+    }
+    return !p.error;
+}
+
+/* The built-in list, then HAKMEM_LEAK_SUPPRESSIONS, all of it or (refused) none of it. */
 static void hk_supp_load(struct hk_run *r)
 {
     for (unsigned i = 0; i < sizeof hk_builtin_supp / sizeof hk_builtin_supp[0]; i++)
-        hk_supp_add(r, hk_builtin_supp[i], true);
+        hk_supp_add(r, hk_builtin_supp[i], 0, true);
+    size_t nbuiltin = r->nsupp;
     const char *path = hk_opt.leak_suppressions;
-    if (!path || !*path)
+    if (!path)
         return;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        r->supp_file_bad = true;
-        return;
-    }
-    size_t cap = (size_t)256 << 10;
-    r->supp_text = hk_run_map(cap, &r->supp_len);
-    if (!r->supp_text) {
-        close(fd);
+    if (!hk_supp_read(r, path)) {
+        r->nsupp = nbuiltin;
         return;
     }
-    size_t n = 0;
-    for (;;) {
-        ssize_t k = read(fd, r->supp_text + n, cap - 1 - n);
-        if (k <= 0)
-            break;
-        n += (size_t)k;
-    }
-    close(fd);
-    r->supp_text[n] = '\0';
-    for (char *line = r->supp_text; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        char *s = line;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        char *e = s + strlen(s);
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-            *--e = '\0';
-        if (*s != '#' && strncmp(s, "leak:", 5) == 0)
-            hk_supp_add(r, s + 5, false);
-        line = nl ? nl + 1 : NULL;
-    }
+    for (size_t i = nbuiltin; i < r->nsupp; i++)
+        r->supp[i].pat = r->supp_text + r->supp[i].off;
 }
 
 /* ---- symbols of a frame ---- */
@@ -478,7 +522,7 @@ static uint8_t hk_suppressed(struct hk_run *r, const struct hk_group *g)
 {
     const uintptr_t *frames;
     int n = hk_stack_frames(g->stack, &frames);
-    for (unsigned s = r->nsupp; s-- > 0;) {   /* the file's patterns first */
+    for (size_t s = r->nsupp; s-- > 0;) {   /* the file's patterns first */
         for (int i = 0; i < n; i++) {
             struct hk_frame_info fi;
             hk_frame_info(g->stack, i, &fi);
@@ -767,7 +811,7 @@ static void hk_print_report(struct hk_run *r, int fd, bool final)
         hk_out_str(&o, "hakmem: still reachable blocks are not listed "
                        "(HAKMEM_LEAK_REPORT=reachable or all lists them)\n");
     }
-    for (unsigned s = 0; s < r->nsupp; s++) {
+    for (size_t s = 0; s < r->nsupp; s++) {
         const struct hk_supp *sp = &r->supp[s];
         if (!sp->hits_stacks)
             continue;
@@ -779,9 +823,16 @@ static void hk_print_report(struct hk_run *r, int fd, bool final)
         hk_out_str(&o, sp->pat);
         hk_out_str(&o, sp->builtin ? " (built-in)\n" : "\n");
     }
-    if (r->supp_file_bad) {
+    if (r->supp_why) {
         hk_out_str(&o, "hakmem: cannot read HAKMEM_LEAK_SUPPRESSIONS=");
         hk_out_str(&o, hk_opt.leak_suppressions);
+        hk_out_str(&o, ": ");
+        if (r->supp_line) {
+            hk_out_str(&o, "line ");
+            hk_out_u64(&o, r->supp_line);
+            hk_out_str(&o, ": ");
+        }
+        hk_out_str(&o, r->supp_why);
         hk_out_str(&o, "; nothing suppressed from it\n");
     }
     if (r->untracked_blocks) {

@@ -164,7 +164,7 @@ void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope)
     hk_emit_end(e);
 }
 
-void hk_report_write(int fd, int format, int scope, bool lock)
+int hk_report_write(int fd, int format, int scope, bool lock)
 {
     struct hakmem_stats st;
     hk_snapshot_take(&st, lock);
@@ -174,6 +174,8 @@ void hk_report_write(int fd, int format, int scope, bool lock)
     hk_emit_init(&e, &out, format);
     e.lock = lock;
     hk_report_emit(&e, &st, scope);
+    hk_out_flush(&out);
+    return out.err;
 }
 
 HK_API void hakmem_stats_print(int fd) { hk_report_write(fd, HK_EMIT_TEXT, HK_REPORT_ALL, true); }
@@ -182,47 +184,58 @@ HK_API void hakmem_stats_json(int fd) { hk_report_write(fd, HK_EMIT_JSON, HK_REP
 
 /* ---- where the exit report goes ---- */
 
-/* HAKMEM_STATS_FILE with %p replaced by the pid; opened without following a symlink. */
-static int hk_report_open(void)
+/* HAKMEM_STATS_FILE with %p replaced by the pid and %% by %, into path (cap bytes);
+ * false when it does not fit. */
+static bool hk_report_path(char *path, size_t cap)
 {
-    const char *tmpl = hk_opt.stats_file;
-    if (!tmpl || !*tmpl)
-        return STDERR_FILENO;
-    char path[4096];
     struct hk_out o;
-    hk_out_init_mem(&o, path, sizeof path);
-    for (const char *s = tmpl; *s; s++) {
+    hk_out_init_mem(&o, path, cap);
+    for (const char *s = hk_opt.stats_file; *s; s++) {
         if (s[0] == '%' && s[1] == 'p') {
             hk_out_u64(&o, (uint64_t)hk_os_pid());
+            s++;
+        } else if (s[0] == '%' && s[1] == '%') {
+            hk_out_char(&o, '%');
             s++;
         } else {
             hk_out_char(&o, *s);
         }
     }
     hk_out_flush(&o);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        struct hk_out err;
-        hk_out_init_fd(&err, STDERR_FILENO);
-        hk_out_str(&err, "hakmem: cannot write the stats report to ");
-        hk_out_str(&err, path);
-        hk_out_str(&err, " (symlink, missing directory or no permission); using stderr\n");
-        hk_out_flush(&err);
-        return STDERR_FILENO;
-    }
-    return fd;
+    return !o.err;
 }
 
 static bool hk_report_wanted(void) { return hk_opt.stats || hk_opt.tiny_fast_stats; }
 
+/* The report, into HAKMEM_STATS_FILE (opened by hk_os_open_file: no symlink, no FIFO, only
+ * a regular file of ours) or stderr; a file that cannot be used or written whole is said
+ * on stderr, and a refused one sends the report to stderr instead. */
 static void hk_report_to_destination(bool lock)
 {
-    int fd = hk_report_open();
     int format = hk_opt.stats == HK_STATS_JSON ? HK_EMIT_JSON : HK_EMIT_TEXT;
     int scope = hk_opt.stats ? HK_REPORT_ALL : HK_REPORT_TINY;
-    hk_report_write(fd, format, scope, lock);
-    if (fd != STDERR_FILENO)
-        close(fd);
+    if (!hk_opt.stats_file) {
+        hk_report_write(STDERR_FILENO, format, scope, lock);
+        return;
+    }
+    char path[HK_PATH_MAX + 1];
+    const char *why = "the path with %p replaced is longer than 4095 bytes";
+    int fd = -1, err = ENAMETOOLONG;
+    if (hk_report_path(path, sizeof path)) {
+        fd = hk_os_open_file(path, HK_FILE_REPLACE, &why);
+        err = errno;
+    }
+    if (fd < 0) {
+        hk_out_file_problem("cannot write the stats report to ", path, why, err,
+                            "; writing it to stderr");
+        hk_report_write(STDERR_FILENO, format, scope, lock);
+        return;
+    }
+    err = hk_report_write(fd, format, scope, lock);
+    if (close(fd) < 0 && !err)
+        err = errno;
+    if (err)
+        hk_out_file_problem("incomplete stats report in ", path, "a write failed", err, "");
 }
 
 static atomic_int hk_exit_reported;
@@ -289,12 +302,39 @@ static void hk_fatal_handler(int sig, siginfo_t *info, void *ctx)
     raise(sig);
 }
 
+/* One live report at a time, each written whole: a signal that arrives while a report is
+ * being written (on another thread, or on this one, re-entered) skips its report and counts
+ * it, and the next report starts with how many were skipped. A flag rather than a lock: a
+ * handler that waited could wait for itself. */
+static atomic_flag hk_live_busy = ATOMIC_FLAG_INIT;
+static atomic_uint_fast64_t hk_live_skipped;
+
+/* Text: one "hakmem: ..." line; JSON: an object of its own line, so every line parses. */
+static void hk_live_skipped_note(uint64_t n, bool json)
+{
+    struct hk_out o;
+    hk_out_init_fd(&o, STDERR_FILENO);
+    hk_out_str(&o, json ? "{\"live_reports_skipped\":" : "hakmem: live reports skipped: ");
+    hk_out_u64(&o, n);
+    hk_out_str(&o, json ? "}\n" : " (the signal came while another report was written)\n");
+    hk_out_flush(&o);
+}
+
 static void hk_stats_signal_handler(int sig)
 {
     (void)sig;
     int saved = errno;
-    hk_report_write(STDERR_FILENO, hk_opt.stats == HK_STATS_JSON ? HK_EMIT_JSON : HK_EMIT_TEXT,
-                    HK_REPORT_ALL, false);
+    if (atomic_flag_test_and_set(&hk_live_busy)) {
+        atomic_fetch_add(&hk_live_skipped, 1);
+        errno = saved;
+        return;
+    }
+    bool json = hk_opt.stats == HK_STATS_JSON;
+    uint64_t skipped = atomic_exchange(&hk_live_skipped, 0);
+    if (skipped)
+        hk_live_skipped_note(skipped, json);
+    hk_report_write(STDERR_FILENO, json ? HK_EMIT_JSON : HK_EMIT_TEXT, HK_REPORT_ALL, false);
+    atomic_flag_clear(&hk_live_busy);
     errno = saved;
 }
 

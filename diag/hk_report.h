@@ -17,7 +17,8 @@ enum hk_report_scope {
 /* The exit and signal hooks are registered by the hook hk_diag_start() (src/hk_hooks.h). */
 /* Emits a report of st (text or JSON, per e). */
 void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope);
-/* Writes the report to fd; lock=false inside signal handlers. */
-void hk_report_write(int fd, int format, int scope, bool lock);
+/* Writes the report to fd; lock=false inside signal handlers. Returns 0, or the errno of
+ * the write that failed (the report is then incomplete). */
+int hk_report_write(int fd, int format, int scope, bool lock);
 
 #endif

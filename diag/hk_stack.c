@@ -262,6 +262,16 @@ static _Atomic uint32_t hk_nstacks;
 
 static atomic_bool hk_stack_on;
 static int hk_depth = 16;
+
+/* Frames kept, at least, for a stack whose first frame lies in glibc (libc or the dynamic
+ * loader): the built-in suppressions (hk_leak.c) recognise glibc's one-time allocations by a
+ * function a few frames up, e.g. _dl_allocate_tls above the static allocate_dtv (no symbol)
+ * that makes every thread's DTV. With HAKMEM_STACK_DEPTH below this, those stacks would
+ * otherwise be one unnamed ld.so frame, reported as a leak in any program that starts a
+ * thread. Only stacks that start in glibc pay for the deeper capture. */
+#define HK_GLIBC_FRAMES 6
+#define HK_GLIBC_MODULES 2
+static uintptr_t hk_glibc_lo[HK_GLIBC_MODULES], hk_glibc_hi[HK_GLIBC_MODULES];
 static pid_t hk_pid;
 static uintptr_t hk_self_lo, hk_self_hi;   /* hakmem's own code: frames dropped on top */
 
@@ -569,6 +579,27 @@ static void hk_fp_learn(const uintptr_t *fp, const uintptr_t *raw, int n, int wa
         hk_fp_mark(raw[n - 1], HK_FP_END);
 }
 
+static bool hk_in_glibc(uintptr_t ra)
+{
+    for (int k = 0; k < HK_GLIBC_MODULES; k++)
+        if (ra - 1 >= hk_glibc_lo[k] && ra - 1 < hk_glibc_hi[k])
+            return true;
+    return false;
+}
+
+/* Index in raw[0..n) of the program's first frame: past hakmem's own (see below). */
+static int hk_first_frame(const uintptr_t *raw, int n, int skip)
+{
+    int i = 1;
+    if (hk_self_hi) {
+        while (i < n && raw[i] - 1 >= hk_self_lo && raw[i] - 1 < hk_self_hi)
+            i++;
+    } else {
+        i += skip;
+    }
+    return i;
+}
+
 void hk_stack_capture_counts(uint64_t *fp_walks, uint64_t *unwinds)
 {
     *fp_walks = hk_fp_walks;
@@ -610,16 +641,19 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
     }
     /* When hakmem is a module of its own, its frames are recognised by address (robust
      * to inlining and tail calls); linked into the program, `skip` says how many. */
-    int i = 1;
-    if (hk_self_hi) {
-        while (i < n && raw[i] - 1 >= hk_self_lo && raw[i] - 1 < hk_self_hi)
-            i++;
-    } else {
-        i += skip;
+    int i = hk_first_frame(raw, n, skip);
+    int keep = hk_depth;
+    if (hk_depth < HK_GLIBC_FRAMES && i < n && hk_in_glibc(raw[i])) {
+        keep = HK_GLIBC_FRAMES;
+        if (n - i < keep) {   /* the walk stopped at the depth: unwind further */
+            n = hk_unwind((void **)raw, HK_RAW_MAX);
+            hk_unwinds++;
+            i = hk_first_frame(raw, n, skip);
+        }
     }
     int m = n - i;
-    if (m > hk_depth)
-        m = hk_depth;
+    if (m > keep)
+        m = keep;
     uint32_t id = 0;
     if (m > 0) {
         const uintptr_t *f = raw + i;
@@ -641,6 +675,22 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
 
 /* ---- initialisation (fork: the locks are hk_lock.h's, handled by the one fork handler) -- */
 
+/* libc's and the dynamic loader's code, by file name (hk_in_glibc). Module lock held. */
+static void hk_stack_find_glibc(void)
+{
+    uint32_t n = atomic_load_explicit(&hk_nmodules, HK_RELAXED);
+    int k = 0;
+    for (uint32_t i = 0; i < n && k < HK_GLIBC_MODULES; i++) {
+        const char *base = strrchr(hk_modules[i].path, '/');
+        base = base ? base + 1 : hk_modules[i].path;
+        if (!strncmp(base, "libc.so", 7) || !strncmp(base, "ld-linux", 8)) {
+            hk_glibc_lo[k] = hk_modules[i].lo;
+            hk_glibc_hi[k] = hk_modules[i].hi;
+            k++;
+        }
+    }
+}
+
 void hk_stack_init(void)
 {
     if (atomic_load(&hk_stack_on))
@@ -661,6 +711,7 @@ void hk_stack_init(void)
         hk_self_lo = hk_modules[sm].lo;
         hk_self_hi = hk_modules[sm].hi;
     }
+    hk_stack_find_glibc();
     hk_unlock(&hk_module_lock);
 #if HK_HAVE_UNWIND
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);

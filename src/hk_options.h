@@ -1,11 +1,17 @@
-/* Options: one table, read once from the environment without allocating. */
+/* Options: one table (hk_option_defs in hk_options.c) that drives the parser, the messages
+ * about refused values and the documentation check; read once from the environment without
+ * allocating. */
 #ifndef HK_OPTIONS_H
 #define HK_OPTIONS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum hk_stats_mode { HK_STATS_OFF = 0, HK_STATS_TEXT = 1, HK_STATS_JSON = 2 };
+
+/* Longest path hakmem opens (PATH_MAX without its NUL); a longer one is refused, never cut. */
+#define HK_PATH_MAX 4095
 
 struct hk_options {
     bool tiny_fast_stats;        /* HAKMEM_TINY_FAST_STATS=1: per-class tiny table at exit */
@@ -25,13 +31,40 @@ struct hk_options {
     int stack_depth;             /* HAKMEM_STACK_DEPTH (16) */
     bool stack_fp;               /* HAKMEM_STACK_FP (1): frame-pointer walks where verified */
     bool report_invalid;         /* HAKMEM_REPORT_INVALID (1): one line per misuse */
-    uint32_t shadow_poison;      /* HAKMEM_SHADOW_POISON (256): bytes of a freed block checked */
+    uint32_t shadow_poison;      /* HAKMEM_SHADOW_POISON (256): end of the checked bytes */
 };
 
 extern struct hk_options hk_opt;
 
+enum hk_opt_type {
+    HK_OPT_BOOL,     /* 0|1 (also no|yes, false|true, off|on) */
+    HK_OPT_UINT,     /* decimal or 0x hex in [min, max], a multiple of step; 0 too if zero_off */
+    HK_OPT_CHOICE,   /* one of the '|'-separated words of choices, stored as its index */
+    HK_OPT_PATH,     /* 1 to HK_PATH_MAX bytes; empty is unset */
+    HK_OPT_SIGNAL,   /* a name (SIGUSR2, USR2) or number of a signal a report may take */
+};
+
+/* One option. The default is written as a user would write the value, and parsed by the
+ * same code at start-up, so the table is the only place it is stated. */
+struct hk_option_def {
+    const char *name;
+    enum hk_opt_type type;
+    const char *def;             /* "" : unset */
+    uint64_t min, max, step;     /* HK_OPT_UINT */
+    bool zero_off;               /* HK_OPT_UINT: 0 is accepted too, and means off */
+    const char *choices;         /* HK_OPT_CHOICE */
+    size_t offset, size;         /* the field of struct hk_options */
+    const char *doc;             /* what it does, one line */
+};
+
+extern const struct hk_option_def hk_option_defs[];
+extern const size_t hk_noptions;
+
 void hk_options_init(void);
-/* Parses a decimal (or 0x hex) number; returns def when unset or malformed. */
-uint64_t hk_parse_u64(const char *s, uint64_t def);
+/* What def accepts, in words ("1-64", "lost|reachable|all"), NUL-terminated in buf. */
+void hk_option_accepts(const struct hk_option_def *def, char *buf, size_t cap);
+/* The signal named or numbered by s that a live report may take; 0 when s names none, -1
+ * when it names one that is refused (fatal, uncatchable, or one that ends programs). */
+int hk_option_signal(const char *s);
 
 #endif

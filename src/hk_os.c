@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,18 +101,180 @@ uint64_t hk_os_monotonic_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void hk_os_write_all(int fd, const char *buf, size_t len)
+int hk_os_write_all(int fd, const char *buf, size_t len)
 {
     while (len) {
         ssize_t n = write(fd, buf, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return;
+            return errno;
         }
         buf += n;
         len -= (size_t)n;
     }
+    return 0;
+}
+
+const char *hk_os_errno_name(int err)
+{
+    switch (err) {
+    case ENOSPC: return "ENOSPC";
+    case EDQUOT: return "EDQUOT";
+    case EFBIG: return "EFBIG";
+    case EIO: return "EIO";
+    case EPIPE: return "EPIPE";
+    case EBADF: return "EBADF";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EROFS: return "EROFS";
+    case ELOOP: return "ELOOP";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case ENXIO: return "ENXIO";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EAGAIN: return "EAGAIN";
+    default: return NULL;
+    }
+}
+
+/* ---- files named by options ---- */
+
+#define HK_OS_PATH_MAX 4095
+
+/* The directory that holds the last component of path, opened one component at a time
+ * without following a symlink; *leaf points at that component inside copy. */
+static int hk_os_open_parent(const char *path, char *copy, const char **leaf, const char **why)
+{
+    size_t len = strlen(path);
+    if (!len || len > HK_OS_PATH_MAX) {
+        *why = len ? "the path is longer than 4095 bytes" : "the path is empty";
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(copy, path, len + 1);
+    int dir = open(copy[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char *s = copy;
+    for (;;) {
+        if (dir < 0) {
+            *why = errno == ELOOP || errno == ENOTDIR
+                       ? "a directory in the path is a symlink or not a directory"
+                       : "a directory in the path cannot be opened";
+            return -1;
+        }
+        while (*s == '/')
+            s++;
+        char *slash = strchr(s, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        int next = openat(dir, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int err = errno;
+        close(dir);
+        errno = err;
+        dir = next;
+        s = slash + 1;
+    }
+    if (!*s) {
+        close(dir);
+        *why = "the path names a directory";
+        errno = EISDIR;
+        return -1;
+    }
+    *leaf = s;
+    return dir;
+}
+
+/* Why st may not be used (NULL: it may). */
+static const char *hk_os_file_refusal(const struct stat *st, enum hk_os_file how)
+{
+    if (!S_ISREG(st->st_mode))
+        return "not a regular file (a FIFO, device, socket or directory)";
+    if (how == HK_FILE_READ)
+        return NULL;
+    if (st->st_nlink != 1)
+        return "a hard link (the file has more than one name)";
+    if (st->st_uid != geteuid())
+        return "the file belongs to another user";
+    return NULL;
+}
+
+/* An existing file of that name, checked before (without opening it: opening a device may
+ * act) and after opening (what was opened is what counts). */
+static int hk_os_open_existing(int dir, const char *leaf, enum hk_os_file how, const char **why)
+{
+    struct stat before, st;
+    if (fstatat(dir, leaf, &before, AT_SYMLINK_NOFOLLOW) < 0) {
+        *why = "it cannot be looked up";
+        return -1;
+    }
+    *why = S_ISLNK(before.st_mode) ? "the file is a symlink" : hk_os_file_refusal(&before, how);
+    if (*why) {
+        errno = EPERM;
+        return -1;
+    }
+    int flags = (how == HK_FILE_READ ? O_RDONLY : O_WRONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    int fd = openat(dir, leaf, flags);
+    if (fd < 0) {
+        *why = errno == ELOOP ? "the file is a symlink" : "it cannot be opened";
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || (*why = hk_os_file_refusal(&st, how)) ||
+        st.st_ino != before.st_ino || st.st_dev != before.st_dev) {
+        if (!*why)
+            *why = "the file changed while it was opened";
+        close(fd);
+        errno = EPERM;
+        return -1;
+    }
+    if (how == HK_FILE_REPLACE && (fchmod(fd, 0600) < 0 || ftruncate(fd, 0) < 0)) {
+        *why = "it cannot be emptied or made private (mode 0600)";
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int hk_os_open_leaf(int dir, const char *leaf, enum hk_os_file how, const char **why)
+{
+    if (how == HK_FILE_READ)
+        return hk_os_open_existing(dir, leaf, how, why);
+    /* A few rounds: the name may be removed between the two opens. */
+    for (int round = 0; round < 4; round++) {
+        int fd = openat(dir, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK |
+                                       O_CLOEXEC, 0600);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST) {
+            *why = "it cannot be created";
+            return -1;
+        }
+        if (how == HK_FILE_NEW) {
+            *why = "the name is taken";
+            return -1;
+        }
+        fd = hk_os_open_existing(dir, leaf, how, why);
+        if (fd >= 0 || errno != ENOENT)
+            return fd;
+    }
+    return -1;
+}
+
+int hk_os_open_file(const char *path, enum hk_os_file how, const char **why)
+{
+    char copy[HK_OS_PATH_MAX + 1];
+    const char *leaf;
+    int dir = hk_os_open_parent(path, copy, &leaf, why);
+    if (dir < 0)
+        return -1;
+    int fd = hk_os_open_leaf(dir, leaf, how, why);
+    int err = errno;
+    close(dir);
+    if (fd >= 0)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    errno = err;
+    return fd;
 }
 
 long hk_os_read_file(const char *path, char *buf, size_t cap)

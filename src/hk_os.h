@@ -23,8 +23,25 @@ uint64_t hk_os_random64(void);
 uint64_t hk_os_time_ns(void);         /* CLOCK_REALTIME */
 uint64_t hk_os_monotonic_ns(void);    /* CLOCK_MONOTONIC_COARSE: cheap, for ages */
 
-/* write(2) all of buf, retrying on EINTR; errors are ignored (we are reporting). */
-void hk_os_write_all(int fd, const char *buf, size_t len);
+/* write(2) all of buf, retrying on EINTR. Returns 0, or the errno of the write that failed
+ * (ENOSPC, EFBIG, EIO...): a caller writing a report says so, one writing to stderr cannot. */
+int hk_os_write_all(int fd, const char *buf, size_t len);
+/* The symbolic name of an errno value ("ENOSPC"), or NULL for the ones not listed. */
+const char *hk_os_errno_name(int err);
+
+/* How hk_os_open_file may open a file that an option names. */
+enum hk_os_file {
+    HK_FILE_READ,      /* an existing regular file, read only */
+    HK_FILE_REPLACE,   /* a new file (0600), or an existing regular file of ours, emptied, 0600 */
+    HK_FILE_NEW,       /* a new file (0600) only: fails with EEXIST when the name is taken */
+};
+/* The one way hakmem opens a file that an option names (HAKMEM_STATS_FILE, dump files in
+ * HAKMEM_DUMP_DIR, HAKMEM_LEAK_SUPPRESSIONS). The directories are walked one component at a
+ * time with O_NOFOLLOW|O_DIRECTORY, so a symlink anywhere in the path is refused; the file
+ * is opened with O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC (a FIFO cannot block) and must be a regular
+ * file; one that is written must also have one link and belong to the effective user.
+ * Returns the fd (blocking again), or -1 with errno set and *why: the reason, in words. */
+int hk_os_open_file(const char *path, enum hk_os_file how, const char **why);
 /* Reads up to cap-1 bytes of a small file (e.g. /proc/self/status) into buf, NUL-terminated.
  * Returns the length or -1. */
 long hk_os_read_file(const char *path, char *buf, size_t cap);

@@ -2,8 +2,13 @@
  *   report_prog crash    allocate, then die of SIGSEGV
  *   report_prog fork     fork two children: one exits with exit(), one with _exit()
  *   report_prog signal   allocate, raise SIGUSR2 (the live-report signal), exit
+ *   report_prog storm    4 threads raise SIGUSR2 200 times each, at the same time
+ *   report_prog term     allocate, raise SIGTERM (must still end the program)
+ *   report_prog leak     lose 10 blocks of 100 B (no pointer to them is left), exit
  *   report_prog plain    allocate 1000 blocks of 64 B, free 600, print to stdout, exit */
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +25,26 @@ static void churn(void)
     }
     for (int i = 0; i < 600; i++)
         free(keep[i]);
+}
+
+/* The pointers are kept inverted, so the leak check's scan finds none of them. */
+static __attribute__((noinline)) void lose(void)
+{
+    static volatile uintptr_t hidden[10];
+    for (int i = 0; i < 10; i++)
+        hidden[i] = ~(uintptr_t)malloc(100);
+    (void)hidden[0];
+}
+
+static pthread_barrier_t storm_start;
+
+static void *storm(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&storm_start);
+    for (int i = 0; i < 200; i++)
+        pthread_kill(pthread_self(), SIGUSR2);
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -51,6 +76,23 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "signal")) {
         raise(SIGUSR2);
+        return 0;
+    }
+    if (!strcmp(mode, "storm")) {
+        pthread_t t[4];
+        pthread_barrier_init(&storm_start, NULL, 4);
+        for (int i = 0; i < 4; i++)
+            pthread_create(&t[i], NULL, storm, NULL);
+        for (int i = 0; i < 4; i++)
+            pthread_join(t[i], NULL);
+        return 0;
+    }
+    if (!strcmp(mode, "term")) {
+        raise(SIGTERM);
+        return 0;
+    }
+    if (!strcmp(mode, "leak")) {
+        lose();
         return 0;
     }
     printf("plain: 1000 allocated, 600 freed\n");

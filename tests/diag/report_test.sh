@@ -70,5 +70,123 @@ PY
 run HAKMEM_STATS_SIGNAL=SIGUSR2 "$prog" signal >/dev/null 2>"$tmp/err"
 [ "$(grep -c '^hakmem: totals ' "$tmp/err")" -eq 1 ] || fail "SIGUSR2 report: $(cat "$tmp/err")"
 
+# 7. HAKMEM_STATS_SIGNAL takes names and numbers, and refuses the signals that would turn a
+# crash into a loop of reports (11, 8) or keep SIGTERM from ending the program.
+for sig in SIGUSR2 USR2 12; do
+    run HAKMEM_STATS_SIGNAL=$sig "$prog" signal >/dev/null 2>"$tmp/err"
+    [ "$(grep -c '^hakmem: totals ' "$tmp/err")" -eq 1 ] || fail "HAKMEM_STATS_SIGNAL=$sig: no report"
+done
+for sig in 11 8 SIGSEGV; do
+    timeout 20 env LD_PRELOAD="$lib" HAKMEM_TINY_FAST_STATS=1 HAKMEM_STATS_SIGNAL=$sig \
+        "$prog" crash >/dev/null 2>"$tmp/err"
+    status=$?
+    [ $status -eq 139 ] || fail "HAKMEM_STATS_SIGNAL=$sig: crash exit status $status, expected 139"
+    grep -q "^hakmem: HAKMEM_STATS_SIGNAL=$sig ignored: expected a signal" "$tmp/err" ||
+        fail "HAKMEM_STATS_SIGNAL=$sig accepted silently"
+done
+for sig in 15 SIGTERM TERM 2 9; do
+    timeout 20 env LD_PRELOAD="$lib" HAKMEM_STATS_SIGNAL=$sig "$prog" term >/dev/null 2>"$tmp/err"
+    status=$?
+    [ $status -eq 143 ] || fail "HAKMEM_STATS_SIGNAL=$sig: SIGTERM exit status $status, expected 143"
+    grep -q "^hakmem: HAKMEM_STATS_SIGNAL=$sig ignored" "$tmp/err" || fail "HAKMEM_STATS_SIGNAL=$sig: no message"
+done
+
+# 8. Out-of-range values are refused with a message naming the range, never reinterpreted:
+# an exit status of 256 was 0 (leaks hidden), a depth of 0 became 1.
+run HAKMEM_LEAK_CHECK=1 HAKMEM_LEAK_EXITCODE=256 "$prog" leak >/dev/null 2>"$tmp/err"
+status=$?
+[ $status -eq 23 ] || fail "HAKMEM_LEAK_EXITCODE=256 with leaks: exit status $status, expected 23"
+grep -q '^hakmem: HAKMEM_LEAK_EXITCODE=256 ignored: expected 0-255; using 23$' "$tmp/err" ||
+    fail "HAKMEM_LEAK_EXITCODE=256: no message: $(head -3 "$tmp/err")"
+run HAKMEM_LEAK_CHECK=1 HAKMEM_LEAK_EXITCODE=7 "$prog" leak >/dev/null 2>&1
+[ $? -eq 7 ] || fail "HAKMEM_LEAK_EXITCODE=7 not used"
+for bad in HAKMEM_STACK_DEPTH=0 HAKMEM_STACK_DEPTH=65 HAKMEM_STATS=yes HAKMEM_LEAK_REPORT=some \
+           HAKMEM_SHADOW=2 HAKMEM_FAULT_MMAP_FAIL_AFTER=12x HAKMEM_SHADOW_POISON=100; do
+    run "$bad" "$prog" plain >/dev/null 2>"$tmp/err"
+    grep -q "^hakmem: $bad ignored: expected " "$tmp/err" || fail "$bad accepted silently"
+done
+long=$tmp/$(printf 'd%.0s' $(seq 4100))
+run HAKMEM_STATS=1 HAKMEM_STATS_FILE="$long" "$prog" plain >/dev/null 2>"$tmp/err"
+grep -q '^hakmem: HAKMEM_STATS_FILE=.*ignored: expected a path of 1-4095 bytes' "$tmp/err" ||
+    fail "a path of 4,100 bytes was not refused"
+grep -q '^hakmem: totals ' "$tmp/err" || fail "no report on stderr after refusing the long path"
+
+# 9. %% in HAKMEM_STATS_FILE is a literal %, %p the pid.
+run HAKMEM_STATS=1 HAKMEM_STATS_FILE="$tmp/a%%p.%p" "$prog" plain >/dev/null 2>&1
+n=$(ls "$tmp"/a%p.[0-9]* 2>/dev/null | wc -l)
+[ "$n" -eq 1 ] || fail "%% not a literal %: $(ls "$tmp")"
+
+# 10. Only a regular file of ours with one name, reached without a symlink, receives a report;
+# anything else is refused with one line and the report goes to stderr. A FIFO hung the
+# program at exit and at a crash.
+refused() {   # refused NAME PATH MODE: the report refused PATH, stayed on stderr, and the program ended
+    timeout 20 env LD_PRELOAD="$lib" HAKMEM_STATS=1 HAKMEM_STATS_FILE="$2" "$prog" "$3" \
+        >/dev/null 2>"$tmp/err"
+    local status=$?
+    [ $status -ne 124 ] || fail "$1: the program hung"
+    grep -q "^hakmem: cannot write the stats report to $2: " "$tmp/err" || fail "$1: no refusal line"
+    grep -q '^hakmem: totals ' "$tmp/err" || fail "$1: report not on stderr"
+}
+mkfifo "$tmp/fifo"
+refused fifo "$tmp/fifo" plain
+refused "fifo at a crash" "$tmp/fifo" crash
+mkdir "$tmp/realdir"
+ln -s "$tmp/realdir" "$tmp/linkdir"
+refused "symlinked directory" "$tmp/linkdir/report" plain
+[ ! -e "$tmp/realdir/report" ] || fail "report written through a symlinked directory"
+echo precious >"$tmp/hard-target"
+ln "$tmp/hard-target" "$tmp/hard"
+refused "hard link" "$tmp/hard" plain
+[ "$(cat "$tmp/hard-target")" = precious ] || fail "report written through a hard link"
+if [ "$(id -u)" = 0 ]; then   # a file another user made (in /tmp, say): root can make one
+    echo theirs >"$tmp/theirs"
+    chown 65534 "$tmp/theirs"
+    chmod 666 "$tmp/theirs"
+    refused "another user's file" "$tmp/theirs" plain
+    [ "$(cat "$tmp/theirs")" = theirs ] || fail "report written into another user's file"
+fi
+refused "/dev/full" /dev/full plain
+# An existing file of ours is replaced and made private.
+echo old >"$tmp/open"
+chmod 644 "$tmp/open"
+run HAKMEM_STATS=1 HAKMEM_STATS_FILE="$tmp/open" "$prog" plain >/dev/null 2>&1
+[ "$(stat -c %a "$tmp/open")" = 600 ] || fail "existing report file kept mode $(stat -c %a "$tmp/open")"
+# A write that fails (here EFBIG past RLIMIT_FSIZE) is said, never silent.
+# (stderr through a pipe: the limit applies to regular files only, the test's too)
+( trap '' XFSZ; ulimit -f 0; exec env LD_PRELOAD="$lib" HAKMEM_STATS=1 HAKMEM_STATS_FILE="$tmp/big" \
+    "$prog" plain ) 2>&1 >/dev/null | cat >"$tmp/err"
+grep -q "^hakmem: incomplete stats report in $tmp/big: a write failed (errno 27, EFBIG)" "$tmp/err" ||
+    fail "a failed write was silent: $(cat "$tmp/err")"
+
+# 11. Dump files: the same checks; a symlinked directory or a FIFO is not written into.
+run HAKMEM_DUMP_DIR="$tmp/linkdir" "$prog" plain >/dev/null 2>"$tmp/err"
+grep -q "^hakmem: cannot create a dump file in $tmp/linkdir: a directory in the path is a symlink" \
+    "$tmp/err" || fail "dump through a symlinked directory: $(cat "$tmp/err")"
+[ -z "$(ls "$tmp/realdir")" ] || fail "dump written through a symlinked directory"
+run HAKMEM_DUMP_DIR="$tmp/realdir" "$prog" plain >/dev/null 2>"$tmp/err"
+f=$(ls "$tmp"/realdir/hakmem-*-exit.dump 2>/dev/null | head -1)
+[ -n "$f" ] && [ "$(stat -c %a "$f")" = 600 ] || fail "no private dump file: $(cat "$tmp/err")"
+
+# 12. Live reports raised on four threads at once are written one at a time, each whole:
+# every line is one JSON object (a report, or a count of skipped ones), and no more than
+# the 800 signals and the exit report are counted. They interleaved mid-line before.
+run HAKMEM_STATS=json HAKMEM_STATS_SIGNAL=SIGUSR2 "$prog" storm >/dev/null 2>"$tmp/err"
+python3 - "$tmp/err" <<'PY' || fail "concurrent live reports interleaved"
+import json, sys
+reports = skipped = bad = 0
+for line in open(sys.argv[1]):
+    try:
+        d = json.loads(line)
+    except ValueError:
+        bad += 1
+        continue
+    if "live_reports_skipped" in d:
+        skipped += d["live_reports_skipped"]
+    else:
+        reports += 1
+print("live reports: %d whole, %d skipped, %d invalid lines" % (reports, skipped, bad))
+sys.exit(1 if bad or reports < 2 or reports + skipped > 801 else 0)
+PY
+
 echo "report tests: $failures failed"
 [ $failures -eq 0 ]

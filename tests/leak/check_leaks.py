@@ -80,7 +80,7 @@ def run(preload, prog, mod, mode, env_extra, tmp):
     out_path = os.path.join(tmp, 'stdout.txt')
     with open(out_path, 'wb') as out:   # a file: stdout fully buffered, as in a pipe
         p = subprocess.run([prog, mode, mod], stdout=out, stderr=subprocess.PIPE, env=env,
-                           timeout=120)
+                           timeout=60)
     with open(out_path, 'r', errors='replace') as f:
         stdout = f.read()
     return p.returncode, stdout, p.stderr.decode(errors='replace')
@@ -249,6 +249,57 @@ def scenario_suppress(a, tmp):
               % name)
 
 
+def scenario_suppress_files(a, tmp):
+    """Suppression files of any size are read whole and no pattern is cut; a file that cannot
+    be used (a FIFO, an over-long line) is refused with a message, never half-read."""
+    name = 'suppression-files'
+    before = len(failures)
+    path = os.path.join(tmp, 'big.supp')
+    others = ['leak:no_such_function_%05d' % i for i in range(20000)]   # 600 KiB, 20,000 patterns
+    # The old reader stopped at 256 KiB: a pattern across that boundary became a prefix of
+    # itself (`leak:m`) and suppressed every site; this one straddles it.
+    text = '\n'.join(others) + '\n'
+    last = 256 * 1024 - 2          # the old reader's last byte: 'm' of `leak:m` lands there
+    head = text[:text.rfind('\n', 0, last - 300) + 1]
+    head += '#' + 'x' * (last - 5 - len(head) - 2) + '\n'   # a comment line as filler
+    text = head + 'leak:my_third_party_init\n' + text[len(head):]
+    assert text[last - 5:last + 1] == 'leak:m'
+    text += 'leak:site_suppressed\n'                                    # the last line counts
+    with open(path, 'w') as f:
+        f.write(text)
+    rc, out, err = run(*a, 'leaks', {'HAKMEM_LEAK_SUPPRESSIONS': path}, tmp)
+    records, _ = parse_report(err)
+    if site_records(records, 'site_suppressed'):
+        fail(name, 'the last pattern of a 600 KiB file (20,001 patterns) was not used')
+    check_sites(name, records, [s for s in LOST if s != 'site_suppressed'], err)
+    if rc != 23:
+        fail(name, 'exit status %d with a big file, expected 23 (other sites leak)' % rc)
+    # An over-long line refuses the whole file (nothing suppressed from it), with a message.
+    with open(path, 'w') as f:
+        f.write('leak:site_suppressed\nleak:' + 'x' * 5000 + '\n')
+    rc, out, err = run(*a, 'leaks', {'HAKMEM_LEAK_SUPPRESSIONS': path}, tmp)
+    records, _ = parse_report(err)
+    if not re.search(r'^hakmem: cannot read HAKMEM_LEAK_SUPPRESSIONS=.*: line 2: a line is longer '
+                     r'than 4095 bytes.*; nothing suppressed from it$', err, re.M):
+        fail(name, 'an over-long line was not refused with a message:\n' + err[-2000:])
+    if not site_records(records, 'site_suppressed'):
+        fail(name, 'a refused file still suppressed site_suppressed')
+    # A FIFO hung the leak check; a directory or a missing file is refused too.
+    fifo = os.path.join(tmp, 'supp.fifo')
+    os.mkfifo(fifo)
+    for bad in (fifo, tmp, os.path.join(tmp, 'missing.supp')):
+        try:
+            rc, out, err = run(*a, 'leaks', {'HAKMEM_LEAK_SUPPRESSIONS': bad}, tmp)
+        except subprocess.TimeoutExpired:
+            fail(name, '%s: the leak check hung' % bad)
+            continue
+        if not re.search(r'^hakmem: cannot read HAKMEM_LEAK_SUPPRESSIONS=%s: .*; nothing '
+                         r'suppressed from it$' % re.escape(bad), err, re.M):
+            fail(name, '%s: no refusal line:\n%s' % (bad, err[-1500:]))
+    if len(failures) == before:
+        print('ok   %s: 600 KiB file read whole, over-long line and FIFO refused' % name)
+
+
 def scenario_fork(a, tmp):
     name = 'fork'
     before = len(failures)
@@ -310,7 +361,7 @@ def scenario_json(a, tmp):
 
 SCENARIOS = {
     'default': scenario_default, 'all': scenario_all, 'exitcode': scenario_exitcode,
-    'suppress': scenario_suppress, 'fork': scenario_fork, 'json': scenario_json,
+    'suppress': scenario_suppress, 'suppress-files': scenario_suppress_files, 'fork': scenario_fork, 'json': scenario_json,
 }
 
 

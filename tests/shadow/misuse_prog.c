@@ -81,6 +81,13 @@ int main(int argc, char **argv)
         char *p = aligned_alloc(64, 60);
         p[60] = 'Y';
         free(p);
+    } else if (!strcmp(m, "use-after-free-16")) {
+        /* a write at byte 20: the first bytes HAKMEM_SHADOW_POISON checks (16-31) */
+        char *p = malloc(100);
+        free(p);
+        p[20] = 'W';
+        for (int i = 0; i < 1000; i++)
+            free(malloc(100));
     } else if (!strcmp(m, "use-after-free-deep")) {
         /* a write at byte 200 of a freed 256-byte block: inside the default poison window,
          * outside a HAKMEM_SHADOW_POISON=64 one */

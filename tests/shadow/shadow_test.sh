@@ -74,6 +74,15 @@ out=$(HAKMEM_SHADOW=1 HAKMEM_SHADOW_POISON=64 LD_PRELOAD="$lib" "$misuse" use-af
 [ "$out" = survived ] && ! grep -q '^hakmem: error: ' "$tmp/err" ||
     fail "HAKMEM_SHADOW_POISON=64 reported a write beyond its window: $(cat "$tmp/err")"
 
+# HAKMEM_SHADOW_POISON=32, the smallest value, checks bytes 16-31; 16 (which checked
+# nothing) is refused with a message, and the default window catches the write.
+out=$(HAKMEM_SHADOW=1 HAKMEM_SHADOW_POISON=32 LD_PRELOAD="$lib" "$misuse" use-after-free-16 2>"$tmp/err")
+grep -q '^hakmem: error: use after free' "$tmp/err" || fail "HAKMEM_SHADOW_POISON=32 missed byte 20"
+out=$(HAKMEM_SHADOW=1 HAKMEM_SHADOW_POISON=16 LD_PRELOAD="$lib" "$misuse" use-after-free-16 2>"$tmp/err")
+grep -q '^hakmem: HAKMEM_SHADOW_POISON=16 ignored: expected 32-256' "$tmp/err" &&
+    grep -q '^hakmem: error: use after free' "$tmp/err" ||
+    fail "HAKMEM_SHADOW_POISON=16 not refused: $(cat "$tmp/err")"
+
 # Without shadow the cheap checks still name double, interior and foreign frees.
 for mode in double interior foreign-stack; do
     out=$(LD_PRELOAD="$lib" "$misuse" "$mode" 2>"$tmp/err")
