@@ -50,8 +50,8 @@ static inline void hk_test_write_(const char *s, size_t n)
 }
 
 /* Appends to buf (NUL-terminated, cap bytes) without ever overrunning it. */
-static inline size_t hk_test_vappend_(char *buf, size_t cap, size_t len, const char *fmt,
-                                      va_list ap)
+__attribute__((format(printf, 4, 0))) static inline size_t
+hk_test_vappend_(char *buf, size_t cap, size_t len, const char *fmt, va_list ap)
 {
     if (len + 1 >= cap)
         return len;
