@@ -4,6 +4,7 @@
  * per-class tallies exactly, whatever thread freed what. */
 #include "hakmem.h"
 #include "hk_size_class.h"
+#include "../common/hk_test.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -44,10 +45,7 @@ static void *worker(void *arg)
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
         size_t size = s % 100 < 80 ? s % 1025 : s % 100 < 98 ? 1025 + s % 64000 : 70000 + s % 200000;
         void *p = hakmem_malloc(size);
-        if (!p) {
-            fprintf(stderr, "malloc(%zu) failed\n", size);
-            exit(1);
-        }
+        assert_ptr_not_null(p, "malloc(%zu) failed", size);
         memset(p, 0xab, size < 64 ? size : 64);
         atomic_fetch_add(&want_allocs[slot_of(size)], 1);
         if (s & 1) {
@@ -95,7 +93,6 @@ int main(void)
     }
     hakmem_stats_snapshot(&after, sizeof after);
 
-    int bad = 0;
     unsigned long total_allocs = 0;
     for (unsigned c = 0; c <= HK_NUM_CLASSES; c++) {
         unsigned long got_a, got_f;
@@ -107,32 +104,17 @@ int main(void)
             got_f = after.large.frees - before.large.frees;
         }
         total_allocs += got_a;
-        if (got_a != want_allocs[c] || got_f != want_frees[c]) {
-            fprintf(stderr, "%s %u: allocs %lu (program counted %lu), frees %lu (counted %lu)\n",
+        expect_true(got_a == want_allocs[c] && got_f == want_frees[c],
+                    "%s %u: allocs %lu (program counted %lu), frees %lu (counted %lu)",
                     c < HK_NUM_CLASSES ? "class" : "large", c, got_a,
                     (unsigned long)want_allocs[c], got_f, (unsigned long)want_frees[c]);
-            bad = 1;
-        }
     }
     /* While the pool still held blocks, they were live: exactly the frees done since. */
-    if (held.totals.live - before.totals.live != after.totals.frees - held.totals.frees) {
-        fprintf(stderr, "live while held %llu, but %llu blocks were freed afterwards\n",
-                (unsigned long long)(held.totals.live - before.totals.live),
-                (unsigned long long)(after.totals.frees - held.totals.frees));
-        bad = 1;
-    }
-    if (after.totals.live != before.totals.live) {
-        fprintf(stderr, "live %llu before, %llu after freeing everything\n",
-                (unsigned long long)before.totals.live, (unsigned long long)after.totals.live);
-        bad = 1;
-    }
-    if (after.threads_exited - before.threads_exited != WAVES * THREADS) {
-        fprintf(stderr, "threads exited %llu, expected %d\n",
-                (unsigned long long)(after.threads_exited - before.threads_exited),
-                WAVES * THREADS);
-        bad = 1;
-    }
+    expect_u64_eq(held.totals.live - before.totals.live, after.totals.frees - held.totals.frees,
+                  "blocks live while the pool held them, and blocks freed afterwards");
+    expect_u64_eq(after.totals.live, before.totals.live, "live blocks after freeing everything");
+    expect_u64_eq(after.threads_exited - before.threads_exited, WAVES * THREADS, "threads exited");
     fprintf(stderr, "counts: %lu allocations by %d threads in %d waves: %s\n", total_allocs,
-            WAVES * THREADS, WAVES, bad ? "MISMATCH" : "exact");
-    return bad;
+            WAVES * THREADS, WAVES, hk_test_failed() ? "MISMATCH" : "exact");
+    return hk_test_done("counts_exact");
 }

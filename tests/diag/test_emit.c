@@ -4,6 +4,7 @@
 #include "hakmem.h"
 #include "hk_emit.h"
 #include "hk_report.h"
+#include "../common/hk_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,19 +69,19 @@ static char *read_file(const char *path)
     return strdup(buf);
 }
 
-static int compare(const char *what, const char *got, const char *golden_path)
+/* The whole text is printed when it differs (longer than a failure message can be). */
+static void compare(const char *what, const char *got, const char *golden_path)
 {
     char *want = read_file(golden_path);
     if (!want) {
-        fprintf(stderr, "%s: cannot read %s\n", what, golden_path);
-        return 1;
+        test_fail("%s: cannot read %s", what, golden_path);
+        return;
     }
-    int bad = strcmp(got, want) != 0;
-    if (bad)
-        fprintf(stderr, "%s differs from %s\n--- got:\n%s--- want:\n%s", what, golden_path,
-                got, want);
+    int same = strcmp(got, want) == 0;
+    expect_true(same, "%s differs from %s", what, golden_path);
+    if (!same)
+        fprintf(stderr, "--- got:\n%s--- want:\n%s", got, want);
     free(want);
-    return bad;
 }
 
 static void render(char *buf, size_t cap, int format, int scope)
@@ -100,7 +101,6 @@ int main(int argc, char **argv)
         return 2;
     }
     char path[4096], buf[65536];
-    int bad = 0;
     if (!strcmp(argv[1], "--print")) {     /* for reviewing a format change by eye */
         render(buf, sizeof buf, HK_EMIT_TEXT, HK_REPORT_ALL);
         fputs(buf, stdout);
@@ -112,13 +112,12 @@ int main(int argc, char **argv)
     }
     render(buf, sizeof buf, HK_EMIT_TEXT, HK_REPORT_ALL);
     snprintf(path, sizeof path, "%s/report-all.txt", argv[1]);
-    bad |= compare("text report", buf, path);
+    compare("text report", buf, path);
     render(buf, sizeof buf, HK_EMIT_TEXT, HK_REPORT_TINY);
     snprintf(path, sizeof path, "%s/report-tiny.txt", argv[1]);
-    bad |= compare("tiny report", buf, path);
+    compare("tiny report", buf, path);
     render(buf, sizeof buf, HK_EMIT_JSON, HK_REPORT_ALL);
     snprintf(path, sizeof path, "%s/report.json", argv[1]);
-    bad |= compare("JSON report", buf, path);
-    fprintf(stderr, "emit: %s\n", bad ? "FAILED" : "3 golden files match");
-    return bad;
+    compare("JSON report", buf, path);
+    return hk_test_done("emit_golden");
 }

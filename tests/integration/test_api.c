@@ -31,19 +31,8 @@
 #define HK_TEST_NO_STATS 1
 #endif
 #include "hakmem.h"
+#include "../common/hk_test.h"
 
-static int failures;
-static const char *cur_api = "";
-
-#define EXPECT(cond, ...)                                                                    \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            failures++;                                                                      \
-            fprintf(stderr, "FAIL %s:%d [%s] %s: ", __FILE__, __LINE__, cur_api, #cond);     \
-            fprintf(stderr, __VA_ARGS__);                                                    \
-            fputc('\n', stderr);                                                             \
-        }                                                                                    \
-    } while (0)
 
 /* The allocator as a table, so that each semantic check runs against both name sets. */
 struct api {
@@ -135,37 +124,37 @@ static const size_t tier_sizes[] = {
 #ifndef HK_TEST_SANITIZED
 static void test_resolution(void)
 {
-    cur_api = "resolution";
+    hk_test_context = "resolution";
     static const char *const names[] = {
         "malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign",
         "aligned_alloc", "memalign", "valloc", "pvalloc", "malloc_usable_size",
     };
     Dl_info self;
-    EXPECT(dladdr((void *)hakmem_malloc, &self) != 0 && self.dli_fname,
-           "dladdr(hakmem_malloc) failed");
+    expect_true(dladdr((void *)hakmem_malloc, &self) != 0 && self.dli_fname,
+                "dladdr(hakmem_malloc) failed");
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         void *sym = dlsym(RTLD_DEFAULT, names[i]);
         Dl_info di;
         memset(&di, 0, sizeof di);
         int ok = sym && dladdr(sym, &di) && di.dli_fname && strstr(di.dli_fname, "libhakmem");
-        EXPECT(ok, "%s resolves to %s, not libhakmem", names[i],
-               di.dli_fname ? di.dli_fname : "(nothing)");
+        expect_true(ok, "%s resolves to %s, not libhakmem", names[i],
+                    di.dli_fname ? di.dli_fname : "(nothing)");
     }
     /* The address the program itself calls (through its GOT) is the same. */
     Dl_info di;
     memset(&di, 0, sizeof di);
     void *(*volatile m)(size_t) = malloc;
-    EXPECT(dladdr((void *)m, &di) && di.dli_fname && strstr(di.dli_fname, "libhakmem"),
-           "the program's malloc is in %s", di.dli_fname ? di.dli_fname : "(nothing)");
+    expect_true(dladdr((void *)m, &di) && di.dli_fname && strstr(di.dli_fname, "libhakmem"),
+                "the program's malloc is in %s", di.dli_fname ? di.dli_fname : "(nothing)");
 
     /* One allocator behind both names: blocks cross freely. */
     for (size_t i = 0; i < N_TIER_SIZES; i++) {
         size_t n = tier_sizes[i];
         void *p = malloc(n);
-        EXPECT(p && hakmem_malloc_usable_size(p) >= n, "hakmem_malloc_usable_size(malloc(%zu))", n);
+        expect_true(p && hakmem_malloc_usable_size(p) >= n, "hakmem_malloc_usable_size(malloc(%zu))", n);
         hakmem_free(p);
         p = hakmem_malloc(n);
-        EXPECT(p && malloc_usable_size(p) >= n, "malloc_usable_size(hakmem_malloc(%zu))", n);
+        expect_true(p && malloc_usable_size(p) >= n, "malloc_usable_size(hakmem_malloc(%zu))", n);
         free(p);
     }
 }
@@ -187,9 +176,9 @@ static uint64_t invalid_count(void)
 static void test_malloc_zero_and_huge(const struct api *a)
 {
     void *p = a->alloc(0), *q = a->alloc(0);
-    EXPECT(p != NULL && q != NULL, "malloc(0) returned NULL");
-    EXPECT(p != q || !p, "malloc(0) twice returned the same pointer %p", p);
-    EXPECT(aligned(p, 16) && aligned(q, 16), "malloc(0) not 16-aligned: %p %p", p, q);
+    expect_true(p != NULL && q != NULL, "malloc(0) returned NULL");
+    expect_true(p != q || !p, "malloc(0) twice returned the same pointer %p", p);
+    expect_true(aligned(p, 16) && aligned(q, 16), "malloc(0) not 16-aligned: %p %p", p, q);
     a->dealloc(p);
     a->dealloc(q);
     a->dealloc(NULL);
@@ -203,7 +192,7 @@ static void test_malloc_zero_and_huge(const struct api *a)
         errno = 0;
         p = a->alloc(n);
         int e = errno;
-        EXPECT(p == NULL && e == ENOMEM, "malloc(%#zx) = %p errno %d", (size_t)n, p, e);
+        expect_true(p == NULL && e == ENOMEM, "malloc(%#zx) = %p errno %d", (size_t)n, p, e);
         if (p)
             a->dealloc(p);
     }
@@ -220,13 +209,13 @@ static void test_calloc(const struct api *a)
         errno = 0;
         void *p = a->zalloc(n, s);
         int e = errno;
-        EXPECT(p == NULL && e == ENOMEM, "calloc(%#zx, %#zx) = %p errno %d", (size_t)n,
-               (size_t)s, p, e);
+        expect_true(p == NULL && e == ENOMEM, "calloc(%#zx, %#zx) = %p errno %d", (size_t)n,
+                    (size_t)s, p, e);
         if (p)
             a->dealloc(p);
     }
     void *z0 = a->zalloc(0, 0), *z1 = a->zalloc(0, 16), *z2 = a->zalloc(16, 0);
-    EXPECT(z0 && z1 && z2, "calloc with a zero count: %p %p %p", z0, z1, z2);
+    expect_true(z0 && z1 && z2, "calloc with a zero count: %p %p %p", z0, z1, z2);
     a->dealloc(z0);
     a->dealloc(z1);
     a->dealloc(z2);
@@ -244,7 +233,7 @@ static void test_calloc(const struct api *a)
         for (int round = 0; round < 3; round++) {
             for (int j = 0; j < k; j++) {
                 blk[j] = a->alloc(n);
-                EXPECT(blk[j], "malloc(%zu) failed", n);
+                expect_true(blk[j], "malloc(%zu) failed", n);
                 if (blk[j])
                     memset(blk[j], 0xff, a->usable(blk[j]));
             }
@@ -253,11 +242,11 @@ static void test_calloc(const struct api *a)
             for (int j = 0; j < k; j++) {
                 /* alternate the factorisation of the size */
                 blk[j] = (j & 1) && n % 8 == 0 ? a->zalloc(n / 8, 8) : a->zalloc(1, n);
-                EXPECT(blk[j] && aligned(blk[j], 16), "calloc(%zu) = %p", n, blk[j]);
+                expect_true(blk[j] && aligned(blk[j], 16), "calloc(%zu) = %p", n, blk[j]);
                 if (!blk[j])
                     continue;
                 size_t nz = first_nonzero(blk[j], n);
-                EXPECT(nz == SIZE_MAX, "calloc(%zu) round %d: byte %zu is not zero", n, round, nz);
+                expect_true(nz == SIZE_MAX, "calloc(%zu) round %d: byte %zu is not zero", n, round, nz);
                 memset(blk[j], 0xff, n);
             }
             for (int j = 0; j < k; j++)
@@ -270,18 +259,18 @@ static void test_realloc(const struct api *a)
 {
     /* realloc(NULL, n) is malloc(n), realloc(NULL, 0) is malloc(0) */
     void *p = a->resize(NULL, 100);
-    EXPECT(p && a->usable(p) >= 100 && aligned(p, 16), "realloc(NULL, 100) = %p", p);
+    expect_true(p && a->usable(p) >= 100 && aligned(p, 16), "realloc(NULL, 100) = %p", p);
     a->dealloc(p);
     p = a->resize(NULL, 0);
-    EXPECT(p != NULL, "realloc(NULL, 0) returned NULL (glibc returns malloc(0))");
+    expect_true(p != NULL, "realloc(NULL, 0) returned NULL (glibc returns malloc(0))");
     a->dealloc(p);
 
     /* realloc(p, 0) frees p and returns NULL (glibc). */
     for (size_t i = 0; i < N_TIER_SIZES; i += 5) {
         p = a->alloc(tier_sizes[i]);
-        EXPECT(p, "malloc(%zu)", tier_sizes[i]);
+        expect_true(p, "malloc(%zu)", tier_sizes[i]);
         void *r = a->resize(p, 0);
-        EXPECT(r == NULL, "realloc(p[%zu], 0) = %p, expected NULL", tier_sizes[i], r);
+        expect_true(r == NULL, "realloc(p[%zu], 0) = %p, expected NULL", tier_sizes[i], r);
         if (r)
             a->dealloc(r);
     }
@@ -292,20 +281,20 @@ static void test_realloc(const struct api *a)
         for (size_t j = 0; j < N_TIER_SIZES; j++) {
             size_t from = tier_sizes[i], to = tier_sizes[j];
             p = a->alloc(from);
-            EXPECT(p, "malloc(%zu)", from);
+            expect_true(p, "malloc(%zu)", from);
             if (!p)
                 continue;
             fill(p, from, ++seed);
             void *q = a->resize(p, to);
-            EXPECT(q && aligned(q, 16) && a->usable(q) >= to, "realloc(%zu -> %zu) = %p", from,
-                   to, q);
+            expect_true(q && aligned(q, 16) && a->usable(q) >= to, "realloc(%zu -> %zu) = %p", from,
+                        to, q);
             if (!q) {
                 a->dealloc(p);
                 continue;
             }
             size_t keep = from < to ? from : to;
             size_t bad = check(q, keep, seed);
-            EXPECT(bad == SIZE_MAX, "realloc(%zu -> %zu): byte %zu changed", from, to, bad);
+            expect_true(bad == SIZE_MAX, "realloc(%zu -> %zu): byte %zu changed", from, to, bad);
             memset(q, 0x5a, to);
             a->dealloc(q);
         }
@@ -318,12 +307,12 @@ static void test_realloc(const struct api *a)
         for (size_t k = 0; k < N_TIER_SIZES; k++) {
             size_t n = tier_sizes[dir == 0 ? k : N_TIER_SIZES - 1 - k];
             void *q = a->resize(p, n);
-            EXPECT(q, "realloc chain to %zu", n);
+            expect_true(q, "realloc chain to %zu", n);
             if (!q)
                 break;
             size_t keep = cur < n ? cur : n;
             size_t bad = check(q, keep, 77);
-            EXPECT(bad == SIZE_MAX, "realloc chain %zu -> %zu: byte %zu changed", cur, n, bad);
+            expect_true(bad == SIZE_MAX, "realloc chain %zu -> %zu: byte %zu changed", cur, n, bad);
             fill(q, n, 77);
             p = q;
             cur = n;
@@ -340,8 +329,8 @@ static void test_realloc(const struct api *a)
         errno = 0;
         void *q = a->resize(p, huge);
         int e = errno;
-        EXPECT(q == NULL && e == ENOMEM, "realloc(p, SIZE_MAX-8) = %p errno %d", q, e);
-        EXPECT(check(p, sz[i], 9) == SIZE_MAX, "failed realloc changed the block (%zu)", sz[i]);
+        expect_true(q == NULL && e == ENOMEM, "realloc(p, SIZE_MAX-8) = %p errno %d", q, e);
+        expect_true(check(p, sz[i], 9) == SIZE_MAX, "failed realloc changed the block (%zu)", sz[i]);
         a->dealloc(q ? q : p);
     }
 }
@@ -349,20 +338,20 @@ static void test_realloc(const struct api *a)
 static void test_reallocarray(const struct api *a)
 {
     void *p = a->resize_array(NULL, 10, 10);
-    EXPECT(p && a->usable(p) >= 100, "reallocarray(NULL, 10, 10) = %p", p);
+    expect_true(p && a->usable(p) >= 100, "reallocarray(NULL, 10, 10) = %p", p);
     fill(p, 100, 3);
     volatile size_t n = SIZE_MAX / 2, s = 3;
     errno = 0;
     void *q = a->resize_array(p, n, s);
     int e = errno;
-    EXPECT(q == NULL && e == ENOMEM, "reallocarray(p, SIZE_MAX/2, 3) = %p errno %d", q, e);
+    expect_true(q == NULL && e == ENOMEM, "reallocarray(p, SIZE_MAX/2, 3) = %p errno %d", q, e);
     if (q) {
         a->dealloc(q);
         return;
     }
-    EXPECT(check(p, 100, 3) == SIZE_MAX, "failed reallocarray changed the block");
+    expect_true(check(p, 100, 3) == SIZE_MAX, "failed reallocarray changed the block");
     q = a->resize_array(p, 1000, 100);
-    EXPECT(q && check(q, 100, 3) == SIZE_MAX, "reallocarray(p, 1000, 100) lost contents");
+    expect_true(q && check(q, 100, 3) == SIZE_MAX, "reallocarray(p, 1000, 100) lost contents");
     a->dealloc(q ? q : p);
 }
 
@@ -373,8 +362,8 @@ static void test_posix_memalign(const struct api *a)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         void *out = sentinel;
         int r = a->pmemalign(&out, bad[i], 64);
-        EXPECT(r == EINVAL, "posix_memalign(align %zu) = %d, expected EINVAL", bad[i], r);
-        EXPECT(out == sentinel, "posix_memalign(align %zu) wrote *out on error", bad[i]);
+        expect_true(r == EINVAL, "posix_memalign(align %zu) = %d, expected EINVAL", bad[i], r);
+        expect_true(out == sentinel, "posix_memalign(align %zu) wrote *out on error", bad[i]);
         if (r == 0 && out != sentinel)
             a->dealloc(out);
     }
@@ -382,13 +371,13 @@ static void test_posix_memalign(const struct api *a)
         void *out = sentinel;
         volatile size_t huge = SIZE_MAX - 4096;
         int r = a->pmemalign(&out, 64, huge);
-        EXPECT(r == ENOMEM, "posix_memalign(64, SIZE_MAX-4096) = %d", r);
-        EXPECT(out == sentinel, "posix_memalign wrote *out on ENOMEM");
+        expect_true(r == ENOMEM, "posix_memalign(64, SIZE_MAX-4096) = %d", r);
+        expect_true(out == sentinel, "posix_memalign wrote *out on ENOMEM");
         out = sentinel;
         volatile size_t halign = (size_t)1 << 63;
         r = a->pmemalign(&out, halign, 16);
-        EXPECT(r == ENOMEM || r == EINVAL, "posix_memalign(1<<63, 16) = %d", r);
-        EXPECT(out == sentinel, "posix_memalign(1<<63) wrote *out on error");
+        expect_true(r == ENOMEM || r == EINVAL, "posix_memalign(1<<63, 16) = %d", r);
+        expect_true(out == sentinel, "posix_memalign(1<<63) wrote *out on error");
     }
     static const size_t sizes[] = {0, 1, 8, 24, 100, 1000, 1024, 4096, 5000, 65536, 100000,
                                    1 << 20};
@@ -397,26 +386,26 @@ static void test_posix_memalign(const struct api *a)
             size_t n = sizes[i];
             void *out = sentinel;
             int r = a->pmemalign(&out, al, n);
-            EXPECT(r == 0, "posix_memalign(%zu, %zu) = %d", al, n, r);
+            expect_true(r == 0, "posix_memalign(%zu, %zu) = %d", al, n, r);
             if (r)
                 continue;
-            EXPECT(out != sentinel && aligned(out, al), "posix_memalign(%zu, %zu) = %p", al, n,
-                   out);
+            expect_true(out != sentinel && aligned(out, al), "posix_memalign(%zu, %zu) = %p", al, n,
+                        out);
             if (n) {
-                EXPECT(out && a->usable(out) >= n, "usable(posix_memalign(%zu, %zu)) = %zu", al,
-                       n, out ? a->usable(out) : 0);
+                expect_true(out && a->usable(out) >= n, "usable(posix_memalign(%zu, %zu)) = %zu", al,
+                            n, out ? a->usable(out) : 0);
                 if (out)
                     fill(out, n, (unsigned)(al + n));
                 /* an aligned block grows like any other */
                 void *q = out ? a->resize(out, n * 3 + 100) : NULL;
-                EXPECT(q && check(q, n, (unsigned)(al + n)) == SIZE_MAX,
-                       "realloc(posix_memalign(%zu, %zu), %zu) lost contents", al, n, n * 3 + 100);
+                expect_true(q && check(q, n, (unsigned)(al + n)) == SIZE_MAX,
+                            "realloc(posix_memalign(%zu, %zu), %zu) lost contents", al, n, n * 3 + 100);
                 if (q)
                     out = q;
             }
             uint64_t inv = invalid_count();
             a->dealloc(out);
-            EXPECT(invalid_count() == inv, "free(posix_memalign(%zu, %zu)) reported as invalid", al, n);
+            expect_true(invalid_count() == inv, "free(posix_memalign(%zu, %zu)) reported as invalid", al, n);
         }
     }
 }
@@ -432,14 +421,14 @@ static void test_aligned_alloc_memalign(const struct api *a)
             for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
                 size_t n = sizes[i];
                 void *p = fn(al, n);
-                EXPECT(p && aligned(p, al) && aligned(p, 16), "%s(%zu, %zu) = %p", nm, al, n, p);
+                expect_true(p && aligned(p, al) && aligned(p, 16), "%s(%zu, %zu) = %p", nm, al, n, p);
                 if (!p)
                     continue;
-                EXPECT(a->usable(p) >= n, "usable(%s(%zu, %zu)) = %zu", nm, al, n, a->usable(p));
+                expect_true(a->usable(p) >= n, "usable(%s(%zu, %zu)) = %zu", nm, al, n, a->usable(p));
                 memset(p, 0x3c, n);
                 uint64_t inv = invalid_count();
                 a->dealloc(p);
-                EXPECT(invalid_count() == inv, "free(%s(%zu, %zu)) reported as invalid", nm, al, n);
+                expect_true(invalid_count() == inv, "free(%s(%zu, %zu)) reported as invalid", nm, al, n);
             }
         }
         /* A non-power-of-two alignment is either refused with EINVAL (aligned_alloc, C11)
@@ -447,24 +436,24 @@ static void test_aligned_alloc_memalign(const struct api *a)
         errno = 0;
         void *p = fn(24, 100);
         int e = errno;
-        EXPECT((p == NULL && e == EINVAL) || (p && aligned(p, 32)), "%s(24, 100) = %p errno %d",
-               nm, p, e);
+        expect_true((p == NULL && e == EINVAL) || (p && aligned(p, 32)), "%s(24, 100) = %p errno %d",
+                    nm, p, e);
         a->dealloc(p);
         volatile size_t halign = ((size_t)1 << 63) + 1;
         errno = 0;
         p = fn(halign, 16);
         e = errno;
-        EXPECT(p == NULL && (e == EINVAL || e == ENOMEM), "%s(2^63+1, 16) = %p errno %d", nm, p, e);
+        expect_true(p == NULL && (e == EINVAL || e == ENOMEM), "%s(2^63+1, 16) = %p errno %d", nm, p, e);
         volatile size_t huge = SIZE_MAX - 100;
         errno = 0;
         p = fn(64, huge);
         e = errno;
-        EXPECT(p == NULL && e == ENOMEM, "%s(64, SIZE_MAX-100) = %p errno %d", nm, p, e);
+        expect_true(p == NULL && e == ENOMEM, "%s(64, SIZE_MAX-100) = %p errno %d", nm, p, e);
     }
     /* memalign(0|1|8, n) behaves as malloc */
     for (size_t al = 0; al <= 8; al = al ? al * 2 : 1) {
         void *p = a->memalign_(al, 100);
-        EXPECT(p && aligned(p, 16), "memalign(%zu, 100) = %p", al, p);
+        expect_true(p && aligned(p, 16), "memalign(%zu, 100) = %p", al, p);
         a->dealloc(p);
     }
 }
@@ -475,40 +464,40 @@ static void test_valloc_pvalloc(const struct api *a)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         size_t n = sizes[i];
         void *p = a->valloc_(n);
-        EXPECT(p && aligned(p, page_size) && a->usable(p) >= n, "valloc(%zu) = %p", n, p);
+        expect_true(p && aligned(p, page_size) && a->usable(p) >= n, "valloc(%zu) = %p", n, p);
         if (p)
             memset(p, 1, n);
         a->dealloc(p);
         p = a->pvalloc_(n);
         size_t rounded = (n + page_size - 1) & ~(page_size - 1);
-        EXPECT(p && aligned(p, page_size), "pvalloc(%zu) = %p", n, p);
+        expect_true(p && aligned(p, page_size), "pvalloc(%zu) = %p", n, p);
         if (!p)
             continue;
-        EXPECT(a->usable(p) >= rounded, "usable(pvalloc(%zu)) = %zu < %zu", n, a->usable(p),
-               rounded);
+        expect_true(a->usable(p) >= rounded, "usable(pvalloc(%zu)) = %zu < %zu", n, a->usable(p),
+                    rounded);
         memset(p, 2, rounded);
         a->dealloc(p);
     }
     void *p = a->valloc_(0);
-    EXPECT(p == NULL || aligned(p, page_size), "valloc(0) = %p", p);
+    expect_true(p == NULL || aligned(p, page_size), "valloc(0) = %p", p);
     a->dealloc(p);
     p = a->pvalloc_(0);
-    EXPECT(p == NULL || aligned(p, page_size), "pvalloc(0) = %p", p);
+    expect_true(p == NULL || aligned(p, page_size), "pvalloc(0) = %p", p);
     a->dealloc(p);
     volatile size_t huge = SIZE_MAX - 10;
     errno = 0;
     p = a->pvalloc_(huge);
     int e = errno;
-    EXPECT(p == NULL && e == ENOMEM, "pvalloc(SIZE_MAX-10) = %p errno %d", p, e);
+    expect_true(p == NULL && e == ENOMEM, "pvalloc(SIZE_MAX-10) = %p errno %d", p, e);
 }
 
 /* Usable size is at least the request, and writing all of it disturbs no neighbour. */
 static void test_usable_size(const struct api *a)
 {
-    EXPECT(a->usable(NULL) == 0, "malloc_usable_size(NULL) = %zu", a->usable(NULL));
+    expect_true(a->usable(NULL) == 0, "malloc_usable_size(NULL) = %zu", a->usable(NULL));
     for (size_t n = 0; n <= 70000; n += n < 2100 ? 1 : 97) {
         void *p = a->alloc(n);
-        EXPECT(p && a->usable(p) >= n, "usable(malloc(%zu)) = %zu", n, p ? a->usable(p) : 0);
+        expect_true(p && a->usable(p) >= n, "usable(malloc(%zu)) = %zu", n, p ? a->usable(p) : 0);
         a->dealloc(p);
     }
     static const struct { size_t lo, hi; int count; } ranges[] = {
@@ -523,9 +512,9 @@ static void test_usable_size(const struct api *a)
         for (int i = 0; i < cnt; i++) {
             size_t n = ranges[r].lo + rnd() % (ranges[r].hi - ranges[r].lo + 1);
             blk[i] = a->alloc(n);
-            EXPECT(blk[i], "malloc(%zu)", n);
+            expect_true(blk[i], "malloc(%zu)", n);
             len[i] = blk[i] ? a->usable(blk[i]) : 0;
-            EXPECT(len[i] >= n, "usable %zu < %zu", len[i], n);
+            expect_true(len[i] >= n, "usable %zu < %zu", len[i], n);
             if (blk[i])
                 fill(blk[i], len[i], (unsigned)i * 7u + (unsigned)r);
         }
@@ -535,7 +524,7 @@ static void test_usable_size(const struct api *a)
             size_t n = ranges[r].lo + rnd() % (ranges[r].hi - ranges[r].lo + 1);
             blk[i] = a->alloc(n);
             len[i] = blk[i] ? a->usable(blk[i]) : 0;
-            EXPECT(blk[i] && len[i] >= n, "malloc(%zu) after free", n);
+            expect_true(blk[i] && len[i] >= n, "malloc(%zu) after free", n);
             if (blk[i])
                 fill(blk[i], len[i], (unsigned)i * 7u + (unsigned)r);
         }
@@ -545,8 +534,8 @@ static void test_usable_size(const struct api *a)
                 continue;
             size_t bad = check(blk[i], len[i], (unsigned)i * 7u + (unsigned)r);
             if (bad != SIZE_MAX && corrupt++ < 5)
-                EXPECT(0, "block %d (%p, usable %zu) corrupted at byte %zu", i, blk[i], len[i],
-                       bad);
+                expect_true(0, "block %d (%p, usable %zu) corrupted at byte %zu", i, blk[i], len[i],
+                            bad);
         }
         for (int i = 0; i < cnt; i++)
             a->dealloc(blk[(i * 7919) % cnt]);
@@ -559,15 +548,15 @@ static void test_min_alignment(const struct api *a)
     static void *blk[N + 1];
     for (size_t n = 1; n <= N; n++) {
         blk[n] = a->alloc(n);
-        EXPECT(blk[n] && aligned(blk[n], 16), "malloc(%zu) = %p is not 16-aligned", n, blk[n]);
+        expect_true(blk[n] && aligned(blk[n], 16), "malloc(%zu) = %p is not 16-aligned", n, blk[n]);
     }
     for (size_t n = 1; n <= N; n++)
         a->dealloc(blk[n]);
     for (size_t n = 4096; n <= ((size_t)2 << 20); n = n * 5 / 4 + 3) {
         void *p = a->alloc(n);
-        EXPECT(p && aligned(p, 16), "malloc(%zu) = %p is not 16-aligned", n, p);
+        expect_true(p && aligned(p, 16), "malloc(%zu) = %p is not 16-aligned", n, p);
         void *q = a->zalloc(1, n);
-        EXPECT(q && aligned(q, 16), "calloc(1, %zu) = %p is not 16-aligned", n, q);
+        expect_true(q && aligned(q, 16), "calloc(1, %zu) = %p is not 16-aligned", n, q);
         a->dealloc(p);
         a->dealloc(q);
     }
@@ -575,7 +564,7 @@ static void test_min_alignment(const struct api *a)
 
 static void run_semantics(const struct api *a)
 {
-    cur_api = a->name;
+    hk_test_context = a->name;
     test_malloc_zero_and_huge(a);
     test_calloc(a);
     test_realloc(a);
@@ -591,14 +580,14 @@ static void run_semantics(const struct api *a)
 
 static void test_version(void)
 {
-    cur_api = "version";
+    hk_test_context = "version";
 #ifndef HK_TEST_LIBC
     const char *v = hakmem_version();
     char want[64];
     snprintf(want, sizeof want, "%d.%d.%d", HAKMEM_VERSION_MAJOR, HAKMEM_VERSION_MINOR,
              HAKMEM_VERSION_PATCH);
-    EXPECT(v && strcmp(v, want) == 0, "hakmem_version() = \"%s\", header says %s", v ? v : "(null)",
-           want);
+    expect_true(v && strcmp(v, want) == 0, "hakmem_version() = \"%s\", header says %s", v ? v : "(null)",
+                want);
 #endif
 }
 
@@ -608,7 +597,7 @@ static struct hakmem_stats snap(void)
     struct hakmem_stats s;
     memset(&s, 0, sizeof s);
     int r = hakmem_stats_snapshot(&s, sizeof s);
-    EXPECT(r == 0, "hakmem_stats_snapshot = %d errno %d", r, errno);
+    expect_true(r == 0, "hakmem_stats_snapshot = %d errno %d", r, errno);
     return s;
 }
 
@@ -623,19 +612,19 @@ static int class_of(const struct hakmem_stats *s, size_t n)
 
 static void check_consistent(const struct hakmem_stats *s, const char *when)
 {
-    EXPECT(s->version == HAKMEM_STATS_VERSION, "%s: version %u", when, s->version);
-    EXPECT(s->nclasses > 0 && s->nclasses <= HAKMEM_MAX_CLASSES, "%s: nclasses %u", when,
-           s->nclasses);
-    EXPECT(s->ntiny > 0 && s->ntiny <= s->nclasses, "%s: ntiny %u", when, s->ntiny);
-    EXPECT(s->pid == (uint32_t)getpid(), "%s: pid %u", when, s->pid);
+    expect_true(s->version == HAKMEM_STATS_VERSION, "%s: version %u", when, s->version);
+    expect_true(s->nclasses > 0 && s->nclasses <= HAKMEM_MAX_CLASSES, "%s: nclasses %u", when,
+                s->nclasses);
+    expect_true(s->ntiny > 0 && s->ntiny <= s->nclasses, "%s: ntiny %u", when, s->ntiny);
+    expect_true(s->pid == (uint32_t)getpid(), "%s: pid %u", when, s->pid);
     uint64_t ta = 0, tf = 0, ma = 0, mf = 0;
     for (uint32_t i = 0; i < s->nclasses && i < HAKMEM_MAX_CLASSES; i++) {
         const struct hakmem_class_stats *c = &s->classes[i];
-        EXPECT(c->size > 0 && (i == 0 || c->size > s->classes[i - 1].size),
-               "%s: class %u size %u not increasing", when, i, c->size);
-        EXPECT(c->allocs - c->frees == c->live, "%s: class %u allocs %llu frees %llu live %llu",
-               when, i, (unsigned long long)c->allocs, (unsigned long long)c->frees,
-               (unsigned long long)c->live);
+        expect_true(c->size > 0 && (i == 0 || c->size > s->classes[i - 1].size),
+                    "%s: class %u size %u not increasing", when, i, c->size);
+        expect_true(c->allocs - c->frees == c->live, "%s: class %u allocs %llu frees %llu live %llu",
+                    when, i, (unsigned long long)c->allocs, (unsigned long long)c->frees,
+                    (unsigned long long)c->live);
         if (i < s->ntiny) {
             ta += c->allocs;
             tf += c->frees;
@@ -644,26 +633,26 @@ static void check_consistent(const struct hakmem_stats *s, const char *when)
             mf += c->frees;
         }
     }
-    EXPECT(s->tiny.allocs == ta && s->tiny.frees == tf, "%s: tiny tier %llu/%llu != classes %llu/%llu",
-           when, (unsigned long long)s->tiny.allocs, (unsigned long long)s->tiny.frees,
-           (unsigned long long)ta, (unsigned long long)tf);
-    EXPECT(s->mid.allocs == ma && s->mid.frees == mf, "%s: mid tier %llu/%llu != classes %llu/%llu",
-           when, (unsigned long long)s->mid.allocs, (unsigned long long)s->mid.frees,
-           (unsigned long long)ma, (unsigned long long)mf);
-    EXPECT(s->totals.allocs == s->tiny.allocs + s->mid.allocs + s->large.allocs &&
+    expect_true(s->tiny.allocs == ta && s->tiny.frees == tf, "%s: tiny tier %llu/%llu != classes %llu/%llu",
+                when, (unsigned long long)s->tiny.allocs, (unsigned long long)s->tiny.frees,
+                (unsigned long long)ta, (unsigned long long)tf);
+    expect_true(s->mid.allocs == ma && s->mid.frees == mf, "%s: mid tier %llu/%llu != classes %llu/%llu",
+                when, (unsigned long long)s->mid.allocs, (unsigned long long)s->mid.frees,
+                (unsigned long long)ma, (unsigned long long)mf);
+    expect_true(s->totals.allocs == s->tiny.allocs + s->mid.allocs + s->large.allocs &&
                s->totals.frees == s->tiny.frees + s->mid.frees + s->large.frees,
-           "%s: totals are not the sum of the tiers", when);
-    EXPECT(s->totals.live == s->totals.allocs - s->totals.frees, "%s: totals.live %llu",
-           when, (unsigned long long)s->totals.live);
-    EXPECT(s->superslabs_live == s->superslabs_mapped - s->superslabs_unmapped,
-           "%s: superslabs live %llu != mapped %llu - unmapped %llu", when,
-           (unsigned long long)s->superslabs_live, (unsigned long long)s->superslabs_mapped,
-           (unsigned long long)s->superslabs_unmapped);
-    EXPECT(s->superslabs_cached <= s->superslabs_live, "%s: cached > live", when);
-    EXPECT(s->bytes_mapped >= s->superslab_bytes + s->large_bytes,
-           "%s: bytes_mapped %llu < superslab %llu + large %llu", when,
-           (unsigned long long)s->bytes_mapped, (unsigned long long)s->superslab_bytes,
-           (unsigned long long)s->large_bytes);
+                "%s: totals are not the sum of the tiers", when);
+    expect_true(s->totals.live == s->totals.allocs - s->totals.frees, "%s: totals.live %llu",
+                when, (unsigned long long)s->totals.live);
+    expect_true(s->superslabs_live == s->superslabs_mapped - s->superslabs_unmapped,
+                "%s: superslabs live %llu != mapped %llu - unmapped %llu", when,
+                (unsigned long long)s->superslabs_live, (unsigned long long)s->superslabs_mapped,
+                (unsigned long long)s->superslabs_unmapped);
+    expect_true(s->superslabs_cached <= s->superslabs_live, "%s: cached > live", when);
+    expect_true(s->bytes_mapped >= s->superslab_bytes + s->large_bytes,
+                "%s: bytes_mapped %llu < superslab %llu + large %llu", when,
+                (unsigned long long)s->bytes_mapped, (unsigned long long)s->superslab_bytes,
+                (unsigned long long)s->large_bytes);
 }
 
 static void test_stats_class(size_t n, int count)
@@ -671,38 +660,38 @@ static void test_stats_class(size_t n, int count)
     void **v = hakmem_malloc(sizeof(void *) * (size_t)count);
     struct hakmem_stats s0 = snap();
     int c = class_of(&s0, n);
-    EXPECT(c >= 0, "no class for %zu", n);
+    expect_true(c >= 0, "no class for %zu", n);
     if (c < 0)
         return;
     for (int i = 0; i < count; i++)
         v[i] = hakmem_malloc(n);
     struct hakmem_stats s1 = snap();
     const struct hakmem_class_stats *a = &s0.classes[c], *b = &s1.classes[c];
-    EXPECT(b->allocs - a->allocs >= (uint64_t)count, "class %u (%u B): allocs %llu -> %llu after %d x malloc(%zu)",
-           (unsigned)c, b->size, (unsigned long long)a->allocs, (unsigned long long)b->allocs, count, n);
-    EXPECT(b->live - a->live >= (uint64_t)count, "class %u: live %llu -> %llu", (unsigned)c,
-           (unsigned long long)a->live, (unsigned long long)b->live);
-    EXPECT(b->bytes_requested - a->bytes_requested >= (uint64_t)count * n,
-           "class %u: bytes_requested %llu -> %llu", (unsigned)c,
-           (unsigned long long)a->bytes_requested, (unsigned long long)b->bytes_requested);
-    EXPECT(s1.totals.allocs - s0.totals.allocs >= (uint64_t)count, "totals.allocs did not grow");
+    expect_true(b->allocs - a->allocs >= (uint64_t)count, "class %u (%u B): allocs %llu -> %llu after %d x malloc(%zu)",
+                (unsigned)c, b->size, (unsigned long long)a->allocs, (unsigned long long)b->allocs, count, n);
+    expect_true(b->live - a->live >= (uint64_t)count, "class %u: live %llu -> %llu", (unsigned)c,
+                (unsigned long long)a->live, (unsigned long long)b->live);
+    expect_true(b->bytes_requested - a->bytes_requested >= (uint64_t)count * n,
+                "class %u: bytes_requested %llu -> %llu", (unsigned)c,
+                (unsigned long long)a->bytes_requested, (unsigned long long)b->bytes_requested);
+    expect_true(s1.totals.allocs - s0.totals.allocs >= (uint64_t)count, "totals.allocs did not grow");
     if (n <= 1024)
-        EXPECT(s1.tiny.allocs - s0.tiny.allocs >= (uint64_t)count, "tiny.allocs did not grow (%zu B)", n);
+        expect_true(s1.tiny.allocs - s0.tiny.allocs >= (uint64_t)count, "tiny.allocs did not grow (%zu B)", n);
     check_consistent(&s1, "after mallocs");
     for (int i = 0; i < count; i++)
         hakmem_free(v[i]);
     struct hakmem_stats s2 = snap();
     b = &s2.classes[c];
-    EXPECT(b->frees - a->frees >= (uint64_t)count, "class %u: frees %llu -> %llu", (unsigned)c,
-           (unsigned long long)a->frees, (unsigned long long)b->frees);
-    EXPECT(b->live == a->live, "class %u: live %llu before, %llu after freeing everything",
-           (unsigned)c, (unsigned long long)a->live, (unsigned long long)b->live);
+    expect_true(b->frees - a->frees >= (uint64_t)count, "class %u: frees %llu -> %llu", (unsigned)c,
+                (unsigned long long)a->frees, (unsigned long long)b->frees);
+    expect_true(b->live == a->live, "class %u: live %llu before, %llu after freeing everything",
+                (unsigned)c, (unsigned long long)a->live, (unsigned long long)b->live);
     hakmem_free(v);
 }
 
 static void test_stats(void)
 {
-    cur_api = "stats";
+    hk_test_context = "stats";
     struct hakmem_stats s = snap();
     check_consistent(&s, "first snapshot");
     test_stats_class(1, 500);
@@ -717,24 +706,24 @@ static void test_stats(void)
     for (int i = 0; i < NL; i++)
         l[i] = hakmem_malloc(((size_t)1 << 20) + 1);
     struct hakmem_stats s1 = snap();
-    EXPECT(s1.large.allocs - s0.large.allocs >= NL && s1.large.live - s0.large.live >= NL,
-           "large: allocs %llu -> %llu, live %llu -> %llu", (unsigned long long)s0.large.allocs,
-           (unsigned long long)s1.large.allocs, (unsigned long long)s0.large.live,
-           (unsigned long long)s1.large.live);
-    EXPECT(s1.large_bytes >= NL * ((size_t)1 << 20), "large_bytes %llu with %d MiB live",
-           (unsigned long long)s1.large_bytes, NL);
+    expect_true(s1.large.allocs - s0.large.allocs >= NL && s1.large.live - s0.large.live >= NL,
+                "large: allocs %llu -> %llu, live %llu -> %llu", (unsigned long long)s0.large.allocs,
+                (unsigned long long)s1.large.allocs, (unsigned long long)s0.large.live,
+                (unsigned long long)s1.large.live);
+    expect_true(s1.large_bytes >= NL * ((size_t)1 << 20), "large_bytes %llu with %d MiB live",
+                (unsigned long long)s1.large_bytes, NL);
     for (int i = 0; i < NL; i++)
         hakmem_free(l[i]);
     struct hakmem_stats s2 = snap();
-    EXPECT(s2.large.live == s0.large.live, "large live %llu -> %llu after freeing", (unsigned long long)s0.large.live,
-           (unsigned long long)s2.large.live);
+    expect_true(s2.large.live == s0.large.live, "large live %llu -> %llu after freeing", (unsigned long long)s0.large.live,
+                (unsigned long long)s2.large.live);
 
     /* SuperSlabs come and go */
     hakmem_collect(1);
     struct hakmem_stats sa = snap();
     check_consistent(&sa, "after collect");
-    EXPECT(sa.superslabs_cached == 0, "superslabs_cached %llu after hakmem_collect(1)",
-           (unsigned long long)sa.superslabs_cached);
+    expect_true(sa.superslabs_cached == 0, "superslabs_cached %llu after hakmem_collect(1)",
+                (unsigned long long)sa.superslabs_cached);
     enum { NT = 30000, NM = 1500 };
     void **t = hakmem_malloc(sizeof(void *) * NT), **m = hakmem_malloc(sizeof(void *) * NM);
     for (int i = 0; i < NT; i++) {
@@ -747,10 +736,10 @@ static void test_stats(void)
     }
     struct hakmem_stats sb = snap();
     check_consistent(&sb, "with 90 MB live");
-    EXPECT(sb.superslabs_live > sa.superslabs_live, "superslabs_live %llu -> %llu with 90 MB allocated",
-           (unsigned long long)sa.superslabs_live, (unsigned long long)sb.superslabs_live);
-    EXPECT(sb.superslab_bytes >= (uint64_t)NT * 1000 + (uint64_t)NM * 40000,
-           "superslab_bytes %llu < the bytes live in them", (unsigned long long)sb.superslab_bytes);
+    expect_true(sb.superslabs_live > sa.superslabs_live, "superslabs_live %llu -> %llu with 90 MB allocated",
+                (unsigned long long)sa.superslabs_live, (unsigned long long)sb.superslabs_live);
+    expect_true(sb.superslab_bytes >= (uint64_t)NT * 1000 + (uint64_t)NM * 40000,
+                "superslab_bytes %llu < the bytes live in them", (unsigned long long)sb.superslab_bytes);
     for (int i = 0; i < NT; i++)
         hakmem_free(t[i]);
     for (int i = 0; i < NM; i++)
@@ -761,14 +750,14 @@ static void test_stats(void)
     hakmem_collect(1);
     struct hakmem_stats sc = snap();
     check_consistent(&sc, "after freeing and collect");
-    EXPECT(sc.superslabs_live < sb.superslabs_live && sc.superslabs_live <= sa.superslabs_live + 1,
-           "superslabs_live: %llu before, %llu with 90 MB live, %llu after free + collect(1)",
-           (unsigned long long)sa.superslabs_live, (unsigned long long)sb.superslabs_live,
-           (unsigned long long)sc.superslabs_live);
-    EXPECT(sc.superslabs_cached == 0, "superslabs_cached %llu after hakmem_collect(1)",
-           (unsigned long long)sc.superslabs_cached);
-    EXPECT(sc.bytes_mapped + (64u << 20) <= sb.bytes_mapped, "bytes_mapped %llu -> %llu only",
-           (unsigned long long)sb.bytes_mapped, (unsigned long long)sc.bytes_mapped);
+    expect_true(sc.superslabs_live < sb.superslabs_live && sc.superslabs_live <= sa.superslabs_live + 1,
+                "superslabs_live: %llu before, %llu with 90 MB live, %llu after free + collect(1)",
+                (unsigned long long)sa.superslabs_live, (unsigned long long)sb.superslabs_live,
+                (unsigned long long)sc.superslabs_live);
+    expect_true(sc.superslabs_cached == 0, "superslabs_cached %llu after hakmem_collect(1)",
+                (unsigned long long)sc.superslabs_cached);
+    expect_true(sc.bytes_mapped + (64u << 20) <= sb.bytes_mapped, "bytes_mapped %llu -> %llu only",
+                (unsigned long long)sb.bytes_mapped, (unsigned long long)sc.bytes_mapped);
     hakmem_collect(0);
 }
 #endif
@@ -789,12 +778,12 @@ static char *read_fd(int fd, size_t *len)
 
 static void test_report(void)
 {
-    cur_api = "report";
+    hk_test_context = "report";
 #ifndef HK_TEST_LIBC
     for (int json = 0; json < 2; json++) {
         char path[] = "/tmp/hakmem-test-api-XXXXXX";
         int fd = mkstemp(path);
-        EXPECT(fd >= 0, "mkstemp");
+        expect_true(fd >= 0, "mkstemp");
         if (fd < 0)
             return;
         unlink(path);
@@ -805,7 +794,7 @@ static void test_report(void)
         size_t n = 0;
         char *s = read_fd(fd, &n);
         close(fd);
-        EXPECT(s && n > 0, "hakmem_stats_%s wrote nothing", json ? "json" : "print");
+        expect_true(s && n > 0, "hakmem_stats_%s wrote nothing", json ? "json" : "print");
         if (!s || !n) {
             hakmem_free(s);
             continue;
@@ -816,7 +805,7 @@ static void test_report(void)
                 b++;
             while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\n' || s[e - 1] == '\t'))
                 e--;
-            EXPECT(b < e && s[b] == '{' && s[e - 1] == '}', "JSON report is not an object: %.60s", s + b);
+            expect_true(b < e && s[b] == '{' && s[e - 1] == '}', "JSON report is not an object: %.60s", s + b);
             long depth = 0, mind = 0;
             int in_str = 0;
             for (size_t i = b; i < e; i++) {
@@ -835,9 +824,9 @@ static void test_report(void)
                         mind = depth;
                 }
             }
-            EXPECT(depth == 0 && mind == 0 && !in_str, "JSON report brackets do not balance");
+            expect_true(depth == 0 && mind == 0 && !in_str, "JSON report brackets do not balance");
         } else {
-            EXPECT(strstr(s, "hakmem") != NULL, "text report does not mention hakmem");
+            expect_true(strstr(s, "hakmem") != NULL, "text report does not mention hakmem");
         }
         hakmem_free(s);
     }
@@ -872,16 +861,11 @@ int main(void)
 #endif
     test_report();
 #ifndef HK_TEST_NO_STATS
-    cur_api = "misuse";
+    hk_test_context = "misuse";
     struct hakmem_stats last = snap();
-    EXPECT(last.invalid_frees == first.invalid_frees,
-           "%llu valid frees were reported as invalid (see the 'hakmem: error' lines above)",
-           (unsigned long long)(last.invalid_frees - first.invalid_frees));
+    expect_true(last.invalid_frees == first.invalid_frees,
+                "%llu valid frees were reported as invalid (see the 'hakmem: error' lines above)",
+                (unsigned long long)(last.invalid_frees - first.invalid_frees));
 #endif
-    if (failures) {
-        fprintf(stderr, "test_api: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_api: all checks passed\n");
-    return 0;
+    return hk_test_done("test_api");
 }

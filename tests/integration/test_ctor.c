@@ -9,6 +9,7 @@
 #include "ctor_lib.h"
 #include "hakmem.h"
 #include "preload_check.h"
+#include "../common/hk_test.h"
 
 static char *early;
 
@@ -23,39 +24,26 @@ __attribute__((constructor(101))) static void early_ctor(void)
 int main(void)
 {
     hk_require_preloaded("test_ctor");
-    int bad = 0;
-    if (hk_ctor_ran <= 0) {
-        fprintf(stderr, "FAIL: the library constructor did not run\n");
-        return 1;
-    }
-    if (!early || strcmp(early, "allocated by a constructor of the program") != 0) {
-        fprintf(stderr, "FAIL: the program's constructor block is wrong\n");
-        bad = 1;
-    }
+    assert_true(hk_ctor_ran > 0, "the library constructor did not run");
+    expect_true(early && strcmp(early, "allocated by a constructor of the program") == 0,
+                "the program's constructor block is wrong");
     free(early);
     for (int i = 0; i < HK_CTOR_KEEP; i++) {
         const unsigned char *p = hk_ctor_blocks[i];
         size_t n = hk_ctor_size(i);
-        if (!p) {
-            fprintf(stderr, "FAIL: constructor block %d is NULL\n", i);
-            bad = 1;
+        expect_ptr_not_null(p, "constructor block %d", i);
+        if (!p)
             continue;
-        }
-        if (malloc_usable_size((void *)p) < n) {
-            fprintf(stderr, "FAIL: constructor block %d: usable size %zu < %zu\n", i,
-                    malloc_usable_size((void *)p), n);
-            bad = 1;
-        }
+        expect_u64_ge(malloc_usable_size((void *)p), n, "constructor block %d: usable size", i);
         for (size_t j = 0; j < n; j++)
             if (p[j] != (unsigned char)(i + 1)) {
-                fprintf(stderr, "FAIL: constructor block %d corrupted at byte %zu\n", i, j);
-                bad = 1;
+                test_fail("constructor block %d corrupted at byte %zu", i, j);
                 break;
             }
         free(hk_ctor_blocks[i]);
         hk_ctor_blocks[i] = NULL;
     }
-    bad |= hk_invalid_frees_seen("test_ctor");
-    printf("test_ctor: %d early allocations, %s\n", hk_ctor_ran, bad ? "FAILED" : "ok");
-    return bad;
+    expect_false(hk_invalid_frees_seen("test_ctor"), "valid frees reported as invalid");
+    printf("test_ctor: %d early allocations\n", hk_ctor_ran);
+    return hk_test_done("test_ctor");
 }

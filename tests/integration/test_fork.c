@@ -17,6 +17,7 @@
 
 #include "hakmem.h"
 #include "preload_check.h"
+#include "../common/hk_test.h"
 
 enum { THREADS = 4, CHILDREN = 20, SLOTS = 256, CHILD_ALARM = 60, DEADLINE = 120 };
 
@@ -121,15 +122,13 @@ int main(void)
         pthread_create(&th[i], NULL, churn, (void *)(i + 1));
 
     pid_t pids[CHILDREN];
-    int status[CHILDREN], done = 0, bad = 0;
+    int status[CHILDREN], done = 0;
     for (int c = 0; c < CHILDREN; c++) {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);   /* let the threads get into malloc */
         pids[c] = fork();
-        if (pids[c] < 0) {
-            perror("fork");
-            return 1;
-        }
+        if (pids[c] < 0)
+            test_fatal("fork: errno %d", errno);
         if (pids[c] == 0) {
             int rc = child_main(c);
             if (rc == 0 && (c & 1))
@@ -153,11 +152,10 @@ int main(void)
         if (p < 0 && errno != EINTR)
             break;
         if (time(NULL) > deadline) {
-            fprintf(stderr, "FAIL: children still running after %d s (deadlock?)\n", DEADLINE);
+            test_fail("children still running after %d s (deadlock?)", DEADLINE);
             for (int c = 0; c < CHILDREN; c++)
                 if (status[c] == -1)
                     kill(pids[c], SIGKILL);
-            bad = 1;
             break;
         }
         struct timespec ts = {0, 5000000};
@@ -170,20 +168,17 @@ int main(void)
         int st = status[c];
         if (st == -1) {
             waitpid(pids[c], &st, 0);
-            fprintf(stderr, "FAIL: child %d did not finish\n", c);
-            bad = 1;
+            test_fail("child %d did not finish", c);
         } else if (WIFSIGNALED(st)) {
-            fprintf(stderr, "FAIL: child %d killed by signal %d%s\n", c, WTERMSIG(st),
-                    WTERMSIG(st) == SIGALRM ? " (alarm: deadlock?)" : "");
-            bad = 1;
+            test_fail("child %d killed by signal %d%s", c, WTERMSIG(st),
+                      WTERMSIG(st) == SIGALRM ? " (alarm: deadlock?)" : "");
         } else if (WEXITSTATUS(st) != 0) {
-            fprintf(stderr, "FAIL: child %d exited with %d\n", c, WEXITSTATUS(st));
-            bad = 1;
+            test_fail("child %d exited with %d", c, WEXITSTATUS(st));
         }
     }
     for (int i = 0; i < 64; i++)
         free(held[i]);
-    bad |= hk_invalid_frees_seen("test_fork");
-    printf("test_fork: %d children, %s\n", CHILDREN, bad ? "FAILED" : "all exited 0");
-    return bad;
+    expect_false(hk_invalid_frees_seen("test_fork"), "valid frees reported as invalid");
+    printf("test_fork: %d children\n", CHILDREN);
+    return hk_test_done("test_fork");
 }

@@ -9,17 +9,8 @@
 #include <sys/resource.h>
 
 #include "hakmem.h"
+#include "../common/hk_test.h"
 
-static int failures;
-#define EXPECT(cond, ...)                                                                    \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            failures++;                                                                      \
-            fprintf(stderr, "FAIL %s:%d %s: ", __FILE__, __LINE__, #cond);                   \
-            fprintf(stderr, __VA_ARGS__);                                                    \
-            fputc('\n', stderr);                                                             \
-        }                                                                                    \
-    } while (0)
 
 enum { MAXB = 1 << 20 };
 static unsigned char *blk[MAXB];
@@ -33,7 +24,7 @@ static size_t exhaust(size_t size, size_t start)
         errno = 0;
         blk[i] = hakmem_malloc(size);
         if (!blk[i]) {
-            EXPECT(errno == ENOMEM, "malloc(%zu) failed with errno %d, not ENOMEM", size, errno);
+            expect_true(errno == ENOMEM, "malloc(%zu) failed with errno %d, not ENOMEM", size, errno);
             break;
         }
         len[i] = size;
@@ -48,7 +39,7 @@ static void verify_and_free(size_t from, size_t to)
         size_t n = len[i] < 256 ? len[i] : 256;
         for (size_t j = 0; j < n; j++)
             if (blk[i][j] != (unsigned char)(i & 0xff)) {
-                EXPECT(0, "block %zu (%zu bytes) corrupted at %zu", i, len[i], j);
+                expect_true(0, "block %zu (%zu bytes) corrupted at %zu", i, len[i], j);
                 break;
             }
         hakmem_free(blk[i]);
@@ -73,22 +64,22 @@ int main(void)
     for (int round = 0; round < 2; round++) {
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             size_t n = exhaust(sizes[s], 0);
-            EXPECT(n > 0 && n < MAXB, "round %d: %zu blocks of %zu before ENOMEM", round, n, sizes[s]);
+            expect_true(n > 0 && n < MAXB, "round %d: %zu blocks of %zu before ENOMEM", round, n, sizes[s]);
             /* at the limit: smaller requests of other tiers may or may not succeed, but they
              * must not crash and must set errno when they fail */
             for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
                 errno = 0;
                 void *p = hakmem_malloc(sizes[t]);
-                EXPECT(p || errno == ENOMEM, "malloc(%zu) at the limit: NULL with errno %d", sizes[t], errno);
+                expect_true(p || errno == ENOMEM, "malloc(%zu) at the limit: NULL with errno %d", sizes[t], errno);
                 hakmem_free(p);
                 errno = 0;
                 p = hakmem_calloc(1, sizes[t]);
-                EXPECT(p || errno == ENOMEM, "calloc(%zu) at the limit: NULL with errno %d", sizes[t], errno);
+                expect_true(p || errno == ENOMEM, "calloc(%zu) at the limit: NULL with errno %d", sizes[t], errno);
                 if (p) {
                     size_t z = 0;
                     for (; z < sizes[t] && !((unsigned char *)p)[z]; z += 512)
                         ;
-                    EXPECT(z >= sizes[t], "calloc(%zu) at the limit not zeroed", sizes[t]);
+                    expect_true(z >= sizes[t], "calloc(%zu) at the limit not zeroed", sizes[t]);
                 }
                 hakmem_free(p);
             }
@@ -96,7 +87,7 @@ int main(void)
             if (n > 0) {
                 errno = 0;
                 void *q = hakmem_realloc(blk[0], (size_t)1 << 40);
-                EXPECT(q == NULL && errno == ENOMEM, "realloc to 1 TiB at the limit = %p errno %d", q, errno);
+                expect_true(q == NULL && errno == ENOMEM, "realloc to 1 TiB at the limit = %p errno %d", q, errno);
                 if (q) {
                     blk[0] = q;
                     len[0] = 0;
@@ -106,8 +97,8 @@ int main(void)
             hakmem_collect(1);
             /* after freeing, the same amount fits again */
             size_t again = exhaust(sizes[s], 0);
-            EXPECT(again + again / 4 + 2 >= n, "round %d size %zu: %zu blocks fit first, only %zu after freeing",
-                   round, sizes[s], n, again);
+            expect_true(again + again / 4 + 2 >= n, "round %d size %zu: %zu blocks fit first, only %zu after freeing",
+                        round, sizes[s], n, again);
             verify_and_free(0, again);
             hakmem_collect(1);
         }
@@ -115,17 +106,12 @@ int main(void)
     setrlimit(RLIMIT_AS, &rl);
     for (int j = 0; j < 3000; j++)
         if (keep[j] != 0x77) {
-            EXPECT(0, "long-lived block corrupted at %d", j);
+            expect_true(0, "long-lived block corrupted at %d", j);
             break;
         }
     hakmem_free(keep);
     struct hakmem_stats st;
     if (hakmem_stats_snapshot(&st, sizeof st) == 0)
-        EXPECT(st.invalid_frees == 0, "%llu frees reported invalid", (unsigned long long)st.invalid_frees);
-    if (failures) {
-        fprintf(stderr, "test_oom: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_oom: ok\n");
-    return 0;
+        expect_true(st.invalid_frees == 0, "%llu frees reported invalid", (unsigned long long)st.invalid_frees);
+    return hk_test_done("test_oom");
 }

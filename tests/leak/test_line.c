@@ -3,7 +3,7 @@
  * table with random bytes changed, thousands of times, must never be read out of bounds
  * (the reader only ever sees the mutated copy's bytes) nor crash. */
 #include "hk_leak_line.h"
-#include "../unit/hk_test.h"
+#include "../common/hk_test.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -51,24 +51,24 @@ int main(void)
     d.line = section(map, ".debug_line", &d.line_len);
     d.line_str = section(map, ".debug_line_str", &d.line_str_len);
     d.str = section(map, ".debug_str", &d.str_len);
-    EXPECT(d.line != NULL, "no .debug_line in this test (built without -g?)");
+    expect_true(d.line != NULL, "no .debug_line in this test (built without -g?)");
     if (!d.line)
         return 1;
 
     /* A known call: the return address minus one is on this line. */
     int call_line = __LINE__; void *ra = return_address();
     Dl_info info;
-    EXPECT(dladdr(ra, &info) && info.dli_fbase, "dladdr");
+    expect_true(dladdr(ra, &info) && info.dli_fbase, "dladdr");
     const ElfW(Ehdr) *eh = (const void *)map;
     uint64_t v = (uint64_t)(uintptr_t)ra - 1 - (eh->e_type == ET_EXEC ? 0 : (uintptr_t)info.dli_fbase);
     struct hk_line out;
-    EXPECT(hk_leak_line_find(&d, v, &out), "no line for the call at line %d", call_line);
+    expect_true(hk_leak_line_find(&d, v, &out), "no line for the call at line %d", call_line);
     if (out.file) {
         size_t n = strlen(out.file);
-        EXPECT(n >= 11 && strcmp(out.file + n - 11, "test_line.c") == 0, "file %s", out.file);
-        EXPECT(out.line == (unsigned)call_line, "line %u, expected %d", out.line, call_line);
+        expect_true(n >= 11 && strcmp(out.file + n - 11, "test_line.c") == 0, "file %s", out.file);
+        expect_true(out.line == (unsigned)call_line, "line %u, expected %d", out.line, call_line);
     }
-    EXPECT(!hk_leak_line_find(&d, 1, &out) || out.line, "address 1 mapped to line 0");
+    expect_true(!hk_leak_line_find(&d, 1, &out) || out.line, "address 1 mapped to line 0");
 
     /* Mutations: a private copy, a few random bytes changed each round. */
     unsigned char *copy = malloc(d.line_len);
@@ -87,7 +87,7 @@ int main(void)
         for (int q = 0; q < 4; q++) {
             uint64_t a = q == 0 ? v : (uint64_t)rand_r(&seed) * 16;
             if (hk_leak_line_find(&m, a, &out))
-                EXPECT(out.file != NULL, "found without a file");
+                expect_true(out.file != NULL, "found without a file");
         }
     }
     free(copy);

@@ -6,22 +6,13 @@
 #include "hk_leak.h"
 #include "hk_leak_int.h"
 #include "hk_options.h"
+#include "../common/hk_test.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-static int failed;
-#define EXPECT(c, ...)                                                               \
-    do {                                                                             \
-        if (!(c)) {                                                                  \
-            failed = 1;                                                              \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #c);             \
-            fprintf(stderr, __VA_ARGS__);                                            \
-            fputc('\n', stderr);                                                     \
-        }                                                                            \
-    } while (0)
 
 uint32_t site_a(void);
 uint32_t site_b(void);
@@ -117,42 +108,42 @@ int main(void)
     setenv("HAKMEM_LEAK_CHECK", "1", 1);
     setenv("HAKMEM_STACK_DEPTH", "16", 1);
     hk_options_init();
-    EXPECT(hk_stack_capture(0) == 0, "capture before hk_stack_init must return 0");
+    expect_true(hk_stack_capture(0) == 0, "capture before hk_stack_init must return 0");
     hk_stack_init();
-    EXPECT(hk_stack_ready(), "not ready after init");
+    expect_true(hk_stack_ready(), "not ready after init");
 
     uint32_t a[3], b;
     for (int i = 0; i < three; i++)
         a[i] = site_a();   /* one call site, three times */
     b = site_b();
-    EXPECT(a[0] != 0, "site_a got no id");
-    EXPECT(a[0] == a[1] && a[1] == a[2], "same site, ids %u %u %u", a[0], a[1], a[2]);
-    EXPECT(b != 0 && b != a[0], "site_b id %u vs site_a %u", b, a[0]);
+    expect_true(a[0] != 0, "site_a got no id");
+    expect_true(a[0] == a[1] && a[1] == a[2], "same site, ids %u %u %u", a[0], a[1], a[2]);
+    expect_true(b != 0 && b != a[0], "site_b id %u vs site_a %u", b, a[0]);
 
     const uintptr_t *f;
     int n = hk_stack_frames(a[0], &f);
-    EXPECT(n >= 3, "only %d frames", n);
+    expect_true(n >= 3, "only %d frames", n);
     if (n >= 1)
-        EXPECT(f[0] > (uintptr_t)site_a && f[0] < (uintptr_t)site_a + 512,
-               "frame #0 %#lx is not in site_a (%p)", (unsigned long)f[0], (void *)site_a);
-    EXPECT(hk_stack_frames(0, &f) == 0, "id 0 has frames");
-    EXPECT(hk_stack_frames(1u << 30, &f) == 0, "an id never handed out has frames");
+        expect_true(f[0] > (uintptr_t)site_a && f[0] < (uintptr_t)site_a + 512,
+                    "frame #0 %#lx is not in site_a (%p)", (unsigned long)f[0], (void *)site_a);
+    expect_true(hk_stack_frames(0, &f) == 0, "id 0 has frames");
+    expect_true(hk_stack_frames(1u << 30, &f) == 0, "an id never handed out has frames");
 
     uint32_t d = deep(40);
     n = hk_stack_frames(d, &f);
-    EXPECT(n == 16, "deep stack: %d frames, HAKMEM_STACK_DEPTH=16", n);
+    expect_true(n == 16, "deep stack: %d frames, HAKMEM_STACK_DEPTH=16", n);
 
     const uint16_t *mods;
     n = hk_stack_frame_modules(a[0], &mods);
-    EXPECT(n >= 1 && mods[0] != HK_MODULE_NONE, "frame #0 has no module");
+    expect_true(n >= 1 && mods[0] != HK_MODULE_NONE, "frame #0 has no module");
     if (n >= 1 && mods[0] != HK_MODULE_NONE)
-        EXPECT(hk_stack_module(mods[0])->is_main, "frame #0 is not in the executable");
+        expect_true(hk_stack_module(mods[0])->is_main, "frame #0 is not in the executable");
 
-    EXPECT(hk_stack_guard_enter(), "guard already set");
-    EXPECT(site_a() == 0, "capture under the recursion guard must return 0");
-    EXPECT(!hk_stack_guard_enter(), "nested guard_enter must say it was set");
+    expect_true(hk_stack_guard_enter(), "guard already set");
+    expect_true(site_a() == 0, "capture under the recursion guard must return 0");
+    expect_true(!hk_stack_guard_enter(), "nested guard_enter must say it was set");
     hk_stack_guard_leave();
-    EXPECT(site_a() != 0, "no capture after the guard");
+    expect_true(site_a() != 0, "no capture after the guard");
 
     pthread_t th[NTHREADS];
     for (int t = 0; t < NTHREADS; t++)
@@ -160,8 +151,8 @@ int main(void)
     for (int t = 0; t < NTHREADS; t++)
         pthread_join(th[t], NULL);
     for (int t = 1; t < NTHREADS; t++)
-        EXPECT(thread_ids[t] && thread_ids[t] == thread_ids[0],
-               "thread %d id %u vs thread 0 id %u", t, thread_ids[t], thread_ids[0]);
+        expect_true(thread_ids[t] && thread_ids[t] == thread_ids[0],
+                    "thread %d id %u vs thread 0 id %u", t, thread_ids[t], thread_ids[0]);
 
     /* The frame-pointer walk. This program and hakmem's internals keep frame pointers, so
      * once libunwind has run beside the walk, a stack whose first HAKMEM_STACK_DEPTH frames
@@ -174,11 +165,11 @@ int main(void)
     hk_stack_capture_counts(&fp0, &unw0);
     uint32_t d2 = deep(40);
     hk_stack_capture_counts(&fp1, &unw1);
-    EXPECT(d2 == d, "deep(40) walked: id %u, unwound: %u", d2, d);
-    EXPECT(fp1 == fp0 + 1 && unw1 == unw0,
-           "deep(40) was not walked: walks %llu -> %llu, unwinds %llu -> %llu",
-           (unsigned long long)fp0, (unsigned long long)fp1, (unsigned long long)unw0,
-           (unsigned long long)unw1);
+    expect_true(d2 == d, "deep(40) walked: id %u, unwound: %u", d2, d);
+    expect_true(fp1 == fp0 + 1 && unw1 == unw0,
+                "deep(40) was not walked: walks %llu -> %llu, unwinds %llu -> %llu",
+                (unsigned long long)fp0, (unsigned long long)fp1, (unsigned long long)unw0,
+                (unsigned long long)unw1);
     /* 17 frames of this program, then libc: the walk stops after HAKMEM_STACK_DEPTH=16 of
      * them, before libc (libunwind would have needed the spare frames beyond). */
     deep(15);
@@ -186,10 +177,10 @@ int main(void)
     hk_stack_capture_counts(&fp0, &unw0);
     deep(15);
     hk_stack_capture_counts(&fp1, &unw1);
-    EXPECT(fp1 == fp0 + 1, "a stack with 16 frames of this program before libc was not walked");
+    expect_true(fp1 == fp0 + 1, "a stack with 16 frames of this program before libc was not walked");
     site_a();
     hk_stack_capture_counts(&fp0, &unw0);
-    EXPECT(unw0 == unw1 + 1, "a stack through libc's start code was walked");
+    expect_true(unw0 == unw1 + 1, "a stack through libc's start code was walked");
     unsigned same = 0, paths = 64;
     for (unsigned i = 0; i < paths; i++) {
         hk_stack_fp_enable(false);
@@ -200,9 +191,9 @@ int main(void)
         same += by_unwind && by_walk == by_unwind;
     }
     hk_stack_capture_counts(&fp1, &unw1);
-    EXPECT(same == paths, "%u of %u call paths got the same id walked and unwound", same, paths);
-    EXPECT(fp1 - fp0 >= paths, "only %llu of %u path captures were walked",
-           (unsigned long long)(fp1 - fp0), paths);
+    expect_true(same == paths, "%u of %u call paths got the same id walked and unwound", same, paths);
+    expect_true(fp1 - fp0 >= paths, "only %llu of %u path captures were walked",
+                (unsigned long long)(fp1 - fp0), paths);
 
     /* Cost: cached stacks (the per-thread cache hits) through libc's start code (unwound),
      * deep ones of this program (walked, and unwound for comparison), new stacks (insert). */
@@ -225,18 +216,15 @@ int main(void)
         path(i, 7);
     uint64_t t4 = now_ns();
     uint32_t added = hk_stack_count() - before;
-    EXPECT(added == news, "%u distinct call paths gave %u new stacks", news, added);
+    expect_true(added == news, "%u distinct call paths gave %u new stacks", news, added);
     uint32_t again = 0;
     for (unsigned i = 0; i < news; i++)
         again += path(i, 7) > before ? 1 : 0;
-    EXPECT(again == news && hk_stack_count() - before == news, "paths re-captured differently");
+    expect_true(again == news && hk_stack_count() - before == news, "paths re-captured differently");
     printf("capture at depth 16: %.0f ns (cached stack, unwound), %.0f ns (walked), "
            "%.0f ns (same stack unwound), %.0f ns (new stack); %u stacks, "
            "%zu bytes of tracker memory\n",
            (double)(t1 - t0) / reps, (double)(t2 - t1) / reps, (double)(t3 - t2) / reps,
            (double)(t4 - t3) / news, hk_stack_count(), hk_leak_arena_used());
-    if (failed)
-        return 1;
-    printf("ok\n");
-    return 0;
+    return hk_test_done("leak_stack");
 }

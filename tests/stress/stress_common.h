@@ -1,5 +1,5 @@
 /* Shared by the stress programs: the allocation layer, a deterministic RNG, block patterns,
- * statistics helpers and failure reporting.
+ * statistics helpers. Checks and failures go through the common harness (../common/hk_test.h).
  *
  * Allocation goes through S_MALLOC/S_FREE/... which are the hakmem_* names, so the same
  * programs run under ThreadSanitizer (which owns the standard names) and exercise hakmem's
@@ -23,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../common/hk_test.h"
 
 #ifdef STRESS_USE_LIBC
 #include <malloc.h>
@@ -51,30 +53,8 @@
 #define S_SCALE(n) (n)
 #endif
 
-static atomic_int s_failures;
-
-__attribute__((format(printf, 1, 2))) static inline void s_fail(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    atomic_fetch_add(&s_failures, 1);
-    fprintf(stderr, "FAIL: %s\n", buf);
-}
-
-#define S_CHECK(cond, ...)                                                                   \
-    do {                                                                                     \
-        if (!(cond))                                                                         \
-            s_fail(__VA_ARGS__);                                                             \
-    } while (0)
-
-static inline void s_die(const char *what)
-{
-    fprintf(stderr, "FATAL: %s (errno %d)\n", what, errno);
-    exit(1);
-}
+/* Stops the program: a set-up step failed (no memory for the test, no thread). */
+#define s_die(what) test_fatal("%s (errno %d)", (what), errno)
 
 /* xorshift64*: deterministic per seed */
 struct s_rng { uint64_t s; };
@@ -194,8 +174,8 @@ static inline void s_free_block(struct s_block b, const char *who)
 {
     size_t bad = s_verify(b.p, b.n, b.tag);
     if (bad)
-        s_fail("%s: block %p (%zu bytes, tag %llx) corrupted at byte %zu", who, b.p, b.n,
-               (unsigned long long)b.tag, bad - 1);
+        test_fail("%s: block %p (%zu bytes, tag %llx) corrupted at byte %zu", who, b.p, b.n,
+                  (unsigned long long)b.tag, bad - 1);
     S_FREE(b.p);
 }
 
@@ -276,7 +256,7 @@ static inline struct hakmem_stats s_snap(void)
     struct hakmem_stats s;
     memset(&s, 0, sizeof s);
     if (hakmem_stats_snapshot(&s, sizeof s) != 0)
-        s_fail("hakmem_stats_snapshot failed (errno %d)", errno);
+        test_fail("hakmem_stats_snapshot failed (errno %d)", errno);
     return s;
 }
 #define S_HAVE_STATS 1
@@ -288,7 +268,7 @@ static inline void s_check_consistent(const struct hakmem_stats *s, const char *
     uint64_t ta = 0, tf = 0, ma = 0, mf = 0;
     for (uint32_t i = 0; i < s->nclasses && i < HAKMEM_MAX_CLASSES; i++) {
         const struct hakmem_class_stats *c = &s->classes[i];
-        S_CHECK(c->allocs - c->frees == c->live, "%s: class %u: allocs %llu - frees %llu != live %llu",
+        expect_true(c->allocs - c->frees == c->live, "%s: class %u: allocs %llu - frees %llu != live %llu",
                 when, i, S_ULL(c->allocs), S_ULL(c->frees), S_ULL(c->live));
         if (i < s->ntiny) {
             ta += c->allocs;
@@ -298,14 +278,14 @@ static inline void s_check_consistent(const struct hakmem_stats *s, const char *
             mf += c->frees;
         }
     }
-    S_CHECK(s->tiny.allocs == ta && s->tiny.frees == tf && s->mid.allocs == ma && s->mid.frees == mf,
+    expect_true(s->tiny.allocs == ta && s->tiny.frees == tf && s->mid.allocs == ma && s->mid.frees == mf,
             "%s: tier counters are not the sums of their classes", when);
-    S_CHECK(s->totals.allocs == s->tiny.allocs + s->mid.allocs + s->large.allocs &&
+    expect_true(s->totals.allocs == s->tiny.allocs + s->mid.allocs + s->large.allocs &&
                 s->totals.frees == s->tiny.frees + s->mid.frees + s->large.frees &&
                 s->totals.live == s->totals.allocs - s->totals.frees,
             "%s: totals allocs %llu frees %llu live %llu do not add up", when,
             S_ULL(s->totals.allocs), S_ULL(s->totals.frees), S_ULL(s->totals.live));
-    S_CHECK(s->superslabs_live == s->superslabs_mapped - s->superslabs_unmapped,
+    expect_true(s->superslabs_live == s->superslabs_mapped - s->superslabs_unmapped,
             "%s: superslabs live %llu != mapped %llu - unmapped %llu", when,
             S_ULL(s->superslabs_live), S_ULL(s->superslabs_mapped), S_ULL(s->superslabs_unmapped));
 }
@@ -318,15 +298,15 @@ static inline void s_check_returned(const struct hakmem_stats *base, const struc
                                     const char *name)
 {
     uint64_t slack = 64;
-    S_CHECK(end->totals.live <= base->totals.live + slack && end->totals.live + slack >= base->totals.live,
+    expect_true(end->totals.live <= base->totals.live + slack && end->totals.live + slack >= base->totals.live,
             "%s: live blocks %llu at start, %llu at the end (all freed)", name,
             S_ULL(base->totals.live), S_ULL(end->totals.live));
-    S_CHECK(end->superslabs_live <= base->superslabs_live + 2,
+    expect_true(end->superslabs_live <= base->superslabs_live + 2,
             "%s: superslabs_live %llu at start, %llu after freeing everything and hakmem_collect(1)",
             name, S_ULL(base->superslabs_live), S_ULL(end->superslabs_live));
-    S_CHECK(end->superslabs_cached == 0, "%s: superslabs_cached %llu after hakmem_collect(1)", name,
+    expect_true(end->superslabs_cached == 0, "%s: superslabs_cached %llu after hakmem_collect(1)", name,
             S_ULL(end->superslabs_cached));
-    S_CHECK(end->invalid_frees == base->invalid_frees, "%s: %llu valid frees were reported as invalid",
+    expect_true(end->invalid_frees == base->invalid_frees, "%s: %llu valid frees were reported as invalid",
             name, S_ULL(end->invalid_frees - base->invalid_frees));
 }
 #else
@@ -350,17 +330,6 @@ static inline void s_watchdog(unsigned sec)
 #endif
     signal(SIGALRM, SIG_DFL);
     alarm(sec);
-}
-
-static inline int s_finish(const char *name)
-{
-    int f = atomic_load(&s_failures);
-    if (f) {
-        fprintf(stderr, "%s: %d failure(s)\n", name, f);
-        return 1;
-    }
-    printf("%s: ok\n", name);
-    return 0;
 }
 
 static inline void s_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)

@@ -76,7 +76,7 @@ static void *child_thread(void *arg)
 static int child_work(int id, int depth)
 {
     alarm(CHILD_SECONDS);
-    atomic_store(&s_failures, 0);   /* count only this process's own failures */
+    hk_test_reset();   /* count only this process's own failures */
     char who[32];
     snprintf(who, sizeof who, "child %d.%d", id, depth);
     if (depth == 0) {
@@ -115,16 +115,16 @@ static int child_work(int id, int depth)
             _exit(child_work(id, 1));
         int st = 0;
         if (g < 0 || waitpid(g, &st, 0) != g || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            fprintf(stderr, "FAIL: child %d: grandchild status %#x\n", id, st);
+            test_fail("child %d: grandchild status %#x", id, st);
             return 2;
         }
     }
     s_collect(1);
 #if S_HAVE_STATS
     struct hakmem_stats st = s_snap();
-    S_CHECK(st.pid == (uint32_t)getpid(), "%s: snapshot pid %u, getpid() %d", who, st.pid, (int)getpid());
+    expect_true(st.pid == (uint32_t)getpid(), "%s: snapshot pid %u, getpid() %d", who, st.pid, (int)getpid());
 #endif
-    return atomic_load(&s_failures) ? 1 : 0;
+    return hk_test_failed() ? 1 : 0;
 }
 
 struct kid {
@@ -140,18 +140,18 @@ static void reap(struct kid *k, int *nk, int block)
             int st;
             pid_t p = waitpid(k[i].pid, &st, WNOHANG);
             if (p == 0 && time(NULL) > k[i].deadline) {
-                s_fail("child %d (pid %d) still running after %d s: deadlock after fork?", k[i].id,
-                       (int)k[i].pid, CHILD_SECONDS + 10);
+                test_fail("child %d (pid %d) still running after %d s: deadlock after fork?", k[i].id,
+                          (int)k[i].pid, CHILD_SECONDS + 10);
                 kill(k[i].pid, SIGKILL);
                 waitpid(k[i].pid, &st, 0);
                 p = k[i].pid;
                 st = 0;
             } else if (p == k[i].pid) {
                 if (WIFSIGNALED(st))
-                    s_fail("child %d killed by signal %d%s", k[i].id, WTERMSIG(st),
-                           WTERMSIG(st) == SIGALRM ? " (its alarm: deadlock after fork?)" : "");
+                    test_fail("child %d killed by signal %d%s", k[i].id, WTERMSIG(st),
+                              WTERMSIG(st) == SIGALRM ? " (its alarm: deadlock after fork?)" : "");
                 else if (WEXITSTATUS(st) != 0)
-                    s_fail("child %d exited with status %d", k[i].id, WEXITSTATUS(st));
+                    test_fail("child %d exited with status %d", k[i].id, WEXITSTATUS(st));
             }
             if (p != 0) {
                 k[i--] = k[--*nk];
@@ -203,5 +203,5 @@ int main(void)
         if (exchange[x].p)
             s_free_block(exchange[x], "main");
     printf("stress_fork: %d children\n", forks);
-    return s_finish("stress_fork");
+    return hk_test_done("stress_fork");
 }

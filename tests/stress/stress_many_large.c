@@ -37,14 +37,12 @@ static long count_maps(void)
 int main(void)
 {
 #ifdef STRESS_TSAN
-    fprintf(stderr, "SKIP: stress_many_large maps GBs of address space; not under TSan\n");
-    return 77;
+    test_skip("stress_many_large maps GBs of address space; not under TSan");
 #endif
     s_watchdog(300);
     long limit = read_long("/proc/sys/vm/max_map_count");
     if (limit <= 0 || limit > 300000) {
-        fprintf(stderr, "SKIP: vm.max_map_count is %ld; the test needs a limit it can exceed\n", limit);
-        return 77;
+        test_skip("vm.max_map_count is %ld; the test needs a limit it can exceed", limit);
     }
     size_t n = (size_t)limit + 5000;
 #if S_HAVE_STATS
@@ -60,29 +58,29 @@ int main(void)
         v[i] = S_MALLOC(sz);
         if (!v[i]) {
             if (got == i)
-                s_fail("malloc(%zu) returned NULL after %zu live large blocks (errno %d)", sz, i, errno);
+                test_fail("malloc(%zu) returned NULL after %zu live large blocks (errno %d)", sz, i, errno);
             continue;
         }
         got++;
         v[i][0] = (char)i;
         v[i][sz - 1] = (char)(i >> 8);
     }
-    S_CHECK(got == n, "%zu of %zu large blocks allocated", got, n);
+    expect_true(got == n, "%zu of %zu large blocks allocated", got, n);
     long maps = count_maps();
     pthread_t t;
     int e = pthread_create(&t, NULL, nop_thread, NULL);
-    S_CHECK(e == 0, "pthread_create fails (%s) with %zu large blocks live and %ld mappings: "
+    expect_true(e == 0, "pthread_create fails (%s) with %zu large blocks live and %ld mappings: "
             "the allocator maps each large block separately", strerror(e), got, maps);
     if (e == 0)
         pthread_join(t, NULL);
-    S_CHECK(maps >= 0 && maps < limit / 2, "%ld mappings with %zu large blocks live (limit %ld)",
+    expect_true(maps >= 0 && maps < limit / 2, "%ld mappings with %zu large blocks live (limit %ld)",
             maps, got, limit);
     for (size_t i = 0; i < n; i++) {
         if (!v[i])
             continue;
         size_t sz = 65537 + (i % 9) * 4000;
         if (v[i][0] != (char)i || v[i][sz - 1] != (char)(i >> 8)) {
-            s_fail("large block %zu (%p) corrupted", i, (void *)v[i]);
+            test_fail("large block %zu (%p) corrupted", i, (void *)v[i]);
             break;
         }
     }
@@ -93,12 +91,12 @@ int main(void)
 #if S_HAVE_STATS
     struct hakmem_stats end = s_snap();
     s_check_consistent(&end, "end");
-    S_CHECK(end.large.live == base.large.live, "large live %llu at start, %llu after freeing",
+    expect_true(end.large.live == base.large.live, "large live %llu at start, %llu after freeing",
             S_ULL(base.large.live), S_ULL(end.large.live));
-    S_CHECK(end.large_bytes <= base.large_bytes + (64u << 20),
+    expect_true(end.large_bytes <= base.large_bytes + (64u << 20),
             "large_bytes %llu after freeing everything and collect(1) (%llu at start)",
             S_ULL(end.large_bytes), S_ULL(base.large_bytes));
 #endif
     printf("stress_many_large: %zu live large blocks, %ld mappings (limit %ld)\n", got, maps, limit);
-    return s_finish("stress_many_large");
+    return hk_test_done("stress_many_large");
 }

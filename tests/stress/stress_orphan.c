@@ -94,7 +94,7 @@ int main(void)
                 pthread_join(p[i], NULL);
         for (int i = 0; i < CONSUMERS; i++)
             pthread_join(c[i], NULL);
-        S_CHECK(handoff.len == 0, "round %d: %zu blocks left in the queue", round_no, handoff.len);
+        expect_true(handoff.len == 0, "round %d: %zu blocks left in the queue", round_no, handoff.len);
         for (long i = 0; i < ADOPTERS; i++)
             s_thread_create(&a[i], adopter, (void *)i);
         for (int i = 0; i < ADOPTERS; i++)
@@ -103,7 +103,7 @@ int main(void)
         struct hakmem_stats s = s_snap();
         ss_round[round_no] = s.superslabs_live;
         mapped_round[round_no] = s.bytes_mapped;
-        S_CHECK(s.totals.live <= base.totals.live + 64 && s.totals.live + 64 >= base.totals.live,
+        expect_true(s.totals.live <= base.totals.live + 64 && s.totals.live + 64 >= base.totals.live,
                 "round %d: live blocks %llu, baseline %llu (everything was freed)", round_no,
                 S_ULL(s.totals.live), S_ULL(base.totals.live));
         if (round_no == 4 || round_no == ROUNDS - 1) {
@@ -113,10 +113,10 @@ int main(void)
             if (round_no == 4) {
                 at5 = after;
             } else {
-                S_CHECK(after.superslabs_live <= at5.superslabs_live + 2,
+                expect_true(after.superslabs_live <= at5.superslabs_live + 2,
                         "after collect(1): superslabs_live %llu at round 5, %llu at round %d",
                         S_ULL(at5.superslabs_live), S_ULL(after.superslabs_live), ROUNDS);
-                S_CHECK(after.bytes_mapped <= at5.bytes_mapped + (8u << 20),
+                expect_true(after.bytes_mapped <= at5.bytes_mapped + (8u << 20),
                         "after collect(1): bytes_mapped %llu at round 5, %llu at round %d",
                         S_ULL(at5.bytes_mapped), S_ULL(after.bytes_mapped), ROUNDS);
                 s_check_returned(&base, &after, "stress_orphan");
@@ -145,13 +145,13 @@ int main(void)
             fprintf(stderr, "%s%llu/%llu", i % 10 ? " " : "\n  ", S_ULL(ss_round[i]), S_ULL(mapped_round[i] >> 20));
         fprintf(stderr, "\n");
     }
-    S_CHECK(late <= 4 * early + 64, "superslabs_live grows: at most %llu in rounds 1-10, %llu later",
+    expect_true(late <= 4 * early + 64, "superslabs_live grows: at most %llu in rounds 1-10, %llu later",
             S_ULL(early), S_ULL(late));
-    S_CHECK(late_m <= 4 * early_m + (128u << 20), "bytes_mapped grows: at most %llu in rounds 1-10, %llu later",
+    expect_true(late_m <= 4 * early_m + (128u << 20), "bytes_mapped grows: at most %llu in rounds 1-10, %llu later",
             S_ULL(early_m), S_ULL(late_m));
     printf("stress_orphan: superslabs_live max %llu (rounds 1-10) / %llu (11-50); bytes_mapped max %llu / %llu\n",
            S_ULL(early), S_ULL(late), S_ULL(early_m), S_ULL(late_m));
 #endif
     s_queue_destroy(&handoff);
-    return s_finish("stress_orphan");
+    return hk_test_done("stress_orphan");
 }

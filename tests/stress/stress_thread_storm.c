@@ -86,9 +86,9 @@ int main(void)
     }
     freed += s_queue_drain(&to_main, "main");
     int expect_dtor = 2 * ((total + 3) / 4);
-    S_CHECK(atomic_load(&dtor_runs) == expect_dtor, "thread-specific destructor ran %d times, expected %d",
+    expect_true(atomic_load(&dtor_runs) == expect_dtor, "thread-specific destructor ran %d times, expected %d",
             atomic_load(&dtor_runs), expect_dtor);
-    S_CHECK(freed == (size_t)total * PASSED + (size_t)expect_dtor, "main freed %zu blocks, expected %zu",
+    expect_true(freed == (size_t)total * PASSED + (size_t)expect_dtor, "main freed %zu blocks, expected %zu",
             freed, (size_t)total * PASSED + (size_t)expect_dtor);
     s_queue_destroy(&to_main);
     s_collect(1);
@@ -96,12 +96,12 @@ int main(void)
     struct hakmem_stats end = s_snap();
     s_check_consistent(&end, "end");
     s_check_returned(&base, &end, "stress_thread_storm");
-    S_CHECK(end.threads_exited - base.threads_exited >= (uint64_t)total,
+    expect_true(end.threads_exited - base.threads_exited >= (uint64_t)total,
             "threads_exited grew by %llu, %d threads exited", S_ULL(end.threads_exited - base.threads_exited),
             total);
     /* Live data never exceeds a few MiB; 2000 threads that each kept a slab per size class
      * they touched (8 classes x 64 KiB) would need about 1 GiB. */
-    S_CHECK(peak_mapped - base.bytes_mapped <= (384u << 20),
+    expect_true(peak_mapped - base.bytes_mapped <= (384u << 20),
             "bytes_mapped peaked at %llu (baseline %llu): slabs of exited threads are not reused",
             S_ULL(peak_mapped), S_ULL(base.bytes_mapped));
     printf("stress_thread_storm: %d threads, %zu blocks freed by main, peak superslabs %llu, peak mapped %llu MiB\n",
@@ -109,5 +109,5 @@ int main(void)
 #else
     printf("stress_thread_storm: %d threads, %zu blocks freed by main\n", total, freed);
 #endif
-    return s_finish("stress_thread_storm");
+    return hk_test_done("stress_thread_storm");
 }

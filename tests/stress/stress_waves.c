@@ -36,14 +36,14 @@ static void worker_op(struct s_rng *r, struct s_block *held, uint64_t tagbase, i
         if (!s_queue_pop(&queue, &b))
             return;
         size_t bad = s_verify(b.p, b.n, b.tag);
-        S_CHECK(!bad, "%s: queued block %p corrupted at %zu before realloc", who, b.p, bad - 1);
+        expect_true(!bad, "%s: queued block %p corrupted at %zu before realloc", who, b.p, bad - 1);
         size_t n = s_size(r, 5);
         uintptr_t old = (uintptr_t)b.p;
         void *q = S_REALLOC(b.p, n);
         if (!q)
             s_die("realloc failed");
         bad = s_verify_moved(q, n < b.n ? n : b.n, old, b.n, b.tag);
-        S_CHECK(!bad, "%s: cross-thread realloc %zu -> %zu lost byte %zu", who, b.n, n, bad - 1);
+        expect_true(!bad, "%s: cross-thread realloc %zu -> %zu lost byte %zu", who, b.n, n, bad - 1);
         b = (struct s_block){q, n, tag};
         s_fill(q, n, tag);
         if (!s_queue_push(&queue, b))
@@ -53,14 +53,14 @@ static void worker_op(struct s_rng *r, struct s_block *held, uint64_t tagbase, i
         if (held[i].p && x < 88) {                  /* realloc a private block */
             size_t n = s_size(r, 3);
             size_t bad = s_verify(held[i].p, held[i].n, held[i].tag);
-            S_CHECK(!bad, "%s: held block %p corrupted at %zu before realloc", who, held[i].p, bad - 1);
+            expect_true(!bad, "%s: held block %p corrupted at %zu before realloc", who, held[i].p, bad - 1);
             uintptr_t old = (uintptr_t)held[i].p;   /* only a number once realloc ran */
             void *q = S_REALLOC(held[i].p, n);
             if (!q)
                 s_die("realloc failed");
             size_t keep = n < held[i].n ? n : held[i].n;
             bad = s_verify_moved(q, keep, old, held[i].n, held[i].tag);
-            S_CHECK(!bad, "%s: realloc %zu -> %zu lost byte %zu", who, held[i].n, n, bad - 1);
+            expect_true(!bad, "%s: realloc %zu -> %zu lost byte %zu", who, held[i].n, n, bad - 1);
             held[i].p = q;
             held[i].n = n;
             held[i].tag = tag;
@@ -76,7 +76,7 @@ static void worker_op(struct s_rng *r, struct s_block *held, uint64_t tagbase, i
                 s_die("calloc failed");
             for (size_t j = 0; j < n; j += (n > 4096 ? 61 : 1))
                 if (p[j]) {
-                    s_fail("%s: calloc(%zu) byte %zu is %#x", who, n, j, p[j]);
+                    test_fail("%s: calloc(%zu) byte %zu is %#x", who, n, j, p[j]);
                     break;
                 }
             held[i] = (struct s_block){p, n, tag};
@@ -86,7 +86,7 @@ static void worker_op(struct s_rng *r, struct s_block *held, uint64_t tagbase, i
             int e = S_POSIX_MEMALIGN(&p, al, n);
             if (e)
                 s_die("posix_memalign failed");
-            S_CHECK(((uintptr_t)p & (al - 1)) == 0, "%s: posix_memalign(%zu) = %p", who, al, p);
+            expect_true(((uintptr_t)p & (al - 1)) == 0, "%s: posix_memalign(%zu) = %p", who, al, p);
             held[i] = (struct s_block){p, n, tag};
         }
         s_fill(held[i].p, n, tag);
@@ -167,10 +167,10 @@ int main(void)
 #if S_HAVE_STATS
     struct hakmem_stats full = s_snap();
     s_check_consistent(&full, "all threads joined");
-    S_CHECK(full.totals.live >= base.totals.live + left,
+    expect_true(full.totals.live >= base.totals.live + left,
             "live %llu < baseline %llu + %zu blocks in the queue", S_ULL(full.totals.live),
             S_ULL(base.totals.live), left);
-    S_CHECK(full.threads_seen - base.threads_seen >= WAVES * THREADS &&
+    expect_true(full.threads_seen - base.threads_seen >= WAVES * THREADS &&
                 full.threads_exited - base.threads_exited >= WAVES * THREADS,
             "threads_seen +%llu, threads_exited +%llu, expected >= %d each",
             S_ULL(full.threads_seen - base.threads_seen),
@@ -184,7 +184,7 @@ int main(void)
     struct hakmem_stats end = s_snap();
     s_check_consistent(&end, "end");
     s_check_returned(&base, &end, "stress_waves");
-    S_CHECK(end.superslabs_live < full.superslabs_live || full.superslabs_live <= base.superslabs_live + 2,
+    expect_true(end.superslabs_live < full.superslabs_live || full.superslabs_live <= base.superslabs_live + 2,
             "superslabs_live %llu with blocks queued, %llu after freeing them and collect(1)",
             S_ULL(full.superslabs_live), S_ULL(end.superslabs_live));
     printf("stress_waves: %zu blocks freed by main; live %llu -> %llu -> %llu; superslabs %llu -> %llu -> %llu\n",
@@ -194,5 +194,5 @@ int main(void)
     (void)left;
     printf("stress_waves: %zu blocks freed by main (no statistics)\n", drained);
 #endif
-    return s_finish("stress_waves");
+    return hk_test_done("stress_waves");
 }

@@ -2,7 +2,7 @@
 #include "hakmem.h"
 #include "hk_heap.h"
 #include "hk_superslab.h"
-#include "hk_test.h"
+#include "../common/hk_test.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -79,14 +79,14 @@ static void test_remote_stacks(void)
     pthread_join(owner, NULL);
     struct hakmem_stats after = snap();
     const struct hakmem_class_stats *c = &after.classes[1], *b = &before.classes[1];
-    EXPECT(c->remote_sent - b->remote_sent == NBLOCKS, "remote_sent %llu, expected %d",
-           (unsigned long long)(c->remote_sent - b->remote_sent), NBLOCKS);
-    EXPECT(c->remote_drained - b->remote_drained == NBLOCKS, "remote_drained %llu, expected %d",
-           (unsigned long long)(c->remote_drained - b->remote_drained), NBLOCKS);
-    EXPECT(c->allocs - b->allocs == 2 * NBLOCKS, "allocs %llu",
-           (unsigned long long)(c->allocs - b->allocs));
-    EXPECT(c->live == b->live, "live %llu -> %llu", (unsigned long long)b->live,
-           (unsigned long long)c->live);
+    expect_true(c->remote_sent - b->remote_sent == NBLOCKS, "remote_sent %llu, expected %d",
+                (unsigned long long)(c->remote_sent - b->remote_sent), NBLOCKS);
+    expect_true(c->remote_drained - b->remote_drained == NBLOCKS, "remote_drained %llu, expected %d",
+                (unsigned long long)(c->remote_drained - b->remote_drained), NBLOCKS);
+    expect_true(c->allocs - b->allocs == 2 * NBLOCKS, "allocs %llu",
+                (unsigned long long)(c->allocs - b->allocs));
+    expect_true(c->live == b->live, "live %llu -> %llu", (unsigned long long)b->live,
+                (unsigned long long)c->live);
 }
 
 /* A thread allocates and frees (its caches fill), then exits: the exit flush must give
@@ -111,13 +111,13 @@ static void test_thread_exit_flush(void)
     pthread_create(&t, NULL, churn_and_exit, NULL);
     pthread_join(t, NULL);
     struct hakmem_stats after = snap();
-    EXPECT(after.threads_exited == before.threads_exited + 1, "exited %llu -> %llu",
-           (unsigned long long)before.threads_exited, (unsigned long long)after.threads_exited);
-    EXPECT(after.tiny.mappings + after.mid.mappings == before.tiny.mappings + before.mid.mappings,
-           "slabs live %llu -> %llu after the thread exited",
-           (unsigned long long)(before.tiny.mappings + before.mid.mappings),
-           (unsigned long long)(after.tiny.mappings + after.mid.mappings));
-    EXPECT(after.totals.live == before.totals.live, "live blocks changed");
+    expect_true(after.threads_exited == before.threads_exited + 1, "exited %llu -> %llu",
+                (unsigned long long)before.threads_exited, (unsigned long long)after.threads_exited);
+    expect_true(after.tiny.mappings + after.mid.mappings == before.tiny.mappings + before.mid.mappings,
+                "slabs live %llu -> %llu after the thread exited",
+                (unsigned long long)(before.tiny.mappings + before.mid.mappings),
+                (unsigned long long)(after.tiny.mappings + after.mid.mappings));
+    expect_true(after.totals.live == before.totals.live, "live blocks changed");
 }
 
 /* The producer exits while its blocks are live: its slabs become orphans; the consumer's
@@ -130,23 +130,23 @@ static void test_orphans(void)
     pthread_create(&t, NULL, alloc_thread, (void *)(uintptr_t)100);
     pthread_join(t, NULL);
     struct hakmem_stats held = snap();
-    EXPECT(held.classes[6].live - before.classes[6].live == NBLOCKS, "live %llu",
-           (unsigned long long)(held.classes[6].live - before.classes[6].live));
-    EXPECT(held.tiny.mappings > before.tiny.mappings, "orphaned slabs should stay live");
+    expect_true(held.classes[6].live - before.classes[6].live == NBLOCKS, "live %llu",
+                (unsigned long long)(held.classes[6].live - before.classes[6].live));
+    expect_true(held.tiny.mappings > before.tiny.mappings, "orphaned slabs should stay live");
     for (int i = 0; i < NBLOCKS; i++) {
         for (int j = 0; j < 100; j++)
             if (((unsigned char *)blocks[i])[j] != 0x5a) {
-                EXPECT(0, "block %d corrupted", i);
+                expect_true(0, "block %d corrupted", i);
                 break;
             }
         hakmem_free(blocks[i]);
     }
     hakmem_collect(1);
     struct hakmem_stats after = snap();
-    EXPECT(after.tiny.mappings == before.tiny.mappings, "orphan slabs not released: %llu -> %llu",
-           (unsigned long long)before.tiny.mappings, (unsigned long long)after.tiny.mappings);
-    EXPECT(after.superslabs_live == before.superslabs_live, "SuperSlabs %llu -> %llu",
-           (unsigned long long)before.superslabs_live, (unsigned long long)after.superslabs_live);
+    expect_true(after.tiny.mappings == before.tiny.mappings, "orphan slabs not released: %llu -> %llu",
+                (unsigned long long)before.tiny.mappings, (unsigned long long)after.tiny.mappings);
+    expect_true(after.superslabs_live == before.superslabs_live, "SuperSlabs %llu -> %llu",
+                (unsigned long long)before.superslabs_live, (unsigned long long)after.superslabs_live);
     /* Adoption: orphans of a class are reused before new slabs are taken. */
     pthread_create(&t, NULL, alloc_thread, (void *)(uintptr_t)100);
     pthread_join(t, NULL);
@@ -156,9 +156,9 @@ static void test_orphans(void)
     pthread_create(&t, NULL, alloc_thread, (void *)(uintptr_t)100);
     pthread_join(t, NULL);
     struct hakmem_stats adopted = snap();
-    EXPECT(adopted.tiny.mappings <= again.tiny.mappings + 2,
-           "second producer took %llu new slabs instead of adopting",
-           (unsigned long long)(adopted.tiny.mappings - again.tiny.mappings));
+    expect_true(adopted.tiny.mappings <= again.tiny.mappings + 2,
+                "second producer took %llu new slabs instead of adopting",
+                (unsigned long long)(adopted.tiny.mappings - again.tiny.mappings));
 }
 
 int main(void)
