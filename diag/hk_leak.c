@@ -233,7 +233,9 @@ static inline ssize_t hk_block_at(const struct hk_run *r, uintptr_t a)
     return a - x->ptr < (x->size ? x->size : 1) ? (ssize_t)(lo - 1) : -1;
 }
 
-static void hk_scan_range(struct hk_run *r, uintptr_t lo, uintptr_t hi)
+/* Reads the program's memory while its other threads run: the leak check is a conservative
+ * snapshot by design, so ThreadSanitizer is told these reads are meant to race. */
+HK_RACY_READ static void hk_scan_range(struct hk_run *r, uintptr_t lo, uintptr_t hi)
 {
     lo = hk_align_up(lo, sizeof(uintptr_t));
     if (hi < lo + sizeof(uintptr_t))

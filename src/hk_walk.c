@@ -13,7 +13,9 @@ struct hk_walk_ctx {
     void *ctx;
 };
 
-static void hk_walk_slab(struct hk_slab *s, const struct hk_walk_ctx *w)
+/* Side-table entries are written by their blocks' threads without a lock: the walk reads
+ * them racily, a snapshot (hk_walk.h). */
+HK_RACY_READ static void hk_walk_slab(struct hk_slab *s, const struct hk_walk_ctx *w)
 {
     struct hk_superslab *ss = hk_ss_of(s);
     struct hk_heap *owner = atomic_load_explicit(&s->owner, HK_RELAXED);
