@@ -10,7 +10,11 @@
  *   carved or freed until it is handed out; hand-out clears it. A free of a block that
  *   carries the mark is a double free (or a free of a block never handed out), and a pop
  *   that finds a block without it means the list was corrupted: it is reported, never
- *   followed.
+ *   followed. So no block is handed out twice without a free between, even when the
+ *   program's own write after free (over the mark, then a second free) made a list loop
+ *   or two lists share blocks: the second hand-out finds the mark gone.
+ * - a list never yields more blocks than its count, and every walk is bounded by a count,
+ *   so a loop cannot make a walk endless.
  * - links are stored encoded ("safe-linking"): link = next ^ (block address >> 12) ^
  *   hk_link_key. A write after free or an overflow into a free neighbour cannot plant an
  *   address without knowing the per-process key; a decoded link is checked before it is
@@ -53,6 +57,13 @@ static inline bool hk_block_is_free(const struct hk_block *b)
     return b->mark == hk_free_key;
 }
 
+/* The block is taken off a free list without being linked anywhere yet (a drain counting
+ * what it takes): a second visit of it finds no mark. */
+static inline void hk_block_unmark(struct hk_block *b)
+{
+    b->mark = 0;
+}
+
 /* The block leaves the free lists for the program. */
 static inline void *hk_block_hand_out(struct hk_block *b)
 {
@@ -84,17 +95,16 @@ static inline void hk_list_push(struct hk_list *l, void *p)
     l->count++;
 }
 
-/* Pops the head when its mark and link pass the cheap checks; NULL when the list is empty
- * or the slow path must look closer (hk_cache.c: hk_list_pop_checked). */
+/* Pops the head when its mark, its link and the count pass the cheap checks; NULL when the
+ * list is empty or the slow path must look closer (hk_cache.c: hk_list_pop_checked). */
 static inline struct hk_block *hk_list_pop(struct hk_list *l)
 {
     struct hk_block *b = l->head;
     if (HK_UNLIKELY(b == NULL))
         return NULL;
     struct hk_block *next = hk_block_next(b);
-    if (HK_UNLIKELY(!(hk_block_is_free(b) & hk_link_near(b, next))))
+    if (HK_UNLIKELY(!(hk_block_is_free(b) & hk_link_near(b, next) & (l->count != 0))))
         return NULL;
-    HK_ASSERT(l->count > 0);
     l->head = next;
     l->count--;
     return b;

@@ -74,7 +74,7 @@ static struct hk_block *hk_list_pop_checked(struct hk_list *l, unsigned cls, uns
     struct hk_block *b = l->head;
     if (!b)
         return NULL;
-    if (HK_UNLIKELY(!hk_block_is_free(b))) {
+    if (HK_UNLIKELY(!hk_block_is_free(b) || l->count == 0)) {
         hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, b, (int)cls, "thread-list", NULL);
         l->head = NULL;
         l->count = 0;
@@ -254,21 +254,24 @@ static void hk_fast_spill(struct hk_heap *h, unsigned cls, uint32_t n)
 /* ---- allocation ---- */
 
 /* Moves up to `batch` blocks from the TLS list (refilled from slabs when empty) into the
- * fast cache; false when there are none. */
+ * fast cache; false when there are none. A TLS list found corrupt is dropped by the pop, and
+ * the slabs refill it once more. */
 static bool hk_fast_refill(struct hk_heap *h, unsigned cls)
 {
     struct hk_list *fl = &h->fast[cls].list;
     struct hk_list *tl = &h->tls[cls];
     uint32_t batch = hk_class_info[cls].batch;
-    if (!tl->head && !hk_heap_take(h, cls, batch, tl))
-        return false;
     uint32_t moved = 0;
-    struct hk_block *b;
-    while (moved < batch && fl->count < fl->cap &&
-           (b = hk_list_pop_checked(tl, cls, HK_BLOCK_TLS_LIST))) {
-        hk_side_move(b, HK_BLOCK_TLS_LIST, HK_BLOCK_FAST_CACHE);
-        hk_list_push(fl, b);
-        moved++;
+    for (int tries = 0; tries < 2 && !moved; tries++) {
+        if (!tl->head && !hk_heap_take(h, cls, batch, tl))
+            return false;
+        struct hk_block *b;
+        while (moved < batch && fl->count < fl->cap &&
+               (b = hk_list_pop_checked(tl, cls, HK_BLOCK_TLS_LIST))) {
+            hk_side_move(b, HK_BLOCK_TLS_LIST, HK_BLOCK_FAST_CACHE);
+            hk_list_push(fl, b);
+            moved++;
+        }
     }
     HK_STAT(h, cls, refills, 1);
     HK_STAT(h, cls, refill_blocks, moved);
@@ -386,7 +389,10 @@ void hk_heap_flush(struct hk_heap *h, bool release_empty)
         hk_fast_spill(h, c, h->fast[c].list.count);
         if (h->tls[c].count)
             hk_tls_spill(h, c, h->tls[c].count);
-        /* Counts and lists agree: both empty now (a dropped corrupt list zeroes both). */
+        /* Blocks beyond the counts mean a list that loops or shares blocks (a write after
+         * free, then a second free): what is left is reported and dropped. */
+        hk_list_pop_checked(&h->fast[c].list, c, HK_BLOCK_FAST_CACHE);
+        hk_list_pop_checked(&h->tls[c], c, HK_BLOCK_TLS_LIST);
         HK_ASSERT(!h->fast[c].list.head && !h->fast[c].list.count);
         HK_ASSERT(!h->tls[c].head && !h->tls[c].count);
         struct hk_slab **link = &h->slabs[c];

@@ -237,21 +237,27 @@ uint32_t hk_slab_drain_remote(struct hk_slab *s)
 {
     if (!atomic_load_explicit(&s->remote, HK_RELAXED))
         return 0;
-    struct hk_block *b = atomic_exchange_explicit(&s->remote, NULL, HK_ACQUIRE);
+    struct hk_block *first = atomic_exchange_explicit(&s->remote, NULL, HK_ACQUIRE);
+    /* First the count: each block must be a free block of s, and its mark is cleared as it
+     * is counted, so a stack that loops back (a block written after its free, then freed
+     * again) ends at the block seen twice; a bad link is reported and the rest dropped.
+     * Then the blocks counted go onto the freelist, so `used` stays exact. */
     uint32_t n = 0;
-    /* Each block goes onto the freelist; a link that is not a free block of s (the block
-     * was written after its free) is reported, and the rest of the stack is dropped. */
-    while (b) {
-        if (HK_UNLIKELY(!hk_slab_is_block_start(s, b) || !hk_block_is_free(b))) {
+    for (struct hk_block *b = first; b; b = hk_block_next(b), n++) {
+        if (HK_UNLIKELY(!hk_slab_is_block_start(s, b) || !hk_block_is_free(b) ||
+                        n == s->used)) {
             hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, b, s->class_idx, "remote-queue", NULL);
             break;
         }
+        hk_block_unmark(b);
+    }
+    struct hk_block *b = first;
+    for (uint32_t i = 0; i < n; i++) {
         struct hk_block *next = hk_block_next(b);
         hk_side_move(b, HK_BLOCK_REMOTE, HK_BLOCK_SLAB_FREE);
         hk_block_push_onto(b, s->free);
         s->free = b;
         b = next;
-        n++;
     }
     HK_ASSERT(n <= s->used);
     s->used -= n;
