@@ -96,14 +96,20 @@ static inline void hk_list_push(struct hk_list *l, void *p)
 }
 
 /* Pops the head when its mark, its link and the count pass the cheap checks; NULL when the
- * list is empty or the slow path must look closer (hk_cache.c: hk_list_pop_checked). */
+ * list is empty or the slow path must look closer (hk_cache.c: hk_list_pop_checked). The
+ * checks are folded into one test: the mark matches, the link stays in the head's 2 MiB chunk
+ * at a 16-byte boundary (a NULL link fails it too, so the last block of a list is popped by
+ * the slow path), and the count is not zero. */
+#define HK_LINK_FAR_MASK (~(uintptr_t)(HK_CHUNK_SIZE - 1) | 15)
 static inline struct hk_block *hk_list_pop(struct hk_list *l)
 {
     struct hk_block *b = l->head;
     if (HK_UNLIKELY(b == NULL))
         return NULL;
     struct hk_block *next = hk_block_next(b);
-    if (HK_UNLIKELY(!(hk_block_is_free(b) & hk_link_near(b, next) & (l->count != 0))))
+    uint64_t bad = (b->mark ^ hk_free_key) |
+                   (((uintptr_t)next ^ (uintptr_t)b) & HK_LINK_FAR_MASK) | (l->count == 0);
+    if (HK_UNLIKELY(bad != 0))
         return NULL;
     l->head = next;
     l->count--;

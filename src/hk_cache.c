@@ -44,16 +44,21 @@ static void hk_heap_slab_unlink(struct hk_heap *h, struct hk_slab *s)
 
 /* ---- links ---- */
 
-/* A link that the hot path could not vouch for (another chunk, or misaligned): it must be a
- * free block's start in a slab of class cls, and, in shadow mode, parked in `state`. */
-static bool hk_link_valid(const struct hk_block *q, unsigned cls, unsigned state)
+/* A link of block b (a free block of class cls) must be a free block's start in a slab of
+ * class cls and, in shadow mode, parked in `state`. A link inside b's own chunk needs no
+ * registry look-up: the chunk is b's SuperSlab, mapped. */
+static bool hk_link_valid(const struct hk_block *b, const struct hk_block *q, unsigned cls,
+                          unsigned state)
 {
     if (!q)
         return true;
-    if (((uintptr_t)q & 15) || hk_registry_kind(q) != HK_CHUNK_SUPERSLAB)
+    if ((uintptr_t)q & 15)
+        return false;
+    bool near = (((uintptr_t)q ^ (uintptr_t)b) >> HK_CHUNK_SHIFT) == 0;
+    if (!near && hk_registry_kind(q) != HK_CHUNK_SUPERSLAB)
         return false;
     struct hk_superslab *ss = hk_ss_of(q);
-    if (ss->magic != HK_SS_MAGIC)
+    if (!near && ss->magic != HK_SS_MAGIC)
         return false;
     struct hk_slab *s = hk_slab_of(ss, q);
     if (hk_slab_state(s) == HK_SLAB_UNUSED || s->class_idx != cls ||
@@ -81,7 +86,7 @@ static struct hk_block *hk_list_pop_checked(struct hk_list *l, unsigned cls, uns
         return NULL;
     }
     struct hk_block *next = hk_block_next(b);
-    if (HK_UNLIKELY(!hk_link_valid(next, cls, state))) {
+    if (HK_UNLIKELY(!hk_link_valid(b, next, cls, state))) {
         hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, next, (int)cls, "thread-list", NULL);
         next = NULL;
         l->count = 1;
