@@ -468,11 +468,3 @@ void hk_emit_table_end(struct hk_emit *e)
         e->in_table = false;
 }
 
-void hk_emit_line(struct hk_emit *e, const char *line)
-{
-    if (e->format == HK_EMIT_JSON)
-        return;
-    hk_out_str(e->out, "hakmem: ");
-    hk_out_str(e->out, line);
-    hk_out_char(e->out, '\n');
-}

@@ -98,7 +98,5 @@ void hk_emit_cell_u64(struct hk_emit *e, const char *key, int width, uint64_t v)
 void hk_emit_cell_pct(struct hk_emit *e, int width, uint64_t num, uint64_t den);
 void hk_emit_row_end(struct hk_emit *e);
 void hk_emit_table_end(struct hk_emit *e);
-/* A free text line (text only): "hakmem: <line>". */
-void hk_emit_line(struct hk_emit *e, const char *line);
 
 #endif

@@ -41,10 +41,6 @@ void hkd_ev_uint(struct hkd_finding *f, const char *key, uint64_t v)
     ev_add(f, key, HKD_EV_UINT)->u = v;
 }
 
-void hkd_ev_int(struct hkd_finding *f, const char *key, int64_t v)
-{
-    ev_add(f, key, HKD_EV_INT)->i = v;
-}
 
 void hkd_ev_real(struct hkd_finding *f, const char *key, double v)
 {

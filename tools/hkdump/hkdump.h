@@ -134,7 +134,6 @@ char *hkd_kv_unescape(struct hkd_span v);
 
 /* Number in decimal, 0x hex, "inf" (sets *inf), "(nil)" (= 0). Returns false if not a number. */
 bool hkd_parse_u64(struct hkd_span s, uint64_t *out, bool *inf);
-bool hkd_parse_i64(struct hkd_span s, int64_t *out);
 
 /* ---- model.c: what the inputs say, as numbers with the place they came from ---- */
 
@@ -420,7 +419,6 @@ struct hkd_findings {
 struct hkd_finding *hkd_finding_new(struct hkd_findings *fs, const char *id, enum hkd_severity sev,
                                     const char *title_fmt, ...) HKD_PRINTF(4, 5);
 void hkd_ev_uint(struct hkd_finding *f, const char *key, uint64_t v);
-void hkd_ev_int(struct hkd_finding *f, const char *key, int64_t v);
 void hkd_ev_real(struct hkd_finding *f, const char *key, double v);
 /* A ratio num/den: "inf" when den is 0. */
 void hkd_ev_ratio(struct hkd_finding *f, const char *key, double num, double den);

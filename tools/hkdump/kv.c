@@ -170,15 +170,3 @@ bool hkd_parse_u64(struct hkd_span s, uint64_t *out, bool *inf)
     return true;
 }
 
-bool hkd_parse_i64(struct hkd_span s, int64_t *out)
-{
-    bool neg = s.n && s.p[0] == '-';
-    if (neg)
-        s.p++, s.n--;
-    uint64_t v;
-    bool inf;
-    if (!hkd_parse_u64(s, &v, &inf) || inf || v > (uint64_t)INT64_MAX)
-        return false;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return true;
-}
