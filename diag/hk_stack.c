@@ -403,8 +403,9 @@ static inline __attribute__((always_inline)) int hk_unwind(void **buf, int n)
 
 /* ---- frame-pointer walk ---------------------------------------------------------------
  *
- * libunwind needs about 30 ns before it has even one frame (its context and cursor set-up),
- * then 5-10 ns a frame (bench/diag_floor). In code built with frame pointers a frame is two words, the caller's frame pointer
+ * libunwind pays a fixed set-up (its context and cursor) before it has even one frame, then a
+ * cost per frame (measured in docs/leaks.md with bench/diag_floor). In code built with frame
+ * pointers a frame is two words, the caller's frame pointer
  * at [rbp] and the return address at [rbp+8], so a walk of that chain costs a few loads a
  * frame. Whether a function keeps such a frame is a property of its code, the same at every
  * visit of a given return address, so it is learned from libunwind: every time libunwind

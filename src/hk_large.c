@@ -23,12 +23,10 @@
 #define HK_LARGE_CACHED  0x484b4c4152474543ull   /* in the cache: a free now is a double free */
 #define HK_LARGE_HDR     128u   /* room for struct hk_large (checked below) */
 
-/* The cache absorbs churn of large blocks (bench/mixed: 24,494 large allocations, 99.4 %
- * served from the cache with 64 entries, against 84 % with 8, and 4x less time; a 64 MiB cap
- * measured the same as 256 MiB). Entries unused for HK_LARGE_CACHE_AGE_NS go back to the OS
- * (checked when a block enters the cache), so a burst does not pin memory: 50 ms cut mixed's
- * peak RSS by 9-11 % at no measurable cost, where 2 s kept it and 1 ms took 1.6x the time
- * (docs/benchmarks.md). */
+/* The cache absorbs churn of large blocks (mmap and munmap are system calls, and each
+ * mapping costs a VMA). Entries unused for HK_LARGE_CACHE_AGE_NS go back to the OS (checked
+ * when a block enters the cache), so a burst does not pin memory. How the sizes and the age
+ * were chosen, with the measurements: docs/benchmarks.md, "large cache". */
 #define HK_LARGE_CACHE_MAX        64
 #define HK_LARGE_CACHE_ENTRY_MAX  (32 * HK_MiB)
 #define HK_LARGE_CACHE_BYTES_MAX  (64 * HK_MiB)
