@@ -14,6 +14,7 @@
 #include "hk_lock.h"
 #include "hk_options.h"
 #include "hk_os.h"
+#include "hk_sort.h"
 #include "hk_walk.h"
 
 #include <dlfcn.h>
@@ -160,34 +161,24 @@ static void hk_fill_cb(void *ctx, const struct hk_walk_block *b)
     x->reach = 0;
 }
 
-/* Heapsort (qsort may allocate). */
-static void hk_sift_blocks(struct hk_lb *v, size_t root, size_t n)
+/* The live blocks by address (hk_sort.h). */
+static bool hk_block_less(void *ctx, size_t i, size_t j)
 {
-    for (;;) {
-        size_t c = 2 * root + 1;
-        if (c >= n)
-            return;
-        if (c + 1 < n && v[c + 1].ptr > v[c].ptr)
-            c++;
-        if (v[root].ptr >= v[c].ptr)
-            return;
-        struct hk_lb t = v[root];
-        v[root] = v[c];
-        v[c] = t;
-        root = c;
-    }
+    const struct hk_lb *v = ctx;
+    return v[i].ptr < v[j].ptr;
+}
+
+static void hk_block_swap(void *ctx, size_t i, size_t j)
+{
+    struct hk_lb *v = ctx, t = v[i];
+    v[i] = v[j];
+    v[j] = t;
 }
 
 static void hk_sort_blocks(struct hk_lb *v, size_t n)
 {
-    for (size_t i = n / 2; i-- > 0;)
-        hk_sift_blocks(v, i, n);
-    for (size_t end = n; end-- > 1;) {
-        struct hk_lb t = v[0];
-        v[0] = v[end];
-        v[end] = t;
-        hk_sift_blocks(v, 0, end);
-    }
+    const struct hk_sort s = {hk_block_less, hk_block_swap, v};
+    hk_heapsort(&s, n);
 }
 
 /* Not inlined: the pointers it copies (the allocator's walk, the sort's temporaries) must stay
@@ -551,22 +542,19 @@ static bool hk_group_before(const struct hk_group *a, const struct hk_group *b)
     return a->stack < b->stack;
 }
 
-static void hk_sift_order(const struct hk_group *g, uint32_t *v, size_t root, size_t n)
+/* The groups' order: most bytes first (hk_sort.h over r->order). */
+static bool hk_order_less(void *ctx, size_t i, size_t j)
 {
-    for (;;) {
-        size_t c = 2 * root + 1;
-        if (c >= n)
-            return;
-        /* a max-heap of "comes later", so the sorted array comes out most bytes first */
-        if (c + 1 < n && hk_group_before(&g[v[c]], &g[v[c + 1]]))
-            c++;
-        if (!hk_group_before(&g[v[root]], &g[v[c]]))
-            return;
-        uint32_t t = v[root];
-        v[root] = v[c];
-        v[c] = t;
-        root = c;
-    }
+    const struct hk_run *r = ctx;
+    return hk_group_before(&r->g[r->order[i]], &r->g[r->order[j]]);
+}
+
+static void hk_order_swap(void *ctx, size_t i, size_t j)
+{
+    struct hk_run *r = ctx;
+    uint32_t t = r->order[i];
+    r->order[i] = r->order[j];
+    r->order[j] = t;
 }
 
 static bool hk_group_blocks(struct hk_run *r)
@@ -621,14 +609,8 @@ static bool hk_group_blocks(struct hk_run *r)
         }
         r->order[i] = (uint32_t)i;
     }
-    for (size_t i = r->ng / 2; i-- > 0;)
-        hk_sift_order(r->g, r->order, i, r->ng);
-    for (size_t end = r->ng; end-- > 1;) {
-        uint32_t t = r->order[0];
-        r->order[0] = r->order[end];
-        r->order[end] = t;
-        hk_sift_order(r->g, r->order, 0, end);
-    }
+    const struct hk_sort sort = {hk_order_less, hk_order_swap, r};
+    hk_heapsort(&sort, r->ng);
     return true;
 }
 

@@ -1,0 +1,17 @@
+/* Heapsort over the caller's array, by index (qsort may allocate; diagnostics never do). */
+#ifndef HK_SORT_H
+#define HK_SORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct hk_sort {
+    bool (*less)(void *ctx, size_t i, size_t j);   /* element i sorts before element j */
+    void (*swap)(void *ctx, size_t i, size_t j);
+    void *ctx;
+};
+
+/* Sorts elements 0 .. n-1 in increasing order of `less`; not stable. */
+void hk_heapsort(const struct hk_sort *s, size_t n);
+
+#endif
