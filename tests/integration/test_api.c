@@ -128,6 +128,7 @@ static void test_resolution(void)
     static const char *const names[] = {
         "malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign",
         "aligned_alloc", "memalign", "valloc", "pvalloc", "malloc_usable_size",
+        "mallinfo2", "mallinfo", "malloc_trim", "malloc_stats", "mallopt",
     };
     Dl_info self;
     expect_true(dladdr((void *)hakmem_malloc, &self) != 0 && self.dli_fname,
@@ -157,6 +158,27 @@ static void test_resolution(void)
         expect_true(p && malloc_usable_size(p) >= n, "malloc_usable_size(hakmem_malloc(%zu))", n);
         free(p);
     }
+
+    /* glibc's introspection answers with hakmem's numbers, not glibc's empty arena. */
+    hk_test_context = "mallinfo";
+    struct mallinfo2 m0 = mallinfo2();
+    enum { N = 1000 };
+    static void *blocks[N];
+    for (int i = 0; i < N; i++)
+        blocks[i] = malloc(100);
+    struct mallinfo2 m1 = mallinfo2();
+    expect_true(m1.arena > 0, "mallinfo2().arena is 0 with live blocks");
+    expect_true(m1.uordblks >= m0.uordblks + (size_t)N * 100,
+                "mallinfo2().uordblks grew by %zu for %d blocks of 100 B",
+                m1.uordblks - m0.uordblks, N);
+    for (int i = 0; i < N; i++)
+        free(blocks[i]);
+    struct mallinfo2 m2 = mallinfo2();
+    expect_true(m2.uordblks + (size_t)N * 100 <= m1.uordblks,
+                "mallinfo2().uordblks did not fall after the frees");
+    int trimmed = malloc_trim(0);
+    expect_true(trimmed == 0 || trimmed == 1, "malloc_trim returned %d", trimmed);
+    expect_true(mallopt(M_ARENA_MAX, 1) == 1, "mallopt refused a parameter");
 }
 #endif
 
