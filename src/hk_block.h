@@ -31,9 +31,16 @@ struct hk_block {
     uint64_t mark;      /* hk_free_key while free; 0 once handed out */
 };
 
-/* Random per process, set at initialisation before any block exists (hk_init.c). */
-extern uint64_t hk_free_key;
-extern uintptr_t hk_link_key;
+/* Random per process, set at initialisation before any block exists (hk_init.c). Every
+ * malloc and free reads them: they have a cache line of their own, so that no write to a
+ * neighbour (a lock, a counter) makes the line bounce between threads. */
+struct hk_keys {
+    uint64_t free_key;      /* the free mark */
+    uintptr_t link_key;     /* the link encoding */
+} __attribute__((aligned(64)));
+extern struct hk_keys hk_keys;
+#define hk_free_key (hk_keys.free_key)
+#define hk_link_key (hk_keys.link_key)
 
 static inline uintptr_t hk_block_code(const struct hk_block *b)
 {
@@ -73,7 +80,7 @@ static inline void *hk_block_hand_out(struct hk_block *b)
 
 /* A decoded link that may be followed without asking the registry: NULL, or a 16-byte
  * aligned address in the same 2 MiB chunk as the block that holds it (mapped, since the
- * block's SuperSlab is). Anything else is checked by the slow path. */
+ * block's SuperSlab is). */
 static inline bool hk_link_near(const struct hk_block *b, const struct hk_block *next)
 {
     uintptr_t n = (uintptr_t)next;
@@ -95,21 +102,43 @@ static inline void hk_list_push(struct hk_list *l, void *p)
     l->count++;
 }
 
-/* Pops the head when its mark, its link and the count pass the cheap checks; NULL when the
- * list is empty or the slow path must look closer (hk_cache.c: hk_list_pop_checked). The
- * checks are folded into one test: the mark matches, the link stays in the head's 2 MiB chunk
- * at a 16-byte boundary (a NULL link fails it too, so the last block of a list is popped by
- * the slow path), and the count is not zero. */
+/* The cheap checks of a pop, folded into one test: the mark matches, the count is not zero,
+ * and the link is NULL or 16-byte aligned in the head's own 2 MiB chunk (`far_ok`: or in any
+ * chunk, the caller having asked the registry). */
 #define HK_LINK_FAR_MASK (~(uintptr_t)(HK_CHUNK_SIZE - 1) | 15)
+static inline bool hk_list_head_ok(const struct hk_list *l, const struct hk_block *b,
+                                   const struct hk_block *next, uintptr_t mask)
+{
+    uintptr_t far = ((uintptr_t)next ^ (uintptr_t)b) & mask;
+    return ((b->mark ^ hk_free_key) | (next ? far : 0) | (l->count == 0)) == 0;
+}
+
+/* Pops the head when it passes hk_list_head_ok; NULL when the list is empty or a slower path
+ * must look closer: hk_list_pop_far (a link into another chunk: lists mix the slabs of
+ * several SuperSlabs), then hk_list_pop_checked (hk_cache.c). */
 static inline struct hk_block *hk_list_pop(struct hk_list *l)
 {
     struct hk_block *b = l->head;
     if (HK_UNLIKELY(b == NULL))
         return NULL;
     struct hk_block *next = hk_block_next(b);
-    uint64_t bad = (b->mark ^ hk_free_key) |
-                   (((uintptr_t)next ^ (uintptr_t)b) & HK_LINK_FAR_MASK) | (l->count == 0);
-    if (HK_UNLIKELY(bad != 0))
+    if (HK_UNLIKELY(!hk_list_head_ok(l, b, next, HK_LINK_FAR_MASK)))
+        return NULL;
+    l->head = next;
+    l->count--;
+    return b;
+}
+
+/* The pop of a head whose link leads into another chunk: followed when the registry says
+ * that chunk is a SuperSlab (so never into unmapped memory); NULL otherwise. */
+static inline struct hk_block *hk_list_pop_far(struct hk_list *l)
+{
+    struct hk_block *b = l->head;
+    if (!b)
+        return NULL;
+    struct hk_block *next = hk_block_next(b);
+    if (!hk_list_head_ok(l, b, next, 15) ||
+        (next && hk_registry_kind(next) != HK_CHUNK_SUPERSLAB))
         return NULL;
     l->head = next;
     l->count--;

@@ -16,8 +16,7 @@
 
 #include <errno.h>
 
-uint64_t hk_free_key = 0x6b6d656d66726565ull;
-uintptr_t hk_link_key;
+struct hk_keys hk_keys = {0x6b6d656d66726565ull, 0};
 
 #define HK_STAT(h, c, field, v) \
     ((void)(hk_config_stats && ((h)->stats.cls[c].field += (v))))

@@ -74,7 +74,6 @@ static inline struct hk_heap *hk_heap_get(void)
 void hk_heap_dead_lock(void);
 void hk_heap_dead_unlock(void);
 extern struct hk_heap hk_heap_dead;
-extern uint64_t hk_free_key;
 
 /* Slow paths (hk_cache.c). */
 void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls);

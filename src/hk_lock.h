@@ -29,11 +29,12 @@ enum hk_lock_rank {
     HK_RANKS
 };
 
+/* A cache line each: a contended lock must not share its line with data the hot paths read. */
 typedef struct hk_lock {
     pthread_mutex_t mutex;
     uint8_t rank;
     const char *name;
-} hk_lock_t;
+} __attribute__((aligned(64))) hk_lock_t;
 
 #define HK_LOCK_DEFINE(var, rank_)                                                         \
     hk_lock_t var = {PTHREAD_MUTEX_INITIALIZER, rank_, #var};                              \

@@ -8,13 +8,31 @@
 #include "hk_side.h"
 #include "hk_slow.h"
 
-HK_NOINLINE void *hk_alloc_slow(size_t size, unsigned cls)
+/* Everything below the fast cache: initialisation, diagnostic mode, refills. */
+static HK_NOINLINE void *hk_alloc_refill(size_t size, unsigned cls)
 {
     hk_ensure_init();
     if (HK_UNLIKELY(hk_diag_on))
         return hk_checked_alloc(size, -1);
     uint16_t serial;
     return hk_heap_alloc_block(size, cls, &serial);
+}
+
+/* The hot pop leaves a head whose link crosses into another chunk here (lists mix the slabs
+ * of several SuperSlabs, so this is common): a small function, so that it costs a call and
+ * the registry's two loads, not the slow path's frame. */
+HK_NOINLINE void *hk_alloc_slow(size_t size, unsigned cls)
+{
+    struct hk_fast *fc = &hk_tls_heap->fast[cls];
+    struct hk_block *b = hk_list_pop_far(&fc->list);
+    if (HK_LIKELY(b != NULL)) {
+        if (hk_config_stats) {
+            fc->hits++;
+            fc->bytes += size;
+        }
+        return hk_block_hand_out(b);
+    }
+    return hk_alloc_refill(size, cls);
 }
 
 HK_NOINLINE void *hk_alloc_large_slow(size_t size)
