@@ -21,13 +21,8 @@ static inline void *hk_malloc_inline(size_t size)
         unsigned cls = hk_size_class(size);
         struct hk_fast *fc = &hk_tls_heap->fast[cls];
         struct hk_block *b = hk_list_pop(&fc->list);
-        if (HK_LIKELY(b != NULL)) {
-            if (hk_config_stats) {
-                fc->hits++;
-                fc->bytes += size;
-            }
-            return hk_block_hand_out(b);
-        }
+        if (HK_LIKELY(b != NULL))
+            return hk_fast_hand_out(fc, b, size);
         return hk_alloc_slow(size, cls);
     }
     return hk_alloc_large_slow(size);

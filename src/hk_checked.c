@@ -124,13 +124,9 @@ static inline void *hk_checked_pop(unsigned cls, size_t size, uint16_t *serial,
         __builtin_prefetch(fc->list.head);
         __builtin_prefetch((char *)fc->list.head + 64);
     }
-    if (hk_config_stats) {
-        fc->hits++;
-        fc->bytes += size;
-    }
     *serial = (uint16_t)h->serial;
     *entry = e;
-    return hk_block_hand_out(b);
+    return hk_fast_hand_out(fc, b, size);
 }
 
 void *hk_checked_alloc(size_t size, int fixed_cls)

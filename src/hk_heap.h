@@ -33,6 +33,16 @@ struct hk_fast {
     uint64_t bytes;     /* -> bytes_requested (of the hits) */
 } __attribute__((aligned(64)));
 
+/* A block popped from fc goes to the program: the hit is counted beside the cache. */
+static inline void *hk_fast_hand_out(struct hk_fast *fc, struct hk_block *b, size_t size)
+{
+    if (hk_config_stats) {
+        fc->hits++;
+        fc->bytes += size;
+    }
+    return hk_block_hand_out(b);
+}
+
 /* Heap states: enum hk_heap_state (hk_walk.h, where the census reads them). */
 struct hk_heap {
     struct hk_fast fast[HK_NUM_CLASSES];

@@ -25,13 +25,8 @@ HK_NOINLINE void *hk_alloc_slow(size_t size, unsigned cls)
 {
     struct hk_fast *fc = &hk_tls_heap->fast[cls];
     struct hk_block *b = hk_list_pop_far(&fc->list);
-    if (HK_LIKELY(b != NULL)) {
-        if (hk_config_stats) {
-            fc->hits++;
-            fc->bytes += size;
-        }
-        return hk_block_hand_out(b);
-    }
+    if (HK_LIKELY(b != NULL))
+        return hk_fast_hand_out(fc, b, size);
     return hk_alloc_refill(size, cls);
 }
 
