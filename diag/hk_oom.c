@@ -63,7 +63,9 @@ static void hk_oom_dump(size_t size, int cls, const char *tier, size_t map_size,
 {
     static atomic_uint_fast64_t last_ns;
     uint64_t now = hk_os_time_ns(), last = atomic_load(&last_ns);
-    if (last && now - last < 10000000000ull)
+    /* A racer may have read the clock before the winner and compare against a later time:
+     * that is within the window too. */
+    if (last && (now < last || now - last < 10000000000ull))
         return;
     if (!atomic_compare_exchange_strong(&last_ns, &last, now))
         return;
