@@ -20,7 +20,7 @@ static inline void *hk_malloc_inline(size_t size)
     if (HK_LIKELY(size <= HK_MID_MAX)) {
         unsigned cls = hk_size_class(size);
         struct hk_fast *fc = &hk_tls_heap->fast[cls];
-        struct hk_block *b = hk_list_pop(&fc->list);
+        struct hk_block *b = hk_list_pop(&fc->list, fc->near);
         if (HK_LIKELY(b != NULL))
             return hk_fast_hand_out(fc, b, size);
         return hk_alloc_slow(size, cls);

@@ -103,42 +103,32 @@ static inline void hk_list_push(struct hk_list *l, void *p)
 }
 
 /* The cheap checks of a pop, folded into one test: the mark matches, the count is not zero,
- * and the link is NULL or 16-byte aligned in the head's own 2 MiB chunk (`far_ok`: or in any
- * chunk, the caller having asked the registry). */
+ * and the link is NULL or 16-byte aligned in the head's own 2 MiB chunk or in `near`, a chunk
+ * the caller vouches for (mapped for as long as the list can hold its blocks). */
 #define HK_LINK_FAR_MASK (~(uintptr_t)(HK_CHUNK_SIZE - 1) | 15)
-static inline bool hk_list_head_ok(const struct hk_list *l, const struct hk_block *b,
-                                   const struct hk_block *next, uintptr_t mask)
+static inline uintptr_t hk_umin(uintptr_t a, uintptr_t b)
 {
-    uintptr_t far = ((uintptr_t)next ^ (uintptr_t)b) & mask;
-    return ((b->mark ^ hk_free_key) | (next ? far : 0) | (l->count == 0)) == 0;
+    return a < b ? a : b;
+}
+
+static inline bool hk_list_head_ok(const struct hk_list *l, const struct hk_block *b,
+                                   const struct hk_block *next, uintptr_t near)
+{
+    uintptr_t n = (uintptr_t)next;
+    uintptr_t away = hk_umin(hk_umin(n, (n ^ (uintptr_t)b) & HK_LINK_FAR_MASK),
+                             (n ^ near) & HK_LINK_FAR_MASK);
+    return ((b->mark ^ hk_free_key) | away | (l->count == 0)) == 0;
 }
 
 /* Pops the head when it passes hk_list_head_ok; NULL when the list is empty or a slower path
- * must look closer: hk_list_pop_far (a link into another chunk: lists mix the slabs of
- * several SuperSlabs), then hk_list_pop_checked (hk_cache.c). */
-static inline struct hk_block *hk_list_pop(struct hk_list *l)
+ * must look closer (hk_alloc_slow for a link into another chunk, then hk_list_pop_checked). */
+static inline struct hk_block *hk_list_pop(struct hk_list *l, uintptr_t near)
 {
     struct hk_block *b = l->head;
     if (HK_UNLIKELY(b == NULL))
         return NULL;
     struct hk_block *next = hk_block_next(b);
-    if (HK_UNLIKELY(!hk_list_head_ok(l, b, next, HK_LINK_FAR_MASK)))
-        return NULL;
-    l->head = next;
-    l->count--;
-    return b;
-}
-
-/* The pop of a head whose link leads into another chunk: followed when the registry says
- * that chunk is a SuperSlab (so never into unmapped memory); NULL otherwise. */
-static inline struct hk_block *hk_list_pop_far(struct hk_list *l)
-{
-    struct hk_block *b = l->head;
-    if (!b)
-        return NULL;
-    struct hk_block *next = hk_block_next(b);
-    if (!hk_list_head_ok(l, b, next, 15) ||
-        (next && hk_registry_kind(next) != HK_CHUNK_SUPERSLAB))
+    if (HK_UNLIKELY(!hk_list_head_ok(l, b, next, near)))
         return NULL;
     l->head = next;
     l->count--;

@@ -41,6 +41,15 @@ static void hk_heap_slab_unlink(struct hk_heap *h, struct hk_slab *s)
     s->next = NULL;
 }
 
+/* h gives slab s up (its last free block came back, or the thread exits): no fast cache may
+ * follow links into s's chunk without asking the registry again. */
+static void hk_heap_slab_drop(struct hk_heap *h, struct hk_slab *s)
+{
+    hk_heap_slab_unlink(h, s);
+    for (unsigned c = 0; c < HK_NUM_CLASSES; c++)
+        h->fast[c].near = 0;
+}
+
 /* ---- links ---- */
 
 /* A link of block b (a free block of class cls) must be a free block's start in a slab of
@@ -108,7 +117,7 @@ static void hk_slab_put(struct hk_heap *h, struct hk_slab *s, struct hk_block *b
     hk_block_push_onto(b, s->free);
     s->free = b;
     if (--s->used == 0 && h->slabs[s->class_idx] != s) {
-        hk_heap_slab_unlink(h, s);
+        hk_heap_slab_drop(h, s);
         hk_slab_release(s);
     }
 }
@@ -405,8 +414,7 @@ void hk_heap_flush(struct hk_heap *h, bool release_empty)
             uint32_t n = hk_slab_drain_remote(s);
             HK_STAT(h, c, remote_drained, n);
             if (release_empty && s->used == 0) {
-                *link = s->next;
-                s->next = NULL;
+                hk_heap_slab_drop(h, s);
                 hk_slab_release(s);
             } else {
                 link = &s->next;
@@ -429,7 +437,7 @@ void hk_heap_orphan_slabs(struct hk_heap *h)
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
         struct hk_slab *s;
         while ((s = h->slabs[c])) {
-            hk_heap_slab_unlink(h, s);
+            hk_heap_slab_drop(h, s);
             hk_slab_orphan(s);
         }
     }

@@ -116,7 +116,7 @@ static inline void *hk_checked_pop(unsigned cls, size_t size, uint16_t *serial,
     if (!b || !hk_link_near(b, hk_block_next(b)) || !hk_checked_link_ok(hk_block_next(b)))
         return NULL;
     struct hk_side *e = hk_side_of(b);
-    if (HK_UNLIKELY(!e) || !(b = hk_list_pop(&fc->list)))
+    if (HK_UNLIKELY(!e) || !(b = hk_list_pop(&fc->list, fc->near)))
         return NULL;
     /* The next block's first lines are read by the next hand-out (link, poison check):
      * start loading them now, while the program works. */

@@ -31,6 +31,10 @@ struct hk_fast {
     uint64_t hits;      /* -> fast_hits */
     uint64_t frees;     /* -> frees (those pushed by the hot path) */
     uint64_t bytes;     /* -> bytes_requested (of the hits) */
+    /* 0, or the base of a chunk where this heap owns a slab: a link into it may be followed
+     * without asking the registry (the SuperSlab stays mapped while the heap owns a slab in
+     * it). Set by hk_alloc_slow, cleared whenever the heap gives a slab up. */
+    uintptr_t near;
 } __attribute__((aligned(64)));
 
 /* A block popped from fc goes to the program: the hit is counted beside the cache. */
