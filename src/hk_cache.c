@@ -21,24 +21,36 @@ struct hk_keys hk_keys = {0x6b6d656d66726565ull, 0};
 #define HK_STAT(h, c, field, v) \
     ((void)(hk_config_stats && ((h)->stats.cls[c].field += (v))))
 
-/* ---- owned slab list of a heap (per class; the head is the active slab) ---- */
+/* ---- owned slab list of a heap (per class, doubly linked; the head is the active slab) ---- */
 
 static void hk_heap_slab_link(struct hk_heap *h, struct hk_slab *s)
 {
-    s->next = h->slabs[s->class_idx];
-    h->slabs[s->class_idx] = s;
+    struct hk_slab **head = &h->slabs[s->class_idx];
+    s->prev = NULL;
+    s->next = *head;
+    if (*head)
+        (*head)->prev = s;
+    *head = s;
 }
 
-/* The list is singly linked (a slab is one cache line): find s's link first. Lists are short
- * (the slabs one thread owns in one class), and this runs once per released slab. */
+static void hk_heap_slab_link_after(struct hk_slab *at, struct hk_slab *s)
+{
+    s->prev = at;
+    s->next = at->next;
+    if (at->next)
+        at->next->prev = s;
+    at->next = s;
+}
+
 static void hk_heap_slab_unlink(struct hk_heap *h, struct hk_slab *s)
 {
-    struct hk_slab **link = &h->slabs[s->class_idx];
-    while (*link && *link != s)
-        link = &(*link)->next;
-    if (*link)
-        *link = s->next;
-    s->next = NULL;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        h->slabs[s->class_idx] = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->next = s->prev = NULL;
 }
 
 /* h gives slab s up (its last free block came back, or the thread exits): no fast cache may
@@ -116,7 +128,7 @@ static void hk_slab_put(struct hk_heap *h, struct hk_slab *s, struct hk_block *b
     hk_side_move(b, from, HK_BLOCK_SLAB_FREE);
     hk_block_push_onto(b, s->free);
     s->free = b;
-    if (--s->used == 0 && h->slabs[s->class_idx] != s) {
+    if (--s->used == 0 && (h->slabs[s->class_idx] != s || hk_slab_claimed(s))) {
         hk_heap_slab_drop(h, s);
         hk_slab_release(s);
     }
@@ -124,8 +136,7 @@ static void hk_slab_put(struct hk_heap *h, struct hk_slab *s, struct hk_block *b
 
 static bool hk_slab_has_blocks(struct hk_slab *s)
 {
-    return s->free || s->carved < s->capacity ||
-           atomic_load_explicit(&s->remote, HK_RELAXED);
+    return s->free || s->carved < s->capacity || hk_slab_remote_pending(s);
 }
 
 /* Pops the slab freelist's head. An entry that is not a free block of s means the freelist
@@ -159,10 +170,10 @@ static uint32_t hk_slab_take(struct hk_heap *h, struct hk_slab *s, uint32_t want
                              struct hk_list *l)
 {
     uint32_t got = 0;
-    if (!s->free && s->carved == s->capacity) {
-        uint32_t n = hk_slab_drain_remote(s);
-        HK_STAT(h, s->class_idx, remote_drained, n);
-    }
+    if (hk_slab_claimed(s))          /* allocated from: an ordinary owned slab from now on */
+        atomic_store_explicit(&s->owner, h, HK_RELAXED);
+    if (!s->free && s->carved == s->capacity)
+        hk_slab_drain_remote(s);
     struct hk_block *b;
     while (got < want && s->free && (b = hk_slab_pop(s))) {
         hk_side_move(b, HK_BLOCK_SLAB_FREE, HK_BLOCK_TLS_LIST);
@@ -178,6 +189,41 @@ static uint32_t hk_slab_take(struct hk_heap *h, struct hk_slab *s, uint32_t want
     return got;
 }
 
+/* What hk_heap_reclaim gives back: the slabs left empty after their remote stacks are
+ * drained, except each class's active one (IDLE), or all of them (ALL); NONE only drains. */
+enum hk_reclaim { HK_RECLAIM_NONE, HK_RECLAIM_IDLE, HK_RECLAIM_ALL };
+
+/* Every slab h owns, in every class: remote frees come back to the freelists, so that a
+ * class the thread no longer allocates gives its memory back too. */
+static void hk_heap_reclaim(struct hk_heap *h, enum hk_reclaim what)
+{
+    for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
+        struct hk_slab *next;
+        for (struct hk_slab *s = h->slabs[c]; s; s = next) {
+            next = s->next;
+            hk_slab_drain_remote(s);
+            bool active = s == h->slabs[c];
+            if (s->used == 0 && (what == HK_RECLAIM_ALL || (what == HK_RECLAIM_IDLE && !active))) {
+                hk_heap_slab_drop(h, s);
+                hk_slab_release(s);
+            }
+        }
+    }
+}
+
+/* Every HK_RECLAIM_PERIOD trips below the fast caches (refills and spills), the heap reclaims
+ * what its idle classes hold: a thread that stopped allocating a class would otherwise keep
+ * that class's remote frees until it allocates it again. */
+#define HK_RECLAIM_PERIOD 1024
+
+static void hk_heap_tick(struct hk_heap *h)
+{
+    if (HK_UNLIKELY(++h->ticks >= HK_RECLAIM_PERIOD)) {
+        h->ticks = 0;
+        hk_heap_reclaim(h, HK_RECLAIM_IDLE);
+    }
+}
+
 /* Finds a slab of class cls with blocks: the active one, another owned one (draining remote
  * frees), an orphan, or a new one. NULL when memory is exhausted. */
 static struct hk_slab *hk_heap_slab_with_blocks(struct hk_heap *h, unsigned cls)
@@ -186,12 +232,10 @@ static struct hk_slab *hk_heap_slab_with_blocks(struct hk_heap *h, unsigned cls)
     if (s && hk_slab_has_blocks(s))
         return s;
     if (s) {
-        for (struct hk_slab **link = &s->next; *link; link = &(*link)->next) {
-            struct hk_slab *t = *link;
-            uint32_t n = hk_slab_drain_remote(t);
-            HK_STAT(h, cls, remote_drained, n);
+        for (struct hk_slab *t = s->next; t; t = t->next) {
+            hk_slab_drain_remote(t);
             if (hk_slab_has_blocks(t)) {
-                *link = t->next;             /* move to the front: the new active slab */
+                hk_heap_slab_unlink(h, t);   /* to the front: the new active slab */
                 hk_heap_slab_link(h, t);
                 return t;
             }
@@ -201,17 +245,19 @@ static struct hk_slab *hk_heap_slab_with_blocks(struct hk_heap *h, unsigned cls)
         struct hk_slab *t = hk_slab_adopt(cls, h);
         if (!t)
             break;
-        uint32_t n = hk_slab_drain_remote(t);
-        HK_STAT(h, cls, remote_drained, n);
+        hk_slab_drain_remote(t);
         hk_heap_slab_link(h, t);
         if (hk_slab_has_blocks(t))
             return t;
     }
-    s = hk_slab_acquire(cls, h);
+    s = hk_slab_acquire(cls, h, false);
     if (!s) {
-        /* Before reporting OOM, take back what orphans hold and try once more. */
-        if (hk_orphans_collect())
-            s = hk_slab_acquire(cls, h);
+        /* Before mapping, give back what this heap's other classes hold empty (remote
+         * frees included); before reporting OOM, what orphans hold. */
+        hk_heap_reclaim(h, HK_RECLAIM_ALL);
+        s = hk_slab_acquire(cls, h, true);
+        if (!s && hk_orphans_collect())
+            s = hk_slab_acquire(cls, h, true);
         if (!s)
             return NULL;
     }
@@ -312,6 +358,7 @@ void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)
             fc->hits++;
         return hk_block_hand_out(b);
     }
+    hk_heap_tick(h);
     for (int tries = 0; tries < 2; tries++) {   /* a refill may meet a corrupt list once */
         if (!hk_fast_refill(h, cls))
             return NULL;
@@ -351,33 +398,55 @@ void *hk_heap_alloc_block(size_t size, unsigned cls, uint16_t *serial)
 
 /* ---- frees ---- */
 
-static void hk_remote_push(struct hk_slab *s, struct hk_block *b)
+/* A free of h's thread reached s, an orphan: s becomes h's, claimed, behind the active slab
+ * (so that it goes back to its SuperSlab as soon as it is empty). False when another thread
+ * took s first, or the claim's drain emptied it. */
+static bool hk_heap_claim(struct hk_heap *h, struct hk_slab *s)
 {
-    struct hk_block *old = atomic_load_explicit(&s->remote, HK_RELAXED);
-    do {
-        hk_block_push_onto(b, old);
-    } while (!atomic_compare_exchange_weak_explicit(&s->remote, &old, b, HK_RELEASE,
-                                                    HK_RELAXED));
+    if (!hk_slab_claim(s, h))
+        return false;
+    struct hk_slab *head = h->slabs[s->class_idx];
+    if (head)
+        hk_heap_slab_link_after(head, s);
+    else
+        hk_heap_slab_link(h, s);
+    return true;
 }
 
-/* h: the caller's heap (live or the dead heap under its lock). The block passed checks. */
+/* p goes onto the remote stack of s, whose owner is another heap or none. */
+static void hk_heap_free_remote(struct hk_heap *h, struct hk_slab *s, void *p)
+{
+    hk_side_move(p, HK_BLOCK_IN_USE, HK_BLOCK_REMOTE);
+    hk_slab_remote_push(s, p);
+    HK_STAT(h, s->class_idx, remote_sent, 1);
+    /* The owner may have exited between the owner test and the push, after draining: then
+     * nobody would come back for p. Claiming drains it (sequentially consistent with the
+     * orphaning, hk_slab_drain_remote). */
+    if (HK_UNLIKELY(atomic_load(&s->state) == HK_SLAB_ORPHAN))
+        hk_heap_claim(h, s);
+}
+
+/* h: the caller's heap (live or the dead heap under its lock). The block passed checks. A
+ * free into an orphan claims it: the slab has no owner who would drain a remote stack, and
+ * the freeing thread's caches reuse its blocks from now on. */
 void hk_heap_free_slow(struct hk_heap *h, struct hk_slab *s, void *p)
 {
     unsigned cls = s->class_idx;
     HK_STAT(h, cls, frees, 1);
-    if (atomic_load_explicit(&s->owner, HK_RELAXED) != h) {
-        hk_side_move(p, HK_BLOCK_IN_USE, HK_BLOCK_REMOTE);
-        hk_remote_push(s, p);
-        HK_STAT(h, cls, remote_sent, 1);
+    if (hk_slab_owner(s) != h &&
+        !(hk_slab_state(s) == HK_SLAB_ORPHAN && hk_heap_claim(h, s))) {
+        hk_heap_free_remote(h, s, p);
         return;
     }
-    if (h->state == HK_HEAP_DEAD) {
+    if (h->state == HK_HEAP_DEAD || hk_slab_claimed(s)) {
         hk_slab_put(h, s, p, HK_BLOCK_IN_USE);
         return;
     }
     struct hk_list *fl = &h->fast[cls].list;
-    if (fl->count >= fl->cap)
+    if (fl->count >= fl->cap) {
         hk_fast_spill(h, cls, fl->cap / 2 ? fl->cap / 2 : 1);
+        hk_heap_tick(h);
+    }
     hk_side_move(p, HK_BLOCK_IN_USE, HK_BLOCK_FAST_CACHE);
     hk_list_push(fl, p);
 }
@@ -408,19 +477,8 @@ void hk_heap_flush(struct hk_heap *h, bool release_empty)
         hk_list_pop_checked(&h->tls[c], c, HK_BLOCK_TLS_LIST);
         HK_ASSERT(!h->fast[c].list.head && !h->fast[c].list.count);
         HK_ASSERT(!h->tls[c].head && !h->tls[c].count);
-        struct hk_slab **link = &h->slabs[c];
-        while (*link) {
-            struct hk_slab *s = *link;
-            uint32_t n = hk_slab_drain_remote(s);
-            HK_STAT(h, c, remote_drained, n);
-            if (release_empty && s->used == 0) {
-                hk_heap_slab_drop(h, s);
-                hk_slab_release(s);
-            } else {
-                link = &s->next;
-            }
-        }
     }
+    hk_heap_reclaim(h, release_empty ? HK_RECLAIM_ALL : HK_RECLAIM_NONE);
 }
 
 /* Thread exit with HAKMEM_TINY_TLS_LIST_SPILL=0: the fast caches go to the TLS lists, which

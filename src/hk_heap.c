@@ -201,6 +201,8 @@ void hk_heaps_sum(struct hk_thread_stats *out, bool lock)
     hk_heap_add_stats(out, &hk_heap_dead);
     if (lock)
         hk_unlock(&hk_dead_lock);
+    for (unsigned c = 0; c < HK_NUM_CLASSES; c++)
+        out->cls[c].remote_drained += hk_slab_drained_unowned(c);
 }
 
 /* The child has one thread. The heaps of the parent's other threads may have been in the

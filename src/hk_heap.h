@@ -57,6 +57,7 @@ struct hk_heap {
     pid_t tid;
     uint32_t state;
     uint32_t serial;                          /* thread number, 1 = first thread seen */
+    uint32_t ticks;                           /* trips below the fast caches (hk_cache.c) */
 };
 
 extern HK_TLS struct hk_heap *hk_tls_heap;

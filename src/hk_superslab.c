@@ -15,9 +15,12 @@
 #include <errno.h>
 #include <string.h>
 
-/* Empty SuperSlabs kept mapped for reuse; beyond this they are unmapped (a remapped
- * SuperSlab pays its page faults again). */
-#define HK_SS_CACHE_MAX 4
+/* Empty SuperSlabs kept mapped for reuse (a remapped SuperSlab pays its page faults again):
+ * at most HK_SS_CACHE_MAX, and none longer than HK_SS_CACHE_AGE_NS unused, checked whenever
+ * a SuperSlab enters the cache. A program that frees and allocates in waves reuses them;
+ * one that stops keeps at most HK_SS_CACHE_MAX (hakmem_collect(1) returns them). */
+#define HK_SS_CACHE_MAX 16
+#define HK_SS_CACHE_AGE_NS (50ull * 1000 * 1000)
 
 static HK_LOCK_DEFINE(hk_ss_lock, HK_RANK_SUPERSLAB);
 static struct hk_superslab *hk_ss_partial[3];   /* by slab size: 64 KiB, 256 KiB, 2 MiB */
@@ -27,6 +30,8 @@ static struct hk_superslab *hk_ss_all;
 static struct hk_slab *hk_orphans[HK_NUM_CLASSES];
 /* Orphans per class, readable without the lock (a racy peek that saves taking it). */
 static atomic_uint hk_orphan_count[HK_NUM_CLASSES];
+/* Remote frees drained by a thread without a heap of its own (hk_slab_drain_remote). */
+static atomic_uint_fast64_t hk_drained_unowned[HK_NUM_CLASSES];
 
 static unsigned hk_orphans_collect_locked(void);
 
@@ -115,9 +120,37 @@ static void hk_ss_unmap(struct hk_superslab *ss)
     HK_PSTAT_SUB(superslab_bytes, HK_SS_SIZE);
 }
 
+static void hk_ss_cache_remove(struct hk_superslab *ss)
+{
+    hk_ss_list_remove(&hk_ss_cache, ss);
+    hk_ss_cache_count--;
+    HK_PSTAT_SUB(superslabs_cached, 1);
+}
+
+/* An empty SuperSlab enters the cache at its head (the cache is ordered by age, youngest
+ * first); the oldest leave it for the OS while they are too old or too many. */
+static void hk_ss_cache_put(struct hk_superslab *ss)
+{
+    uint64_t now = hk_os_monotonic_ns();
+    ss->cached_ns = now;
+    hk_ss_list_push(&hk_ss_cache, ss);
+    hk_ss_cache_count++;
+    HK_PSTAT_ADD(superslabs_cached, 1);
+    struct hk_superslab *old = hk_ss_cache;
+    while (old->next)
+        old = old->next;
+    while (old != ss &&
+           (hk_ss_cache_count > HK_SS_CACHE_MAX || now - old->cached_ns > HK_SS_CACHE_AGE_NS)) {
+        struct hk_superslab *younger = old->prev;
+        hk_ss_cache_remove(old);
+        hk_ss_unmap(old);
+        old = younger;
+    }
+}
+
 /* A SuperSlab with a free slab of the given kind: partial list, then the cache, then a new
  * mapping. */
-static struct hk_superslab *hk_ss_with_free_slab(unsigned shift)
+static struct hk_superslab *hk_ss_with_free_slab(unsigned shift, bool may_map)
 {
     unsigned kind = hk_kind_of_shift(shift);
     struct hk_superslab *ss = hk_ss_partial[kind];
@@ -128,10 +161,10 @@ static struct hk_superslab *hk_ss_with_free_slab(unsigned shift)
         return hk_ss_partial[kind];
     ss = hk_ss_cache;
     if (ss) {
-        hk_ss_list_remove(&hk_ss_cache, ss);
-        hk_ss_cache_count--;
-        HK_PSTAT_SUB(superslabs_cached, 1);
+        hk_ss_cache_remove(ss);
     } else {
+        if (!may_map)
+            return NULL;
         ss = hk_ss_map();
         if (!ss)
             return NULL;
@@ -150,8 +183,8 @@ static void hk_slab_format(struct hk_superslab *ss, struct hk_slab *s, unsigned 
     size_t start = s->index == 0 ? hk_ss_header_size() : begin;
     uint32_t size = hk_class_size[cls];
     s->free = NULL;
-    atomic_store_explicit(&s->remote, NULL, HK_RELAXED);
-    s->next = NULL;
+    atomic_store_explicit(hk_slab_remote(s), NULL, HK_RELAXED);
+    s->next = s->prev = NULL;
     s->start = (uint32_t)start;
     s->block_size = size;
     s->div_magic = UINT64_MAX / size + 1;
@@ -166,11 +199,11 @@ static void hk_slab_format(struct hk_superslab *ss, struct hk_slab *s, unsigned 
         hk_side_slab_reset(s);
 }
 
-struct hk_slab *hk_slab_acquire(unsigned cls, struct hk_heap *h)
+struct hk_slab *hk_slab_acquire(unsigned cls, struct hk_heap *h, bool may_map)
 {
     unsigned shift = hk_class_info[cls].slab_shift;
     hk_lock(&hk_ss_lock);
-    struct hk_superslab *ss = hk_ss_with_free_slab(shift);
+    struct hk_superslab *ss = hk_ss_with_free_slab(shift, may_map);
     if (!ss) {
         hk_unlock(&hk_ss_lock);
         return NULL;
@@ -194,7 +227,7 @@ struct hk_slab *hk_slab_acquire(unsigned cls, struct hk_heap *h)
 /* Under hk_ss_lock. */
 static void hk_slab_release_locked(struct hk_slab *s)
 {
-    HK_ASSERT(s->used == 0 && !atomic_load_explicit(&s->remote, HK_RELAXED));
+    HK_ASSERT(s->used == 0 && !hk_slab_remote_pending(s));
     struct hk_superslab *ss = hk_ss_of(s);
     unsigned kind = hk_kind_of_shift(ss->slab_shift);
     if (!hk_class_is_tiny(s->class_idx))
@@ -217,13 +250,7 @@ static void hk_slab_release_locked(struct hk_slab *s)
     /* Whole SuperSlab empty: to the cache, or back to the OS. */
     hk_ss_list_remove(&hk_ss_partial[kind], ss);
     ss->in_partial = 0;
-    if (hk_ss_cache_count < HK_SS_CACHE_MAX) {
-        hk_ss_list_push(&hk_ss_cache, ss);
-        hk_ss_cache_count++;
-        HK_PSTAT_ADD(superslabs_cached, 1);
-    } else {
-        hk_ss_unmap(ss);
-    }
+    hk_ss_cache_put(ss);
 }
 
 void hk_slab_release(struct hk_slab *s)
@@ -233,11 +260,31 @@ void hk_slab_release(struct hk_slab *s)
     hk_unlock(&hk_ss_lock);
 }
 
+/* Every drain is counted once, where it happens: into the calling thread's own heap (its
+ * counters are written by that thread alone), or the unowned counts. */
+static void hk_slab_count_drained(unsigned cls, uint32_t n)
+{
+    if (!hk_config_stats || !n)
+        return;
+    struct hk_heap *h = hk_tls_own;
+    if (h)
+        h->stats.cls[cls].remote_drained += n;
+    else
+        atomic_fetch_add_explicit(&hk_drained_unowned[cls], n, HK_RELAXED);
+}
+
+uint64_t hk_slab_drained_unowned(unsigned cls)
+{
+    return atomic_load_explicit(&hk_drained_unowned[cls], HK_RELAXED);
+}
+
 uint32_t hk_slab_drain_remote(struct hk_slab *s)
 {
-    if (!atomic_load_explicit(&s->remote, HK_RELAXED))
+    if (!hk_slab_remote_pending(s))
         return 0;
-    struct hk_block *first = atomic_exchange_explicit(&s->remote, NULL, HK_ACQUIRE);
+    /* Sequentially consistent: pairs with the state check after a push (hk_slab_claim's
+     * callers), so that a push racing an orphaning is drained by one side or the other. */
+    struct hk_block *first = atomic_exchange(hk_slab_remote(s), NULL);
     /* First the count: each block must be a free block of s, and its mark is cleared as it
      * is counted, so a stack that loops back (a block written after its free, then freed
      * again) ends at the block seen twice; a bad link is reported and the rest dropped.
@@ -261,24 +308,39 @@ uint32_t hk_slab_drain_remote(struct hk_slab *s)
     }
     HK_ASSERT(n <= s->used);
     s->used -= n;
+    hk_slab_count_drained(s->class_idx, n);
     return n;
+}
+
+void hk_slab_remote_push(struct hk_slab *s, struct hk_block *b)
+{
+    _Atomic(struct hk_block *) *top = hk_slab_remote(s);
+    struct hk_block *old = atomic_load_explicit(top, HK_RELAXED);
+    do {
+        hk_block_push_onto(b, old);
+    } while (!atomic_compare_exchange_weak(top, &old, b));
 }
 
 static void hk_orphan_push(struct hk_slab *s)
 {
     unsigned cls = s->class_idx;
+    s->prev = NULL;
     s->next = hk_orphans[cls];
+    if (s->next)
+        s->next->prev = s;
     hk_orphans[cls] = s;
     atomic_fetch_add_explicit(&hk_orphan_count[cls], 1, HK_RELAXED);
 }
 
-/* Unlinks the orphan that *link points to (lists are singly linked: callers walk with the
- * address of the previous link). */
-static struct hk_slab *hk_orphan_unlink(struct hk_slab **link)
+static struct hk_slab *hk_orphan_unlink(struct hk_slab *s)
 {
-    struct hk_slab *s = *link;
-    *link = s->next;
-    s->next = NULL;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        hk_orphans[s->class_idx] = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->next = s->prev = NULL;
     atomic_fetch_sub_explicit(&hk_orphan_count[s->class_idx], 1, HK_RELAXED);
     return s;
 }
@@ -287,7 +349,7 @@ void hk_slab_orphan(struct hk_slab *s)
 {
     hk_lock(&hk_ss_lock);
     atomic_store_explicit(&s->owner, NULL, HK_RELEASE);
-    hk_slab_set_state(s, HK_SLAB_ORPHAN);
+    atomic_store(&s->state, HK_SLAB_ORPHAN);  /* before the drain: see hk_slab_drain_remote */
     hk_slab_drain_remote(s);
     if (s->used == 0)
         hk_slab_release_locked(s);
@@ -296,21 +358,25 @@ void hk_slab_orphan(struct hk_slab *s)
     hk_unlock(&hk_ss_lock);
 }
 
+static void hk_slab_own(struct hk_slab *s, struct hk_heap *h)
+{
+    hk_slab_set_state(s, HK_SLAB_OWNED);
+    atomic_store_explicit(&s->owner, h, HK_RELEASE);
+}
+
 struct hk_slab *hk_slab_adopt(unsigned cls, struct hk_heap *h)
 {
     if (!atomic_load_explicit(&hk_orphan_count[cls], HK_RELAXED))
         return NULL;           /* a stale zero only means a new slab instead of an orphan */
     hk_lock(&hk_ss_lock);
-    /* Only orphans that have blocks to give: full ones stay until frees reach them. The
-     * scan is bounded; collection (hk_orphans_collect) handles the rest. */
+    /* Only orphans that have blocks to give: full ones stay until frees reach them (and
+     * claim them). The scan is bounded; collection (hk_orphans_collect) handles the rest. */
     struct hk_slab *s = NULL;
-    struct hk_slab **link = &hk_orphans[cls];
-    for (int seen = 0; *link && seen < 64; link = &(*link)->next, seen++) {
-        struct hk_slab *t = *link;
-        if (t->free || t->carved < t->capacity || atomic_load(&t->remote)) {
-            s = hk_orphan_unlink(link);
-            hk_slab_set_state(s, HK_SLAB_OWNED);
-            atomic_store_explicit(&s->owner, h, HK_RELEASE);
+    struct hk_slab *t = hk_orphans[cls];
+    for (int seen = 0; t && seen < 64; t = t->next, seen++) {
+        if (t->free || t->carved < t->capacity || hk_slab_remote_pending(t)) {
+            s = hk_orphan_unlink(t);
+            hk_slab_own(s, h);
             break;
         }
     }
@@ -318,21 +384,38 @@ struct hk_slab *hk_slab_adopt(unsigned cls, struct hk_heap *h)
     return s;
 }
 
+bool hk_slab_claim(struct hk_slab *s, struct hk_heap *h)
+{
+    hk_lock(&hk_ss_lock);
+    bool owned = false;
+    if (hk_slab_state(s) == HK_SLAB_ORPHAN) {
+        hk_orphan_unlink(s);
+        hk_slab_drain_remote(s);
+        if (s->used == 0) {
+            hk_slab_release_locked(s);
+        } else {
+            hk_slab_own(s, (struct hk_heap *)((uintptr_t)h | HK_OWNER_CLAIMED));
+            owned = true;
+        }
+    }
+    hk_unlock(&hk_ss_lock);
+    return owned;
+}
+
 /* Under hk_ss_lock. */
 static unsigned hk_orphans_collect_locked(void)
 {
     unsigned released = 0;
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
-        struct hk_slab **link = &hk_orphans[c];
-        while (*link) {
-            struct hk_slab *s = *link;
+        struct hk_slab *s = hk_orphans[c];
+        while (s) {
+            struct hk_slab *next = s->next;
             hk_slab_drain_remote(s);
             if (s->used == 0) {
-                hk_slab_release_locked(hk_orphan_unlink(link));
+                hk_slab_release_locked(hk_orphan_unlink(s));
                 released++;
-            } else {
-                link = &s->next;
             }
+            s = next;
         }
     }
     return released;
@@ -351,9 +434,7 @@ void hk_superslab_trim(void)
     hk_lock(&hk_ss_lock);
     while (hk_ss_cache) {
         struct hk_superslab *ss = hk_ss_cache;
-        hk_ss_list_remove(&hk_ss_cache, ss);
-        hk_ss_cache_count--;
-        HK_PSTAT_SUB(superslabs_cached, 1);
+        hk_ss_cache_remove(ss);
         hk_ss_unmap(ss);
     }
     hk_unlock(&hk_ss_lock);

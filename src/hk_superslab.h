@@ -40,13 +40,19 @@ enum hk_slab_state {
  * Invariants:
  * - `free`, `used`, `carved` are touched only by the owner (or, for UNUSED and ORPHAN slabs,
  *   under hk_ss_lock).
- * - `remote` is a lock-free stack: any thread pushes one block with a CAS; only the owner
- *   (or the lock holder for orphans) takes the whole stack with one exchange. No pops, so
- *   no ABA.
+ * - the remote stack (hk_slab_remote: in the SuperSlab header, not in this line, so that
+ *   remote pushes never touch the line every free of the owner reads) is lock-free: any
+ *   thread pushes one block with a CAS; only the owner (or the lock holder for orphans)
+ *   takes the whole stack with one exchange. No pops, so no ABA.
  * - used = blocks not on `free` and not uncarved: held by the program, parked in a thread
- *   cache, or waiting on `remote`. The slab is empty when used == 0 after a drain; only then
- *   may it be released, so a SuperSlab is never unmapped under a pending remote free.
- * - every block in a heap's fast cache or TLS list belongs to a slab owned by that heap. */
+ *   cache, or waiting on the remote stack. The slab is empty when used == 0 after a drain;
+ *   only then may it be released, so a SuperSlab is never unmapped under a pending remote
+ *   free.
+ * - every block in a heap's fast cache or TLS list belongs to a slab owned by that heap, and
+ *   only the owner's thread (or, for orphans, the lock holder) changes `owner`: a heap
+ *   never loses a slab it did not give up itself.
+ * - an ORPHAN slab is on hk_orphans[class] (next/prev); an OWNED one on its owner's class
+ *   list (next only). */
 struct hk_slab {
     /* Read by every free (the hot path): the first 32 bytes. */
     _Atomic(struct hk_heap *) owner; /* NULL unless OWNED */
@@ -59,14 +65,29 @@ struct hk_slab {
     uint32_t block_size;
     /* The owner's (or, for orphans, the lock holder's). */
     struct hk_block *free;           /* owner-local freelist (hk_block.h) */
-    _Atomic(struct hk_block *) remote;   /* frees from other threads */
-    struct hk_slab *next;            /* owner's per-class list, or the orphan list */
+    struct hk_slab *next, *prev;     /* owner's per-class list, or the orphan list */
     uint16_t capacity;               /* at most 4096 (64 KiB / 16 B) */
     uint16_t carved;                 /* blocks carved so far (bump) */
     uint16_t used;
     uint16_t pad;
 };
 _Static_assert(sizeof(struct hk_slab) == 64, "one cache line per slab");
+
+/* A slab that a free claimed (hk_slab_claim) carries its owner with this bit set until the
+ * owner allocates from it: the hot path's owner test fails, so its frees go straight back
+ * to the slab (hk_cache.c) instead of filling the caches of a thread that only frees. */
+#define HK_OWNER_CLAIMED ((uintptr_t)1)
+
+static inline struct hk_heap *hk_slab_owner(struct hk_slab *s)
+{
+    uintptr_t o = (uintptr_t)atomic_load_explicit(&s->owner, HK_RELAXED);
+    return (struct hk_heap *)(o & ~HK_OWNER_CLAIMED);
+}
+
+static inline bool hk_slab_claimed(struct hk_slab *s)
+{
+    return (uintptr_t)atomic_load_explicit(&s->owner, HK_RELAXED) & HK_OWNER_CLAIMED;
+}
 
 static inline unsigned hk_slab_state(const struct hk_slab *s)
 {
@@ -88,8 +109,12 @@ struct hk_superslab {
     uint8_t in_partial;
     uint8_t pad;
     uint32_t slabs_used;
+    uint64_t cached_ns;              /* when it entered the empty cache (hk_superslab.c) */
     struct hk_side *side;            /* side table (diagnostic mode only), hk_side.h */
     struct hk_slab slabs[HK_SS_MAX_SLABS];
+    /* The slabs' remote stacks, eight to a line: pushers share lines with each other, never
+     * with the lines of the slabs' owners. */
+    _Atomic(struct hk_block *) remote[HK_SS_MAX_SLABS] __attribute__((aligned(64)));
 };
 
 static inline struct hk_superslab *hk_ss_of(const void *p)
@@ -101,6 +126,16 @@ static inline struct hk_superslab *hk_ss_of(const void *p)
 static inline struct hk_slab *hk_slab_of(struct hk_superslab *ss, const void *p)
 {
     return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> ss->slab_shift];
+}
+
+static inline _Atomic(struct hk_block *) *hk_slab_remote(struct hk_slab *s)
+{
+    return &hk_ss_of(s)->remote[s->index];
+}
+
+static inline bool hk_slab_remote_pending(struct hk_slab *s)
+{
+    return atomic_load_explicit(hk_slab_remote(s), HK_RELAXED) != NULL;
 }
 
 static inline char *hk_slab_block0(struct hk_slab *s)
@@ -127,16 +162,26 @@ static inline uint32_t hk_slab_block_index(struct hk_slab *s, const void *p)
 }
 
 /* Takes an unused slab for class cls, owned by h. NULL with errno ENOMEM when no SuperSlab
- * can be mapped. Takes hk_ss_lock. */
-struct hk_slab *hk_slab_acquire(unsigned cls, struct hk_heap *h);
+ * can be mapped, or (errno untouched) when that would need a new mapping and may_map is
+ * false. Takes hk_ss_lock. */
+struct hk_slab *hk_slab_acquire(unsigned cls, struct hk_heap *h, bool may_map);
 /* Gives an empty slab (used == 0, remote empty) back to its SuperSlab. Takes hk_ss_lock. */
 void hk_slab_release(struct hk_slab *s);
 /* Pops an orphaned slab of class cls and makes h its owner (remote stack not drained). */
 struct hk_slab *hk_slab_adopt(unsigned cls, struct hk_heap *h);
+/* A free of h's thread reached s, an orphan: s is drained and becomes h's, claimed (true),
+ * or is released when that drain emptied it, or another thread took it first (false).
+ * Takes hk_ss_lock. */
+bool hk_slab_claim(struct hk_slab *s, struct hk_heap *h);
+/* Pushes b onto the remote stack of s (a slab the calling thread does not own). */
+void hk_slab_remote_push(struct hk_slab *s, struct hk_block *b);
+/* Remote frees drained outside any thread's heap (orphans, the dead heap), per class. */
+uint64_t hk_slab_drained_unowned(unsigned cls);
 /* Makes s an orphan: drains its remote stack; releases it if empty. Takes hk_ss_lock. */
 void hk_slab_orphan(struct hk_slab *s);
-/* Drains the remote stack of s into its freelist; returns the number of blocks. Caller is
- * the owner or holds hk_ss_lock for an orphan. */
+/* Drains the remote stack of s into its freelist; returns the number of blocks, counted as
+ * remote_drained (into the caller's heap, or the unowned counts). Caller is the owner or
+ * holds hk_ss_lock for an orphan. */
 uint32_t hk_slab_drain_remote(struct hk_slab *s);
 /* Releases orphans whose blocks have all come back; returns how many slabs it released. */
 unsigned hk_orphans_collect(void);

@@ -18,7 +18,7 @@ struct hk_walk_ctx {
 HK_RACY_READ static void hk_walk_slab(struct hk_slab *s, const struct hk_walk_ctx *w)
 {
     struct hk_superslab *ss = hk_ss_of(s);
-    struct hk_heap *owner = atomic_load_explicit(&s->owner, HK_RELAXED);
+    struct hk_heap *owner = hk_slab_owner(s);
     struct hk_walk_block b = {0};
     b.usable = s->block_size;
     b.cls = s->class_idx;
