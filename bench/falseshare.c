@@ -20,7 +20,8 @@
  * block ends the run with status 1.
  *
  * Output (stdout): "ops/s: N", "threads: N", "ops: N", "rounds: N", "write_ns: X",
- * "shared_lines_pct: X", "peak_rss_kib: N". On stderr: which object provides malloc. */
+ * "shared_lines_pct: X", "peak_rss_kib: N". On stderr: which object provides malloc.
+ * -C measures instead what false sharing costs on this machine (see calibrate()). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -151,13 +152,59 @@ static void count_shared(struct line_owner *buf, uint64_t *lines, uint64_t *shar
     }
 }
 
+/* -C: what false sharing costs on this machine, without any allocator. Two threads write
+ * 8-byte words in the same 64-byte line, then in lines 128 bytes apart. On a machine where
+ * the two are equally fast (threads that rarely run at the same time, or on two hardware
+ * threads of one core), the write rate above cannot show the allocator's false sharing:
+ * shared_lines_pct still does. */
+static _Alignas(256) volatile uint64_t g_calib[32];
+
+struct calib {
+    pthread_t thread;
+    volatile uint64_t *word;
+    uint64_t n;
+};
+
+static void *calib_run(void *arg)
+{
+    struct calib *c = arg;
+    for (uint64_t i = 0; i < c->n; i++)
+        *c->word = i;
+    return NULL;
+}
+
+static double calib_pair(size_t apart_words, uint64_t n)
+{
+    struct calib c[2] = { { .word = &g_calib[0], .n = n },
+                          { .word = &g_calib[apart_words], .n = n } };
+    double t0 = bench_now();
+    for (int i = 0; i < 2; i++) {
+        int err = pthread_create(&c[i].thread, NULL, calib_run, &c[i]);
+        if (err != 0)
+            die("pthread_create", err);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(c[i].thread, NULL);
+    return (bench_now() - t0) * 1e9 / (double)n;
+}
+
+static void calibrate(void)
+{
+    uint64_t n = 100000000;
+    double same = calib_pair(1, n), apart = calib_pair(16, n);
+    printf("same_line_ns: %.3f\nseparate_lines_ns: %.3f\nfalse_sharing_cost: %.2fx\n", same,
+           apart, same / apart);
+}
+
 static void usage(void)
 {
     fprintf(stderr,
             "usage: falseshare [-t threads] [-s seconds] [-k blocks_per_thread] [-w passes]\n"
-            "                  [-m min] [-M max] [-S seed] [-v] [-P]\n"
+            "                  [-m min] [-M max] [-S seed] [-v] [-P] [-C]\n"
             "  defaults: -t 1 -s 2 -k 256 -w 1000 -m 8 -M 64 -S 1\n"
-            "  -v  print parameters    -P  print the malloc provider and exit\n");
+            "  -v  print parameters    -P  print the malloc provider and exit\n"
+            "  -C  measure what false sharing costs on this machine (wall time of two threads\n"
+            "      writing one line against two lines) and exit\n");
     exit(2);
 }
 
@@ -168,7 +215,7 @@ int main(int argc, char **argv)
     bool verbose = false;
     int opt;
 
-    while ((opt = getopt(argc, argv, "t:s:k:w:m:M:S:vPh")) != -1) {
+    while ((opt = getopt(argc, argv, "t:s:k:w:m:M:S:vPCh")) != -1) {
         switch (opt) {
         case 't': g_threads = bench_parse_long(optarg, "threads", 1); break;
         case 's': seconds = bench_parse_double(optarg, "seconds"); break;
@@ -179,6 +226,7 @@ int main(int argc, char **argv)
         case 'S': seed = (uint64_t)bench_parse_long(optarg, "seed", 0); break;
         case 'v': verbose = true; break;
         case 'P': printf("%s\n", bench_malloc_provider()); return 0;
+        case 'C': calibrate(); return 0;
         default: usage();
         }
     }
