@@ -104,4 +104,117 @@ static inline double bench_parse_double(const char *s, const char *what)
     return v;
 }
 
+/* Sleep until the monotonic clock reaches 'end'; nanosleep may return early on a signal. */
+static inline void bench_sleep_until(double end)
+{
+    double now;
+    while ((now = bench_now()) < end) {
+        double left = end - now;
+        struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Block stamps, so that an allocator that hands out overlapping or too-small blocks, or loses
+ * a block's contents on its way between threads, fails the run instead of looking fast.
+ *
+ * A stamp is a 64-bit tag: random upper bits and the block's size in the low BENCH_SIZE_BITS
+ * bits, so a block describes itself wherever it travels. bench_stamp writes the tag as the
+ * first word, ~tag as the last word (the last byte for blocks of 9-15 bytes) and one byte in
+ * each further 4 KiB page, so every page of the block is real memory. bench_check verifies
+ * all of them before the block is freed; bench_check_or_die ends the run with status 1. Blocks
+ * must be at least 8 bytes. Two live blocks get different tags, so blocks that overlap
+ * overwrite each other's stamps. */
+#define BENCH_SIZE_BITS 24
+#define BENCH_MAX_STAMPED ((size_t)1 << BENCH_SIZE_BITS)
+
+static inline uint64_t bench_tag(uint64_t *rng, size_t size)
+{
+    return (bench_rand(rng) << BENCH_SIZE_BITS) | (uint64_t)size;
+}
+
+static inline char bench_page_byte(uint64_t tag, size_t off)
+{
+    return (char)((tag >> 40) ^ (off >> 12));
+}
+
+static inline void bench_stamp(char *p, uint64_t tag)
+{
+    size_t size = (size_t)(tag & (BENCH_MAX_STAMPED - 1));
+    memcpy(p, &tag, sizeof tag);
+    for (size_t off = 4096; off + 8 < size; off += 4096)
+        p[off] = bench_page_byte(tag, off);
+    if (size >= 16) {
+        uint64_t inv = ~tag;
+        memcpy(p + size - 8, &inv, sizeof inv);
+    } else if (size > 8) {
+        p[size - 1] = (char)~tag;
+    }
+}
+
+/* The size a stamped block says it has, or 0 if the stamp is damaged. want_size 0: any size
+ * up to max_size; otherwise the size must be exactly want_size. */
+static inline size_t bench_check(const char *p, size_t want_size, size_t max_size)
+{
+    uint64_t tag;
+    memcpy(&tag, p, sizeof tag);
+    size_t size = (size_t)(tag & (BENCH_MAX_STAMPED - 1));
+    if (size < 8 || size > max_size || (want_size != 0 && size != want_size))
+        return 0;
+    for (size_t off = 4096; off + 8 < size; off += 4096)
+        if (p[off] != bench_page_byte(tag, off))
+            return 0;
+    if (size >= 16) {
+        uint64_t inv;
+        memcpy(&inv, p + size - 8, sizeof inv);
+        if (inv != ~tag)
+            return 0;
+    } else if (size > 8 && p[size - 1] != (char)~tag) {
+        return 0;
+    }
+    return size;
+}
+
+static inline size_t bench_check_or_die(const char *prog, const char *p, size_t want_size,
+                                        size_t max_size)
+{
+    size_t size = bench_check(p, want_size, max_size);
+    if (size == 0) {
+        uint64_t tag;
+        memcpy(&tag, p, sizeof tag);
+        fprintf(stderr, "%s: corrupt block %p (first word %#llx, expected size %zu): the "
+                "allocator handed out overlapping or damaged memory\n", prog, (const void *)p,
+                (unsigned long long)tag, want_size);
+        exit(1);
+    }
+    return size;
+}
+
+/* malloc that ends the run on failure; the new block is stamped with a fresh tag. */
+static inline char *bench_new_stamped(const char *prog, size_t size, uint64_t *rng)
+{
+    char *p = malloc(size);
+    if (p == NULL) {
+        fprintf(stderr, "%s: malloc(%zu) failed\n", prog, size);
+        exit(1);
+    }
+    bench_stamp(p, bench_tag(rng, size));
+    return p;
+}
+
+/* Mostly small sizes, as in servers: 60% 8-64 B, 30% 65-256 B, 10% 257 B-1 KiB, capped at max
+ * (at least 8). */
+static inline size_t bench_small_size(uint64_t *rng, size_t max)
+{
+    uint64_t p = bench_below(rng, 10);
+    size_t lo = 8, hi = 64;
+    if (p >= 9)      { lo = 257; hi = 1024; }
+    else if (p >= 6) { lo = 65;  hi = 256; }
+    if (hi > max)
+        hi = max;
+    if (lo > hi)
+        lo = hi;
+    return lo + (size_t)bench_below(rng, hi - lo + 1);
+}
+
 #endif
