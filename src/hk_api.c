@@ -36,7 +36,7 @@ static size_t hk_usable(void *p)
         return s->block_size;
     }
     if (kind == HK_CHUNK_LARGE || kind == HK_CHUNK_LARGE_CONT)
-        return hk_large_usable_size(p, kind);
+        return hk_shadow_on ? hk_large_requested_size(p, kind) : hk_large_usable_size(p, kind);
     return 0;
 }
 

@@ -315,6 +315,12 @@ size_t hk_large_usable_size(const void *p, unsigned kind)
     return l ? hk_large_usable(l) : 0;
 }
 
+size_t hk_large_requested_size(const void *p, unsigned kind)
+{
+    struct hk_large *l = hk_large_checked(p, kind, false);
+    return l ? l->requested : 0;
+}
+
 /* Grows or shrinks in place when the mapping allows it and keeps at least half in use. */
 bool hk_large_resize_in_place(void *p, unsigned kind, size_t size)
 {

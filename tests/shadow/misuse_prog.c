@@ -1,7 +1,9 @@
 /* One misuse per run (argv[1]), then "survived" on stdout: run under LD_PRELOAD with
  * HAKMEM_SHADOW=1; the test checks the named report and that the process carried on. */
 #define _ISOC11_SOURCE
+#include <malloc.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,39 @@ __attribute__((noinline)) void site_free_again(char *p)
 {
     free(p);
     __asm__ volatile("" ::: "memory");
+}
+
+/* Every aligned entry point keeps its alignment, and a block written whole, up to its
+ * usable size, is freed without a report. Prints "misaligned ..." on a failure. */
+static void aligned_check(void *p, size_t align, size_t size, const char *call)
+{
+    if (!p || (uintptr_t)p % align) {
+        printf("misaligned %s(%zu, %zu) = %p\n", call, align, size, p);
+        return;
+    }
+    size_t n = malloc_usable_size(p);
+    if (n < size)
+        printf("short %s(%zu, %zu): usable %zu\n", call, align, size, n);
+    memset(p, 'A', n);
+    free(p);
+}
+
+static void aligned_sound(void)
+{
+    static const size_t sizes[] = {0, 1, 15, 16, 17, 100, 4000, 4096, 70000, 600000};
+    for (size_t align = 16; align <= ((size_t)1 << 21); align *= 2)
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            size_t size = sizes[i];
+            void *p = NULL;
+            if (posix_memalign(&p, align, size) == 0)
+                aligned_check(p, align, size, "posix_memalign");
+            else
+                printf("misaligned posix_memalign(%zu, %zu) failed\n", align, size);
+            aligned_check(aligned_alloc(align, size), align, size, "aligned_alloc");
+            aligned_check(memalign(align, size), align, size, "memalign");
+        }
+    aligned_check(valloc(100), 4096, 100, "valloc");
+    aligned_check(pvalloc(100), 4096, 100, "pvalloc");
 }
 
 int main(int argc, char **argv)
@@ -81,6 +116,8 @@ int main(int argc, char **argv)
         char *p = aligned_alloc(64, 60);
         p[60] = 'Y';
         free(p);
+    } else if (!strcmp(m, "aligned")) {
+        aligned_sound();
     } else if (!strcmp(m, "use-after-free-16")) {
         /* a write at byte 20: the first bytes HAKMEM_SHADOW_POISON checks (16-31) */
         char *p = malloc(100);

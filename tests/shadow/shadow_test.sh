@@ -28,6 +28,14 @@ overflow-aligned|buffer overflow of 0x[0-9a-f]+: bytes past the requested size w
 use-after-free-deep|use after free of 0x[0-9a-f]+: a freed block was written to
 CASES
 
+# Shadow mode keeps every alignment, and a block written up to its usable size is freed
+# without a report.
+for env in HAKMEM_SHADOW=1 "HAKMEM_SHADOW=1 HAKMEM_LEAK_CHECK=1 HAKMEM_LEAK_EXITCODE=0"; do
+    out=$(env $env LD_PRELOAD="$lib" "$misuse" aligned 2>"$tmp/err")
+    [ "$out" = survived ] && ! grep -q '^hakmem: error: ' "$tmp/err" ||
+        fail "aligned ($env): $out $(head -5 "$tmp/err")"
+done
+
 # With leak tracking on too, a report names who allocated the block and the stacks: where it
 # was allocated, freed, and freed again; the JSON keeps them.
 out=$(HAKMEM_SHADOW=1 HAKMEM_LEAK_CHECK=1 HAKMEM_STATS=json HAKMEM_STATS_FILE="$tmp/sites.json" \
