@@ -29,6 +29,7 @@ enum hk_misuse_kind {
     HK_MISUSE_UNALLOCATED_FREE,  /* hakmem's memory, but never handed out */
     HK_MISUSE_USE_AFTER_FREE,
     HK_MISUSE_OVERFLOW,
+    HK_MISUSE_UNDERFLOW,         /* the front guard before the block (shadow mode) */
     HK_MISUSE_CORRUPT_FREELIST,
     HK_MISUSE_KINDS
 };

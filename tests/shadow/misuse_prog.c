@@ -112,17 +112,29 @@ int main(int argc, char **argv)
         memset(p, 'Y', 31);               /* one byte past the request */
         free(p);
     } else if (!strcmp(m, "overflow-aligned")) {
-        /* an aligned request keeps the block of its alignment: 4 canary bytes, not 8 */
         char *p = aligned_alloc(64, 60);
         p[60] = 'Y';
+        free(p);
+    } else if (!strncmp(m, "underflow", 9)) {
+        /* the byte before the block, the 16 before it, the 16th before an aligned block and
+         * one before a large block; the pointer goes to stderr for the test to find */
+        char *p = !strcmp(m, "underflow-aligned") ? aligned_alloc(256, 200)
+                  : !strcmp(m, "underflow-large") ? malloc(1 << 20)
+                  : malloc(!strcmp(m, "underflow-16") ? 100 : 30);
+        fprintf(stderr, "PTR %p\n", (void *)p);
+        if (!strcmp(m, "underflow-16"))
+            memset(p - 16, 'U', 16);
+        else
+            p[!strcmp(m, "underflow") ? -1 : !strcmp(m, "underflow-large") ? -9 : -16] = 'U';
         free(p);
     } else if (!strcmp(m, "aligned")) {
         aligned_sound();
     } else if (!strcmp(m, "use-after-free-16")) {
-        /* a write at byte 20: the first bytes HAKMEM_SHADOW_POISON checks (16-31) */
+        /* a write at the program's byte 4: the first bytes HAKMEM_SHADOW_POISON=32 checks
+         * are its bytes 0-15 (the block's 16-31, behind the front guard) */
         char *p = malloc(100);
         free(p);
-        p[20] = 'W';
+        p[4] = 'W';
         for (int i = 0; i < 1000; i++)
             free(malloc(100));
     } else if (!strcmp(m, "use-after-free-deep")) {
@@ -136,8 +148,11 @@ int main(int argc, char **argv)
     } else if (!strcmp(m, "corrupt-freelist")) {
         char *p = malloc(200), *q = malloc(200);
         free(q);
-        free(p);                          /* p's first word links to q */
-        *(void **)p = (char *)&local;     /* overwrite the link */
+        free(p);                          /* p's free block header links to q */
+        /* The header is the block's first 16 bytes: in shadow mode the front guard's, the
+         * 16 before p; otherwise p's own first word. */
+        const char *shadow = getenv("HAKMEM_SHADOW");
+        *(void **)(shadow && !strcmp(shadow, "1") ? p - 16 : p) = (char *)&local;
         free(malloc(200));
         free(malloc(200));
     } else {

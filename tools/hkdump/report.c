@@ -310,7 +310,8 @@ static const struct kind_name misuse_kinds[] = {
     {"double free", "double-free"},       {"invalid free", "invalid-free"},
     {"interior free", "interior-free"},   {"foreign free", "foreign-free"},
     {"use after free", "use-after-free"}, {"buffer overflow", "overflow"},
-    {"overflow", "overflow"},             {"corrupt freelist", "corrupt-freelist"},
+    {"overflow", "overflow"},             {"buffer underflow", "underflow"},
+    {"underflow", "underflow"},           {"corrupt freelist", "corrupt-freelist"},
     {"double-free", "double-free"},       {"interior-free", "interior-free"},
     {"foreign-free", "foreign-free"},     {"use-after-free", "use-after-free"},
     {"corrupt-freelist", "corrupt-freelist"}, {NULL, NULL}};

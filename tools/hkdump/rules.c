@@ -1133,7 +1133,7 @@ static void misuse_report(struct ctx *c, struct hkd_finding *f, const struct hkd
 static bool misuse_of_block(const struct hkd_misuse *x)
 {
     return strcmp(x->kind, "double-free") == 0 || strcmp(x->kind, "use-after-free") == 0 ||
-           strcmp(x->kind, "overflow") == 0;
+           strcmp(x->kind, "overflow") == 0 || strcmp(x->kind, "underflow") == 0;
 }
 
 static void rule_misuse(struct ctx *c)
