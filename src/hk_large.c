@@ -121,7 +121,7 @@ static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
     if (align < 16)
         align = 16;
     if (size > hk_large_max_request() || align > hk_large_max_request()) {
-        hk_oom_event(size, -1, "large", 0, ENOMEM);
+        hk_oom_refused(size, align);
         errno = ENOMEM;
         return NULL;
     }

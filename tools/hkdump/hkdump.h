@@ -165,10 +165,11 @@ struct hkd_num {
 /* Shadow census: blocks per state, per class or per thread; and the thread's kernel tid. */
 #define HKD_CENSUS_FIELDS(X) HK_DUMP_CENSUS_STATES(X) X(tid)
 
-/* The numbers of an event: the dump's, and those of the legacy refill line. */
+/* The numbers of an event: the dump's, those of the legacy refill line, and of a refusal
+ * line (align, limit). */
 #define HKD_EVENT_FIELDS(X)                                                              \
     X(errno) X(size) X(class) X(ss_size) X(map_size) X(signo) X(addr) X(prev_ss)        \
-    X(active) X(used) X(cap)
+    X(active) X(used) X(cap) X(align) X(limit)
 
 #define HKD_ENUM_F(k) HKD_F_##k,
 #define HKD_ENUM_FC(k, width, doc) HKD_F_##k,
@@ -208,9 +209,9 @@ struct hkd_census_row {
 };
 
 struct hkd_event {
-    char kind[16];     /* oom | signal | refill-null */
+    char kind[16];     /* oom | signal | refill-null | refused */
     char tier[8];
-    char name[16];     /* signal name */
+    char name[16];     /* signal name; refused: what exceeded the limit (size, alignment) */
     struct hkd_num f[HKD_E_COUNT];
     char *quote;       /* the record as read (joined when wrapped) */
     struct hkd_loc at;
