@@ -1,6 +1,7 @@
 /* One misuse per run (argv[1]), then "survived" on stdout: run under LD_PRELOAD with
  * HAKMEM_SHADOW=1; the test checks the named report and that the process carried on. */
 #define _ISOC11_SOURCE
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -93,6 +94,16 @@ int main(int argc, char **argv)
         pthread_create(&t, NULL, free_in_thread, p);
         pthread_join(t, NULL);
         free(p);
+    } else if (!strcmp(m, "realloc-freed")) {
+        char *p = malloc(40);
+        free(p);
+        errno = 0;
+        char *volatile q = realloc(p, 80);
+        if (q || errno != EINVAL) {       /* hakmem: NULL and EINVAL, after the report */
+            fprintf(stderr, "FAIL: realloc of a freed block returned %p, errno %d\n",
+                    (void *)q, errno);
+            return 1;
+        }
     } else if (!strcmp(m, "interior")) {
         char *p = malloc(64);
         free(p + 16);

@@ -18,6 +18,7 @@ while IFS='|' read -r mode pattern; do
 done <<'CASES'
 double|double free of 0x[0-9a-f]+ \(class [0-9]+, [0-9]+ B, thread [0-9]+, state fast-cache\)
 remote-double|double free of 0x[0-9a-f]+ .*state remote-queue
+realloc-freed|double free of 0x[0-9a-f]+ .*state fast-cache
 interior|invalid free of 0x[0-9a-f]+: interior pointer
 foreign-stack|invalid free of 0x[0-9a-f]+: not allocated by hakmem \(foreign pointer\)
 foreign-static|invalid free of 0x[0-9a-f]+: not allocated by hakmem \(foreign pointer\)
@@ -110,7 +111,7 @@ grep -q '^hakmem: HAKMEM_SHADOW_POISON=16 ignored: expected 32-256' "$tmp/err" &
     fail "HAKMEM_SHADOW_POISON=16 not refused: $(cat "$tmp/err")"
 
 # Without shadow the cheap checks still name double, interior and foreign frees.
-for mode in double interior foreign-stack; do
+for mode in double interior foreign-stack realloc-freed; do
     out=$(LD_PRELOAD="$lib" "$misuse" "$mode" 2>"$tmp/err")
     [ "$out" = survived ] && grep -q '^hakmem: error: ' "$tmp/err" || fail "$mode without shadow"
 done
