@@ -23,6 +23,7 @@ static const struct {
     [HK_MISUSE_UNALLOCATED_FREE] = {"unallocated-free", "invalid free", "hakmem memory that was never handed out"},
     [HK_MISUSE_USE_AFTER_FREE] = {"use-after-free", "use after free", "a freed block was written to"},
     [HK_MISUSE_OVERFLOW] = {"overflow", "buffer overflow", "bytes past the requested size were overwritten"},
+    [HK_MISUSE_UNDERFLOW] = {"underflow", "buffer underflow", "bytes before the block were overwritten (its front guard)"},
     [HK_MISUSE_CORRUPT_FREELIST] = {"corrupt-freelist", "corrupt freelist", "a free list links to an address that is not a free block; the rest of the list is dropped"},
 };
 

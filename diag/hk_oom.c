@@ -74,17 +74,23 @@ static void hk_oom_dump(size_t size, int cls, const char *tier, size_t map_size,
     hk_dump_write("oom", &ev, true);
 }
 
-/* A request no machine like this one could satisfy: one short line, no dump. */
-static void hk_oom_refused(size_t size, uint64_t n)
+/* A request no machine like this one could satisfy: one short line, no dump. The first
+ * events in full, then one in a thousand, as for failed mappings. */
+void hk_oom_refused(size_t size, size_t align)
 {
+    uint64_t n = atomic_fetch_add(&hk_pstat.oom_events, 1) + 1;
     if (n > 4 && n % 1000)
         return;
+    size_t limit = hk_walk_large_limit();
     struct hk_out o;
     hk_out_init_fd(&o, STDERR_FILENO);
     hk_out_str(&o, "hakmem: refused an allocation of ");
     hk_out_u64(&o, size);
-    hk_out_str(&o, " bytes: more than physical memory and swap (");
-    hk_out_u64(&o, hk_walk_large_limit());
+    hk_out_str(&o, " bytes aligned to ");
+    hk_out_u64(&o, align);
+    hk_out_str(&o, size > limit ? " bytes: the size" : " bytes: the alignment");
+    hk_out_str(&o, " is more than physical memory and swap (");
+    hk_out_u64(&o, limit);
     hk_out_str(&o, " bytes); returning NULL with ENOMEM\n");
     hk_out_flush(&o);
 }
@@ -92,10 +98,6 @@ static void hk_oom_refused(size_t size, uint64_t n)
 void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int err)
 {
     uint64_t n = atomic_fetch_add(&hk_pstat.oom_events, 1) + 1;
-    if (map_size == 0) {
-        hk_oom_refused(size, n);
-        return;
-    }
     if (hk_opt.dump_dir)
         hk_oom_dump(size, cls, tier, map_size, err);
     /* The first events in full, then one in a thousand: an OOM storm must not flood. */

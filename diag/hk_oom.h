@@ -1,7 +1,8 @@
 /* Out-of-memory events: the allocator calls the hook hk_oom_event() (src/hk_hooks.h) when a
- * mapping fails or a request is refused. It records the event, prints one line in the spirit of the legacy
- * "[SS OOM]" line (same keys, so old greps work) plus the process limits, and never
- * allocates. The caller returns NULL with errno = ENOMEM. */
+ * mapping fails, hk_oom_refused() when a request is refused before mapping. The first
+ * records the event and prints one line in the spirit of the legacy "[SS OOM]" line (same
+ * keys, so old greps work) plus the process limits, the second one line naming the size and
+ * the alignment; neither allocates. The caller returns NULL with errno = ENOMEM. */
 #ifndef HK_OOM_H
 #define HK_OOM_H
 

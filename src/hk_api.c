@@ -29,14 +29,16 @@ static size_t hk_usable(void *p)
         if (ss->magic != HK_SS_MAGIC)
             return 0;
         struct hk_slab *s = hk_slab_of(ss, p);
-        if (hk_slab_state(s) == HK_SLAB_UNUSED || !hk_slab_is_block_start(s, p))
+        if (hk_slab_state(s) == HK_SLAB_UNUSED)
             return 0;
-        if (hk_shadow_on)   /* bytes past the request are the overflow canary */
-            return hk_side_requested(p);
-        return s->block_size;
+        if (hk_shadow_on) {   /* bytes past the request are the overflow canary */
+            void *b = hk_checked_block(s, p);
+            return b ? hk_side_requested(b) : 0;
+        }
+        return hk_slab_is_block_start(s, p) ? s->block_size : 0;
     }
     if (kind == HK_CHUNK_LARGE || kind == HK_CHUNK_LARGE_CONT)
-        return hk_large_usable_size(p, kind);
+        return hk_shadow_on ? hk_large_requested_size(p, kind) : hk_large_usable_size(p, kind);
     return 0;
 }
 
@@ -71,14 +73,15 @@ HK_API void *hakmem_realloc(void *p, size_t size)
     size_t old;
     unsigned kind = hk_registry_kind(p);
     if (kind == HK_CHUNK_SUPERSLAB) {
-        struct hk_slab *s = hk_slow_block_checked(p, true);
+        void *b;
+        struct hk_slab *s = hk_slow_block_checked(p, true, &b);
         if (!s) {
             errno = EINVAL;
             return NULL;
         }
         old = s->block_size;
         if (hk_diag_on)
-            old = hk_shadow_on ? hk_side_requested(p) : old;   /* always move: fresh records */
+            old = hk_shadow_on ? hk_side_requested(b) : old;   /* always move: fresh records */
         /* Same block when the new size fits and still uses more than half of it. */
         else if (size <= old && (size > old / 2 || old == 16))
             return p;
@@ -116,22 +119,17 @@ HK_API void *hakmem_reallocarray(void *p, size_t nmemb, size_t size)
 
 /* Aligned allocation. Up to a page, the power-of-two class >= max(size, align) is aligned
  * (slabs start page-aligned, blocks are multiples of their size); beyond, the large tier
- * aligns the mapping. */
+ * aligns the mapping. Diagnostic mode chooses for itself (room for the front guard). */
 static void *hk_alloc_aligned(size_t align, size_t size)
 {
     if (align <= 16)
         return hk_malloc_inline(size);
-    size_t need = size > align ? size : align;
-    if (align <= 4096 && need <= HK_MID_MAX) {
-        size_t pow2 = (size_t)1 << (64 - __builtin_clzll(need - 1));
-        hk_ensure_init();
-        if (HK_UNLIKELY(hk_diag_on))
-            return hk_checked_alloc(size, (int)hk_size_class(pow2));
-        return hk_malloc_inline(pow2);
-    }
     hk_ensure_init();
     if (HK_UNLIKELY(hk_diag_on))
-        return hk_large_alloc_diag(size, align, false, hk_hook_stack(1));
+        return hk_checked_alloc(size, align);
+    size_t need = size > align ? size : align;
+    if (align <= 4096 && need <= HK_MID_MAX)
+        return hk_malloc_inline((size_t)1 << (64 - __builtin_clzll(need - 1)));
     return hk_large_alloc(size, align);
 }
 

@@ -17,14 +17,16 @@ static HK_COLD void hk_checked_use_after_free(void *p, struct hk_side *e)
     e->state = HK_BLOCK_QUARANTINED;
 }
 
-/* A free that must not proceed, by the state the side table has for the block. */
+/* A free of p, the program's pointer to a block (entry e), that must not proceed, by the
+ * state the side table has for the block. */
 static HK_COLD bool hk_checked_bad_free(void *p, struct hk_side *e, int cls)
 {
     struct hk_misuse_block b = hk_side_info(e);
     switch (e->state) {
-    case HK_BLOCK_IN_USE:          /* the canary past the request was overwritten */
+    case HK_BLOCK_IN_USE:          /* the front guard or the canary was overwritten */
         b.free_stack = 0;
-        hk_misuse_report(HK_MISUSE_OVERFLOW, p, cls, "in-use", &b);
+        hk_misuse_report(hk_guard_intact(p) ? HK_MISUSE_OVERFLOW : HK_MISUSE_UNDERFLOW, p, cls,
+                         "in-use", &b);
         e->state = HK_BLOCK_QUARANTINED;
         break;
     case HK_BLOCK_FAST_CACHE:
@@ -44,46 +46,61 @@ static HK_COLD bool hk_checked_bad_free(void *p, struct hk_side *e, int cls)
 
 /* ---- hand-out and take-back ---- */
 
-/* Hand-out of block p (already popped, entry e) for a request of `size` bytes: checks the
- * poison, records size, thread and stack, writes the canary. False when the block was
- * written after its free (it is then quarantined and the caller takes another). */
-static inline bool hk_checked_hand_out(struct hk_side *e, void *p, size_t size,
-                                       uint32_t block_size, uint16_t thread, uint32_t stack)
+/* The poison of block b (entry e) is intact, or was never written. The program's pointer of
+ * its last hand-out is reported when it is not. */
+static inline bool hk_checked_poison_ok(struct hk_side *e, char *b, uint32_t block_size)
 {
-    if (hk_shadow_on && (e->flags & HK_SIDE_POISONED) &&
-        HK_UNLIKELY(!hk_poison_intact((char *)p + 16,
-                                      hk_poison_len(block_size, hk_shadow_poison)))) {
-        hk_checked_use_after_free(p, e);
-        return false;
-    }
+    if (!hk_shadow_on || !(e->flags & HK_SIDE_POISONED))
+        return true;
+    size_t front = hk_side_front(e);
+    if (HK_LIKELY(hk_poison_intact(b + front,
+                                   hk_poison_len(block_size - front, hk_shadow_poison))))
+        return true;
+    hk_checked_use_after_free(b + front, e);
+    return false;
+}
+
+/* Hand-out of block b (already popped, entry e) for a request of `size` bytes at `front`
+ * bytes in (hk_checked_class made room): checks the poison, records size, front, thread and
+ * stack, writes the front guard and the canary. The program's pointer; NULL when the block
+ * was written after its free (it is then quarantined and the caller takes another). */
+static inline void *hk_checked_hand_out(struct hk_side *e, char *b, size_t size, size_t front,
+                                        uint32_t block_size, uint16_t thread, uint32_t stack)
+{
+    if (!hk_checked_poison_ok(e, b, block_size))
+        return NULL;
     e->state = HK_BLOCK_IN_USE;
-    e->flags = 0;
+    e->flags = hk_side_front_flags(front);
     e->thread = thread;
     e->size = (uint32_t)size;
     e->alloc_stack = stack;
     e->free_stack = 0;
-    if (hk_shadow_on && size < block_size)
-        hk_canary_write(p, size, block_size);
-    return true;
+    char *p = b + front;
+    if (hk_shadow_on) {
+        hk_guard_write(p);
+        if (size < block_size - front)
+            hk_canary_write(p, size, (uint32_t)(block_size - front));
+    }
+    return p;
 }
 
-/* Free of block p (entry e): checks its state and canary, and poisons it. False (after a
- * report) when the free must not proceed: double free, parked block, overflow. The state
+/* Free of p, the program's pointer to a block (entry e) `avail` bytes before its end: checks
+ * the state, the front guard and the canary, and poisons the block. False (after a report)
+ * when the free must not proceed: double free, parked block, underflow, overflow. The state
  * stays IN_USE for the caller's transition; with leak tracking alone it becomes SLAB_FREE
  * ("not in use"). */
-static inline bool hk_checked_take_back(struct hk_side *e, void *p, int cls,
-                                        uint32_t block_size)
+static inline bool hk_checked_take_back(struct hk_side *e, char *p, int cls, uint32_t avail)
 {
     if (!hk_shadow_on) {
         e->state = HK_BLOCK_SLAB_FREE;
         return true;
     }
-    if (HK_UNLIKELY(e->state != HK_BLOCK_IN_USE) ||
-        (e->size < block_size && HK_UNLIKELY(!hk_canary_intact(p, e->size, block_size))))
+    if (HK_UNLIKELY(e->state != HK_BLOCK_IN_USE) || HK_UNLIKELY(!hk_guard_intact(p)) ||
+        (e->size < avail && HK_UNLIKELY(!hk_canary_intact(p, e->size, avail))))
         return hk_checked_bad_free(p, e, cls);
-    size_t n = hk_poison_len(block_size, hk_shadow_poison);
+    size_t n = hk_poison_len(avail, hk_shadow_poison);
     if (n) {
-        hk_poison_fill((char *)p + 16, n);
+        hk_poison_fill(p, n);
         e->flags |= HK_SIDE_POISONED;
     }
     e->free_stack = hk_hook_stack(1);
@@ -129,51 +146,89 @@ static inline void *hk_checked_pop(unsigned cls, size_t size, uint16_t *serial,
     return hk_fast_hand_out(fc, b, size);
 }
 
-void *hk_checked_alloc(size_t size, int fixed_cls)
+/* The class of a request of `size` bytes aligned to `align`, `front` bytes into its block,
+ * with the canary in shadow mode; -1 for the large tier (also when the sum overflows: the
+ * large tier refuses the request). Blocks of a power-of-two class up to a page are aligned
+ * to their size (slabs start page-aligned), so an aligned request takes the power of two
+ * that holds it all, and its pointer, `front` = align bytes in, keeps the alignment. */
+static int hk_checked_class(size_t size, size_t align, size_t front)
+{
+    size_t need;
+    if (__builtin_add_overflow(size, front, &need) ||
+        (hk_shadow_on && __builtin_add_overflow(need, (size_t)HK_CANARY, &need)))
+        return -1;
+    if (align <= 16)
+        return need <= HK_MID_MAX ? (int)hk_size_class(need) : -1;
+    if (need < align)
+        need = align;
+    if (align > 4096 || need > HK_MID_MAX)
+        return -1;
+    return (int)hk_size_class((size_t)1 << (64 - __builtin_clzll(need - 1)));
+}
+
+void *hk_checked_alloc(size_t size, size_t align)
 {
     uint32_t stack = hk_hook_stack(1);
-    size_t need = size;
-    if (hk_shadow_on && __builtin_add_overflow(size, HK_CANARY, &need))
-        need = SIZE_MAX;        /* the large tier refuses it */
-    if (fixed_cls < 0 && need > HK_MID_MAX)
-        return hk_large_alloc_diag(size, 16, false, stack);
-    unsigned cls = fixed_cls >= 0 ? (unsigned)fixed_cls : hk_size_class(need);
+    size_t front = !hk_shadow_on ? 0 : align > HK_FRONT_GUARD ? align : HK_FRONT_GUARD;
+    int c = hk_checked_class(size, align, front);
+    if (c < 0)
+        return hk_large_alloc_diag(size, align, false, stack);
+    unsigned cls = (unsigned)c;
     uint32_t block_size = hk_class_size[cls];
     for (;;) {
         uint16_t serial;
         struct hk_side *e;
-        void *p = hk_checked_pop(cls, size, &serial, &e);
-        if (!p) {
-            p = hk_heap_alloc_block(size, cls, &serial);
-            if (!p)
+        void *b = hk_checked_pop(cls, size, &serial, &e);
+        if (!b) {
+            b = hk_heap_alloc_block(size, cls, &serial);
+            if (!b)
                 return NULL;
-            e = hk_side_of(p);
+            e = hk_side_of(b);
             if (!e)
-                return p;                 /* a SuperSlab without side table: unchecked */
+                return b;                 /* a SuperSlab without side table: unchecked */
         }
-        if (hk_checked_hand_out(e, p, size, block_size, serial, stack))
+        void *p = hk_checked_hand_out(e, b, size, front, block_size, serial, stack);
+        if (p)
             return p;
         /* The block was written after its free: quarantined; take another. */
     }
 }
 
-void hk_checked_free(struct hk_slab *s, void *p)
+void *hk_checked_block(struct hk_slab *s, void *p)
+{
+    char *b0 = hk_slab_block0(s);
+    uint64_t off = (uint64_t)((uintptr_t)p - (uintptr_t)b0);
+    if (off >= atomic_load_explicit(&s->carved_end, HK_RELAXED))
+        return NULL;
+    char *b = b0 + (size_t)hk_slab_block_index(s, p) * s->block_size;
+    struct hk_side *e = hk_side_of(b);
+    if (!e)
+        return b == p ? b : NULL;
+    return (uintptr_t)p - (uintptr_t)b == hk_side_front(e) ? b : NULL;
+}
+
+void hk_checked_free(struct hk_slab *s, void *b)
 {
     unsigned cls = s->class_idx;
-    struct hk_side *e = hk_side_of(p);
-    if (e && !hk_checked_take_back(e, p, (int)cls, s->block_size))
-        return;
+    struct hk_side *e = hk_side_of(b);
+    if (e) {
+        size_t front = hk_side_front(e);
+        HK_ASSERT(front < s->block_size);
+        if (!hk_checked_take_back(e, (char *)b + front, (int)cls,
+                                  (uint32_t)(s->block_size - front)))
+            return;
+    }
     struct hk_heap *h = hk_tls_own;
     if (HK_LIKELY(h != NULL) && atomic_load_explicit(&s->owner, HK_RELAXED) == h) {
         struct hk_fast *fc = &h->fast[cls];
         if (HK_LIKELY(fc->list.count < fc->list.cap)) {
             if (hk_shadow_on && e)
                 e->state = HK_BLOCK_FAST_CACHE;     /* was IN_USE (hk_checked_take_back) */
-            hk_list_push(&fc->list, p);
+            hk_list_push(&fc->list, b);
             if (hk_config_stats)
                 fc->frees++;
             return;
         }
     }
-    hk_heap_free_block(s, p);
+    hk_heap_free_block(s, b);
 }

@@ -11,31 +11,46 @@
 
 #include "hk_side.h"
 
-/* malloc of diagnostic mode. fixed_cls >= 0: take a block of that class (aligned requests,
- * whose class was chosen for the alignment); otherwise the class is chosen for size plus the
- * overflow canary. NULL with errno ENOMEM when size cannot be served. */
-void *hk_checked_alloc(size_t size, int fixed_cls);
-/* free of diagnostic mode, for p already known to start a block of slab s. */
-void hk_checked_free(struct hk_slab *s, void *p);
+/* malloc of diagnostic mode, aligned to `align` (16, or a power of two above): a slab block
+ * of the class that holds the request with, in shadow mode, the front guard and the canary
+ * (hk_checked_class), or a large block. NULL with errno ENOMEM when size cannot be served. */
+void *hk_checked_alloc(size_t size, size_t align);
+/* free of diagnostic mode, for b already known to start a block of slab s. */
+void hk_checked_free(struct hk_slab *s, void *b);
+/* Shadow mode: the start of the block of slab s whose pointer, as handed out, is p; NULL
+ * when p is none (inside a block, or past the carved blocks). */
+void *hk_checked_block(struct hk_slab *s, void *p);
 
+/* Shadow mode, every block as the program sees it:
+ *
+ *   block start | ... | front guard (16 B) | requested bytes | canary (up to 8 B) | ...
+ *                      <----- front: 16, or the alignment --->
+ *
+ * The pointer handed out is the block's start plus the front (hk_side_front), which keeps
+ * the alignment; the 16 bytes before it are the front guard, checked at free (an underflow),
+ * the bytes after the request the canary (an overflow). Once the block is free its first 16
+ * bytes are the free block's header (hk_block.h), and the requested bytes the poison. */
+#define HK_FRONT_GUARD 16u
 /* Bytes after the requested size that shadow mode keeps as an overflow canary. */
 #define HK_CANARY 8u
-/* Freed blocks are poisoned from byte 16 (the free block's header comes first) up to this
- * many bytes (or HAKMEM_SHADOW_POISON, if smaller), and checked when handed out again. */
+/* Freed blocks are poisoned from the program's first byte on, this many bytes less the 16 of
+ * the header (HAKMEM_SHADOW_POISON, if smaller): for a block handed out 16 bytes in, up to
+ * this byte of the block. The poison is checked when the block is handed out again. */
 #define HK_POISON_LIMIT 256u
 /* HAKMEM_SHADOW_POISON, copied here at init for the inline checks. */
 extern uint32_t hk_shadow_poison;
 
-#define HK_POISON_WORD 0xdfdfdfdfdfdfdfdfull    /* freed blocks, from byte 16 */
+#define HK_POISON_WORD 0xdfdfdfdfdfdfdfdfull    /* freed blocks, the program's bytes */
 #define HK_CANARY_WORD 0xcacacacacacacacaull    /* the HK_CANARY bytes after the request */
+#define HK_GUARD_WORD 0xfdfdfdfdfdfdfdfdull     /* the HK_FRONT_GUARD bytes before it */
 
-/* Bytes poisoned after the block's header: up to HAKMEM_SHADOW_POISON (a multiple of 16, at
- * most HK_POISON_LIMIT) into the block. Block sizes are multiples of 16, so the poisoned
- * range is whole 16-byte vectors. */
-static inline size_t hk_poison_len(uint32_t block_size, uint32_t limit)
+/* Bytes poisoned from the program's pointer, `avail` bytes before the block's end, for a
+ * limit of HAKMEM_SHADOW_POISON (a multiple of 16, at most HK_POISON_LIMIT). Block sizes and
+ * fronts are multiples of 16, so the range is whole 16-byte vectors. */
+static inline size_t hk_poison_len(size_t avail, uint32_t limit)
 {
-    uint32_t end = block_size < limit ? block_size : limit;
-    return end > 16 ? end - 16 : 0;
+    size_t n = limit > 16 ? limit - 16 : 0;
+    return avail < n ? avail : n;
 }
 
 typedef uint64_t hk_vec16 __attribute__((vector_size(16), may_alias));
@@ -56,6 +71,20 @@ static inline bool hk_poison_intact(const void *from, size_t n)
     for (size_t i = 0; i < n / 16; i++)
         diff |= v[i] ^ pat;
     return (diff[0] | diff[1]) == 0;
+}
+
+static inline void hk_guard_write(void *p)
+{
+    const hk_vec16 pat = {HK_GUARD_WORD, HK_GUARD_WORD};
+    __builtin_memcpy((char *)p - HK_FRONT_GUARD, &pat, HK_FRONT_GUARD);
+}
+
+/* The HK_FRONT_GUARD bytes before p are intact. */
+static inline bool hk_guard_intact(const void *p)
+{
+    hk_vec16 v;
+    __builtin_memcpy(&v, (const char *)p - HK_FRONT_GUARD, HK_FRONT_GUARD);
+    return ((v[0] ^ HK_GUARD_WORD) | (v[1] ^ HK_GUARD_WORD)) == 0;
 }
 
 /* The canary's bytes: HK_CANARY, or fewer when the request nearly fills the block. */

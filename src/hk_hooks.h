@@ -29,6 +29,7 @@ enum hk_misuse_kind {
     HK_MISUSE_UNALLOCATED_FREE,  /* hakmem's memory, but never handed out */
     HK_MISUSE_USE_AFTER_FREE,
     HK_MISUSE_OVERFLOW,
+    HK_MISUSE_UNDERFLOW,         /* the front guard before the block (shadow mode) */
     HK_MISUSE_CORRUPT_FREELIST,
     HK_MISUSE_KINDS
 };
@@ -47,11 +48,15 @@ struct hk_misuse_block {
 void hk_misuse_report(enum hk_misuse_kind kind, const void *p, int cls, const char *state,
                       const struct hk_misuse_block *b);
 
-/* An allocation failed or was refused: records the event, prints the "[SS OOM]" line and
- * writes a dump; never allocates. The caller returns NULL with errno ENOMEM. size: the
- * request; cls: size class or -1; tier: "tiny", "mid" or "large"; map_size: the mapping that
- * failed (0 when refused before mapping); err: errno of the failure. */
+/* A mapping failed: records the event, prints the "[SS OOM]" line and writes a dump; never
+ * allocates. The caller returns NULL with errno ENOMEM. size: the request; cls: size class
+ * or -1; tier: "tiny", "mid" or "large"; map_size: the mapping that failed; err: errno of
+ * the failure. */
 void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int err);
+/* A request refused before any mapping: its size or its alignment (at least 16) is more
+ * than physical memory and swap. Counted as an OOM event; one line that names both, no
+ * dump. The caller returns NULL with errno ENOMEM. */
+void hk_oom_refused(size_t size, size_t align);
 
 /* ---- lifecycle hooks (diag/) ---- */
 

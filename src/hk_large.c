@@ -45,7 +45,8 @@ struct hk_large {
     uint64_t cached_ns;              /* when it entered the cache */
 };
 
-_Static_assert(sizeof(struct hk_large) <= HK_LARGE_HDR, "large header overlaps the block");
+_Static_assert(sizeof(struct hk_large) + HK_FRONT_GUARD <= HK_LARGE_HDR,
+               "large header overlaps the block or its front guard (shadow mode)");
 
 static HK_LOCK_DEFINE(hk_large_lock, HK_RANK_LARGE);
 static struct hk_large *hk_large_live;       /* diagnostic mode only */
@@ -120,7 +121,7 @@ static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
     if (align < 16)
         align = 16;
     if (size > hk_large_max_request() || align > hk_large_max_request()) {
-        hk_oom_event(size, -1, "large", 0, ENOMEM);
+        hk_oom_refused(size, align);
         errno = ENOMEM;
         return NULL;
     }
@@ -204,8 +205,9 @@ static struct hk_large *hk_large_checked(const void *p, unsigned kind, bool repo
 
 #define HK_LARGE_CANARY_BYTE 0xca
 
-/* Diagnostic mode: a large block with its stack, on the live list, with a canary after the
- * requested bytes when the mapping has room. */
+/* Diagnostic mode: a large block with its stack, on the live list; in shadow mode with the
+ * front guard in the 16 bytes before it (the header's room, at least HK_LARGE_HDR before
+ * the block) and a canary after the requested bytes when the mapping has room. */
 void *hk_large_alloc_diag(size_t size, size_t align, bool zero, uint32_t stack)
 {
     char *p = hk_large_alloc_impl(size, align, zero);
@@ -215,6 +217,8 @@ void *hk_large_alloc_diag(size_t size, size_t align, bool zero, uint32_t stack)
     while (hk_registry_kind(l) != HK_CHUNK_LARGE)
         l = (struct hk_large *)((char *)l - HK_CHUNK_SIZE);
     l->stack = stack;
+    if (hk_shadow_on)
+        hk_guard_write(p);
     if (hk_shadow_on && hk_large_usable(l) - size >= HK_CANARY)
         memset(p + size, HK_LARGE_CANARY_BYTE, HK_CANARY);
     hk_lock(&hk_large_lock);
@@ -228,12 +232,16 @@ void *hk_large_alloc_diag(size_t size, size_t align, bool zero, uint32_t stack)
     return p;
 }
 
-/* Diagnostic mode, at free: leave the live list; false when the canary was overwritten
- * (the block is then kept, never reused). */
+/* Diagnostic mode, at free: leave the live list; false when the front guard or the canary
+ * was overwritten (the block is then kept, never reused). */
 static bool hk_large_diag_free(struct hk_large *l, void *p)
 {
     if (!l->diag)
         return true;
+    if (hk_shadow_on && !hk_guard_intact(p)) {
+        hk_misuse_report(HK_MISUSE_UNDERFLOW, p, -1, "large-in-use", NULL);
+        return false;
+    }
     if (hk_shadow_on && hk_large_usable(l) - l->requested >= HK_CANARY) {
         const unsigned char *c = (const unsigned char *)p + l->requested;
         for (unsigned i = 0; i < HK_CANARY; i++)
@@ -313,6 +321,12 @@ size_t hk_large_usable_size(const void *p, unsigned kind)
 {
     struct hk_large *l = hk_large_checked(p, kind, false);
     return l ? hk_large_usable(l) : 0;
+}
+
+size_t hk_large_requested_size(const void *p, unsigned kind)
+{
+    struct hk_large *l = hk_large_checked(p, kind, false);
+    return l ? l->requested : 0;
 }
 
 /* Grows or shrinks in place when the mapping allows it and keeps at least half in use. */

@@ -11,6 +11,9 @@ void *hk_large_alloc_zeroed(size_t size);
 /* kind: the registry kind of p's chunk (HK_CHUNK_LARGE or HK_CHUNK_LARGE_CONT). */
 void hk_large_free(void *p, unsigned kind);
 size_t hk_large_usable_size(const void *p, unsigned kind);
+/* The size requested for the live block p (0 for anything else): shadow mode's usable size,
+ * since the canary follows it. */
+size_t hk_large_requested_size(const void *p, unsigned kind);
 bool hk_large_resize_in_place(void *p, unsigned kind, size_t size);
 size_t hk_large_max_request(void);
 /* Diagnostic mode (hk_checked.h): stack id, live list, canary. */

@@ -25,7 +25,7 @@ const struct hk_option_def hk_option_defs[] = {
      "print a live report when that signal arrives"},
     HK_BOOL("HAKMEM_SHADOW", "0", shadow, "shadow census of every block's state, and misuse checks"),
     HK_UINT("HAKMEM_SHADOW_POISON", "256", 32, 256, 16, true, shadow_poison,
-            "freed blocks are checked for writes from byte 16 up to this offset"),
+            "freed blocks are checked for writes in their first n-16 bytes"),
     HK_BOOL("HAKMEM_LEAK_CHECK", "0", leak_check, "leak report at exit, grouped by allocation stack"),
     HK_UINT("HAKMEM_LEAK_EXITCODE", "23", 0, 255, 0, false, leak_exitcode,
             "exit status when leaks remain (0: report only)"),

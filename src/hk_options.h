@@ -31,7 +31,7 @@ struct hk_options {
     int stack_depth;             /* HAKMEM_STACK_DEPTH (16) */
     bool stack_fp;               /* HAKMEM_STACK_FP (1): frame-pointer walks where verified */
     bool report_invalid;         /* HAKMEM_REPORT_INVALID (1): one line per misuse */
-    uint32_t shadow_poison;      /* HAKMEM_SHADOW_POISON (256): end of the checked bytes */
+    uint32_t shadow_poison;      /* HAKMEM_SHADOW_POISON (256): 16 + the bytes checked */
 };
 
 extern struct hk_options hk_opt;

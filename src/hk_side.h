@@ -14,10 +14,15 @@
 #include "hk_walk.h"
 
 #define HK_SIDE_POISONED 1u   /* flags: freed-pattern written, checked when handed out */
+#define HK_SIDE_FRONT_SHIFT 4 /* flags bits 4-7: the front guard, hk_side_front() */
 
+/* Invariant (shadow mode): the program's pointer to a block is the block's start plus
+ * hk_side_front() bytes, at least HK_FRONT_GUARD (hk_checked.h). The front is set at each
+ * hand-out and kept until the next one, so a second free of the same pointer still finds
+ * its block. Leak tracking alone hands out the block's start (front 0). */
 struct hk_side {
     uint8_t state;          /* enum hk_block_state */
-    uint8_t flags;
+    uint8_t flags;          /* HK_SIDE_POISONED, the front guard's size */
     uint16_t thread;        /* serial of the allocating thread (0 = unknown) */
     uint32_t size;          /* requested size: slab blocks are at most HK_MID_MAX */
     uint32_t alloc_stack;   /* leak tracking: stack ids (0 = none) */
@@ -43,6 +48,20 @@ static inline struct hk_side *hk_side_of(const void *p)
         return NULL;
     return &ss->side[((uintptr_t)p - (uintptr_t)ss) >> HK_GRANULE_SHIFT];
 }
+
+/* Bytes from the block's start to the pointer handed out: 0, or 16 to 4096 (a power of two,
+ * the alignment of an aligned request), stored as log2 - 3. */
+static inline size_t hk_side_front(const struct hk_side *e)
+{
+    unsigned k = e->flags >> HK_SIDE_FRONT_SHIFT;
+    return k ? (size_t)8 << k : 0;
+}
+
+static inline uint8_t hk_side_front_flags(size_t front)
+{
+    return front ? (uint8_t)((__builtin_ctzll(front) - 3) << HK_SIDE_FRONT_SHIFT) : 0;
+}
+_Static_assert(((12 - 3) << HK_SIDE_FRONT_SHIFT) <= 0xff, "a 4096-byte front fits the flags");
 
 /* What the entry says of a block, for a misuse report. */
 struct hk_misuse_block hk_side_info(const struct hk_side *e);

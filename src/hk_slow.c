@@ -13,7 +13,7 @@ static HK_NOINLINE void *hk_alloc_refill(size_t size, unsigned cls)
 {
     hk_ensure_init();
     if (HK_UNLIKELY(hk_diag_on))
-        return hk_checked_alloc(size, -1);
+        return hk_checked_alloc(size, 16);
     uint16_t serial;
     return hk_heap_alloc_block(size, cls, &serial);
 }
@@ -51,7 +51,7 @@ HK_NOINLINE void *hk_alloc_large_slow(size_t size)
 {
     hk_ensure_init();
     if (HK_UNLIKELY(hk_diag_on))
-        return hk_checked_alloc(size, -1);
+        return hk_checked_alloc(size, 16);
     return hk_large_alloc(size, 16);
 }
 
@@ -66,7 +66,15 @@ static bool hk_slow_block_free(void *p)
     return hk_block_is_free(p);
 }
 
-struct hk_slab *hk_slow_block_checked(void *p, bool giving_back)
+/* The block that p was handed out as, in slab s; NULL when p is none. */
+static void *hk_slow_block_of(struct hk_slab *s, void *p)
+{
+    if (hk_shadow_on)
+        return hk_checked_block(s, p);
+    return hk_slab_is_block_start(s, p) ? p : NULL;
+}
+
+struct hk_slab *hk_slow_block_checked(void *p, bool giving_back, void **block)
 {
     struct hk_superslab *ss = hk_ss_of(p);
     if (HK_UNLIKELY(ss->magic != HK_SS_MAGIC)) {
@@ -79,23 +87,25 @@ struct hk_slab *hk_slow_block_checked(void *p, bool giving_back)
         return NULL;
     }
     int cls = s->class_idx;
-    if (!hk_slab_is_block_start(s, p)) {
+    void *b = hk_slow_block_of(s, p);
+    if (!b) {
         bool carved = (uintptr_t)p - (uintptr_t)hk_slab_block0(s) <
                       (uintptr_t)s->capacity * s->block_size;
         hk_misuse_report(carved ? HK_MISUSE_INTERIOR_FREE : HK_MISUSE_UNALLOCATED_FREE, p, cls,
                          carved ? NULL : "uncarved", NULL);
         return NULL;
     }
-    if (giving_back && hk_slow_block_free(p)) {
+    if (giving_back && hk_slow_block_free(b)) {
         if (hk_shadow_on)
-            hk_checked_free(s, p);      /* reports the state the side table has */
+            hk_checked_free(s, b);      /* reports the state the side table has */
         else {
-            struct hk_misuse_block b = hk_diag_on ? hk_side_info_at(p)
-                                                  : (struct hk_misuse_block){0, 0, 0};
-            hk_misuse_report(HK_MISUSE_DOUBLE_FREE, p, cls, "freed", &b);
+            struct hk_misuse_block info = hk_diag_on ? hk_side_info_at(b)
+                                                     : (struct hk_misuse_block){0, 0, 0};
+            hk_misuse_report(HK_MISUSE_DOUBLE_FREE, p, cls, "freed", &info);
         }
         return NULL;
     }
+    *block = b;
     return s;
 }
 
@@ -113,12 +123,13 @@ HK_NOINLINE void hk_free_slow(void *p)
         hk_misuse_report(HK_MISUSE_FOREIGN_FREE, p, -1, NULL, NULL);
         return;
     }
-    struct hk_slab *s = hk_slow_block_checked(p, true);
+    void *b;
+    struct hk_slab *s = hk_slow_block_checked(p, true, &b);
     if (!s)
         return;
     if (HK_UNLIKELY(hk_diag_on)) {
-        hk_checked_free(s, p);
+        hk_checked_free(s, b);
         return;
     }
-    hk_heap_free_block(s, p);
+    hk_heap_free_block(s, b);
 }

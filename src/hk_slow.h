@@ -4,9 +4,10 @@
 
 #include "hk_superslab.h"
 
-/* The slab whose block starts at p (p in a registered SuperSlab), after every check: the
- * SuperSlab's magic, an assigned slab, a carved block's start and, when the pointer is
- * being given back, a block in use. NULL after a misuse report. */
-struct hk_slab *hk_slow_block_checked(void *p, bool giving_back);
+/* The slab of the block that p was handed out as (p in a registered SuperSlab), after every
+ * check: the SuperSlab's magic, an assigned slab, a carved block's start (in shadow mode,
+ * its start plus its front guard) and, when the pointer is being given back, a block in
+ * use. *block gets the block's start. NULL after a misuse report. */
+struct hk_slab *hk_slow_block_checked(void *p, bool giving_back, void **block);
 
 #endif

@@ -20,13 +20,17 @@ HK_RACY_READ static void hk_walk_slab(struct hk_slab *s, const struct hk_walk_ct
     struct hk_superslab *ss = hk_ss_of(s);
     struct hk_heap *owner = hk_slab_owner(s);
     struct hk_walk_block b = {0};
-    b.usable = s->block_size;
     b.cls = s->class_idx;
     b.owner = owner ? owner->serial : 0;
     char *p = hk_slab_block0(s);
     for (uint32_t k = 0; k < s->capacity; k++, p += s->block_size) {
         const struct hk_side *e = &ss->side[((uintptr_t)p - (uintptr_t)ss) >> HK_GRANULE_SHIFT];
-        b.ptr = p;
+        /* A block in use is where the program has it: past its front guard (shadow mode). */
+        size_t front = e->state == HK_BLOCK_IN_USE ? hk_side_front(e) : 0;
+        if (front >= s->block_size)
+            front = 0;                    /* a racy read of an entry being written */
+        b.ptr = p + front;
+        b.usable = s->block_size - front;
         b.state = e->state;
         b.size = e->size;
         b.thread = e->thread;

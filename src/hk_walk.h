@@ -40,9 +40,10 @@ enum hk_heap_state {
 void hk_walk_counters(struct hk_thread_stats *out, bool lock);
 
 struct hk_walk_block {
-    void *ptr;              /* the block's start, as handed to the program */
+    void *ptr;              /* the block as handed to the program (in use; in shadow mode
+                               past its front guard), else its start */
     size_t size;            /* requested size (in use) */
-    size_t usable;          /* bytes the block spans */
+    size_t usable;          /* bytes from ptr to the block's end */
     uint32_t alloc_stack;   /* leak tracking: stack ids, 0 = none */
     uint32_t free_stack;
     int cls;                /* size class, -1 for a large block */

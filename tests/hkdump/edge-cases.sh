@@ -77,10 +77,25 @@ printf 'hakmem-dump 1\nmodule id=0 base=0x1000 end=0x2000 path=%s\nstack id=1 bl
 check 0 "FIFO as a module path" timeout 20 "$hkdump" "$tmp/fifo.dump"
 check 0 "FIFO as a module path (folded)" timeout 20 "$hkdump" --folded "$tmp/fifo.dump"
 
-# Input without end: refused past 256 MiB with one line, not read until memory runs out.
-check 2 "endless input" "$hkdump" /dev/zero
-grep -qx "hkdump: /dev/zero: input larger than 256 MiB (not read)" "$tmp/err" ||
-    { echo "FAIL: endless input message"; cat "$tmp/err"; fail=1; }
+# Inputs that are no files: a device (also through a symlink) and a socket are refused with
+# one line, never opened; a FIFO nobody writes to reads as empty at once (its open would
+# wait for a writer); a pipe with a writer is read (process substitution).
+check 2 "device input" "$hkdump" /dev/zero
+grep -qx "hkdump: /dev/zero: a device or socket, not a file or pipe (not read)" "$tmp/err" ||
+    { echo "FAIL: device input message"; cat "$tmp/err"; fail=1; }
+ln -s /dev/zero "$tmp/zero-link"
+check 2 "symlink to a device" "$hkdump" "$tmp/zero-link"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$tmp/sock"
+check 2 "socket input" "$hkdump" "$tmp/sock"
+check 0 "FIFO input without a writer" timeout 20 "$hkdump" "$tmp/fifo"
+grep -q 'fifo: text, 0 lines' "$tmp/out" || { echo "FAIL: FIFO input"; cat "$tmp/out"; fail=1; }
+check 0 "pipe input" timeout 20 "$hkdump" <(cat "$dump")
+
+# A regular file past 256 MiB: refused by its size with one line, not read.
+truncate -s 257M "$tmp/big"
+check 2 "input too large" "$hkdump" "$tmp/big"
+grep -qx "hkdump: $tmp/big: input larger than 256 MiB (not read)" "$tmp/err" ||
+    { echo "FAIL: large input message"; cat "$tmp/err"; fail=1; }
 
 # Huge numbers: products saturate instead of wrapping into false evidence (2^40 SuperSlabs of
 # 1 GiB once printed "= 0 B"); a live sum beyond 2^64 prints saturated, not converted out of

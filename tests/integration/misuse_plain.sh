@@ -73,6 +73,13 @@ report() {
 # 1. Sizes near SIZE_MAX in every entry point: NULL and ENOMEM, no report needed.
 check huge 1 0
 check huge-realloc 1 0
+# A huge alignment with a tiny size: the refusal line names the alignment, and says it is
+# what exceeds memory (memalign, aligned_alloc, posix_memalign: one line each).
+check huge-align 1 0
+n=$(grep -c '^hakmem: refused an allocation of 1 bytes aligned to 140737488355328 bytes: the alignment is more than physical memory and swap ([0-9]* bytes); returning NULL with ENOMEM$' "$tmp/huge-align.err")
+if [[ $n -ne 3 ]]; then
+    report huge-align 0 "$n refusal lines naming the alignment, expected 3"
+fi
 # 2. Bad frees in a slab.
 check carved-interior 1 2
 check double-write 1 1

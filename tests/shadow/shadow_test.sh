@@ -18,6 +18,7 @@ while IFS='|' read -r mode pattern; do
 done <<'CASES'
 double|double free of 0x[0-9a-f]+ \(class [0-9]+, [0-9]+ B, thread [0-9]+, state fast-cache\)
 remote-double|double free of 0x[0-9a-f]+ .*state remote-queue
+realloc-freed|double free of 0x[0-9a-f]+ .*state fast-cache
 interior|invalid free of 0x[0-9a-f]+: interior pointer
 foreign-stack|invalid free of 0x[0-9a-f]+: not allocated by hakmem \(foreign pointer\)
 foreign-static|invalid free of 0x[0-9a-f]+: not allocated by hakmem \(foreign pointer\)
@@ -26,7 +27,33 @@ overflow|buffer overflow of 0x[0-9a-f]+: bytes past the requested size were over
 corrupt-freelist|corrupt freelist of 0x[0-9a-f]+
 overflow-aligned|buffer overflow of 0x[0-9a-f]+: bytes past the requested size were overwritten
 use-after-free-deep|use after free of 0x[0-9a-f]+: a freed block was written to
+underflow|buffer underflow of 0x[0-9a-f]+: bytes before the block were overwritten \(its front guard\) \(class [0-9]+, [0-9]+ B, thread [0-9]+, state in-use\)
+underflow-16|buffer underflow of 0x[0-9a-f]+: bytes before the block were overwritten
+underflow-aligned|buffer underflow of 0x[0-9a-f]+: bytes before the block were overwritten
+underflow-large|buffer underflow of 0x[0-9a-f]+: .*state large-in-use
 CASES
+
+# Each underflow is the only report, and names the pointer the program had.
+for mode in underflow underflow-16 underflow-aligned underflow-large; do
+    HAKMEM_SHADOW=1 LD_PRELOAD="$lib" "$misuse" "$mode" >/dev/null 2>"$tmp/err"
+    ptr=$(sed -n 's/^PTR 0x//p' "$tmp/err")
+    [ "$(grep -c '^hakmem: error: ' "$tmp/err")" = 1 ] &&
+        grep -q "^hakmem: error: buffer underflow of 0x0*$ptr:" "$tmp/err" ||
+        fail "$mode: expected one report, of 0x$ptr: $(cat "$tmp/err")"
+done
+
+# Shadow mode keeps every alignment (the front guard sits inside the aligned block), and a
+# block written up to its usable size is freed without a report.
+for env in HAKMEM_SHADOW=1 "HAKMEM_SHADOW=1 HAKMEM_LEAK_CHECK=1 HAKMEM_LEAK_EXITCODE=0"; do
+    out=$(env $env LD_PRELOAD="$lib" "$misuse" aligned 2>"$tmp/err")
+    [ "$out" = survived ] && ! grep -q '^hakmem: error: ' "$tmp/err" ||
+        fail "aligned ($env): $out $(head -5 "$tmp/err")"
+done
+
+# With leak tracking on too, an underflow names who allocated the block and where.
+HAKMEM_SHADOW=1 HAKMEM_LEAK_CHECK=1 LD_PRELOAD="$lib" "$misuse" underflow >/dev/null 2>"$tmp/err"
+grep -A1 '^hakmem:   allocated by thread [0-9]* at:' "$tmp/err" | grep -q ' main ' ||
+    fail "underflow: no allocation stack: $(cat "$tmp/err")"
 
 # With leak tracking on too, a report names who allocated the block and the stacks: where it
 # was allocated, freed, and freed again; the JSON keeps them.
@@ -77,14 +104,14 @@ out=$(HAKMEM_SHADOW=1 HAKMEM_SHADOW_POISON=64 LD_PRELOAD="$lib" "$misuse" use-af
 # HAKMEM_SHADOW_POISON=32, the smallest value, checks bytes 16-31; 16 (which checked
 # nothing) is refused with a message, and the default window catches the write.
 out=$(HAKMEM_SHADOW=1 HAKMEM_SHADOW_POISON=32 LD_PRELOAD="$lib" "$misuse" use-after-free-16 2>"$tmp/err")
-grep -q '^hakmem: error: use after free' "$tmp/err" || fail "HAKMEM_SHADOW_POISON=32 missed byte 20"
+grep -q '^hakmem: error: use after free' "$tmp/err" || fail "HAKMEM_SHADOW_POISON=32 missed the program's byte 4"
 out=$(HAKMEM_SHADOW=1 HAKMEM_SHADOW_POISON=16 LD_PRELOAD="$lib" "$misuse" use-after-free-16 2>"$tmp/err")
 grep -q '^hakmem: HAKMEM_SHADOW_POISON=16 ignored: expected 32-256' "$tmp/err" &&
     grep -q '^hakmem: error: use after free' "$tmp/err" ||
     fail "HAKMEM_SHADOW_POISON=16 not refused: $(cat "$tmp/err")"
 
 # Without shadow the cheap checks still name double, interior and foreign frees.
-for mode in double interior foreign-stack; do
+for mode in double interior foreign-stack realloc-freed; do
     out=$(LD_PRELOAD="$lib" "$misuse" "$mode" 2>"$tmp/err")
     [ "$out" = survived ] && grep -q '^hakmem: error: ' "$tmp/err" || fail "$mode without shadow"
 done

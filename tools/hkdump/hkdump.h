@@ -99,9 +99,11 @@ struct hkd_input {
  * an endless pipe must not grow hkdump until the machine runs out of memory. */
 #define HKD_INPUT_MAX ((size_t)256 << 20)
 
-/* Reads a file ("-" = stdin), without a UTF-8 byte order mark at its start. Returns 0 or an
- * errno value (EFBIG: larger than HKD_INPUT_MAX). */
+/* Reads a file ("-" = stdin), without a UTF-8 byte order mark at its start. A named input
+ * must be a regular file or a FIFO; it is opened without blocking. Returns 0, an errno value
+ * (EFBIG: larger than HKD_INPUT_MAX; EISDIR) or HKD_INPUT_NOT_FILE. */
 int hkd_input_read(struct hkd_input *in, const char *name);
+#define HKD_INPUT_NOT_FILE (-1)   /* a device or a socket: not opened */
 /* Wraps a buffer (not copied; used by the fuzzer). */
 void hkd_input_from_memory(struct hkd_input *in, const char *name, const char *data, size_t len);
 void hkd_input_free(struct hkd_input *in);
@@ -165,10 +167,11 @@ struct hkd_num {
 /* Shadow census: blocks per state, per class or per thread; and the thread's kernel tid. */
 #define HKD_CENSUS_FIELDS(X) HK_DUMP_CENSUS_STATES(X) X(tid)
 
-/* The numbers of an event: the dump's, and those of the legacy refill line. */
+/* The numbers of an event: the dump's, those of the legacy refill line, and of a refusal
+ * line (align, limit). */
 #define HKD_EVENT_FIELDS(X)                                                              \
     X(errno) X(size) X(class) X(ss_size) X(map_size) X(signo) X(addr) X(prev_ss)        \
-    X(active) X(used) X(cap)
+    X(active) X(used) X(cap) X(align) X(limit)
 
 #define HKD_ENUM_F(k) HKD_F_##k,
 #define HKD_ENUM_FC(k, width, doc) HKD_F_##k,
@@ -208,9 +211,9 @@ struct hkd_census_row {
 };
 
 struct hkd_event {
-    char kind[16];     /* oom | signal | refill-null */
+    char kind[16];     /* oom | signal | refill-null | refused */
     char tier[8];
-    char name[16];     /* signal name */
+    char name[16];     /* signal name; refused: what exceeded the limit (size, alignment) */
     struct hkd_num f[HKD_E_COUNT];
     char *quote;       /* the record as read (joined when wrapped) */
     struct hkd_loc at;
@@ -465,5 +468,11 @@ int hkd_load(struct hkd_model *m, const char *name);
 /* Same for bytes in memory (no error message printed; used by the fuzzer). */
 int hkd_load_memory(struct hkd_model *m, const char *name, const char *data, size_t len,
                     char *err, size_t errlen);
+
+/* ---- cli.c: the command line ---- */
+
+/* Parses argv, reads the inputs it names and writes to stdout (messages to stderr); the exit
+ * status (0, or 2: an input not read, a bad command line). Frees all it allocates. */
+int hkd_cli(int argc, char **argv);
 
 #endif

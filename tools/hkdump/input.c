@@ -18,18 +18,56 @@ static void drop_bom(struct hkd_input *in)
     }
 }
 
+/* 0 when an input of this kind is read; a directory is EISDIR, a device or socket
+ * HKD_INPUT_NOT_FILE (never opened: opening some devices acts). */
+static int input_kind(const struct stat *st)
+{
+    if (S_ISREG(st->st_mode) || S_ISFIFO(st->st_mode))
+        return 0;
+    return S_ISDIR(st->st_mode) ? EISDIR : HKD_INPUT_NOT_FILE;
+}
+
+/* Opens a named input: looked at first (symlinks followed), opened without blocking (a FIFO
+ * nobody writes to then reads as empty, at once) and checked again on the descriptor, which
+ * must be the same file. A regular file larger than the limit is EFBIG without a read. */
+static int input_open(const char *name, int *out)
+{
+    struct stat st, fst;
+    if (stat(name, &st) != 0)
+        return errno;
+    int e = input_kind(&st);
+    if (e)
+        return e;
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > HKD_INPUT_MAX)
+        return EFBIG;
+    int fd = open(name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    if (fstat(fd, &fst) != 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino)
+        e = EAGAIN;   /* replaced between the two looks: read nothing */
+    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+        e = errno;
+    if (e) {
+        close(fd);
+        return e;
+    }
+    *out = fd;
+    return 0;
+}
+
 int hkd_input_read(struct hkd_input *in, const char *name)
 {
     memset(in, 0, sizeof *in);
     bool is_stdin = strcmp(name, "-") == 0;
-    int fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno;
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        if (!is_stdin)
-            close(fd);
-        return EISDIR;
+    int fd = STDIN_FILENO;
+    if (!is_stdin) {
+        int e = input_open(name, &fd);
+        if (e)
+            return e;
+    } else {
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+            return EISDIR;
     }
     size_t cap = 1 << 16, len = 0;
     char *buf = hkd_xmalloc(cap + 1);

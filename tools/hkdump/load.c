@@ -21,6 +21,11 @@ int hkd_load(struct hkd_model *m, const char *name)
                 HKD_INPUT_MAX >> 20);
         return -1;
     }
+    if (e == HKD_INPUT_NOT_FILE) {
+        fprintf(stderr, "hkdump: %s: a device or socket, not a file or pipe (not read)\n",
+                name);
+        return -1;
+    }
     if (e) {
         fprintf(stderr, "hkdump: %s: %s\n", name, strerror(e));
         return -1;

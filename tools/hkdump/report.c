@@ -240,6 +240,63 @@ static bool context_line(struct hkd_report_state *rs, struct hkd_model *m, struc
            hkd_span_starts(rest, "cannot read HAKMEM_LEAK_SUPPRESSIONS");
 }
 
+/* s starts with lit: s moves past it. */
+static bool take(struct hkd_span *s, const char *lit)
+{
+    if (!hkd_span_starts(*s, lit))
+        return false;
+    size_t n = strlen(lit);
+    s->p += n;
+    s->n -= n;
+    return true;
+}
+
+/* A number in decimal at the start of s, into n; s moves past it. */
+static bool take_num(struct hkd_span *s, struct hkd_num *n, struct hkd_loc at)
+{
+    struct hkd_span d = {s->p, 0};
+    while (d.n < s->n && d.p[d.n] >= '0' && d.p[d.n] <= '9')
+        d.n++;
+    if (!d.n || !hkd_num_parse(n, d, at))
+        return false;
+    s->p += d.n;
+    s->n -= d.n;
+    return true;
+}
+
+/* "refused an allocation of N bytes aligned to A bytes: the size is more than physical
+ * memory and swap (L bytes); ..." (or "the alignment"; before the alignment was named:
+ * "of N bytes: more than ..."): a request refused before any mapping, an event of kind
+ * "refused" with size, align and limit. */
+static bool refused_line(struct hkd_model *m, struct hkd_span line, struct hkd_loc at)
+{
+    struct hkd_event e = {.at = at};
+    struct hkd_span s = line;
+    if (!take(&s, "refused an allocation of ") || !take_num(&s, &e.f[HKD_E_size], at) ||
+        !take(&s, " bytes"))
+        return false;
+    if (take(&s, " aligned to ") &&
+        !(take_num(&s, &e.f[HKD_E_align], at) && take(&s, " bytes")))
+        return false;
+    if (!take(&s, ": "))
+        return false;
+    const char *what = take(&s, "the alignment is ") ? "alignment"
+                       : take(&s, "the size is ")    ? "size"
+                                                      : NULL;
+    if (!take(&s, "more than physical memory and swap (") ||
+        !take_num(&s, &e.f[HKD_E_limit], at) || !take(&s, " bytes)"))
+        return false;
+    if (!what)   /* the older line: a size within the limit means the alignment was over it */
+        what = e.f[HKD_E_size].v <= e.f[HKD_E_limit].v ? "alignment" : "size";
+    snprintf(e.name, sizeof e.name, "%s", what);
+    struct hkd_event *x = hkd_snap_event(hkd_model_cur(m, at), "refused", at);
+    memcpy(x->f, e.f, sizeof e.f);
+    memcpy(x->name, e.name, sizeof e.name);
+    snprintf(x->tier, sizeof x->tier, "large");
+    x->quote = hkd_span_printable(line, 300);
+    return true;
+}
+
 bool hkd_report_line(struct hkd_report_state *rs, struct hkd_model *m, struct hkd_span rest,
                      struct hkd_loc at, const char **why)
 {
@@ -274,6 +331,9 @@ bool hkd_report_line(struct hkd_report_state *rs, struct hkd_model *m, struct hk
     }
     if (hkd_span_eq(w, "error:"))
         return hkd_report_misuse(m, after, at) || (*why = "unknown misuse report", false);
+    if (hkd_span_eq(w, "refused"))
+        return refused_line(m, rest, at) ||
+               (*why = "refusal line without size, alignment and limit", false);
 
     bool ok = true;
     if (hkd_span_eq(w, "class")) {
@@ -310,7 +370,8 @@ static const struct kind_name misuse_kinds[] = {
     {"double free", "double-free"},       {"invalid free", "invalid-free"},
     {"interior free", "interior-free"},   {"foreign free", "foreign-free"},
     {"use after free", "use-after-free"}, {"buffer overflow", "overflow"},
-    {"overflow", "overflow"},             {"corrupt freelist", "corrupt-freelist"},
+    {"overflow", "overflow"},             {"buffer underflow", "underflow"},
+    {"underflow", "underflow"},           {"corrupt freelist", "corrupt-freelist"},
     {"double-free", "double-free"},       {"interior-free", "interior-free"},
     {"foreign-free", "foreign-free"},     {"use-after-free", "use-after-free"},
     {"corrupt-freelist", "corrupt-freelist"}, {NULL, NULL}};

@@ -347,8 +347,49 @@ static void rule_oom(struct ctx *c)
     oom_next(c, f, &o);
 }
 
+/* A request hakmem refused before mapping anything: its size or its alignment is more
+ * than physical memory and swap, however small the other is. */
+static void huge_refused(struct ctx *c, const struct hkd_event *e)
+{
+    bool by_align = strcmp(e->name, "alignment") == 0;
+    uint64_t sz = e->f[HKD_E_size].set ? e->f[HKD_E_size].v : 0;
+    uint64_t al = e->f[HKD_E_align].set ? e->f[HKD_E_align].v : 0;
+    struct hkd_finding *f;
+    if (by_align && !e->f[HKD_E_align].set)
+        f = hkd_finding_new(c->out, "huge-request", HKD_SEV_ERROR,
+                            "one request of %s was refused for its alignment (not named in "
+                            "this line): an alignment that large is usually computed from bad "
+                            "input", hkd_ibytes(sz).s);
+    else if (by_align)
+        f = hkd_finding_new(c->out, "huge-request", HKD_SEV_ERROR,
+                            "one request of %s aligned to %s was refused: an alignment that "
+                            "large is usually computed from bad input", hkd_ibytes(sz).s,
+                            hkd_ibytes(al).s);
+    else
+        f = hkd_finding_new(c->out, "huge-request", HKD_SEV_ERROR,
+                            "one request of %s was refused: a size that large is usually "
+                            "computed from bad input", hkd_ibytes(sz).s);
+    hkd_ev_uint(f, "size", sz);
+    if (e->f[HKD_E_align].set)
+        hkd_ev_uint(f, "align", al);
+    if (e->f[HKD_E_limit].set)
+        hkd_ev_uint(f, "limit", e->f[HKD_E_limit].v);
+    hkd_strv_addf(&f->evidence, "%s%s", e->quote ? e->quote : e->kind, where(c, e->at).s);
+    hkd_strv_add(&f->rules_out, "gradual exhaustion: the request was refused before anything "
+                                "was mapped; the heap is as it was");
+    hkd_strv_addf(&f->next, "find the caller: gdb, break on %s with a condition on its %s, or "
+                  "HAKMEM_ABORT_ON_ERROR=1 for a core at the failure",
+                  by_align ? "memalign/posix_memalign/aligned_alloc" : "malloc",
+                  by_align ? "alignment" : "size");
+}
+
 static void rule_huge_request(struct ctx *c)
 {
+    const struct hkd_event *r = last_event(c, "refused");
+    if (r) {
+        huge_refused(c, r);
+        return;
+    }
     const struct hkd_event *e = last_event(c, "oom");
     if (!e)
         return;
@@ -1133,7 +1174,7 @@ static void misuse_report(struct ctx *c, struct hkd_finding *f, const struct hkd
 static bool misuse_of_block(const struct hkd_misuse *x)
 {
     return strcmp(x->kind, "double-free") == 0 || strcmp(x->kind, "use-after-free") == 0 ||
-           strcmp(x->kind, "overflow") == 0;
+           strcmp(x->kind, "overflow") == 0 || strcmp(x->kind, "underflow") == 0;
 }
 
 static void rule_misuse(struct ctx *c)

@@ -93,15 +93,18 @@ static const struct hkd_module *find_module(const struct hkd_symbolizer *s, uint
 #if HKD_HAVE_LIBDW
 enum module_state { MOD_UNTRIED, MOD_REPORTED, MOD_UNUSABLE };
 
-/* Opens the module's file and reports it to libdwfl, once. Only a regular file is used, and
- * it is opened without blocking: a FIFO or a device named in a dump must not hang hkdump. */
+/* Opens the module's file and reports it to libdwfl, once. Only a regular file is used: the
+ * path is looked at before it is opened (a device named in a dump is never opened: opening
+ * some acts), and opened without blocking (a FIFO swapped in meanwhile must not hang). */
 static bool module_ready(struct hkd_symbolizer *s, const struct hkd_module *mod)
 {
     unsigned char *st = &s->state[mod - s->m->modules];
     if (*st == MOD_UNTRIED) {
         *st = MOD_UNUSABLE;
-        int fd = open(mod->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         struct stat sb;
+        int fd = stat(mod->path, &sb) == 0 && S_ISREG(sb.st_mode)
+                     ? open(mod->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+                     : -1;
         if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
             dwfl_report_begin_add(s->dwfl);
             /* ET_DYN files are placed at the module's base; fd is consumed on success. */

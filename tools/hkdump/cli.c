@@ -1,0 +1,132 @@
+/* hkdump's command line: options, inputs, the output on stdout (docs/hkdump.md). main.c
+ * adds the exit handling; the command-line fuzz target calls it as it is. */
+#include "hkdump.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: hkdump [--json | --folded] FILE...\n"
+    "       hkdump diff [--json] A B\n"
+    "\n"
+    "Reads hakmem dump files (HAKMEM_DUMP_DIR) and free-form text (stderr captures, CI logs,\n"
+    "documents quoting hakmem lines; '-' is stdin), and says what happened: each finding with\n"
+    "the numbers that show it, what it rules out, and what to try next. Several inputs are\n"
+    "read as one run (e.g. its log and its dump).\n"
+    "\n"
+    "  --json      findings as JSON: {\"inputs\":[..], \"findings\":[..], \"unparsed\":[..]}\n"
+    "  --folded    leak stacks of the dumps in folded-stack format (flamegraph.pl, speedscope)\n"
+    "  diff A B    what changed between two dumps: counters, census, leak stacks\n"
+    "  --version   version, and whether frames are symbolized with libdw\n"
+    "  --help      this text\n"
+    "\n"
+    "Findings: oom-event huge-request address-space-limit overcommit-refused\n"
+    "  superslabs-not-returned mapped-vs-resident-gap live-heap-growth tls-parked-blocks\n"
+    "  remote-queue-backlog application-leak misuse crash-signal map-count-limit\n"
+    "  superslab-churn truncated-dump unparsed-lines no-hakmem-data (docs/hkdump.md)\n"
+    "\n"
+    "Exit status: 0 when every input was read (whatever was found), 2 when one could not be\n"
+    "read (missing, unreadable, a dump of a newer version) or the command line is wrong.\n";
+
+static int bad_usage(const char *msg)
+{
+    fprintf(stderr, "hkdump: %s (see hkdump --help)\n", msg);
+    return 2;
+}
+
+static int run_diff(int argc, char **argv)
+{
+    bool json = false;
+    const char *files[2];
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return bad_usage("unknown option for diff");
+        else if (n < 2)
+            files[n++] = argv[i];
+        else
+            return bad_usage("diff takes two inputs");
+    }
+    if (n != 2)
+        return bad_usage("diff takes two inputs");
+    struct hkd_model a, b;
+    hkd_model_init(&a);
+    hkd_model_init(&b);
+    int rc = 0;
+    if (hkd_load(&a, files[0]) || hkd_load(&b, files[1]))
+        rc = 2;
+    else
+        hkd_diff(stdout, &a, &b, json);
+    hkd_model_free(&a);
+    hkd_model_free(&b);
+    return rc;
+}
+
+int hkd_cli(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "diff") == 0)
+        return run_diff(argc - 2, argv + 2);
+
+    bool json = false, folded = false, opts = true;
+    const char **files = hkd_xcalloc((size_t)argc, sizeof *files);
+    int nfiles = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (opts && strcmp(a, "--") == 0) {
+            opts = false;
+        } else if (opts && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+            fputs(usage, stdout);
+            free(files);
+            return 0;
+        } else if (opts && strcmp(a, "--version") == 0) {
+            printf("hkdump %s (dump format %d, symbols: %s)\n", HKD_VERSION, HK_DUMP_VERSION,
+                   hkd_sym_have_libdw() ? "libdw" : "module+offset only");
+            free(files);
+            return 0;
+        } else if (opts && strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (opts && strcmp(a, "--folded") == 0) {
+            folded = true;
+        } else if (opts && a[0] == '-' && a[1]) {
+            free(files);
+            return bad_usage("unknown option");
+        } else {
+            files[nfiles++] = a;
+        }
+    }
+    if (!nfiles) {
+        free(files);
+        return bad_usage("no input given ('-' reads stdin)");
+    }
+    if (json && folded) {
+        free(files);
+        return bad_usage("--json and --folded do not go together");
+    }
+
+    struct hkd_model m;
+    hkd_model_init(&m);
+    int rc = 0;
+    for (int i = 0; i < nfiles && !rc; i++)
+        if (hkd_load(&m, files[i]))
+            rc = 2;
+    if (!rc) {
+        struct hkd_symbolizer *sym = hkd_sym_new(&m);
+        if (folded) {
+            hkd_out_folded(stdout, &m, sym);
+        } else {
+            struct hkd_findings fs = {0};
+            hkd_rules_run(&m, sym, &fs);
+            if (json)
+                hkd_out_json(stdout, &m, &fs);
+            else
+                hkd_out_text(stdout, &m, &fs);
+            hkd_findings_free(&fs);
+        }
+        hkd_sym_free(sym);
+    }
+    hkd_model_free(&m);
+    free(files);
+    return rc;
+}
