@@ -16,7 +16,8 @@
 #include <string.h>
 
 /* Empty SuperSlabs kept mapped for reuse; beyond this they are unmapped (a remapped
- * SuperSlab pays its page faults again). */
+ * SuperSlab pays its page faults again). One whose munmap the kernel refuses stays in the
+ * cache beyond this count, its pages dropped: it is used before anything new is mapped. */
 #define HK_SS_CACHE_MAX 4
 
 static HK_LOCK_DEFINE(hk_ss_lock, HK_RANK_SUPERSLAB);
@@ -75,30 +76,16 @@ static void hk_ss_format(struct hk_superslab *ss, unsigned shift)
     }
 }
 
-static struct hk_superslab *hk_ss_map(void)
+static void hk_ss_all_push(struct hk_superslab *ss)
 {
-    struct hk_superslab *ss = hk_os_map_aligned(HK_SS_SIZE, HK_SS_SIZE);
-    if (!ss)
-        return NULL;
-    if ((hk_diag_on && hk_side_create(ss)) ||
-        hk_registry_set(ss, HK_SS_SIZE, HK_CHUNK_SUPERSLAB, HK_CHUNK_SUPERSLAB)) {
-        hk_side_destroy(ss);
-        hk_os_unmap(ss, HK_SS_SIZE);
-        errno = ENOMEM;
-        return NULL;
-    }
-    ss->magic = HK_SS_MAGIC;
     ss->all_prev = NULL;
     ss->all_next = hk_ss_all;
     if (hk_ss_all)
         hk_ss_all->all_prev = ss;
     hk_ss_all = ss;
-    HK_PSTAT_ADD(superslabs_mapped, 1);
-    HK_PSTAT_ADD(superslab_bytes, HK_SS_SIZE);
-    return ss;
 }
 
-static void hk_ss_unmap(struct hk_superslab *ss)
+static void hk_ss_all_remove(struct hk_superslab *ss)
 {
     if (ss->all_prev)
         ss->all_prev->all_next = ss->all_next;
@@ -106,13 +93,64 @@ static void hk_ss_unmap(struct hk_superslab *ss)
         hk_ss_all = ss->all_next;
     if (ss->all_next)
         ss->all_next->all_prev = ss->all_prev;
-    ss->magic = 0;
-    /* Clear the registry first: from now on a free of a stale pointer is "not ours". */
+}
+
+static struct hk_superslab *hk_ss_map(void)
+{
+    struct hk_os_map m;
+    struct hk_superslab *ss = hk_os_map_aligned(HK_SS_SIZE, HK_SS_SIZE, &m);
+    if (!ss)
+        return NULL;
+    ss->raw = m.raw;
+    ss->raw_size = m.raw_size;
+    if ((hk_diag_on && hk_side_create(ss)) ||
+        hk_registry_set(ss, HK_SS_SIZE, HK_CHUNK_SUPERSLAB, HK_CHUNK_SUPERSLAB)) {
+        /* Metadata could not be mapped. Should the kernel refuse this munmap too, the range
+         * is lost (counted in unmap_failures): nothing could describe it. */
+        hk_side_destroy(ss);
+        (void)hk_os_unmap(m.raw, m.raw_size);
+        errno = ENOMEM;
+        return NULL;
+    }
+    ss->magic = HK_SS_MAGIC;
+    hk_ss_all_push(ss);
+    HK_PSTAT_ADD(superslabs_mapped, 1);
+    HK_PSTAT_ADD(superslab_bytes, m.raw_size);
+    return ss;
+}
+
+/* Returns ss to the OS; false (ss as before, registered, its pages dropped) when the kernel
+ * refuses. The registry is cleared first: from then on a free of a stale pointer is "not
+ * ours". What the unmap takes away is read before it. */
+static bool hk_ss_unmap(struct hk_superslab *ss)
+{
+    struct hk_side *side = ss->side;
+    void *raw = ss->raw;
+    size_t raw_size = ss->raw_size;
     hk_registry_clear(ss, HK_SS_SIZE);
-    hk_side_destroy(ss);
-    hk_os_unmap(ss, HK_SS_SIZE);
+    hk_ss_all_remove(ss);
+    ss->magic = 0;
+    if (hk_os_unmap(raw, raw_size)) {
+        ss->magic = HK_SS_MAGIC;
+        hk_ss_all_push(ss);
+        /* The leaves it used exist, so this cannot fail. */
+        (void)hk_registry_set(ss, HK_SS_SIZE, HK_CHUNK_SUPERSLAB, HK_CHUNK_SUPERSLAB);
+        size_t hdr = hk_ss_header_size();
+        (void)hk_os_discard((char *)ss + hdr, HK_SS_SIZE - hdr);   /* only RSS at stake */
+        return false;
+    }
+    hk_side_free(side);
     HK_PSTAT_ADD(superslabs_unmapped, 1);
-    HK_PSTAT_SUB(superslab_bytes, HK_SS_SIZE);
+    HK_PSTAT_SUB(superslab_bytes, raw_size);
+    return true;
+}
+
+/* Into the empty cache (under hk_ss_lock). */
+static void hk_ss_cache_push(struct hk_superslab *ss)
+{
+    hk_ss_list_push(&hk_ss_cache, ss);
+    hk_ss_cache_count++;
+    HK_PSTAT_ADD(superslabs_cached, 1);
 }
 
 /* A SuperSlab with a free slab of the given kind: partial list, then the cache, then a new
@@ -217,13 +255,9 @@ static void hk_slab_release_locked(struct hk_slab *s)
     /* Whole SuperSlab empty: to the cache, or back to the OS. */
     hk_ss_list_remove(&hk_ss_partial[kind], ss);
     ss->in_partial = 0;
-    if (hk_ss_cache_count < HK_SS_CACHE_MAX) {
-        hk_ss_list_push(&hk_ss_cache, ss);
-        hk_ss_cache_count++;
-        HK_PSTAT_ADD(superslabs_cached, 1);
-    } else {
-        hk_ss_unmap(ss);
-    }
+    if (hk_ss_cache_count >= HK_SS_CACHE_MAX && hk_ss_unmap(ss))
+        return;
+    hk_ss_cache_push(ss);
 }
 
 void hk_slab_release(struct hk_slab *s)
@@ -349,12 +383,19 @@ unsigned hk_orphans_collect(void)
 void hk_superslab_trim(void)
 {
     hk_lock(&hk_ss_lock);
+    struct hk_superslab *refused = NULL;
     while (hk_ss_cache) {
         struct hk_superslab *ss = hk_ss_cache;
         hk_ss_list_remove(&hk_ss_cache, ss);
         hk_ss_cache_count--;
         HK_PSTAT_SUB(superslabs_cached, 1);
-        hk_ss_unmap(ss);
+        if (!hk_ss_unmap(ss))
+            hk_ss_list_push(&refused, ss);
+    }
+    while (refused) {
+        struct hk_superslab *ss = refused;
+        hk_ss_list_remove(&refused, ss);
+        hk_ss_cache_push(ss);
     }
     hk_unlock(&hk_ss_lock);
 }

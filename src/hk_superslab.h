@@ -89,6 +89,8 @@ struct hk_superslab {
     uint8_t pad;
     uint32_t slabs_used;
     struct hk_side *side;            /* side table (diagnostic mode only), hk_side.h */
+    void *raw;                       /* the whole mapping, unmapped in one piece; larger */
+    size_t raw_size;                 /* than the SuperSlab when a trim was refused (hk_os.h) */
     struct hk_slab slabs[HK_SS_MAX_SLABS];
 };
 
@@ -140,7 +142,7 @@ void hk_slab_orphan(struct hk_slab *s);
 uint32_t hk_slab_drain_remote(struct hk_slab *s);
 /* Releases orphans whose blocks have all come back; returns how many slabs it released. */
 unsigned hk_orphans_collect(void);
-/* Unmaps every cached empty SuperSlab. */
+/* Unmaps every cached empty SuperSlab (those the kernel refuses to unmap stay cached). */
 void hk_superslab_trim(void);
 
 /* Iterate over live SuperSlabs (census, dumps): calls fn for each, under hk_ss_lock unless
