@@ -228,7 +228,7 @@ static struct hk_large *hk_large_map(size_t size, size_t need, size_t align)
         l = hk_os_map_aligned(need, map_align, &m);
     }
     if (!l) {
-        hk_oom_event(size, -1, "large", need, errno ? errno : ENOMEM);
+        hk_oom_event(size, -1, "large", m.tried, errno ? errno : ENOMEM);
         return NULL;
     }
     l->map_size = need;

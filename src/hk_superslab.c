@@ -31,6 +31,11 @@ static atomic_uint hk_orphan_count[HK_NUM_CLASSES];
 
 static unsigned hk_orphans_collect_locked(void);
 
+/* The last hk_ss_map of this thread: 0, or the size of the mapping that failed. */
+static HK_TLS size_t hk_ss_failed;
+
+size_t hk_superslab_failed_map(void) { return hk_ss_failed; }
+
 static unsigned hk_kind_of_shift(unsigned shift)
 {
     return shift == HK_SLAB_SHIFT_TINY ? 0 : shift == HK_SLAB_SHIFT_MID ? 1 : 2;
@@ -99,6 +104,7 @@ static struct hk_superslab *hk_ss_map(void)
 {
     struct hk_os_map m;
     struct hk_superslab *ss = hk_os_map_aligned(HK_SS_SIZE, HK_SS_SIZE, &m);
+    hk_ss_failed = ss ? 0 : m.tried;
     if (!ss)
         return NULL;
     ss->raw = m.raw;
@@ -109,6 +115,7 @@ static struct hk_superslab *hk_ss_map(void)
          * is lost (counted in unmap_failures): nothing could describe it. */
         hk_side_destroy(ss);
         (void)hk_os_unmap(m.raw, m.raw_size);
+        hk_ss_failed = HK_SS_SIZE;
         errno = ENOMEM;
         return NULL;
     }

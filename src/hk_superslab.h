@@ -144,6 +144,9 @@ uint32_t hk_slab_drain_remote(struct hk_slab *s);
 unsigned hk_orphans_collect(void);
 /* Unmaps every cached empty SuperSlab (those the kernel refuses to unmap stay cached). */
 void hk_superslab_trim(void);
+/* After hk_slab_acquire failed on this thread: the length of the mmap call that failed, or
+ * of the SuperSlab when something else failed (for the OOM event); 0 after a success. */
+size_t hk_superslab_failed_map(void);
 
 /* Iterate over live SuperSlabs (census, dumps): calls fn for each, under hk_ss_lock unless
  * lock is false (signal handlers: a racy walk rather than a deadlock). */

@@ -5,8 +5,8 @@
  * The program defines mmap and munmap: the executable comes first in symbol lookup, so the
  * calls libhakmem.so makes reach these (glibc's internal calls do not). They pass through to
  * the kernel, and can play a kernel that refuses: munmap fails with ENOMEM without unmapping
- * (as past vm.max_map_count, when a split needs a new mapping), or MAP_FIXED_NOREPLACE
- * finds the range taken.
+ * (as past vm.max_map_count, when a split needs a new mapping), MAP_FIXED_NOREPLACE finds
+ * the range taken, or mmap fails with ENOMEM.
  *
  *   large_maps churn     large malloc/free, 6 blocks live at a time; with munmaps refused
  *                        (HAKMEM_FAULT_MUNMAP_FAIL_AFTER=n, or LM_MUNMAP_REFUSE_AFTER=n: this
@@ -17,6 +17,9 @@
  *   large_maps limit     the same churn with the process at vm.max_map_count (its own
  *                        mappings): VmSize stays bounded, and the malloc that needs a mapping
  *                        more than there are fails with an OOM line
+ *   large_maps oom-size  every mmap of 1 MiB or more refused: the OOM line's alloc_size is the
+ *                        length of the refused call (over-mapped first, exact once a mapping
+ *                        exists), for a large block and a SuperSlab
  *
  * Before the fix (the commit that added this file says which failed and how): refused trims
  * and munmaps were ignored, the slack and the blocks stayed mapped and uncounted.
@@ -29,6 +32,7 @@
  *             +0 after free; 100 blocks of 1 MiB: VmSize +100 MiB
  *   limit:    65505 mappings held by the program: 0 of 300 mallocs failed, VmSize +151 MiB
  *             at most for 121 MiB held, then 256 more blocks of 1 MiB (from its brk heap)
+ *   oom-size: every malloc succeeds (glibc's own mmap is internal: nothing refuses it)
  * (The numbers under hakmem are printed by each run; see the commit messages.) */
 
 #include "../common/hk_test.h"
@@ -58,11 +62,19 @@ static atomic_long lm_munmap_ok;        /* munmaps that reached the kernel and s
 static atomic_long lm_munmap_refused;
 static atomic_long lm_refuse_after = -1; /* refuse munmaps once lm_munmap_ok reaches it */
 static atomic_int lm_noreplace_taken;    /* MAP_FIXED_NOREPLACE: "range taken" */
+static atomic_size_t lm_mmap_fail_min;   /* mmaps of at least this length fail (0: none) */
+static atomic_size_t lm_mmap_failed_len; /* the length of the last one that did */
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     if (atomic_load(&lm_noreplace_taken) && (flags & MAP_FIXED_NOREPLACE) && len > 4096) {
         errno = EEXIST;
+        return MAP_FAILED;
+    }
+    size_t min = atomic_load(&lm_mmap_fail_min);
+    if (min && len >= min) {
+        atomic_store(&lm_mmap_failed_len, len);
+        errno = ENOMEM;
         return MAP_FAILED;
     }
     return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
@@ -203,6 +215,31 @@ static void lm_release_stderr(char *buf, size_t cap)
     close(lm_saved_stderr);
     lm_read(lm_err_path, buf, cap);
     unlink(lm_err_path);
+}
+
+/* The value of key= on line (up to its end), or -1. */
+static long long lm_key(const char *line, const char *key)
+{
+    const char *end = strchr(line, '\n');
+    size_t klen = strlen(key);
+    for (const char *p = line; (p = strstr(p, key)) && (!end || p < end); p += klen)
+        if ((p == line || p[-1] == ' ') && p[klen] == '=')
+            return strtoll(p + klen + 1, NULL, 10);
+    return -1;
+}
+
+/* The first "[SS OOM]" line of text with tier=tier, or NULL. */
+static const char *lm_oom_line(const char *text, const char *tier)
+{
+    char want[32];
+    snprintf(want, sizeof want, " tier=%s ", tier);
+    for (const char *p = text; (p = strstr(p, "[SS OOM]")); p++) {
+        const char *end = strchr(p, '\n');
+        const char *t = strstr(p, want);
+        if (t && (!end || t < end))
+            return p;
+    }
+    return NULL;
 }
 
 /* ---- churn ---- */
@@ -437,6 +474,65 @@ static int lm_limit(void)
     return hk_test_done("large_maps limit");
 }
 
+/* ---- oom-size ---- */
+
+/* The OOM line of tier: its alloc_size is the failing mmap's length. */
+static void lm_check_oom_size(const char *err, const char *tier, size_t failed)
+{
+    const char *line = lm_oom_line(err, tier);
+    if (!lm_hakmem())
+        return;
+    if (!line) {
+        test_fail("no [SS OOM] line of tier %s in: %.300s", tier, err);
+        return;
+    }
+    printf("oom-size: %s: mmap of %zu bytes refused; OOM line: %.*s\n", tier, failed,
+           (int)(strchr(line, '\n') ? strchr(line, '\n') - line : 200), line);
+    expect_d_eq(lm_key(line, "alloc_size"), (long long)failed, "%s: alloc_size vs the mmap", tier);
+}
+
+static int lm_oom_size(void)
+{
+    static char err[1 << 14];
+    lm_capture_stderr();
+    atomic_store(&lm_mmap_fail_min, MiB);   /* hakmem's data mappings; metadata is smaller */
+    errno = 0;
+    void *big = malloc(4 * MiB);
+    int big_errno = errno;
+    size_t failed_large = atomic_exchange(&lm_mmap_failed_len, 0);
+    void *mid[64] = {0};
+    int nmid = 0;
+    while (nmid < 64 && (mid[nmid] = malloc(300 * KiB)))
+        nmid++;
+    size_t failed_mid = atomic_exchange(&lm_mmap_failed_len, 0);
+    /* Once something is mapped, the next mapping is first tried at its exact size. */
+    atomic_store(&lm_mmap_fail_min, 0);
+    void *small = malloc(64);
+    atomic_store(&lm_mmap_fail_min, MiB);
+    void *again = malloc(3 * MiB);
+    size_t failed_again = atomic_exchange(&lm_mmap_failed_len, 0);
+    atomic_store(&lm_mmap_fail_min, 0);
+    lm_release_stderr(err, sizeof err);
+    printf("oom-size: malloc(4 MiB) %s; %d blocks of 300 KiB before NULL\n",
+           big ? "succeeded" : "returned NULL", nmid);
+    if (lm_hakmem()) {
+        expect_ptr_null(big, "malloc(4 MiB) with every large mmap refused");
+        expect_d_eq(big_errno, ENOMEM, "errno of the refused malloc");
+        expect_true(nmid < 64, "300 KiB blocks kept coming with every mmap refused");
+        expect_ptr_null(again, "malloc(3 MiB) with every large mmap refused");
+        lm_check_oom_size(err, "large", failed_large);
+        lm_check_oom_size(err, "mid", failed_mid);
+        const char *second = lm_oom_line(err, "large");
+        lm_check_oom_size(second ? second + 1 : err, "large", failed_again);
+    }
+    free(big);
+    free(small);
+    free(again);
+    for (int i = 0; i < nmid; i++)
+        free(mid[i]);
+    return hk_test_done("large_maps oom-size");
+}
+
 int main(int argc, char **argv)
 {
     hk_require_preloaded(argv[0]);
@@ -451,6 +547,8 @@ int main(int argc, char **argv)
         return lm_count();
     if (!strcmp(mode, "limit"))
         return lm_limit();
-    fprintf(stderr, "usage: %s churn|count|limit\n", argv[0]);
+    if (!strcmp(mode, "oom-size"))
+        return lm_oom_size();
+    fprintf(stderr, "usage: %s churn|count|limit|oom-size\n", argv[0]);
     return 2;
 }
