@@ -16,7 +16,7 @@
  *                        refused: the slack is counted, and unmapped once munmap works again
  *   large_maps limit     the same churn with the process at vm.max_map_count (its own
  *                        mappings): VmSize stays bounded, and the malloc that needs a mapping
- *                        more than there are fails with an OOM line
+ *                        more than there are fails with an OOM line that says reason=map_count
  *   large_maps oom-size  every mmap of 1 MiB or more refused: the OOM line's alloc_size is the
  *                        length of the refused call (over-mapped first, exact once a mapping
  *                        exists), for a large block and a SuperSlab
@@ -465,8 +465,13 @@ static int lm_limit(void)
         printf("limit: first OOM line: %.*s\n",
                (int)(strchr(first, '\n') ? strchr(first, '\n') - first : 300), first);
     int lines = 0;
-    for (const char *p = err; (p = strstr(p, "[SS OOM]")); p++)
-        lines++;
+    for (const char *p = err; (p = strstr(p, "[SS OOM]")); p++, lines++) {
+        const char *end = strchr(p, '\n');
+        const char *why = strstr(p, " reason=map_count");
+        if (lm_key(p, "err") == ENOMEM)
+            expect_true(why && (!end || why < end), "an OOM at the map limit without "
+                        "reason=map_count: %.*s", (int)(end ? end - p : 200), p);
+    }
     if (lm_hakmem()) {
         expect_true(nmore < LIMIT_MORE, "%d blocks of 1 MiB with 4 mappings left", nmore);
         expect_true(lines > 0, "mallocs failed and no OOM line was printed");
@@ -489,6 +494,10 @@ static void lm_check_oom_size(const char *err, const char *tier, size_t failed)
     printf("oom-size: %s: mmap of %zu bytes refused; OOM line: %.*s\n", tier, failed,
            (int)(strchr(line, '\n') ? strchr(line, '\n') - line : 200), line);
     expect_d_eq(lm_key(line, "alloc_size"), (long long)failed, "%s: alloc_size vs the mmap", tier);
+    const char *end = strchr(line, '\n'), *why = strstr(line, "reason=map_count");
+    expect_true(lm_key(line, "maps") > 0 && lm_key(line, "max_map_count") > 0,
+                "%s: no maps= and max_map_count= on the line", tier);
+    expect_true(!why || (end && why > end), "%s: reason=map_count far from the limit", tier);
 }
 
 static int lm_oom_size(void)
