@@ -3,8 +3,9 @@
  * symbolisation, the text report, the JSON "leaks" array, the dump records and the exit
  * code. Everything it needs it maps itself (hk_os_map_meta) and releases at the end (a
  * release the kernel refuses keeps only the address space: its pages are dropped and it is
- * counted in unmap_failures; nothing here could use it again); it never calls malloc, and the few libc calls that may allocate (pthread_getattr_np, dladdr)
- * run under the recursion guard, so what they allocate is simply not tracked. */
+ * counted in unmap_failures; nothing here could use it again); it never calls malloc, and
+ * the few libc calls that may allocate (pthread_getattr_np, dladdr) run under the recursion
+ * guard, so what they allocate is simply not tracked. */
 #include "hakmem.h"
 #include "hk_emit.h"
 #include "hk_internal.h"

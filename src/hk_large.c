@@ -3,7 +3,7 @@
  * registry without touching memory that may not be ours.
  *
  *   raw (what the kernel mapped; = base unless a trim of the alignment slack was refused)
- *   | (slack) | header (128 B) | ... pad to alignment ... | user block ..... | (page round) | (slack) |
+ *   | (slack) | header (128 B) | .. pad to alignment .. | user block .. | (page round) | (slack) |
  *             ^ chunk-aligned base
  *
  * A small cache keeps recently freed mappings for reuse: the number of mappings a process

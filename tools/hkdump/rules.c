@@ -614,9 +614,11 @@ static bool map_count_measured(struct ctx *c)
     bool reached = maps + MAP_COUNT_NEAR >= max;
     const struct hkd_event *e = last_event(c, "oom");
     bool enomem = e && e->f[HKD_E_errno].set && e->f[HKD_E_errno].v == 12;
+    enum hkd_severity sev = reached && enomem      ? HKD_SEV_ERROR
+                            : share >= MAP_COUNT_WARN ? HKD_SEV_WARNING
+                                                      : HKD_SEV_NOTICE;
     struct hkd_finding *f = hkd_finding_new(
-        c->out, "map-count-limit",
-        reached && enomem ? HKD_SEV_ERROR : share >= MAP_COUNT_WARN ? HKD_SEV_WARNING : HKD_SEV_NOTICE,
+        c->out, "map-count-limit", sev,
         "%s mappings = %s of vm.max_map_count (%s)%s", hkd_count(maps).s,
         hkd_pct((double)maps, (double)max).s, hkd_count(max).s,
         reached && enomem ? ": the mmap failed for want of a mapping" : "");
