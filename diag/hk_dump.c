@@ -105,6 +105,10 @@ static void hk_dump_counters(struct hk_out *o, bool lock)
     hk_rec_u64(o, "vm_peak_kb", lim.vm_peak_kb);
     if (lim.overcommit_memory >= 0)
         hk_rec_u64(o, "overcommit_memory", (uint64_t)lim.overcommit_memory);
+    if (lim.maps >= 0)
+        hk_rec_u64(o, "maps", (uint64_t)lim.maps);
+    if (lim.max_map_count > 0)
+        hk_rec_u64(o, "max_map_count", (uint64_t)lim.max_map_count);
     hk_out_char(o, '\n');
 
     for (unsigned c = 0; c < st.nclasses; c++) {

@@ -29,7 +29,7 @@
 
 #define HK_DUMP_LIMITS_KEYS(X)                                                          \
     X(rlimit_as_cur) X(rlimit_as_max) X(vm_size_kb) X(vm_rss_kb) X(vm_peak_kb)          \
-    X(overcommit_memory)
+    X(overcommit_memory) X(maps) X(max_map_count)
 
 /* class: the id, then its numbers: block size, the derived allocs and live, then every class
  * counter in list order. */

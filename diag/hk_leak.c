@@ -1,9 +1,11 @@
 /* The leak check (HAKMEM_LEAK_CHECK=1): a snapshot of the live blocks, a conservative
  * reachability scan (as LeakSanitizer does), grouping by allocation stack, suppressions,
  * symbolisation, the text report, the JSON "leaks" array, the dump records and the exit
- * code. Everything it needs it maps itself (hk_os_map_meta) and releases at the end; it
- * never calls malloc, and the few libc calls that may allocate (pthread_getattr_np, dladdr)
- * run under the recursion guard, so what they allocate is simply not tracked. */
+ * code. Everything it needs it maps itself (hk_os_map_meta) and releases at the end (a
+ * release the kernel refuses keeps only the address space: its pages are dropped and it is
+ * counted in unmap_failures; nothing here could use it again); it never calls malloc, and
+ * the few libc calls that may allocate (pthread_getattr_np, dladdr) run under the recursion
+ * guard, so what they allocate is simply not tracked. */
 #include "hakmem.h"
 #include "hk_emit.h"
 #include "hk_internal.h"
@@ -102,17 +104,17 @@ static void *hk_run_map(size_t bytes, size_t *len)
 static void hk_run_free(struct hk_run *r)
 {
     if (r->b)
-        hk_os_unmap(r->b, r->b_len);
+        (void)hk_os_unmap_meta(r->b, r->b_len);
     if (r->g)
-        hk_os_unmap(r->g, r->g_len);
+        (void)hk_os_unmap_meta(r->g, r->g_len);
     if (r->order)
-        hk_os_unmap(r->order, r->order_len);
+        (void)hk_os_unmap_meta(r->order, r->order_len);
     if (r->work)
-        hk_os_unmap(r->work, r->work_len);
+        (void)hk_os_unmap_meta(r->work, r->work_len);
     if (r->supp_text)
-        hk_os_unmap(r->supp_text, r->supp_len);
+        (void)hk_os_unmap_meta(r->supp_text, r->supp_len);
     if (r->supp)
-        hk_os_unmap(r->supp, r->supp_map_len);
+        (void)hk_os_unmap_meta(r->supp, r->supp_map_len);
     hk_leak_sym_release();
 }
 
@@ -129,7 +131,7 @@ static bool hk_run_grow(void **p, size_t *len, size_t need)
         return false;
     if (*p) {
         memcpy(q, *p, *len);
-        hk_os_unmap(*p, *len);
+        (void)hk_os_unmap_meta(*p, *len);
     }
     *p = q;
     *len = got;
@@ -567,7 +569,7 @@ static bool hk_group_blocks(struct hk_run *r)
     r->order = hk_run_map((maxg + 1) * sizeof *r->order, &r->order_len);
     if (!map || !r->g || !r->order) {
         if (map)
-            hk_os_unmap(map, map_len);
+            (void)hk_os_unmap_meta(map, map_len);
         return false;
     }
     for (size_t i = 0; i < r->nb; i++) {
@@ -593,7 +595,7 @@ static bool hk_group_blocks(struct hk_run *r)
         if (x->size > g->smax)
             g->smax = x->size;
     }
-    hk_os_unmap(map, map_len);
+    (void)hk_os_unmap_meta(map, map_len);
 
     for (size_t i = 0; i < r->ng; i++) {
         struct hk_group *g = &r->g[i];
@@ -844,7 +846,7 @@ static void hk_with_analysis(void (*fn)(struct hk_run *r, void *arg), void *arg)
     fn(r && hk_analyze(r) ? r : NULL, arg);
     if (r) {
         hk_run_free(r);
-        hk_os_unmap(r, rlen);
+        (void)hk_os_unmap_meta(r, rlen);
     }
     hk_unlock(&hk_leak_lock);
     if (guarded)

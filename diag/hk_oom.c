@@ -8,6 +8,7 @@
 #include "hk_stats.h"
 #include "hk_walk.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -43,11 +44,19 @@ void hk_limits_read(struct hk_limits *out)
     } else {
         out->vm_size_kb = out->vm_rss_kb = out->vm_peak_kb = 0;
     }
+    out->maps = hk_os_map_count();
+    out->max_map_count = hk_os_max_map_count();
     char oc[16];
     out->overcommit_memory = -1;
     if (hk_os_read_file("/proc/sys/vm/overcommit_memory", oc, sizeof oc) > 0 &&
         oc[0] >= '0' && oc[0] <= '2')
         out->overcommit_memory = oc[0] - '0';
+}
+
+bool hk_limits_map_count_reached(const struct hk_limits *lim)
+{
+    return lim->maps >= 0 && lim->max_map_count > 0 &&
+           lim->maps + HK_MAP_COUNT_NEAR >= lim->max_map_count;
 }
 
 static void hk_out_limit(struct hk_out *o, uint64_t v)
@@ -130,6 +139,14 @@ void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int e
     hk_out_str(&o, tier);
     hk_out_str(&o, " event=");
     hk_out_u64(&o, n);
+    if (err == ENOMEM && hk_limits_map_count_reached(&lim))
+        hk_out_str(&o, " reason=map_count");
+    if (lim.maps >= 0 && lim.max_map_count > 0) {
+        hk_out_str(&o, " maps=");
+        hk_out_u64(&o, (uint64_t)lim.maps);
+        hk_out_str(&o, " max_map_count=");
+        hk_out_u64(&o, (uint64_t)lim.max_map_count);
+    }
     hk_out_str(&o, "\nhakmem: RLIMIT_AS(cur=");
     hk_out_limit(&o, lim.rlimit_as_cur);
     hk_out_str(&o, " max=");

@@ -6,6 +6,7 @@
 #ifndef HK_OOM_H
 #define HK_OOM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,7 +15,13 @@ struct hk_limits {
     uint64_t rlimit_as_cur, rlimit_as_max;   /* UINT64_MAX = unlimited */
     uint64_t vm_size_kb, vm_rss_kb, vm_peak_kb;
     int overcommit_memory;                   /* -1 when unknown */
+    long maps, max_map_count;                /* /proc/self/maps lines, vm.max_map_count; -1 */
 };
+/* The failure of a mapping is put down to vm.max_map_count (reason=map_count) when the
+ * process is this close to it: the failing call itself needed one or two more, and other
+ * threads may have unmapped a few since. */
+#define HK_MAP_COUNT_NEAR 64
+bool hk_limits_map_count_reached(const struct hk_limits *lim);
 void hk_limits_read(struct hk_limits *out);
 
 #endif

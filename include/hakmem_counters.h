@@ -23,24 +23,27 @@
     X(remote_drained, 15, "remote frees taken back by the owner")                 \
     X(bytes_requested, 0, "sum of requested sizes")
 
-/* Process-wide, updated on slow paths only (atomics). Gauges are live values. */
+/* Process-wide, updated on slow paths only (atomics). Gauges are live values. New entries
+ * go at the end: the snapshot struct is copied by size, so older callers keep their view. */
 #define HAKMEM_PROCESS_COUNTERS(X)                                                \
     X(superslabs_mapped, 0, "SuperSlabs ever mapped")                             \
     X(superslabs_unmapped, 0, "SuperSlabs ever returned to the OS")               \
     X(superslabs_cached, 0, "gauge: empty SuperSlabs kept for reuse")             \
-    X(superslab_bytes, 0, "gauge: bytes of live SuperSlabs")                      \
+    X(superslab_bytes, 0, "gauge: bytes mapped for live SuperSlabs")              \
     X(slabs_live, 0, "gauge: slabs assigned to a class")                          \
     X(slabs_live_mid, 0, "gauge: of those, slabs of mid classes")                 \
     X(large_allocs, 0, "large blocks handed out")                                 \
     X(large_frees, 0, "large blocks given back")                                  \
     X(large_bytes_requested, 0, "sum of requested large sizes")                   \
-    X(large_cache_hits, 0, "large blocks served from the mapping cache")          \
+    X(large_cache_hits, 0, "large blocks served by a cached or kept mapping")     \
     X(large_mapped, 0, "large mappings ever made")                                \
     X(large_unmapped, 0, "large mappings ever returned")                          \
-    X(large_bytes, 0, "gauge: bytes of live large mappings (cache included)")     \
+    X(large_bytes, 0, "gauge: bytes of live large mappings, cached and kept too") \
     X(oom_events, 0, "out-of-memory events")                                      \
     X(invalid_frees, 0, "frees of pointers hakmem did not hand out")              \
     X(threads_seen, 0, "threads that used the allocator")                         \
-    X(threads_exited, 0, "of those, threads that exited")
+    X(threads_exited, 0, "of those, threads that exited")                         \
+    X(large_kept, 0, "gauge: large mappings kept because munmap was refused")     \
+    X(unmap_failures, 0, "munmaps refused (by the kernel or fault injection)")
 
 #endif

@@ -388,8 +388,10 @@ void *hk_heap_alloc_block(size_t size, unsigned cls, uint16_t *serial)
         *serial = 0;
     }
     if (HK_UNLIKELY(!p)) {
-        hk_oom_event(size, (int)cls, hk_class_is_tiny(cls) ? "tiny" : "mid", HK_SS_SIZE,
-                     errno ? errno : ENOMEM);
+        int err = errno ? errno : ENOMEM;
+        size_t tried = hk_superslab_failed_map();
+        hk_oom_event(size, (int)cls, hk_class_is_tiny(cls) ? "tiny" : "mid",
+                     tried ? tried : HK_SS_SIZE, err);
         errno = ENOMEM;
         return NULL;
     }

@@ -2,11 +2,14 @@
  * mapping, aligned to a registry chunk (2 MiB) so that free() can find the header from the
  * registry without touching memory that may not be ours.
  *
- *   chunk-aligned base
- *   | header (128 B) | ... pad to alignment ... | user block ........... | (page round) |
+ *   raw (what the kernel mapped; = base unless a trim of the alignment slack was refused)
+ *   | (slack) | header (128 B) | .. pad to alignment .. | user block .. | (page round) | (slack) |
+ *             ^ chunk-aligned base
  *
  * A small cache keeps recently freed mappings for reuse: the number of mappings a process
- * may have is limited (vm.max_map_count) and mmap/munmap are system calls. */
+ * may have is limited (vm.max_map_count) and mmap/munmap are system calls. A mapping whose
+ * munmap the kernel refuses is kept, its pages dropped, and is reused before anything new
+ * is mapped (docs/architecture.md, "Mapping policy"). */
 #include "hk_large.h"
 #include "hk_checked.h"
 #include "hk_hooks.h"
@@ -35,10 +38,12 @@
 /* Header at the base of every large mapping. */
 struct hk_large {
     uint64_t magic;
-    size_t map_size;                 /* bytes mapped from base */
+    size_t map_size;                 /* bytes usable from base */
+    void *raw;                       /* the whole mapping, unmapped in one piece: */
+    size_t raw_size;                 /* [raw, raw + raw_size) contains [base, base + map_size) */
     size_t user_off;                 /* user pointer = base + user_off */
     size_t requested;
-    struct hk_large *next, *prev;    /* cache list (most recent first) */
+    struct hk_large *next, *prev;    /* cache or kept list (most recent first) */
     struct hk_large *lnext, *lprev;  /* diagnostic mode: list of live blocks */
     uint32_t stack;                  /* diagnostic mode: allocation stack id */
     uint32_t diag;                   /* on the live list */
@@ -51,6 +56,9 @@ _Static_assert(sizeof(struct hk_large) + HK_FRONT_GUARD <= HK_LARGE_HDR,
 static HK_LOCK_DEFINE(hk_large_lock, HK_RANK_LARGE);
 static struct hk_large *hk_large_live;       /* diagnostic mode only */
 static struct hk_large *hk_large_cache;
+/* Mappings whose munmap was refused: out of the registry, pages dropped, reused first. */
+static struct hk_large *hk_large_kept;
+static atomic_uint hk_large_kept_count;    /* peeked without the lock */
 static atomic_uint hk_large_cache_count;   /* peeked without the lock */
 static size_t hk_large_cache_bytes;
 static atomic_size_t hk_large_limit; /* requests above this fail without a mapping attempt */
@@ -90,14 +98,105 @@ static void hk_cache_remove(struct hk_large *l)
     hk_large_cache_bytes -= l->map_size;
 }
 
+static void hk_list_push(struct hk_large **head, struct hk_large *l)
+{
+    l->prev = NULL;
+    l->next = *head;
+    if (l->next)
+        l->next->prev = l;
+    *head = l;
+}
+
+static void hk_list_remove(struct hk_large **head, struct hk_large *l)
+{
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        *head = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+}
+
+/* l's mapping could not be unmapped: it stays ours, out of the registry, on the kept list,
+ * with its pages (but the header's) given back. */
+static void hk_large_keep(struct hk_large *l)
+{
+    size_t page = hk_os_page_size();
+    if (l->map_size > page)
+        (void)hk_os_discard((char *)l + page, l->map_size - page);   /* only RSS at stake */
+    hk_lock(&hk_large_lock);
+    l->magic = HK_LARGE_CACHED;
+    hk_list_push(&hk_large_kept, l);
+    hk_large_kept_count++;
+    hk_unlock(&hk_large_lock);
+    HK_PSTAT_ADD(large_kept, 1);
+}
+
+/* One try to unmap l (out of every list, out of the registry); false when refused. */
+static bool hk_large_unmap_once(struct hk_large *l)
+{
+    void *raw = l->raw;
+    size_t raw_size = l->raw_size;
+    if (hk_os_unmap(raw, raw_size))
+        return false;
+    HK_PSTAT_ADD(large_unmapped, 1);
+    HK_PSTAT_SUB(large_bytes, raw_size);
+    return true;
+}
+
+/* The oldest kept mapping, off the list, or NULL. */
+static struct hk_large *hk_kept_oldest(void)
+{
+    hk_lock(&hk_large_lock);
+    struct hk_large *l = hk_large_kept;
+    while (l && l->next)
+        l = l->next;
+    if (l) {
+        hk_list_remove(&hk_large_kept, l);
+        hk_large_kept_count--;
+    }
+    hk_unlock(&hk_large_lock);
+    if (l)
+        HK_PSTAT_SUB(large_kept, 1);
+    return l;
+}
+
+/* Gives l's whole mapping back to the OS; the registry is cleared first, so a stale free
+ * never reads an unmapped header. When the kernel refuses, l is kept. After a success the
+ * kept mappings are retried, oldest first, while the kernel accepts. */
 static void hk_large_unmap(struct hk_large *l)
 {
-    size_t size = l->map_size;
     l->magic = 0;
-    hk_registry_clear(l, size);
-    hk_os_unmap(l, size);
-    HK_PSTAT_ADD(large_unmapped, 1);
-    HK_PSTAT_SUB(large_bytes, size);
+    hk_registry_clear(l, l->map_size);
+    while (l && hk_large_unmap_once(l))
+        l = hk_kept_oldest();
+    if (l)
+        hk_large_keep(l);
+}
+
+/* The smallest kept mapping that holds need bytes, registered again, or NULL. */
+static struct hk_large *hk_kept_take(size_t need)
+{
+    if (!atomic_load_explicit(&hk_large_kept_count, HK_RELAXED))
+        return NULL;
+    hk_lock(&hk_large_lock);
+    struct hk_large *best = NULL;
+    for (struct hk_large *l = hk_large_kept; l; l = l->next)
+        if (l->map_size >= need && (!best || l->map_size < best->map_size))
+            best = l;
+    if (best) {
+        hk_list_remove(&hk_large_kept, best);
+        hk_large_kept_count--;
+    }
+    hk_unlock(&hk_large_lock);
+    if (!best)
+        return NULL;
+    HK_PSTAT_SUB(large_kept, 1);
+    if (hk_registry_set(best, best->map_size, HK_CHUNK_LARGE, HK_CHUNK_LARGE_CONT)) {
+        hk_large_keep(best);
+        return NULL;
+    }
+    return best;
 }
 
 /* A cached mapping that fits `need` bytes without wasting more than half of it. */
@@ -116,6 +215,38 @@ static struct hk_large *hk_cache_take(size_t need)
     return l;
 }
 
+/* A new mapping of need bytes for a request of size; NULL after the OOM event. */
+static struct hk_large *hk_large_map(size_t size, size_t need, size_t align)
+{
+    struct hk_os_map m;
+    size_t map_align = align > HK_CHUNK_SIZE ? align : HK_CHUNK_SIZE;
+    struct hk_large *l = hk_os_map_aligned(need, map_align, &m);
+    if (!l && errno == ENOMEM && (atomic_load_explicit(&hk_large_cache_count, HK_RELAXED) ||
+                                  atomic_load_explicit(&hk_large_kept_count, HK_RELAXED))) {
+        /* What the cache holds may be what is missing (address space, or mappings under
+         * vm.max_map_count): give it back and try once more. */
+        hk_large_trim();
+        l = hk_os_map_aligned(need, map_align, &m);
+    }
+    if (!l) {
+        hk_oom_event(size, -1, "large", m.tried, errno ? errno : ENOMEM);
+        return NULL;
+    }
+    l->map_size = need;
+    l->raw = m.raw;
+    l->raw_size = m.raw_size;
+    HK_PSTAT_ADD(large_mapped, 1);
+    HK_PSTAT_ADD(large_bytes, m.raw_size);
+    if (hk_registry_set(l, need, HK_CHUNK_LARGE, HK_CHUNK_LARGE_CONT)) {
+        l->magic = 0;
+        if (!hk_large_unmap_once(l))
+            hk_large_keep(l);
+        hk_oom_event(size, -1, "large", need, ENOMEM);
+        return NULL;
+    }
+    return l;
+}
+
 static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
 {
     if (align < 16)
@@ -129,29 +260,16 @@ static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
     size_t user_off = hk_align_up(HK_LARGE_HDR, align);
     /* At least one byte past user_off, so the block (even of size 0) lies in the mapping. */
     size_t need = hk_align_up(user_off + (size ? size : 1), page);
-    struct hk_large *l = align <= HK_CHUNK_SIZE ? hk_cache_take(need) : NULL;
+    struct hk_large *l = NULL;
+    if (align <= HK_CHUNK_SIZE && !(l = hk_cache_take(need)))
+        l = hk_kept_take(need);
     if (l) {
         HK_PSTAT_ADD(large_cache_hits, 1);
         if (zero)   /* a fresh mapping is zero already; a reused one is not */
             memset((char *)l + user_off, 0, size);
-    } else {
-        size_t map_align = align > HK_CHUNK_SIZE ? align : HK_CHUNK_SIZE;
-        l = hk_os_map_aligned(need, map_align);
-        if (!l) {
-            int err = errno ? errno : ENOMEM;
-            hk_oom_event(size, -1, "large", need, err);
-            errno = ENOMEM;
-            return NULL;
-        }
-        if (hk_registry_set(l, need, HK_CHUNK_LARGE, HK_CHUNK_LARGE_CONT)) {
-            hk_os_unmap(l, need);
-            hk_oom_event(size, -1, "large", need, ENOMEM);
-            errno = ENOMEM;
-            return NULL;
-        }
-        l->map_size = need;
-        HK_PSTAT_ADD(large_mapped, 1);
-        HK_PSTAT_ADD(large_bytes, need);
+    } else if (!(l = hk_large_map(size, need, align))) {
+        errno = ENOMEM;
+        return NULL;
     }
     l->user_off = user_off;
     l->requested = size;
@@ -342,18 +460,27 @@ bool hk_large_resize_in_place(void *p, unsigned kind, size_t size)
     return true;
 }
 
+/* Everything cached or kept goes back to the OS (what the kernel refuses stays kept). */
 void hk_large_trim(void)
 {
     hk_lock(&hk_large_lock);
-    struct hk_large *all = hk_large_cache;
-    hk_large_cache = NULL;
+    struct hk_large *all = hk_large_cache, *kept = hk_large_kept;
+    hk_large_cache = hk_large_kept = NULL;
     hk_large_cache_count = 0;
     hk_large_cache_bytes = 0;
+    unsigned nkept = hk_large_kept_count;
+    hk_large_kept_count = 0;
     hk_unlock(&hk_large_lock);
+    HK_PSTAT_SUB(large_kept, nkept);
     while (all) {
         struct hk_large *n = all->next;
         hk_large_unmap(all);
         all = n;
     }
+    while (kept) {
+        struct hk_large *n = kept->next;
+        if (!hk_large_unmap_once(kept))
+            hk_large_keep(kept);
+        kept = n;
+    }
 }
-

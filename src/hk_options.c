@@ -40,6 +40,9 @@ const struct hk_option_def hk_option_defs[] = {
     HK_PATH("HAKMEM_DUMP_DIR", dump_dir, "write dump files there on OOM, fatal signals and exit"),
     HK_UINT("HAKMEM_FAULT_MMAP_FAIL_AFTER", "0", 0, UINT64_MAX, 0, false, fault_mmap_fail_after,
             "fault injection: mappings after the n-th fail with ENOMEM (0: never)"),
+    HK_UINT("HAKMEM_FAULT_MUNMAP_FAIL_AFTER", "0", 0, UINT64_MAX, 0, false,
+            fault_munmap_fail_after,
+            "fault injection: munmaps after the n-th successful one fail with ENOMEM (0: never)"),
     HK_BOOL("HAKMEM_TINY_TLS_LIST_SPILL", "1", tls_list_spill,
             "0 reproduces the reference failure: thread lists never give blocks back"),
     HK_BOOL("HAKMEM_ABORT_ON_ERROR", "0", abort_on_error, "abort after a misuse report"),
@@ -292,5 +295,5 @@ void hk_options_init(void)
 {
     for (size_t i = 0; i < hk_noptions; i++)
         hk_option_read(&hk_option_defs[i]);
-    hk_os_set_fail_after(hk_opt.fault_mmap_fail_after);
+    hk_os_set_fail_after(hk_opt.fault_mmap_fail_after, hk_opt.fault_munmap_fail_after);
 }

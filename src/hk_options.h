@@ -24,7 +24,8 @@ struct hk_options {
     int leak_report;             /* 0 lost, 1 reachable, 2 all */
     bool leak_child;             /* HAKMEM_LEAK_CHILD */
     const char *dump_dir;        /* HAKMEM_DUMP_DIR */
-    uint64_t fault_mmap_fail_after;
+    uint64_t fault_mmap_fail_after;   /* HAKMEM_FAULT_MMAP_FAIL_AFTER (0 = off) */
+    uint64_t fault_munmap_fail_after; /* HAKMEM_FAULT_MUNMAP_FAIL_AFTER (0 = off) */
     bool tls_list_spill;         /* HAKMEM_TINY_TLS_LIST_SPILL (1); 0 reproduces the leak */
     int stats_signal;            /* HAKMEM_STATS_SIGNAL (0 = none) */
     bool abort_on_error;         /* HAKMEM_ABORT_ON_ERROR */

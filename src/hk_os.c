@@ -1,5 +1,6 @@
 #include "hk_os.h"
 #include "hk_internal.h"
+#include "hk_stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,52 +14,196 @@
 
 extern char **environ;
 
-static atomic_uint_fast64_t hk_fail_after;     /* 0 = no fault injection */
-static atomic_uint_fast64_t hk_maps_done;
+/* ---- data mappings (docs/architecture.md, "Mapping policy") ---- */
 
-void hk_os_set_fail_after(uint64_t n) { atomic_store(&hk_fail_after, n); }
+/* Fault injection: HAKMEM_FAULT_MMAP_FAIL_AFTER counts hk_os_map_aligned calls,
+ * HAKMEM_FAULT_MUNMAP_FAIL_AFTER successful munmaps of data mappings. 0 = off. */
+static atomic_uint_fast64_t hk_map_fail_after, hk_maps_done;
+static atomic_uint_fast64_t hk_unmap_fail_after, hk_unmaps_done;
 
-static bool hk_os_fault_now(void)
+/* The base of the last data mapping made: the next exact try goes just below it, so that
+ * hakmem's mappings grow downward the way the kernel places its own. 0: none yet. */
+static atomic_uintptr_t hk_map_last;
+
+/* Exact tries stop above this: the program, its brk heap and low fixed mappings live there. */
+#define HK_OS_HINT_FLOOR ((uintptr_t)1 << 32)
+
+void hk_os_set_fail_after(uint64_t maps, uint64_t unmaps)
 {
-    uint64_t limit = atomic_load_explicit(&hk_fail_after, HK_RELAXED);
-    if (!limit)
-        return false;
-    return atomic_fetch_add(&hk_maps_done, 1) >= limit;
+    atomic_store(&hk_map_fail_after, maps);
+    atomic_store(&hk_unmap_fail_after, unmaps);
 }
 
-void *hk_os_map_meta(size_t size)
+static bool hk_os_map_fault(void)
 {
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint64_t limit = atomic_load_explicit(&hk_map_fail_after, HK_RELAXED);
+    return limit && atomic_fetch_add(&hk_maps_done, 1) >= limit;
+}
+
+static bool hk_os_unmap_fault(void)
+{
+    uint64_t limit = atomic_load_explicit(&hk_unmap_fail_after, HK_RELAXED);
+    return limit && atomic_load_explicit(&hk_unmaps_done, HK_RELAXED) >= limit;
+}
+
+static void *hk_os_mmap(void *addr, size_t len, int prot, int flags)
+{
+    void *p = mmap(addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
-void *hk_os_map_aligned(size_t size, size_t align)
+void *hk_os_map_meta(size_t size) { return hk_os_mmap(NULL, size, PROT_READ | PROT_WRITE, 0); }
+
+int hk_os_unmap(void *p, size_t size)
 {
-    if (hk_os_fault_now()) {
-        errno = ENOMEM;
-        return NULL;
+    if (hk_os_unmap_fault()) {
+        HK_PSTAT_ADD(unmap_failures, 1);
+        return ENOMEM;
     }
+    if (munmap(p, size) == 0) {
+        if (atomic_load_explicit(&hk_unmap_fail_after, HK_RELAXED))
+            atomic_fetch_add(&hk_unmaps_done, 1);
+        return 0;
+    }
+    int err = errno;
+    HK_PSTAT_ADD(unmap_failures, 1);
+    return err;
+}
+
+int hk_os_discard(void *p, size_t size) { return madvise(p, size, MADV_DONTNEED) ? errno : 0; }
+
+int hk_os_unmap_meta(void *p, size_t size)
+{
+    if (munmap(p, size) == 0)
+        return 0;
+    int err = errno;
+    HK_PSTAT_ADD(unmap_failures, 1);
+    (void)hk_os_discard(p, size);   /* what can still be given back */
+    return err;
+}
+
+/* Whether the kernel honours MAP_FIXED_NOREPLACE (Linux 4.17), asked once by mapping over
+ * a page that is surely mapped (this variable's): such a kernel refuses with EEXIST, an
+ * older one treats the address as a hint and maps elsewhere (undone at once). Without it,
+ * an exact try could land unaligned, and undoing that is an munmap that may be refused. */
+static bool hk_os_noreplace(void)
+{
+    static atomic_int known;   /* 0: not asked, 1: yes, -1: no */
+    int k = atomic_load_explicit(&known, HK_RELAXED);
+    if (k)
+        return k > 0;
+    void *page = (void *)((uintptr_t)&known & ~(uintptr_t)(hk_os_page_size() - 1));
+    void *p = hk_os_mmap(page, hk_os_page_size(), PROT_NONE, MAP_FIXED_NOREPLACE);
+    k = !p && errno == EEXIST ? 1 : -1;
+    if (p)
+        (void)hk_os_unmap_meta(p, hk_os_page_size());
+    atomic_store_explicit(&known, k, HK_RELAXED);   /* racers store the same */
+    return k > 0;
+}
+
+/* Where an exact mapping of size bytes is tried: aligned, ending at or below the last
+ * mapping's base. 0: no try (nothing mapped yet, too low, or the kernel cannot say no). */
+static uintptr_t hk_os_hint(size_t size, size_t align)
+{
+    uintptr_t last = atomic_load_explicit(&hk_map_last, HK_RELAXED);
+    if (last < HK_OS_HINT_FLOOR + size || !hk_os_noreplace())
+        return 0;
+    return (last - size) & ~(uintptr_t)(align - 1);
+}
+
+/* The slow way: size + align bytes anywhere, then the slack at both ends unmapped. A trim
+ * the kernel refuses leaves that slack in m's raw range, which is unmapped whole later:
+ * nothing is lost, and the mapping is still one range. */
+static void *hk_os_map_over(size_t size, size_t align, struct hk_os_map *m)
+{
+    size_t len = size + align;
+    m->tried = len;
+    char *raw = hk_os_mmap(NULL, len, PROT_READ | PROT_WRITE, 0);
+    if (!raw)
+        return NULL;
+    char *base = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+    size_t head = (size_t)(base - raw), tail = len - head - size;
+    m->raw = raw;
+    m->raw_size = len;
+    if (head && hk_os_unmap(raw, head) == 0) {
+        m->raw = base;
+        m->raw_size -= head;
+    }
+    if (tail && hk_os_unmap(base + size, tail) == 0)
+        m->raw_size -= tail;
+    return base;
+}
+
+void *hk_os_map_aligned(size_t size, size_t align, struct hk_os_map *m)
+{
+    m->raw = NULL;
+    m->raw_size = 0;
+    m->tried = 0;
     if (size + align < size) {
         errno = ENOMEM;
         return NULL;
     }
-    /* Over-map by the alignment and trim both ends. */
-    char *raw = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED)
+    uintptr_t hint = hk_os_hint(size, align);
+    if (hk_os_map_fault()) {
+        m->tried = hint ? size : size + align;
+        errno = ENOMEM;
         return NULL;
-    char *aligned = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
-    if (aligned > raw)
-        munmap(raw, (size_t)(aligned - raw));
-    size_t tail = (size_t)((raw + size + align) - (aligned + size));
-    if (tail)
-        munmap(aligned + size, tail);
-    return aligned;
+    }
+    void *p = NULL;
+    if (hint) {
+        m->tried = size;
+        p = hk_os_mmap((void *)hint, size, PROT_READ | PROT_WRITE, MAP_FIXED_NOREPLACE);
+        if (p) {
+            m->raw = p;
+            m->raw_size = size;
+        } else if (errno == ENOMEM) {
+            return NULL;   /* a larger try would be refused too */
+        }
+    }
+    if (!p)
+        p = hk_os_map_over(size, align, m);   /* range taken (EEXIST), or no try */
+    if (p)
+        atomic_store_explicit(&hk_map_last, (uintptr_t)p, HK_RELAXED);
+    return p;
 }
 
-void hk_os_unmap(void *p, size_t size) { munmap(p, size); }
+long hk_os_map_count(void)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char buf[2048];
+    long lines = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            lines += buf[i] == '\n';
+    }
+    close(fd);
+    return lines;
+}
 
-void hk_os_discard(void *p, size_t size) { madvise(p, size, MADV_DONTNEED); }
+long hk_os_max_map_count(void)
+{
+    static atomic_long cached;   /* 0: not read yet; racers store the same */
+    long v = atomic_load_explicit(&cached, HK_RELAXED);
+    if (v)
+        return v;
+    char buf[32];
+    v = -1;
+    if (hk_os_read_file("/proc/sys/vm/max_map_count", buf, sizeof buf) > 0 && buf[0] >= '0' &&
+        buf[0] <= '9') {
+        v = 0;
+        for (const char *c = buf; *c >= '0' && *c <= '9'; c++)
+            v = v * 10 + (*c - '0');
+    }
+    atomic_store_explicit(&cached, v, HK_RELAXED);
+    return v;
+}
 
 size_t hk_os_page_size(void)
 {

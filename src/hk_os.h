@@ -8,13 +8,40 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Maps `size` bytes aligned to `align` (a power of two >= page size). NULL on failure with
- * errno set. Honours HAKMEM_FAULT_MMAP_FAIL_AFTER. */
-void *hk_os_map_aligned(size_t size, size_t align);
+/* A data mapping (SuperSlab, large block) as the kernel made it. The caller uses `size`
+ * bytes at the aligned address hk_os_map_aligned returns; [raw, raw + raw_size) is what is
+ * mapped around them and what hk_os_unmap must be given when the caller is done. The two
+ * are equal unless a trim of the alignment slack was refused (docs/architecture.md,
+ * "Mapping policy"). */
+struct hk_os_map {
+    void *raw;
+    size_t raw_size;
+    size_t tried;      /* on failure: the length of the mmap call that failed (0: none made) */
+};
+
+/* Maps `size` bytes aligned to `align` (a power of two >= page size): first exactly `size`
+ * bytes at an aligned address just below the last mapping (MAP_FIXED_NOREPLACE, one VMA and
+ * one system call), else `size + align` bytes wherever the kernel puts them, trimmed to the
+ * aligned part. NULL on failure with errno set and m->tried. Honours
+ * HAKMEM_FAULT_MMAP_FAIL_AFTER (the injected failure is that of the first mmap call). */
+void *hk_os_map_aligned(size_t size, size_t align, struct hk_os_map *m);
 /* Plain anonymous mapping for internal metadata (never fault-injected). */
 void *hk_os_map_meta(size_t size);
-void hk_os_unmap(void *p, size_t size);
-void hk_os_discard(void *p, size_t size);   /* madvise(DONTNEED): keep the range, drop pages */
+/* munmap of a data mapping: 0, or the errno of the refusal (ENOMEM: the kernel would have
+ * had to split a mapping past vm.max_map_count). A refused range is still mapped and still
+ * the caller's. Counted in unmap_failures. Honours HAKMEM_FAULT_MUNMAP_FAIL_AFTER. */
+int hk_os_unmap(void *p, size_t size);
+/* munmap of metadata (never fault-injected). A refused range keeps its address space but
+ * its pages are dropped; counted in unmap_failures. Returns 0 or the errno. */
+int hk_os_unmap_meta(void *p, size_t size);
+/* madvise(DONTNEED): keep the range, drop its pages (they read as zeros afterwards).
+ * Returns 0 or the errno; on failure the contents are unchanged. */
+int hk_os_discard(void *p, size_t size);
+
+/* Lines of /proc/self/maps (one per mapping), counted without allocating; -1 if unreadable. */
+long hk_os_map_count(void);
+/* vm.max_map_count, read once; -1 if unreadable. */
+long hk_os_max_map_count(void);
 
 size_t hk_os_page_size(void);
 pid_t hk_os_tid(void);
@@ -49,7 +76,8 @@ long hk_os_read_file(const char *path, char *buf, size_t cap);
 /* getenv without allocation; NULL in set-uid programs (environment not trusted). */
 const char *hk_os_getenv(const char *name);
 
-/* Fault injection: number of mappings after which maps fail with ENOMEM (0 = never). */
-void hk_os_set_fail_after(uint64_t n);
+/* Fault injection: the number of mappings after which maps fail with ENOMEM, and of
+ * successful munmaps after which munmaps fail with ENOMEM without unmapping (0 = never). */
+void hk_os_set_fail_after(uint64_t maps, uint64_t unmaps);
 
 #endif

@@ -2,6 +2,8 @@
 #include "hk_side.h"
 #include "hk_os.h"
 
+#include <string.h>
+
 #define HK_SIDE_TABLE_BYTES ((HK_SS_SIZE >> HK_GRANULE_SHIFT) * sizeof(struct hk_side))
 
 static const char *const hk_state_names[HK_BLOCK_STATES] = {
@@ -13,16 +15,36 @@ const char *hk_walk_state_name(unsigned state)
     return state < HK_BLOCK_STATES ? hk_state_names[state] : "?";
 }
 
+/* Side tables whose munmap the kernel refused, their pages dropped (so they read as zeros,
+ * like a fresh mapping), linked through their first word: the next create takes one. Under
+ * hk_ss_lock, as every create and free. */
+static struct hk_side *hk_side_spare;
+
 int hk_side_create(struct hk_superslab *ss)
 {
-    ss->side = hk_os_map_meta(HK_SIDE_TABLE_BYTES);
-    return ss->side ? 0 : -1;
+    struct hk_side *t = hk_side_spare;
+    if (t) {
+        memcpy(&hk_side_spare, t, sizeof(void *));
+        memset(t, 0, sizeof(void *));
+    } else {
+        t = hk_os_map_meta(HK_SIDE_TABLE_BYTES);
+    }
+    ss->side = t;
+    return t ? 0 : -1;
+}
+
+void hk_side_free(struct hk_side *t)
+{
+    if (!t || !hk_os_unmap_meta(t, HK_SIDE_TABLE_BYTES))
+        return;
+    /* Refused (the pages are dropped already): kept for the next create. */
+    memcpy(t, &hk_side_spare, sizeof(void *));
+    hk_side_spare = t;
 }
 
 void hk_side_destroy(struct hk_superslab *ss)
 {
-    if (ss->side)
-        hk_os_unmap(ss->side, HK_SIDE_TABLE_BYTES);
+    hk_side_free(ss->side);
     ss->side = NULL;
 }
 
@@ -35,7 +57,9 @@ void hk_side_slab_reset(struct hk_slab *s)
     size_t len = (size_t)1 << ss->slab_shift;
     /* Drop the pages rather than writing zeros: most of a slab's entries are never used. */
     char *first = (char *)&ss->side[begin >> HK_GRANULE_SHIFT];
-    hk_os_discard(first, (len >> HK_GRANULE_SHIFT) * sizeof(struct hk_side));
+    size_t bytes = (len >> HK_GRANULE_SHIFT) * sizeof(struct hk_side);
+    if (hk_os_discard(first, bytes))
+        memset(first, 0, bytes);   /* the entries must read as zeros either way */
 }
 
 struct hk_misuse_block hk_side_info(const struct hk_side *e)

@@ -36,6 +36,8 @@ _Static_assert(HK_MID_MAX <= UINT32_MAX, "a slab block's size fits the entry who
 /* Side table of a SuperSlab (mapped with it in diagnostic mode, unmapped with it). */
 int hk_side_create(struct hk_superslab *ss);
 void hk_side_destroy(struct hk_superslab *ss);
+/* The same for a table already detached from its SuperSlab (read before unmapping it). */
+void hk_side_free(struct hk_side *t);
 /* A slab was (re)formatted: all its entries become UNCARVED. */
 void hk_side_slab_reset(struct hk_slab *s);
 

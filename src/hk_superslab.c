@@ -18,7 +18,9 @@
 /* Empty SuperSlabs kept mapped for reuse (a remapped SuperSlab pays its page faults again):
  * at most HK_SS_CACHE_MAX, and none longer than HK_SS_CACHE_AGE_NS unused, checked whenever
  * a SuperSlab enters the cache. A program that frees and allocates in waves reuses them;
- * one that stops keeps at most HK_SS_CACHE_MAX (hakmem_collect(1) returns them). */
+ * one that stops keeps at most HK_SS_CACHE_MAX (hakmem_collect(1) returns them). One whose
+ * munmap the kernel refuses stays in the cache beyond this count, its pages dropped: it is
+ * used before anything new is mapped. */
 #define HK_SS_CACHE_MAX 16
 #define HK_SS_CACHE_AGE_NS (50ull * 1000 * 1000)
 
@@ -34,6 +36,11 @@ static atomic_uint hk_orphan_count[HK_NUM_CLASSES];
 static atomic_uint_fast64_t hk_drained_unowned[HK_NUM_CLASSES];
 
 static unsigned hk_orphans_collect_locked(void);
+
+/* The last hk_ss_map of this thread: 0, or the size of the mapping that failed. */
+static HK_TLS size_t hk_ss_failed;
+
+size_t hk_superslab_failed_map(void) { return hk_ss_failed; }
 
 static unsigned hk_kind_of_shift(unsigned shift)
 {
@@ -80,30 +87,16 @@ static void hk_ss_format(struct hk_superslab *ss, unsigned shift)
     }
 }
 
-static struct hk_superslab *hk_ss_map(void)
+static void hk_ss_all_push(struct hk_superslab *ss)
 {
-    struct hk_superslab *ss = hk_os_map_aligned(HK_SS_SIZE, HK_SS_SIZE);
-    if (!ss)
-        return NULL;
-    if ((hk_diag_on && hk_side_create(ss)) ||
-        hk_registry_set(ss, HK_SS_SIZE, HK_CHUNK_SUPERSLAB, HK_CHUNK_SUPERSLAB)) {
-        hk_side_destroy(ss);
-        hk_os_unmap(ss, HK_SS_SIZE);
-        errno = ENOMEM;
-        return NULL;
-    }
-    ss->magic = HK_SS_MAGIC;
     ss->all_prev = NULL;
     ss->all_next = hk_ss_all;
     if (hk_ss_all)
         hk_ss_all->all_prev = ss;
     hk_ss_all = ss;
-    HK_PSTAT_ADD(superslabs_mapped, 1);
-    HK_PSTAT_ADD(superslab_bytes, HK_SS_SIZE);
-    return ss;
 }
 
-static void hk_ss_unmap(struct hk_superslab *ss)
+static void hk_ss_all_remove(struct hk_superslab *ss)
 {
     if (ss->all_prev)
         ss->all_prev->all_next = ss->all_next;
@@ -111,13 +104,66 @@ static void hk_ss_unmap(struct hk_superslab *ss)
         hk_ss_all = ss->all_next;
     if (ss->all_next)
         ss->all_next->all_prev = ss->all_prev;
-    ss->magic = 0;
-    /* Clear the registry first: from now on a free of a stale pointer is "not ours". */
+}
+
+static struct hk_superslab *hk_ss_map(void)
+{
+    struct hk_os_map m;
+    struct hk_superslab *ss = hk_os_map_aligned(HK_SS_SIZE, HK_SS_SIZE, &m);
+    hk_ss_failed = ss ? 0 : m.tried;
+    if (!ss)
+        return NULL;
+    ss->raw = m.raw;
+    ss->raw_size = m.raw_size;
+    if ((hk_diag_on && hk_side_create(ss)) ||
+        hk_registry_set(ss, HK_SS_SIZE, HK_CHUNK_SUPERSLAB, HK_CHUNK_SUPERSLAB)) {
+        /* Metadata could not be mapped. Should the kernel refuse this munmap too, the range
+         * is lost (counted in unmap_failures): nothing could describe it. */
+        hk_side_destroy(ss);
+        (void)hk_os_unmap(m.raw, m.raw_size);
+        hk_ss_failed = HK_SS_SIZE;
+        errno = ENOMEM;
+        return NULL;
+    }
+    ss->magic = HK_SS_MAGIC;
+    hk_ss_all_push(ss);
+    HK_PSTAT_ADD(superslabs_mapped, 1);
+    HK_PSTAT_ADD(superslab_bytes, m.raw_size);
+    return ss;
+}
+
+/* Returns ss to the OS; false (ss as before, registered, its pages dropped) when the kernel
+ * refuses. The registry is cleared first: from then on a free of a stale pointer is "not
+ * ours". What the unmap takes away is read before it. */
+static bool hk_ss_unmap(struct hk_superslab *ss)
+{
+    struct hk_side *side = ss->side;
+    void *raw = ss->raw;
+    size_t raw_size = ss->raw_size;
     hk_registry_clear(ss, HK_SS_SIZE);
-    hk_side_destroy(ss);
-    hk_os_unmap(ss, HK_SS_SIZE);
+    hk_ss_all_remove(ss);
+    ss->magic = 0;
+    if (hk_os_unmap(raw, raw_size)) {
+        ss->magic = HK_SS_MAGIC;
+        hk_ss_all_push(ss);
+        /* The leaves it used exist, so this cannot fail. */
+        (void)hk_registry_set(ss, HK_SS_SIZE, HK_CHUNK_SUPERSLAB, HK_CHUNK_SUPERSLAB);
+        size_t hdr = hk_ss_header_size();
+        (void)hk_os_discard((char *)ss + hdr, HK_SS_SIZE - hdr);   /* only RSS at stake */
+        return false;
+    }
+    hk_side_free(side);
     HK_PSTAT_ADD(superslabs_unmapped, 1);
-    HK_PSTAT_SUB(superslab_bytes, HK_SS_SIZE);
+    HK_PSTAT_SUB(superslab_bytes, raw_size);
+    return true;
+}
+
+/* Into the empty cache (under hk_ss_lock). */
+static void hk_ss_cache_push(struct hk_superslab *ss)
+{
+    hk_ss_list_push(&hk_ss_cache, ss);
+    hk_ss_cache_count++;
+    HK_PSTAT_ADD(superslabs_cached, 1);
 }
 
 static void hk_ss_cache_remove(struct hk_superslab *ss)
@@ -127,25 +173,38 @@ static void hk_ss_cache_remove(struct hk_superslab *ss)
     HK_PSTAT_SUB(superslabs_cached, 1);
 }
 
+/* SuperSlabs whose munmap was refused go back into the cache (as young ones: they are used
+ * before anything is mapped, and tried again when they age out). */
+static void hk_ss_cache_keep(struct hk_superslab *refused)
+{
+    uint64_t now = hk_os_monotonic_ns();
+    while (refused) {
+        struct hk_superslab *ss = refused;
+        hk_ss_list_remove(&refused, ss);
+        ss->cached_ns = now;
+        hk_ss_cache_push(ss);
+    }
+}
+
 /* An empty SuperSlab enters the cache at its head (the cache is ordered by age, youngest
  * first); the oldest leave it for the OS while they are too old or too many. */
 static void hk_ss_cache_put(struct hk_superslab *ss)
 {
     uint64_t now = hk_os_monotonic_ns();
     ss->cached_ns = now;
-    hk_ss_list_push(&hk_ss_cache, ss);
-    hk_ss_cache_count++;
-    HK_PSTAT_ADD(superslabs_cached, 1);
-    struct hk_superslab *old = hk_ss_cache;
+    hk_ss_cache_push(ss);
+    struct hk_superslab *old = hk_ss_cache, *refused = NULL;
     while (old->next)
         old = old->next;
     while (old != ss &&
            (hk_ss_cache_count > HK_SS_CACHE_MAX || now - old->cached_ns > HK_SS_CACHE_AGE_NS)) {
         struct hk_superslab *younger = old->prev;
         hk_ss_cache_remove(old);
-        hk_ss_unmap(old);
+        if (!hk_ss_unmap(old))
+            hk_ss_list_push(&refused, old);
         old = younger;
     }
+    hk_ss_cache_keep(refused);
 }
 
 /* A SuperSlab with a free slab of the given kind: partial list, then the cache, then a new
@@ -432,10 +491,14 @@ unsigned hk_orphans_collect(void)
 void hk_superslab_trim(void)
 {
     hk_lock(&hk_ss_lock);
+    struct hk_superslab *refused = NULL;
     while (hk_ss_cache) {
         struct hk_superslab *ss = hk_ss_cache;
         hk_ss_cache_remove(ss);
-        hk_ss_unmap(ss);
+        if (!hk_ss_unmap(ss))
+            hk_ss_list_push(&refused, ss);
+    }
+    hk_ss_cache_keep(refused);
     }
     hk_unlock(&hk_ss_lock);
 }

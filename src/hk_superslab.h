@@ -111,6 +111,8 @@ struct hk_superslab {
     uint32_t slabs_used;
     uint64_t cached_ns;              /* when it entered the empty cache (hk_superslab.c) */
     struct hk_side *side;            /* side table (diagnostic mode only), hk_side.h */
+    void *raw;                       /* the whole mapping, unmapped in one piece; larger */
+    size_t raw_size;                 /* than the SuperSlab when a trim was refused (hk_os.h) */
     struct hk_slab slabs[HK_SS_MAX_SLABS];
     /* The slabs' remote stacks, eight to a line: pushers share lines with each other, never
      * with the lines of the slabs' owners. */
@@ -185,8 +187,11 @@ void hk_slab_orphan(struct hk_slab *s);
 uint32_t hk_slab_drain_remote(struct hk_slab *s);
 /* Releases orphans whose blocks have all come back; returns how many slabs it released. */
 unsigned hk_orphans_collect(void);
-/* Unmaps every cached empty SuperSlab. */
+/* Unmaps every cached empty SuperSlab (those the kernel refuses to unmap stay cached). */
 void hk_superslab_trim(void);
+/* After hk_slab_acquire failed on this thread: the length of the mmap call that failed, or
+ * of the SuperSlab when something else failed (for the OOM event); 0 after a success. */
+size_t hk_superslab_failed_map(void);
 
 /* Iterate over live SuperSlabs (census, dumps): calls fn for each, under hk_ss_lock unless
  * lock is false (signal handlers: a racy walk rather than a deadlock). */

@@ -1,5 +1,6 @@
 /* The legacy free-form lines (and hakmem's OOM lines, which kept their shape):
  *   [SS OOM] mmap failed: err=12 ss_size=… alloc_size=… alloc=… freed=… bytes=…
+ *            (hakmem's add: … tier=… [reason=map_count] maps=… max_map_count=…)
  *   RLIMIT_AS(cur=… max=…) VmSize=… kB VmRSS=… kB
  *   [DEBUG] superslab_refill NULL detail: class=… prev_ss=… … errno=…
  * They are found wherever they sit in a line (after a timestamp, inside prose). Documents wrap
@@ -16,8 +17,9 @@ struct key {
 };
 
 static const struct key oom_keys[] = {
-    {"err", true},  {"ss_size", false}, {"alloc_size", false}, {"alloc", true},
-    {"freed", true}, {"bytes", true},   {"class", false},      {"tier", false}, {NULL, false}};
+    {"err", true},    {"ss_size", false}, {"alloc_size", false}, {"alloc", true},
+    {"freed", true},  {"bytes", true},    {"class", false},      {"tier", false},
+    {"maps", false},  {"max_map_count", false}, {"reason", false}, {NULL, false}};
 static const struct key rlimit_keys[] = {
     {"cur", true},     {"max", false},  {"VmSize", true}, {"VmRSS", true},
     {"VmPeak", false}, {"overcommit_memory", false},      {NULL, false}};
@@ -88,6 +90,10 @@ static void apply(struct hkd_legacy *lg, struct hkd_model *m, const char *key, s
             set_num(&s->f[HKD_F_superslab_bytes], v, at);
         else if (!strcmp(key, "class"))
             set_num(&e->f[HKD_E_class], v, at);
+        else if (!strcmp(key, "maps")) /* lines of /proc/self/maps at the failure */
+            set_num(&s->f[HKD_F_maps], v, at);
+        else if (!strcmp(key, "max_map_count"))
+            set_num(&s->f[HKD_F_max_map_count], v, at);
         else if (!strcmp(key, "tier")) {
             size_t n = v.n < sizeof e->tier - 1 ? v.n : sizeof e->tier - 1;
             memcpy(e->tier, v.p, n);

@@ -22,6 +22,7 @@
 #define MAP_COUNT_DEFAULT 65530     /* vm.max_map_count default */
 #define MAP_COUNT_NOTICE 0.50
 #define MAP_COUNT_WARN 0.90
+#define MAP_COUNT_NEAR 64           /* counted maps this close to max_map_count: reached */
 #define PARKED_MIN 4096             /* blocks parked in one class before it matters */
 #define PARKED_SHARE 0.50           /* share of a class's free blocks parked in caches */
 #define REMOTE_MIN 1024             /* blocks waiting in remote queues before it matters */
@@ -621,21 +622,81 @@ static void rule_overcommit(struct ctx *c)
                            "(vm.overcommit_ratio sets the limit)");
 }
 
-static void rule_map_count(struct ctx *c)
+/* hakmem's own mappings: live SuperSlabs + live large mappings; false when unknown. */
+static bool hakmem_maps(const struct ctx *c, uint64_t *out, struct hkd_loc *at)
 {
     uint64_t mapped, unmapped = 0, live, lm = 0, lu = 0;
-    struct hkd_loc at = c->v.f[HKD_F_superslabs_live].at;
+    *at = c->v.f[HKD_F_superslabs_live].at;
     if (get(c, HKD_F_superslabs_live, &live)) {
     } else if (get(c, HKD_F_superslabs_mapped, &mapped)) {
         get(c, HKD_F_superslabs_unmapped, &unmapped);
         live = mapped > unmapped ? mapped - unmapped : 0;
-        at = c->v.f[HKD_F_superslabs_mapped].at;
+        *at = c->v.f[HKD_F_superslabs_mapped].at;
     } else {
-        return;
+        return false;
     }
     get(c, HKD_F_large_mapped, &lm);
     get(c, HKD_F_large_unmapped, &lu);
-    uint64_t maps = hkd_add_sat(live, hkd_sub_floor(lm, lu));
+    *out = hkd_add_sat(live, hkd_sub_floor(lm, lu));
+    return true;
+}
+
+/* The count hakmem measured (maps= max_map_count= of the OOM line or the limits record):
+ * true when it was there, whatever it says. */
+static bool map_count_measured(struct ctx *c)
+{
+    uint64_t maps, max, own;
+    struct hkd_loc at;
+    if (!get(c, HKD_F_maps, &maps) || !get(c, HKD_F_max_map_count, &max) || !max)
+        return false;
+    double share = (double)maps / (double)max;
+    if (share < MAP_COUNT_NOTICE)
+        return true;
+    bool reached = maps + MAP_COUNT_NEAR >= max;
+    const struct hkd_event *e = last_event(c, "oom");
+    bool enomem = e && e->f[HKD_E_errno].set && e->f[HKD_E_errno].v == 12;
+    enum hkd_severity sev = reached && enomem      ? HKD_SEV_ERROR
+                            : share >= MAP_COUNT_WARN ? HKD_SEV_WARNING
+                                                      : HKD_SEV_NOTICE;
+    struct hkd_finding *f = hkd_finding_new(
+        c->out, "map-count-limit", sev,
+        "%s mappings = %s of vm.max_map_count (%s)%s", hkd_count(maps).s,
+        hkd_pct((double)maps, (double)max).s, hkd_count(max).s,
+        reached && enomem ? ": the mmap failed for want of a mapping" : "");
+    hkd_ev_uint(f, "maps", maps);
+    hkd_ev_uint(f, "max_map_count", max);
+    hkd_ev_real(f, "share_of_max_map_count", share);
+    hkd_strv_addf(&f->evidence, "maps=%s max_map_count=%s: lines of /proc/self/maps counted "
+                  "by hakmem%s", hkd_count(maps).s, hkd_count(max).s,
+                  where(c, c->v.f[HKD_F_maps].at).s);
+    bool own_known = hakmem_maps(c, &own, &at);
+    if (own_known && c->v.f[HKD_F_large_mapped].set)
+        hkd_strv_addf(&f->evidence, "%s of them are hakmem's (SuperSlabs + large mappings, "
+                      "%s); the rest belong to the program and its libraries%s",
+                      hkd_count(own).s, hkd_pct((double)own, (double)maps).s, where(c, at).s);
+    else if (own_known)
+        hkd_strv_addf(&f->evidence, "%s of them are hakmem's SuperSlabs (its large mappings "
+                      "are not in this input)%s", hkd_count(own).s, where(c, at).s);
+    if (reached && enomem)
+        hkd_strv_add(&f->rules_out, "physical memory and the address space as the first cause: "
+                                    "mmap also fails with ENOMEM when one more mapping would "
+                                    "pass vm.max_map_count");
+    hkd_strv_add(&f->next, "see what holds the mappings (sort /proc/PID/maps by name); raise "
+                           "the limit if the program needs them (sysctl vm.max_map_count)");
+    return true;
+}
+
+static void rule_map_count(struct ctx *c)
+{
+    if (map_count_measured(c))
+        return;
+    uint64_t maps, live, lm = 0, lu = 0;
+    struct hkd_loc at;
+    if (!hakmem_maps(c, &maps, &at))
+        return;
+    get(c, HKD_F_large_mapped, &lm);
+    get(c, HKD_F_large_unmapped, &lu);
+    live = hkd_sub_floor(maps, hkd_sub_floor(lm, lu));
     double share = (double)maps / MAP_COUNT_DEFAULT;
     if (share < MAP_COUNT_NOTICE)
         return;
