@@ -499,7 +499,6 @@ void hk_superslab_trim(void)
             hk_ss_list_push(&refused, ss);
     }
     hk_ss_cache_keep(refused);
-    }
     hk_unlock(&hk_ss_lock);
 }
 
