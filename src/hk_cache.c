@@ -155,19 +155,20 @@ static struct hk_block *hk_slab_pop(struct hk_slab *s)
 
 /* Carves the next never-used block of s. Its mark goes on with the push that follows, and
  * the carved extent grows only now, so a free of a block not yet carved is not a block. */
-static struct hk_block *hk_slab_carve(struct hk_slab *s)
+static struct hk_block *hk_slab_carve(struct hk_slab *s, unsigned to)
 {
     struct hk_block *b = (struct hk_block *)(hk_slab_block0(s) +
                                              (size_t)s->carved * s->block_size);
     s->carved++;
     atomic_store_explicit(&s->carved_end, (uint32_t)s->carved * s->block_size, HK_RELAXED);
-    hk_side_move(b, HK_BLOCK_UNCARVED, HK_BLOCK_TLS_LIST);
+    hk_side_move(b, HK_BLOCK_UNCARVED, to);
     return b;
 }
 
-/* Takes up to `want` blocks from slab s onto l; returns how many. */
+/* Takes up to `want` blocks from slab s onto l (a thread list in state `to`: TLS list or
+ * fast cache); returns how many. */
 static uint32_t hk_slab_take(struct hk_heap *h, struct hk_slab *s, uint32_t want,
-                             struct hk_list *l)
+                             struct hk_list *l, unsigned to)
 {
     uint32_t got = 0;
     if (hk_slab_claimed(s))          /* allocated from: an ordinary owned slab from now on */
@@ -176,12 +177,12 @@ static uint32_t hk_slab_take(struct hk_heap *h, struct hk_slab *s, uint32_t want
         hk_slab_drain_remote(s);
     struct hk_block *b;
     while (got < want && s->free && (b = hk_slab_pop(s))) {
-        hk_side_move(b, HK_BLOCK_SLAB_FREE, HK_BLOCK_TLS_LIST);
+        hk_side_move(b, HK_BLOCK_SLAB_FREE, to);
         hk_list_push(l, b);
         got++;
     }
     while (got < want && s->carved < s->capacity) {
-        hk_list_push(l, hk_slab_carve(s));
+        hk_list_push(l, hk_slab_carve(s, to));
         got++;
     }
     s->used += got;
@@ -265,15 +266,16 @@ static struct hk_slab *hk_heap_slab_with_blocks(struct hk_heap *h, unsigned cls)
     return s;
 }
 
-/* Fills l with up to `want` blocks of class cls from slabs. */
-static uint32_t hk_heap_take(struct hk_heap *h, unsigned cls, uint32_t want, struct hk_list *l)
+/* Fills l (in state `to`) with up to `want` blocks of class cls from slabs. */
+static uint32_t hk_heap_take(struct hk_heap *h, unsigned cls, uint32_t want, struct hk_list *l,
+                             unsigned to)
 {
     uint32_t got = 0;
     while (got < want) {
         struct hk_slab *s = hk_heap_slab_with_blocks(h, cls);
         if (!s)
             break;
-        got += hk_slab_take(h, s, want - got, l);
+        got += hk_slab_take(h, s, want - got, l, to);
     }
     return got;
 }
@@ -312,9 +314,9 @@ static void hk_fast_spill(struct hk_heap *h, unsigned cls, uint32_t n)
 
 /* ---- allocation ---- */
 
-/* Moves up to `batch` blocks from the TLS list (refilled from slabs when empty) into the
- * fast cache; false when there are none. A TLS list found corrupt is dropped by the pop, and
- * the slabs refill it once more. */
+/* Moves up to `batch` blocks into the fast cache: from the TLS list, or, when that is empty,
+ * straight from the slabs (a block moved once, not twice); false when there are none. A TLS
+ * list found corrupt is dropped by the pop, and the slabs refill the cache instead. */
 static bool hk_fast_refill(struct hk_heap *h, unsigned cls)
 {
     struct hk_list *fl = &h->fast[cls].list;
@@ -322,8 +324,13 @@ static bool hk_fast_refill(struct hk_heap *h, unsigned cls)
     uint32_t batch = hk_class_info[cls].batch;
     uint32_t moved = 0;
     for (int tries = 0; tries < 2 && !moved; tries++) {
-        if (!tl->head && !hk_heap_take(h, cls, batch, tl))
-            return false;
+        if (!tl->head) {
+            uint32_t room = fl->cap - fl->count;
+            moved = hk_heap_take(h, cls, batch < room ? batch : room, fl, HK_BLOCK_FAST_CACHE);
+            if (!moved)
+                return false;
+            break;
+        }
         struct hk_block *b;
         while (moved < batch && fl->count < fl->cap &&
                (b = hk_list_pop_checked(tl, cls, HK_BLOCK_TLS_LIST))) {
@@ -344,10 +351,9 @@ void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)
     if (h->state == HK_HEAP_DEAD) {
         /* No caches on the dead heap: one block straight from a slab. */
         struct hk_list one = {NULL, 0, 1};
-        if (!hk_heap_take(h, cls, 1, &one))
+        if (!hk_heap_take(h, cls, 1, &one, HK_BLOCK_FAST_CACHE))
             return NULL;
         b = one.head;
-        hk_side_move(b, HK_BLOCK_TLS_LIST, HK_BLOCK_FAST_CACHE);
         HK_STAT(h, cls, slow_allocs, 1);
         return hk_block_hand_out(b);
     }
