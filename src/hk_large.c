@@ -9,6 +9,7 @@
  * may have is limited (vm.max_map_count) and mmap/munmap are system calls. */
 #include "hk_large.h"
 #include "hk_checked.h"
+#include "hk_dlist.h"
 #include "hk_hooks.h"
 #include "hk_lock.h"
 #include "hk_os.h"
@@ -38,8 +39,8 @@ struct hk_large {
     size_t map_size;                 /* bytes mapped from base */
     size_t user_off;                 /* user pointer = base + user_off */
     size_t requested;
-    struct hk_large *next, *prev;    /* cache list (most recent first) */
-    struct hk_large *lnext, *lprev;  /* diagnostic mode: list of live blocks */
+    struct hk_dlink link;            /* cache list (most recent first) */
+    struct hk_dlink live_link;       /* diagnostic mode: list of live blocks */
     uint32_t stack;                  /* diagnostic mode: allocation stack id */
     uint32_t diag;                   /* on the live list */
     uint64_t cached_ns;              /* when it entered the cache */
@@ -48,8 +49,8 @@ struct hk_large {
 _Static_assert(sizeof(struct hk_large) <= HK_LARGE_HDR, "large header overlaps the block");
 
 static HK_LOCK_DEFINE(hk_large_lock, HK_RANK_LARGE);
-static struct hk_large *hk_large_live;       /* diagnostic mode only */
-static struct hk_large *hk_large_cache;
+static struct hk_dlist hk_large_live;      /* diagnostic mode only */
+static struct hk_dlist hk_large_cache;
 static atomic_uint hk_large_cache_count;   /* peeked without the lock */
 static size_t hk_large_cache_bytes;
 static atomic_size_t hk_large_limit; /* requests above this fail without a mapping attempt */
@@ -79,12 +80,7 @@ size_t hk_large_max_request(void)
 
 static void hk_cache_remove(struct hk_large *l)
 {
-    if (l->prev)
-        l->prev->next = l->next;
-    else
-        hk_large_cache = l->next;
-    if (l->next)
-        l->next->prev = l->prev;
+    hk_dlist_remove(&hk_large_cache, &l->link);
     hk_large_cache_count--;
     hk_large_cache_bytes -= l->map_size;
 }
@@ -99,20 +95,32 @@ static void hk_large_unmap(struct hk_large *l)
     HK_PSTAT_SUB(large_bytes, size);
 }
 
+/* Unmaps every mapping on a list taken off the cache (outside the lock). */
+static void hk_large_unmap_all(struct hk_dlist *list)
+{
+    struct hk_large *l;
+    while ((l = HK_DLIST_FIRST(list, struct hk_large, link))) {
+        hk_dlist_remove(list, &l->link);
+        hk_large_unmap(l);
+    }
+}
+
 /* A cached mapping that fits `need` bytes without wasting more than half of it. */
 static struct hk_large *hk_cache_take(size_t need)
 {
     if (!atomic_load_explicit(&hk_large_cache_count, HK_RELAXED))
         return NULL;
     hk_lock(&hk_large_lock);
-    struct hk_large *l;
-    for (l = hk_large_cache; l; l = l->next)
-        if (l->map_size >= need && l->map_size / 2 <= need)
+    struct hk_large *found = NULL;
+    HK_DLIST_FOREACH(l, &hk_large_cache, struct hk_large, link)
+        if (l->map_size >= need && l->map_size / 2 <= need) {
+            found = l;
             break;
-    if (l)
-        hk_cache_remove(l);
+        }
+    if (found)
+        hk_cache_remove(found);
     hk_unlock(&hk_large_lock);
-    return l;
+    return found;
 }
 
 static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
@@ -154,8 +162,8 @@ static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
     }
     l->user_off = user_off;
     l->requested = size;
-    l->next = l->prev = NULL;
-    l->lnext = l->lprev = NULL;
+    hk_dlink_init(&l->link);
+    hk_dlink_init(&l->live_link);
     l->diag = 0;
     l->stack = 0;
     atomic_thread_fence(memory_order_release);
@@ -219,11 +227,7 @@ void *hk_large_alloc_diag(size_t size, size_t align, bool zero, uint32_t stack)
         memset(p + size, HK_LARGE_CANARY_BYTE, HK_CANARY);
     hk_lock(&hk_large_lock);
     l->diag = 1;
-    l->lprev = NULL;
-    l->lnext = hk_large_live;
-    if (hk_large_live)
-        hk_large_live->lprev = l;
-    hk_large_live = l;
+    hk_dlist_insert(&hk_large_live, &l->live_link);
     hk_unlock(&hk_large_lock);
     return p;
 }
@@ -243,12 +247,7 @@ static bool hk_large_diag_free(struct hk_large *l, void *p)
             }
     }
     hk_lock(&hk_large_lock);
-    if (l->lprev)
-        l->lprev->lnext = l->lnext;
-    else
-        hk_large_live = l->lnext;
-    if (l->lnext)
-        l->lnext->lprev = l->lprev;
+    hk_dlist_remove(&hk_large_live, &l->live_link);
     l->diag = 0;
     hk_unlock(&hk_large_lock);
     return true;
@@ -258,7 +257,7 @@ void hk_large_foreach_live(void (*fn)(void *ctx, void *p, size_t size, size_t us
                                       uint32_t stack), void *ctx)
 {
     hk_lock(&hk_large_lock);
-    for (struct hk_large *l = hk_large_live; l; l = l->lnext)
+    HK_DLIST_FOREACH(l, &hk_large_live, struct hk_large, live_link)
         fn(ctx, (char *)l + l->user_off, l->requested, hk_large_usable(l), l->stack);
     hk_unlock(&hk_large_lock);
 }
@@ -275,38 +274,27 @@ void hk_large_free(void *p, unsigned kind)
         hk_large_unmap(l);
         return;
     }
-    struct hk_large *evict = NULL;
+    struct hk_dlist evict = {NULL};
     uint64_t now = hk_os_monotonic_ns();
     l->cached_ns = now;
     hk_lock(&hk_large_lock);
     l->magic = HK_LARGE_CACHED;
-    l->prev = NULL;
-    l->next = hk_large_cache;
-    if (l->next)
-        l->next->prev = l;
-    hk_large_cache = l;
+    hk_dlist_insert(&hk_large_cache, &l->link);
     hk_large_cache_count++;
     hk_large_cache_bytes += l->map_size;
     /* Evict the oldest entries beyond the limits or past their age (unmapped outside the
      * lock below). The list is most recent first, so the oldest is at the tail. */
-    struct hk_large *t = hk_large_cache;
-    while (t->next)
-        t = t->next;
+    struct hk_large *t = HK_DLIST_ENTRY(hk_dlist_last(&hk_large_cache), struct hk_large, link);
     while (t && (hk_large_cache_count > HK_LARGE_CACHE_MAX ||
                  hk_large_cache_bytes > HK_LARGE_CACHE_BYTES_MAX ||
                  now - t->cached_ns > HK_LARGE_CACHE_AGE_NS)) {
-        struct hk_large *prev = t->prev;
+        struct hk_large *prev = HK_DLIST_ENTRY(t->link.prev, struct hk_large, link);
         hk_cache_remove(t);
-        t->next = evict;
-        evict = t;
+        hk_dlist_insert(&evict, &t->link);
         t = prev;
     }
     hk_unlock(&hk_large_lock);
-    while (evict) {
-        struct hk_large *n = evict->next;
-        hk_large_unmap(evict);
-        evict = n;
-    }
+    hk_large_unmap_all(&evict);
 }
 
 size_t hk_large_usable_size(const void *p, unsigned kind)
@@ -331,15 +319,11 @@ bool hk_large_resize_in_place(void *p, unsigned kind, size_t size)
 void hk_large_trim(void)
 {
     hk_lock(&hk_large_lock);
-    struct hk_large *all = hk_large_cache;
-    hk_large_cache = NULL;
+    struct hk_dlist all = hk_large_cache;
+    hk_dlist_init(&hk_large_cache);
     hk_large_cache_count = 0;
     hk_large_cache_bytes = 0;
     hk_unlock(&hk_large_lock);
-    while (all) {
-        struct hk_large *n = all->next;
-        hk_large_unmap(all);
-        all = n;
-    }
+    hk_large_unmap_all(&all);
 }
 

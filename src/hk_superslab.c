@@ -20,10 +20,10 @@
 #define HK_SS_CACHE_MAX 4
 
 static HK_LOCK_DEFINE(hk_ss_lock, HK_RANK_SUPERSLAB);
-static struct hk_superslab *hk_ss_partial[3];   /* by slab size: 64 KiB, 256 KiB, 2 MiB */
-static struct hk_superslab *hk_ss_cache;         /* empty, formatted for nothing */
+static struct hk_dlist hk_ss_partial[3];   /* by slab size: 64 KiB, 256 KiB, 2 MiB */
+static struct hk_dlist hk_ss_cache;        /* empty, formatted for nothing */
 static unsigned hk_ss_cache_count;
-static struct hk_superslab *hk_ss_all;
+static struct hk_dlist hk_ss_all;
 static struct hk_slab *hk_orphans[HK_NUM_CLASSES];
 /* Orphans per class, readable without the lock (a racy peek that saves taking it). */
 static atomic_uint hk_orphan_count[HK_NUM_CLASSES];
@@ -38,26 +38,6 @@ static unsigned hk_kind_of_shift(unsigned shift)
 static size_t hk_ss_header_size(void)
 {
     return hk_align_up(sizeof(struct hk_superslab), 4096);
-}
-
-static void hk_ss_list_push(struct hk_superslab **head, struct hk_superslab *ss)
-{
-    ss->prev = NULL;
-    ss->next = *head;
-    if (*head)
-        (*head)->prev = ss;
-    *head = ss;
-}
-
-static void hk_ss_list_remove(struct hk_superslab **head, struct hk_superslab *ss)
-{
-    if (ss->prev)
-        ss->prev->next = ss->next;
-    else
-        *head = ss->next;
-    if (ss->next)
-        ss->next->prev = ss->prev;
-    ss->next = ss->prev = NULL;
 }
 
 /* Lays out an empty SuperSlab for slabs of 1 << shift bytes. */
@@ -88,11 +68,9 @@ static struct hk_superslab *hk_ss_map(void)
         return NULL;
     }
     ss->magic = HK_SS_MAGIC;
-    ss->all_prev = NULL;
-    ss->all_next = hk_ss_all;
-    if (hk_ss_all)
-        hk_ss_all->all_prev = ss;
-    hk_ss_all = ss;
+    hk_dlink_init(&ss->link);
+    hk_dlink_init(&ss->all_link);
+    hk_dlist_insert(&hk_ss_all, &ss->all_link);
     HK_PSTAT_ADD(superslabs_mapped, 1);
     HK_PSTAT_ADD(superslab_bytes, HK_SS_SIZE);
     return ss;
@@ -100,12 +78,7 @@ static struct hk_superslab *hk_ss_map(void)
 
 static void hk_ss_unmap(struct hk_superslab *ss)
 {
-    if (ss->all_prev)
-        ss->all_prev->all_next = ss->all_next;
-    else
-        hk_ss_all = ss->all_next;
-    if (ss->all_next)
-        ss->all_next->all_prev = ss->all_prev;
+    hk_dlist_remove(&hk_ss_all, &ss->all_link);
     ss->magic = 0;
     /* Clear the registry first: from now on a free of a stale pointer is "not ours". */
     hk_registry_clear(ss, HK_SS_SIZE);
@@ -120,15 +93,16 @@ static void hk_ss_unmap(struct hk_superslab *ss)
 static struct hk_superslab *hk_ss_with_free_slab(unsigned shift)
 {
     unsigned kind = hk_kind_of_shift(shift);
-    struct hk_superslab *ss = hk_ss_partial[kind];
+    struct hk_superslab *ss = HK_DLIST_FIRST(&hk_ss_partial[kind], struct hk_superslab, link);
     if (ss)
         return ss;
     /* Before growing, take back orphans whose blocks have all been freed. */
-    if (!hk_ss_cache && hk_orphans_collect_locked() && hk_ss_partial[kind])
-        return hk_ss_partial[kind];
-    ss = hk_ss_cache;
+    if (hk_dlist_empty(&hk_ss_cache) && hk_orphans_collect_locked() &&
+        !hk_dlist_empty(&hk_ss_partial[kind]))
+        return HK_DLIST_FIRST(&hk_ss_partial[kind], struct hk_superslab, link);
+    ss = HK_DLIST_FIRST(&hk_ss_cache, struct hk_superslab, link);
     if (ss) {
-        hk_ss_list_remove(&hk_ss_cache, ss);
+        hk_dlist_remove(&hk_ss_cache, &ss->link);
         hk_ss_cache_count--;
         HK_PSTAT_SUB(superslabs_cached, 1);
     } else {
@@ -137,7 +111,7 @@ static struct hk_superslab *hk_ss_with_free_slab(unsigned shift)
             return NULL;
     }
     hk_ss_format(ss, shift);
-    hk_ss_list_push(&hk_ss_partial[kind], ss);
+    hk_dlist_insert(&hk_ss_partial[kind], &ss->link);
     ss->in_partial = 1;
     return ss;
 }
@@ -179,7 +153,7 @@ struct hk_slab *hk_slab_acquire(unsigned cls, struct hk_heap *h)
     ss->free_mask &= ~(1u << i);
     ss->slabs_used++;
     if (!ss->free_mask) {
-        hk_ss_list_remove(&hk_ss_partial[hk_kind_of_shift(shift)], ss);
+        hk_dlist_remove(&hk_ss_partial[hk_kind_of_shift(shift)], &ss->link);
         ss->in_partial = 0;
     }
     struct hk_slab *s = &ss->slabs[i];
@@ -209,16 +183,16 @@ static void hk_slab_release_locked(struct hk_slab *s)
     ss->free_mask |= 1u << s->index;
     ss->slabs_used--;
     if (!ss->in_partial) {
-        hk_ss_list_push(&hk_ss_partial[kind], ss);
+        hk_dlist_insert(&hk_ss_partial[kind], &ss->link);
         ss->in_partial = 1;
     }
     if (ss->slabs_used)
         return;
     /* Whole SuperSlab empty: to the cache, or back to the OS. */
-    hk_ss_list_remove(&hk_ss_partial[kind], ss);
+    hk_dlist_remove(&hk_ss_partial[kind], &ss->link);
     ss->in_partial = 0;
     if (hk_ss_cache_count < HK_SS_CACHE_MAX) {
-        hk_ss_list_push(&hk_ss_cache, ss);
+        hk_dlist_insert(&hk_ss_cache, &ss->link);
         hk_ss_cache_count++;
         HK_PSTAT_ADD(superslabs_cached, 1);
     } else {
@@ -349,9 +323,9 @@ unsigned hk_orphans_collect(void)
 void hk_superslab_trim(void)
 {
     hk_lock(&hk_ss_lock);
-    while (hk_ss_cache) {
-        struct hk_superslab *ss = hk_ss_cache;
-        hk_ss_list_remove(&hk_ss_cache, ss);
+    while (!hk_dlist_empty(&hk_ss_cache)) {
+        struct hk_superslab *ss = HK_DLIST_FIRST(&hk_ss_cache, struct hk_superslab, link);
+        hk_dlist_remove(&hk_ss_cache, &ss->link);
         hk_ss_cache_count--;
         HK_PSTAT_SUB(superslabs_cached, 1);
         hk_ss_unmap(ss);
@@ -363,7 +337,7 @@ void hk_superslab_foreach(void (*fn)(struct hk_superslab *ss, void *arg), void *
 {
     if (lock)
         hk_lock(&hk_ss_lock);
-    for (struct hk_superslab *ss = hk_ss_all; ss; ss = ss->all_next)
+    HK_DLIST_FOREACH(ss, &hk_ss_all, struct hk_superslab, all_link)
         fn(ss, arg);
     if (lock)
         hk_unlock(&hk_ss_lock);

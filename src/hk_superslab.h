@@ -13,6 +13,7 @@
 #ifndef HK_SUPERSLAB_H
 #define HK_SUPERSLAB_H
 
+#include "hk_dlist.h"
 #include "hk_internal.h"
 #include "hk_registry.h"
 #include "hk_size_class.h"
@@ -80,8 +81,8 @@ static inline void hk_slab_set_state(struct hk_slab *s, unsigned state)
 
 struct hk_superslab {
     uint64_t magic;                  /* HK_SS_MAGIC while mapped by us */
-    struct hk_superslab *next, *prev;/* partial list of its kind, or the empty cache */
-    struct hk_superslab *all_next, *all_prev;   /* every mapped SuperSlab */
+    struct hk_dlink link;            /* partial list of its kind, or the empty cache */
+    struct hk_dlink all_link;        /* every mapped SuperSlab */
     uint32_t free_mask;              /* bit i: slab i unassigned */
     uint8_t slab_shift;
     uint8_t nslabs;
