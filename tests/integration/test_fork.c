@@ -104,10 +104,18 @@ static int child_main(int id)
         return 13;
     pthread_join(t, &ret);
     free(ret);
-    char buf[64];
-    snprintf(buf, sizeof buf, "child %d done", id);   /* stdio in the child */
-    (void)buf;
-    return 0;
+    /* stdio in the child, through a stream whose buffer it allocates: the text must come
+     * back as written */
+    char want[32], *text = NULL;
+    size_t len = 0;
+    snprintf(want, sizeof want, "child %d done", id);
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return 14;
+    int n = fprintf(f, "child %d done", id);
+    int ok = fclose(f) == 0 && n > 0 && text && len == strlen(want) && strcmp(text, want) == 0;
+    free(text);
+    return ok ? 0 : 15;
 }
 
 int main(void)

@@ -21,6 +21,20 @@ static void x_prepare(void) { pthread_mutex_lock(&xlock); }
 static void x_parent(void) { pthread_mutex_unlock(&xlock); }
 static void x_child(void) { pthread_mutex_unlock(&xlock); }
 
+#if S_HAVE_STATS
+/* A snapshot taken while the other threads allocate (a fork may land in it): it is this
+ * process's, and no cumulative counter went back since the previous one (*last). */
+static void check_snapshot(struct hakmem_stats *last)
+{
+    struct hakmem_stats st = s_snap();
+    expect_u64_eq(st.pid, (uint64_t)getpid(), "snapshot pid");
+    expect_u64_ge(st.totals.allocs, last->totals.allocs, "allocations counted went back");
+    expect_u64_ge(st.totals.frees, last->totals.frees, "frees counted went back");
+    expect_u64_ge(st.superslabs_mapped, last->superslabs_mapped, "SuperSlabs mapped went back");
+    *last = st;
+}
+#endif
+
 static void *churn(void *arg)
 {
     long id = (long)arg;
@@ -30,6 +44,10 @@ static void *churn(void *arg)
     struct s_block mine[128];
     memset(mine, 0, sizeof mine);
     uint64_t k = 0;
+#if S_HAVE_STATS
+    struct hakmem_stats last;
+    memset(&last, 0, sizeof last);
+#endif
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
         k++;
         unsigned i = (unsigned)(s_next(&r) % 128);
@@ -41,10 +59,8 @@ static void *churn(void *arg)
             hakmem_collect((int)((k >> 8) & 1));
 #endif
 #if S_HAVE_STATS
-        if (id == 1 && (k & 255) == 0) {
-            struct hakmem_stats st = s_snap();
-            (void)st;
-        }
+        if (id == 1 && (k & 255) == 0)
+            check_snapshot(&last);
 #endif
         if ((k & 3) == 0) {           /* swap with the exchange: a cross-thread free */
             unsigned x = (unsigned)(s_next(&r) % XSLOTS);
