@@ -21,32 +21,39 @@ extern char **environ;
 
 static atomic_uint hk_dump_seq;
 
-static void hk_rec_u64(struct hk_out *o, const char *key, uint64_t v)
+/* " key=" */
+static void hk_dump_rec_key(struct hk_out *o, const char *key)
 {
     hk_out_char(o, ' ');
     hk_out_str(o, key);
     hk_out_char(o, '=');
+}
+
+void hk_dump_rec_u64(struct hk_out *o, const char *key, uint64_t v)
+{
+    hk_dump_rec_key(o, key);
     hk_out_u64(o, v);
 }
 
-/* A string value, bare or quoted (hk_out_value): a program path or an environment value
- * cannot add fields to the line. */
-static void hk_rec_str(struct hk_out *o, const char *key, const char *v)
+void hk_dump_rec_hex(struct hk_out *o, const char *key, uint64_t v)
 {
-    hk_out_char(o, ' ');
-    hk_out_str(o, key);
-    hk_out_char(o, '=');
+    hk_dump_rec_key(o, key);
+    hk_out_hex(o, v);
+}
+
+void hk_dump_rec_str(struct hk_out *o, const char *key, const char *v)
+{
+    hk_dump_rec_key(o, key);
     hk_out_value(o, v);
 }
 
-static void hk_rec_limit(struct hk_out *o, const char *key, uint64_t v)
+static void hk_dump_rec_limit(struct hk_out *o, const char *key, uint64_t v)
 {
     if (v == UINT64_MAX) {
-        hk_out_char(o, ' ');
-        hk_out_str(o, key);
-        hk_out_str(o, "=inf");
+        hk_dump_rec_key(o, key);
+        hk_out_str(o, "inf");
     } else {
-        hk_rec_u64(o, key, v);
+        hk_dump_rec_u64(o, key, v);
     }
 }
 
@@ -58,12 +65,12 @@ static void hk_dump_header(struct hk_out *o, const char *reason)
     hk_out_str(o, HK_DUMP_MAGIC " ");
     hk_out_u64(o, HK_DUMP_VERSION);
     hk_out_str(o, "\nheader");
-    hk_rec_u64(o, "pid", (uint64_t)hk_os_pid());
-    hk_rec_u64(o, "time_ns", hk_os_time_ns());
-    hk_rec_str(o, "version", HK_VERSION);
-    hk_rec_str(o, "build", HK_BUILD);
-    hk_rec_str(o, "reason", reason);
-    hk_rec_str(o, "exe", n > 0 ? exe : "unknown");
+    hk_dump_rec_u64(o, "pid", (uint64_t)hk_os_pid());
+    hk_dump_rec_u64(o, "time_ns", hk_os_time_ns());
+    hk_dump_rec_str(o, "version", HK_VERSION);
+    hk_dump_rec_str(o, "build", HK_BUILD);
+    hk_dump_rec_str(o, "reason", reason);
+    hk_dump_rec_str(o, "exe", n > 0 ? exe : "unknown");
     hk_out_char(o, '\n');
     /* Every HAKMEM_* variable that was set. */
     for (char **e = environ; e && *e; e++) {
@@ -77,8 +84,8 @@ static void hk_dump_header(struct hk_out *o, const char *reason)
         memcpy(name, *e, len);
         name[len] = '\0';
         hk_out_str(o, "option");
-        hk_rec_str(o, "name", name);
-        hk_rec_str(o, "value", eq + 1);
+        hk_dump_rec_str(o, "name", name);
+        hk_dump_rec_str(o, "value", eq + 1);
         hk_out_char(o, '\n');
     }
 }
@@ -88,9 +95,9 @@ static void hk_dump_counters(struct hk_out *o, bool lock)
     struct hakmem_stats st;
     hk_snapshot_take(&st, lock);
     hk_out_str(o, "process");
-    hk_rec_u64(o, "superslabs_live", st.superslabs_live);
-    hk_rec_u64(o, "bytes_mapped", st.bytes_mapped);
-#define HK_REC(name, width, doc) hk_rec_u64(o, #name, st.name);
+    hk_dump_rec_u64(o, "superslabs_live", st.superslabs_live);
+    hk_dump_rec_u64(o, "bytes_mapped", st.bytes_mapped);
+#define HK_REC(name, width, doc) hk_dump_rec_u64(o, #name, st.name);
     HAKMEM_PROCESS_COUNTERS(HK_REC)
 #undef HK_REC
     hk_out_char(o, '\n');
@@ -98,17 +105,17 @@ static void hk_dump_counters(struct hk_out *o, bool lock)
     struct hk_limits lim;
     hk_limits_read(&lim);
     hk_out_str(o, "limits");
-    hk_rec_limit(o, "rlimit_as_cur", lim.rlimit_as_cur);
-    hk_rec_limit(o, "rlimit_as_max", lim.rlimit_as_max);
-    hk_rec_u64(o, "vm_size_kb", lim.vm_size_kb);
-    hk_rec_u64(o, "vm_rss_kb", lim.vm_rss_kb);
-    hk_rec_u64(o, "vm_peak_kb", lim.vm_peak_kb);
+    hk_dump_rec_limit(o, "rlimit_as_cur", lim.rlimit_as_cur);
+    hk_dump_rec_limit(o, "rlimit_as_max", lim.rlimit_as_max);
+    hk_dump_rec_u64(o, "vm_size_kb", lim.vm_size_kb);
+    hk_dump_rec_u64(o, "vm_rss_kb", lim.vm_rss_kb);
+    hk_dump_rec_u64(o, "vm_peak_kb", lim.vm_peak_kb);
     if (lim.overcommit_memory >= 0)
-        hk_rec_u64(o, "overcommit_memory", (uint64_t)lim.overcommit_memory);
+        hk_dump_rec_u64(o, "overcommit_memory", (uint64_t)lim.overcommit_memory);
     if (lim.maps >= 0)
-        hk_rec_u64(o, "maps", (uint64_t)lim.maps);
+        hk_dump_rec_u64(o, "maps", (uint64_t)lim.maps);
     if (lim.max_map_count > 0)
-        hk_rec_u64(o, "max_map_count", (uint64_t)lim.max_map_count);
+        hk_dump_rec_u64(o, "max_map_count", (uint64_t)lim.max_map_count);
     hk_out_char(o, '\n');
 
     for (unsigned c = 0; c < st.nclasses; c++) {
@@ -116,11 +123,11 @@ static void hk_dump_counters(struct hk_out *o, bool lock)
         if (!k->allocs && !k->frees)
             continue;
         hk_out_str(o, "class");
-        hk_rec_u64(o, "id", k->class_id);
-        hk_rec_u64(o, "size", k->size);
-        hk_rec_u64(o, "allocs", k->allocs);
-        hk_rec_u64(o, "live", k->live);
-#define HK_REC(name, width, doc) hk_rec_u64(o, #name, k->name);
+        hk_dump_rec_u64(o, "id", k->class_id);
+        hk_dump_rec_u64(o, "size", k->size);
+        hk_dump_rec_u64(o, "allocs", k->allocs);
+        hk_dump_rec_u64(o, "live", k->live);
+#define HK_REC(name, width, doc) hk_dump_rec_u64(o, #name, k->name);
         HAKMEM_CLASS_COUNTERS(HK_REC)
 #undef HK_REC
         hk_out_char(o, '\n');
@@ -129,13 +136,13 @@ static void hk_dump_counters(struct hk_out *o, bool lock)
         {"tiny", &st.tiny}, {"mid", &st.mid}, {"large", &st.large}};
     for (unsigned i = 0; i < 3; i++) {
         hk_out_str(o, "tier");
-        hk_rec_str(o, "name", tiers[i].name);
-        hk_rec_u64(o, "allocs", tiers[i].t->allocs);
-        hk_rec_u64(o, "frees", tiers[i].t->frees);
-        hk_rec_u64(o, "live", tiers[i].t->live);
-        hk_rec_u64(o, "bytes_requested", tiers[i].t->bytes_requested);
-        hk_rec_u64(o, "mappings", tiers[i].t->mappings);
-        hk_rec_u64(o, "cache_hits", tiers[i].t->cache_hits);
+        hk_dump_rec_str(o, "name", tiers[i].name);
+        hk_dump_rec_u64(o, "allocs", tiers[i].t->allocs);
+        hk_dump_rec_u64(o, "frees", tiers[i].t->frees);
+        hk_dump_rec_u64(o, "live", tiers[i].t->live);
+        hk_dump_rec_u64(o, "bytes_requested", tiers[i].t->bytes_requested);
+        hk_dump_rec_u64(o, "mappings", tiers[i].t->mappings);
+        hk_dump_rec_u64(o, "cache_hits", tiers[i].t->cache_hits);
         hk_out_char(o, '\n');
     }
 }
@@ -151,12 +158,12 @@ static void hk_dump_superslabs(struct hk_out *o, bool lock)
         if (!t[k].superslabs)
             continue;
         hk_out_str(o, "superslab_table");
-        hk_rec_str(o, "slab_size", hk_walk_ss_kind_names[k]);
-        hk_rec_u64(o, "superslabs", t[k].superslabs);
-        hk_rec_u64(o, "slabs", t[k].slabs);
-        hk_rec_u64(o, "slabs_used", t[k].slabs_used);
-        hk_rec_u64(o, "blocks_used", t[k].blocks_used);
-        hk_rec_u64(o, "blocks_capacity", t[k].capacity);
+        hk_dump_rec_str(o, "slab_size", hk_walk_ss_kind_names[k]);
+        hk_dump_rec_u64(o, "superslabs", t[k].superslabs);
+        hk_dump_rec_u64(o, "slabs", t[k].slabs);
+        hk_dump_rec_u64(o, "slabs_used", t[k].slabs_used);
+        hk_dump_rec_u64(o, "blocks_used", t[k].blocks_used);
+        hk_dump_rec_u64(o, "blocks_capacity", t[k].capacity);
         hk_out_char(o, '\n');
     }
 }
@@ -166,18 +173,18 @@ static void hk_dump_event(struct hk_out *o, const struct hk_dump_event *ev)
     if (!ev || !ev->kind)
         return;
     hk_out_str(o, "event");
-    hk_rec_str(o, "kind", ev->kind);
+    hk_dump_rec_str(o, "kind", ev->kind);
     if (!strcmp(ev->kind, "oom")) {
-        hk_rec_u64(o, "errno", (uint64_t)ev->err);
-        hk_rec_u64(o, "size", ev->size);
+        hk_dump_rec_u64(o, "errno", (uint64_t)ev->err);
+        hk_dump_rec_u64(o, "size", ev->size);
         if (ev->cls >= 0)
-            hk_rec_u64(o, "class", (uint64_t)ev->cls);
-        hk_rec_str(o, "tier", ev->tier ? ev->tier : "unknown");
-        hk_rec_u64(o, "ss_size", HK_WALK_SS_SIZE);
-        hk_rec_u64(o, "map_size", ev->map_size);
+            hk_dump_rec_u64(o, "class", (uint64_t)ev->cls);
+        hk_dump_rec_str(o, "tier", ev->tier ? ev->tier : "unknown");
+        hk_dump_rec_u64(o, "ss_size", HK_WALK_SS_SIZE);
+        hk_dump_rec_u64(o, "map_size", ev->map_size);
     } else {
-        hk_rec_u64(o, "signo", (uint64_t)ev->signo);
-        hk_rec_str(o, "name", ev->signame ? ev->signame : "signal");
+        hk_dump_rec_u64(o, "signo", (uint64_t)ev->signo);
+        hk_dump_rec_str(o, "name", ev->signame ? ev->signame : "signal");
         hk_out_str(o, " addr=");
         hk_out_hex(o, ev->addr);
     }

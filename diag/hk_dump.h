@@ -24,4 +24,12 @@ struct hk_dump_event {
  * "request". lock=false inside signal handlers. Returns 0, or -1 when none was written. */
 int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock);
 
+/* One " key=value" field of a record line, for the records other files write (the leak
+ * check's module and stack records). A string value is bare or quoted (hk_out_value): a
+ * program path or an environment value cannot add fields to the line. */
+struct hk_out;
+void hk_dump_rec_u64(struct hk_out *o, const char *key, uint64_t v);
+void hk_dump_rec_hex(struct hk_out *o, const char *key, uint64_t v);
+void hk_dump_rec_str(struct hk_out *o, const char *key, const char *v);
+
 #endif

@@ -25,7 +25,7 @@ void hk_stack_init(void);
 /* The frames (return addresses, innermost first) of a stack id; returns their number. */
 int hk_stack_frames(uint32_t id, const uintptr_t **frames);
 
-/* ---- provided by diag/hk_leak.c ---- */
+/* ---- provided by the leak check (diag/hk_leak.c and the files hk_leak_run.h lists) ---- */
 
 /* Runs the leak check: scans for reachability, groups live blocks by stack, applies the
  * suppressions, prints the report (stderr, or as configured) and returns the number of

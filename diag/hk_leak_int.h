@@ -1,7 +1,10 @@
-/* Internals of leak tracking shared by hk_stack.c (capture, dedup, module map, arena) and
- * hk_leak.c / hk_leak_sym.c (scan, report). Not part of the allocator's interface. */
+/* Internals of leak tracking shared by hk_stack.c (capture, dedup, module map, arena),
+ * hk_leak_sym.c (symbols, frames) and the files of the check (hk_leak_run.h). Not part of
+ * the allocator's interface. */
 #ifndef HK_LEAK_INT_H
 #define HK_LEAK_INT_H
+
+#include "hk_leak_line.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,8 +72,17 @@ void hk_stack_fp_enable(bool on);
 const char *hk_leak_sym_lookup(uint32_t module, uintptr_t addr);
 /* File and line of `addr` (as for hk_leak_sym_lookup) from the module file's DWARF line
  * table; false without debug information. Strings live until hk_leak_sym_release(). */
-struct hk_line;
 bool hk_leak_sym_line(uint32_t module, uintptr_t addr, struct hk_line *out);
+
+/* What the reports say of frame i of a stack. Strings live until hk_leak_sym_release(). */
+struct hk_frame_info {
+    uintptr_t pc;
+    const char *func;       /* NULL when unknown */
+    const char *module;     /* NULL when unknown */
+    uintptr_t offset;
+    struct hk_line src;     /* file:line (file NULL without debug information) */
+};
+void hk_leak_frame_info(uint32_t stack, int i, struct hk_frame_info *fi);
 /* Unmaps the files opened by lookups. */
 void hk_leak_sym_release(void);
 

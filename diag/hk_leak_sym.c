@@ -1,11 +1,14 @@
-/* Function names for the leak report, read from the modules' own files: the ELF symbol
- * table (.symtab, which also names static and non-exported functions that dladdr cannot
- * see), else the dynamic one. The file is mapped read-only, so a library that was unloaded
- * before exit is still named as long as its file exists. Report time only; no malloc. */
+/* Function names for the leak report, and what a frame is (hk_leak_frame_info). Names are
+ * read from the modules' own files: the ELF symbol table (.symtab, which also names static
+ * and non-exported functions that dladdr cannot see), else the dynamic one. The file is
+ * mapped read-only, so a library that was unloaded before exit is still named as long as
+ * its file exists. Report time only; no malloc. */
 #include "hk_internal.h"
+#include "hk_leak.h"
 #include "hk_leak_int.h"
 #include "hk_leak_line.h"
 
+#include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
@@ -205,4 +208,34 @@ void hk_leak_sym_release(void)
         if (hk_symfiles[i].map)
             munmap((void *)hk_symfiles[i].map, hk_symfiles[i].len);
     hk_nsymfiles = 0;
+}
+
+/* A frame: the module map, then the module file's symbols and lines; dladdr for a function
+ * the file does not name, while the module is loaded. */
+void hk_leak_frame_info(uint32_t stack, int i, struct hk_frame_info *fi)
+{
+    const uintptr_t *frames;
+    const uint16_t *mods;
+    hk_stack_frames(stack, &frames);
+    hk_stack_frame_modules(stack, &mods);
+    fi->pc = frames[i];
+    fi->func = NULL;
+    fi->module = NULL;
+    fi->offset = 0;
+    fi->src = (struct hk_line){NULL, NULL, 0};
+    uint32_t mi = mods[i];
+    if (mi == HK_MODULE_NONE)
+        return;
+    if (!hk_leak_sym_line(mi, fi->pc - 1, &fi->src))
+        fi->src.file = NULL;
+    const struct hk_leak_module *m = hk_stack_module(mi);
+    fi->module = m->path;
+    fi->offset = fi->pc - m->base;
+    fi->func = hk_leak_sym_lookup(mi, fi->pc - 1);
+    if (!fi->func && m->loaded) {
+        Dl_info dli;
+        if (dladdr((void *)(fi->pc - 1), &dli) && dli.dli_sname && dli.dli_fbase &&
+            (uintptr_t)dli.dli_fbase >= m->lo && (uintptr_t)dli.dli_fbase < m->hi)
+            fi->func = dli.dli_sname;
+    }
 }

@@ -264,7 +264,7 @@ static atomic_bool hk_stack_on;
 static int hk_depth = 16;
 
 /* Frames kept, at least, for a stack whose first frame lies in glibc (libc or the dynamic
- * loader): the built-in suppressions (hk_leak.c) recognise glibc's one-time allocations by a
+ * loader): the built-in suppressions (hk_leak_supp_match.c) recognise glibc's one-time allocations by a
  * function a few frames up, e.g. _dl_allocate_tls above the static allocate_dtv (no symbol)
  * that makes every thread's DTV. With HAKMEM_STACK_DEPTH below this, those stacks would
  * otherwise be one unnamed ld.so frame, reported as a leak in any program that starts a

@@ -34,8 +34,8 @@ struct hk_thread_stats hk_stats_retired;
 
 /* All heaps that may hold counters or blocks: live, parked and lost ones. */
 static HK_LOCK_DEFINE(hk_heaps_lock, HK_RANK_HEAPS);
-static struct hk_heap *hk_heaps_live;
-static struct hk_heap *hk_heaps_free;        /* retired heaps ready for reuse */
+static struct hk_dlist hk_heaps_live;
+static struct hk_dlist hk_heaps_free;        /* retired heaps ready for reuse */
 static uint32_t hk_heap_serial;
 static pthread_key_t hk_heap_key;
 
@@ -80,35 +80,15 @@ void hk_heap_global_init(void)
     pthread_key_create(&hk_heap_key, hk_heap_exit_destructor);
 }
 
-static void hk_heap_link(struct hk_heap *h)
-{
-    h->prev = NULL;
-    h->next = hk_heaps_live;
-    if (hk_heaps_live)
-        hk_heaps_live->prev = h;
-    hk_heaps_live = h;
-}
-
-static void hk_heap_unlink(struct hk_heap *h)
-{
-    if (h->prev)
-        h->prev->next = h->next;
-    else
-        hk_heaps_live = h->next;
-    if (h->next)
-        h->next->prev = h->prev;
-    h->next = h->prev = NULL;
-}
-
 HK_NOINLINE struct hk_heap *hk_heap_create(void)
 {
     struct hk_heap *h;
     if (hk_tls_dead)
         return NULL;
     hk_lock(&hk_heaps_lock);
-    h = hk_heaps_free;
+    h = HK_DLIST_FIRST(&hk_heaps_free, struct hk_heap, link);
     if (h)
-        hk_heaps_free = h->next;
+        hk_dlist_remove(&hk_heaps_free, &h->link);
     else
         h = hk_meta_alloc(sizeof *h);
     if (!h) {
@@ -123,7 +103,7 @@ HK_NOINLINE struct hk_heap *hk_heap_create(void)
     h->tid = hk_os_tid();
     h->state = HK_HEAP_LIVE;
     h->serial = ++hk_heap_serial;
-    hk_heap_link(h);
+    hk_dlist_insert(&hk_heaps_live, &h->link);
     hk_unlock(&hk_heaps_lock);
     HK_PSTAT_ADD(threads_seen, 1);
     hk_hook_thread(h->serial, h->tid, HK_HEAP_LIVE);
@@ -169,10 +149,9 @@ void hk_heap_retire(struct hk_heap *h)
     } else {
         hk_hook_thread(h->serial, h->tid, HK_HEAP_EMPTY);
         hk_heap_add_stats(&hk_stats_retired, h);
-        hk_heap_unlink(h);
+        hk_dlist_remove(&hk_heaps_live, &h->link);
         h->state = HK_HEAP_EMPTY;
-        h->next = hk_heaps_free;
-        hk_heaps_free = h;
+        hk_dlist_insert(&hk_heaps_free, &h->link);
     }
     hk_unlock(&hk_heaps_lock);
 }
@@ -192,7 +171,7 @@ void hk_heaps_sum(struct hk_thread_stats *out, bool lock)
     if (lock)
         hk_lock(&hk_heaps_lock);
     *out = hk_stats_retired;
-    for (struct hk_heap *h = hk_heaps_live; h; h = h->next)
+    HK_DLIST_FOREACH(h, &hk_heaps_live, struct hk_heap, link)
         hk_heap_add_stats(out, h);
     if (lock) {
         hk_unlock(&hk_heaps_lock);
@@ -211,7 +190,7 @@ void hk_heaps_sum(struct hk_thread_stats *out, bool lock)
 void hk_heap_fork_child(void)
 {
     struct hk_heap *self = hk_tls_own;
-    for (struct hk_heap *h = hk_heaps_live; h; h = h->next)
+    HK_DLIST_FOREACH(h, &hk_heaps_live, struct hk_heap, link)
         if (h != self && h->state == HK_HEAP_LIVE)
             h->state = HK_HEAP_LOST;
     if (self)

@@ -15,6 +15,7 @@
 #define HK_HEAP_H
 
 #include "hk_block.h"
+#include "hk_dlist.h"
 #include "hk_internal.h"
 #include "hk_size_class.h"
 #include "hk_stats.h"
@@ -53,7 +54,7 @@ struct hk_heap {
     struct hk_list tls[HK_NUM_CLASSES];
     struct hk_slab *slabs[HK_NUM_CLASSES];   /* owned slabs; the first is the active one */
     struct hk_thread_stats stats;
-    struct hk_heap *next, *prev;              /* live list, or the free list */
+    struct hk_dlink link;                     /* live list, or the free list */
     pid_t tid;
     uint32_t state;
     uint32_t serial;                          /* thread number, 1 = first thread seen */

@@ -77,21 +77,23 @@ static void *worker(void *arg)
 int main(void)
 {
     struct hakmem_stats before, after;
-    hakmem_stats_snapshot(&before, sizeof before);
+    assert_d_eq(hakmem_stats_snapshot(&before, sizeof before), 0, "snapshot (errno %d)", errno);
     for (int w = 0; w < WAVES; w++) {
         pthread_t t[THREADS];
         for (int i = 0; i < THREADS; i++)
-            pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)(w * THREADS + i + 1));
+            assert_d_eq(pthread_create(&t[i], NULL, worker,
+                                       (void *)(uintptr_t)(w * THREADS + i + 1)), 0,
+                        "pthread_create, wave %d", w);
         for (int i = 0; i < THREADS; i++)
             pthread_join(t[i], NULL);
     }
     struct hakmem_stats held;
-    hakmem_stats_snapshot(&held, sizeof held);
+    assert_d_eq(hakmem_stats_snapshot(&held, sizeof held), 0, "snapshot (errno %d)", errno);
     while (pool_count) {
         pool_count--;
         counted_free(pool[pool_count], pool_size[pool_count]);
     }
-    hakmem_stats_snapshot(&after, sizeof after);
+    assert_d_eq(hakmem_stats_snapshot(&after, sizeof after), 0, "snapshot (errno %d)", errno);
 
     unsigned long total_allocs = 0;
     for (unsigned c = 0; c <= HK_NUM_CLASSES; c++) {

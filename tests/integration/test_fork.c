@@ -18,6 +18,7 @@
 #include "hakmem.h"
 #include "preload_check.h"
 #include "../common/hk_test.h"
+#include "../common/hk_test_fork.h"
 
 enum { THREADS = 4, CHILDREN = 20, SLOTS = 256, CHILD_ALARM = 60, DEADLINE = 120 };
 
@@ -104,10 +105,26 @@ static int child_main(int id)
         return 13;
     pthread_join(t, &ret);
     free(ret);
-    char buf[64];
-    snprintf(buf, sizeof buf, "child %d done", id);   /* stdio in the child */
-    (void)buf;
-    return 0;
+    /* stdio in the child, through a stream whose buffer it allocates: the text must come
+     * back as written */
+    char want[32], *text = NULL;
+    size_t len = 0;
+    snprintf(want, sizeof want, "child %d done", id);
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return 14;
+    int n = fprintf(f, "child %d done", id);
+    int ok = fclose(f) == 0 && n > 0 && text && len == strlen(want) && strcmp(text, want) == 0;
+    free(text);
+    return ok ? 0 : 15;
+}
+
+/* Before each fork: let the threads get into malloc. */
+static void settle(int id)
+{
+    (void)id;
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
 }
 
 int main(void)
@@ -121,61 +138,11 @@ int main(void)
     for (long i = 0; i < THREADS; i++)
         pthread_create(&th[i], NULL, churn, (void *)(i + 1));
 
-    pid_t pids[CHILDREN];
-    int status[CHILDREN], done = 0;
-    for (int c = 0; c < CHILDREN; c++) {
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, NULL);   /* let the threads get into malloc */
-        pids[c] = fork();
-        if (pids[c] < 0)
-            test_fatal("fork: errno %d", errno);
-        if (pids[c] == 0) {
-            int rc = child_main(c);
-            if (rc == 0 && (c & 1))
-                exit(0);   /* half the children run the atexit handlers (hakmem's too) */
-            _exit(rc);
-        }
-        status[c] = -1;
-    }
-    time_t deadline = time(NULL) + DEADLINE;
-    while (done < CHILDREN) {
-        int st;
-        pid_t p = waitpid(-1, &st, WNOHANG);
-        if (p > 0) {
-            for (int c = 0; c < CHILDREN; c++)
-                if (pids[c] == p) {
-                    status[c] = st;
-                    done++;
-                }
-            continue;
-        }
-        if (p < 0 && errno != EINTR)
-            break;
-        if (time(NULL) > deadline) {
-            test_fail("children still running after %d s (deadlock?)", DEADLINE);
-            for (int c = 0; c < CHILDREN; c++)
-                if (status[c] == -1)
-                    kill(pids[c], SIGKILL);
-            break;
-        }
-        struct timespec ts = {0, 5000000};
-        nanosleep(&ts, NULL);
-    }
+    const struct hk_fork_plan plan = {CHILDREN, CHILDREN, DEADLINE, child_main, settle, false};
+    hk_fork_children(&plan);
     atomic_store(&stop, 1);
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
-    for (int c = 0; c < CHILDREN; c++) {
-        int st = status[c];
-        if (st == -1) {
-            waitpid(pids[c], &st, 0);
-            test_fail("child %d did not finish", c);
-        } else if (WIFSIGNALED(st)) {
-            test_fail("child %d killed by signal %d%s", c, WTERMSIG(st),
-                      WTERMSIG(st) == SIGALRM ? " (alarm: deadlock?)" : "");
-        } else if (WEXITSTATUS(st) != 0) {
-            test_fail("child %d exited with %d", c, WEXITSTATUS(st));
-        }
-    }
     for (int i = 0; i < 64; i++)
         free(held[i]);
     expect_false(hk_invalid_frees_seen("test_fork"), "valid frees reported as invalid");

@@ -38,6 +38,21 @@ static const unsigned char *section(const unsigned char *map, const char *want, 
     return NULL;
 }
 
+/* True when s is a NUL-terminated string inside [sec, sec + len). */
+static int string_in(const char *s, const unsigned char *sec, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    return sec && p >= sec && p < sec + len && memchr(p, '\0', (size_t)(sec + len - p));
+}
+
+/* A name the reader returned lies in the bytes it was given: the (mutated) line table or
+ * the string sections. NULL passes (a directory may be absent). */
+static int name_in_bounds(const char *s, const struct hk_dwarf *m)
+{
+    return !s || string_in(s, m->line, m->line_len) ||
+           string_in(s, m->line_str, m->line_str_len) || string_in(s, m->str, m->str_len);
+}
+
 int main(void)
 {
     int fd = open("/proc/self/exe", O_RDONLY);
@@ -87,7 +102,9 @@ int main(void)
         for (int q = 0; q < 4; q++) {
             uint64_t a = q == 0 ? v : (uint64_t)rand_r(&seed) * 16;
             if (hk_leak_line_find(&m, a, &out))
-                expect_true(out.file != NULL, "found without a file");
+                expect_true(out.file && name_in_bounds(out.file, &m) &&
+                                name_in_bounds(out.dir, &m),
+                            "round %d: file or directory name outside the sections read", round);
         }
     }
     free(copy);

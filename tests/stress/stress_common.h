@@ -248,6 +248,62 @@ static inline void s_queue_destroy(struct s_queue *q)
     pthread_mutex_destroy(&q->mu);
 }
 
+/* ---- the fork tests' exchange and slot churn ------------------------------------------- */
+
+/* Blocks parked by one thread for another to free: threads swap their blocks into random
+ * slots, so frees are cross-thread, and a forked child frees blocks of threads that do not
+ * exist in it. The program holds mu across fork (pthread_atfork), so that no child inherits
+ * it locked. */
+#define S_XSLOTS 512
+struct s_exchange {
+    pthread_mutex_t mu;
+    struct s_block slot[S_XSLOTS];
+};
+#define S_EXCHANGE_INIT {PTHREAD_MUTEX_INITIALIZER, {{NULL, 0, 0}}}
+
+/* Parks b in a random slot; returns the block that was there (p NULL: none). */
+static inline struct s_block s_exchange_swap(struct s_exchange *x, struct s_rng *r,
+                                             struct s_block b)
+{
+    unsigned i = (unsigned)(s_next(r) % S_XSLOTS);
+    pthread_mutex_lock(&x->mu);
+    struct s_block old = x->slot[i];
+    x->slot[i] = b;
+    pthread_mutex_unlock(&x->mu);
+    return old;
+}
+
+/* Frees the parked blocks of every slot, or of the odd slots only, and empties those. */
+static inline void s_exchange_free(struct s_exchange *x, int odd_only, const char *who)
+{
+    pthread_mutex_lock(&x->mu);
+    for (unsigned i = odd_only ? 1 : 0; i < S_XSLOTS; i += odd_only ? 2 : 1)
+        if (x->slot[i].p) {
+            s_free_block(x->slot[i], who);
+            x->slot[i].p = NULL;
+        }
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* ops times: a random slot of v[0 .. n) frees the block it holds and gets a new one (a size
+ * of s_size(r, large_per_mille), tagged with the step); then every block is freed. v starts
+ * and ends zeroed. */
+static inline void s_churn_slots(struct s_block *v, size_t n, struct s_rng *r, int ops,
+                                 unsigned large_per_mille, const char *who)
+{
+    memset(v, 0, n * sizeof *v);
+    for (int k = 0; k < ops; k++) {
+        size_t i = (size_t)(s_next(r) % n);
+        if (v[i].p)
+            s_free_block(v[i], who);
+        v[i] = s_alloc_block(s_size(r, large_per_mille), (uint64_t)k);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (v[i].p)
+            s_free_block(v[i], who);
+    memset(v, 0, n * sizeof *v);
+}
+
 /* ---- statistics ----------------------------------------------------------------------- */
 
 #ifndef STRESS_NO_STATS

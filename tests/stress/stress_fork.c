@@ -10,16 +10,30 @@
 #include <sys/wait.h>
 
 #include "stress_common.h"
+#include "../common/hk_test_fork.h"
 
-enum { THREADS = 8, PARALLEL = 4, XSLOTS = 512, CHILD_SECONDS = 60 };
+enum { THREADS = 8, PARALLEL = 4, CHILD_SECONDS = 60 };
 
 static atomic_int stop;
-static pthread_mutex_t xlock = PTHREAD_MUTEX_INITIALIZER;
-static struct s_block exchange[XSLOTS];
+static struct s_exchange xchg = S_EXCHANGE_INIT;
 
-static void x_prepare(void) { pthread_mutex_lock(&xlock); }
-static void x_parent(void) { pthread_mutex_unlock(&xlock); }
-static void x_child(void) { pthread_mutex_unlock(&xlock); }
+static void x_prepare(void) { pthread_mutex_lock(&xchg.mu); }
+static void x_parent(void) { pthread_mutex_unlock(&xchg.mu); }
+static void x_child(void) { pthread_mutex_unlock(&xchg.mu); }
+
+#if S_HAVE_STATS
+/* A snapshot taken while the other threads allocate (a fork may land in it): it is this
+ * process's, and no cumulative counter went back since the previous one (*last). */
+static void check_snapshot(struct hakmem_stats *last)
+{
+    struct hakmem_stats st = s_snap();
+    expect_u64_eq(st.pid, (uint64_t)getpid(), "snapshot pid");
+    expect_u64_ge(st.totals.allocs, last->totals.allocs, "allocations counted went back");
+    expect_u64_ge(st.totals.frees, last->totals.frees, "frees counted went back");
+    expect_u64_ge(st.superslabs_mapped, last->superslabs_mapped, "SuperSlabs mapped went back");
+    *last = st;
+}
+#endif
 
 static void *churn(void *arg)
 {
@@ -30,6 +44,10 @@ static void *churn(void *arg)
     struct s_block mine[128];
     memset(mine, 0, sizeof mine);
     uint64_t k = 0;
+#if S_HAVE_STATS
+    struct hakmem_stats last;
+    memset(&last, 0, sizeof last);
+#endif
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
         k++;
         unsigned i = (unsigned)(s_next(&r) % 128);
@@ -41,19 +59,11 @@ static void *churn(void *arg)
             hakmem_collect((int)((k >> 8) & 1));
 #endif
 #if S_HAVE_STATS
-        if (id == 1 && (k & 255) == 0) {
-            struct hakmem_stats st = s_snap();
-            (void)st;
-        }
+        if (id == 1 && (k & 255) == 0)
+            check_snapshot(&last);
 #endif
-        if ((k & 3) == 0) {           /* swap with the exchange: a cross-thread free */
-            unsigned x = (unsigned)(s_next(&r) % XSLOTS);
-            pthread_mutex_lock(&xlock);
-            struct s_block old = exchange[x];
-            exchange[x] = mine[i];
-            pthread_mutex_unlock(&xlock);
-            mine[i] = old;
-        }
+        if ((k & 3) == 0)             /* swap with the exchange: a cross-thread free */
+            mine[i] = s_exchange_swap(&xchg, &r, mine[i]);
     }
     for (int i = 0; i < 128; i++)
         if (mine[i].p)
@@ -79,29 +89,11 @@ static int child_work(int id, int depth)
     hk_test_reset();   /* count only this process's own failures */
     char who[32];
     snprintf(who, sizeof who, "child %d.%d", id, depth);
-    if (depth == 0) {
-        /* blocks of threads that do not exist here */
-        pthread_mutex_lock(&xlock);
-        for (int x = 0; x < XSLOTS; x++)
-            if (exchange[x].p && (x & 1)) {
-                s_free_block(exchange[x], who);
-                exchange[x].p = NULL;
-            }
-        pthread_mutex_unlock(&xlock);
-    }
+    if (depth == 0)
+        s_exchange_free(&xchg, 1, who);   /* blocks of threads that do not exist here */
     struct s_rng r = s_seed((uint64_t)id * 31 + (uint64_t)depth);
     struct s_block v[256];
-    memset(v, 0, sizeof v);
-    int ops = S_SCALE(6000);
-    for (int k = 0; k < ops; k++) {
-        unsigned i = (unsigned)(s_next(&r) % 256);
-        if (v[i].p)
-            s_free_block(v[i], who);
-        v[i] = s_alloc_block(s_size(&r, 10), (uint64_t)k);
-    }
-    for (int i = 0; i < 256; i++)
-        if (v[i].p)
-            s_free_block(v[i], who);
+    s_churn_slots(v, 256, &r, S_SCALE(6000), 10, who);
 #ifndef STRESS_TSAN
     if (id % 2 == 0) {
         pthread_t t;
@@ -127,41 +119,8 @@ static int child_work(int id, int depth)
     return hk_test_failed() ? 1 : 0;
 }
 
-struct kid {
-    pid_t pid;
-    int id;
-    time_t deadline;
-};
-
-static void reap(struct kid *k, int *nk, int block)
-{
-    for (;;) {
-        for (int i = 0; i < *nk; i++) {
-            int st;
-            pid_t p = waitpid(k[i].pid, &st, WNOHANG);
-            if (p == 0 && time(NULL) > k[i].deadline) {
-                test_fail("child %d (pid %d) still running after %d s: deadlock after fork?", k[i].id,
-                          (int)k[i].pid, CHILD_SECONDS + 10);
-                kill(k[i].pid, SIGKILL);
-                waitpid(k[i].pid, &st, 0);
-                p = k[i].pid;
-                st = 0;
-            } else if (p == k[i].pid) {
-                if (WIFSIGNALED(st))
-                    test_fail("child %d killed by signal %d%s", k[i].id, WTERMSIG(st),
-                              WTERMSIG(st) == SIGALRM ? " (its alarm: deadlock after fork?)" : "");
-                else if (WEXITSTATUS(st) != 0)
-                    test_fail("child %d exited with status %d", k[i].id, WEXITSTATUS(st));
-            }
-            if (p != 0) {
-                k[i--] = k[--*nk];
-            }
-        }
-        if (!block || *nk < PARALLEL)
-            return;
-        s_pause();
-    }
-}
+/* A child of the main loop (a grandchild is child_work's own). */
+static int child_main(int id) { return child_work(id, 0); }
 
 int main(void)
 {
@@ -174,34 +133,13 @@ int main(void)
     nanosleep(&warm, NULL);
 
     int forks = S_SCALE(200);
-    struct kid kids[PARALLEL];
-    int nk = 0;
-    for (int f = 0; f < forks; f++) {
-        reap(kids, &nk, 1);
-        pid_t p = fork();
-        if (p < 0)
-            s_die("fork");
-        if (p == 0) {
-            int rc = child_work(f, 0);
-            if (rc == 0 && f % 2)
-                exit(0);        /* atexit handlers, hakmem's exit report included */
-            _exit(rc);
-        }
-        kids[nk++] = (struct kid){p, f, time(NULL) + CHILD_SECONDS + 10};
-        if (f % 8 == 0)
-            s_pause();
-    }
-    while (nk) {
-        reap(kids, &nk, 0);
-        if (nk)
-            s_pause();
-    }
+    const struct hk_fork_plan plan = {forks, PARALLEL, CHILD_SECONDS + 10, child_main, NULL,
+                                      false};
+    hk_fork_children(&plan);
     atomic_store(&stop, 1);
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
-    for (int x = 0; x < XSLOTS; x++)
-        if (exchange[x].p)
-            s_free_block(exchange[x], "main");
+    s_exchange_free(&xchg, 0, "main");
     printf("stress_fork: %d children\n", forks);
     return hk_test_done("stress_fork");
 }

@@ -19,23 +19,21 @@
  * either; STRESS_PARENT_LEAK_CHECK=0 keeps the parent's threads out of hakmem_leak_check
  * (to tell a hang at the leak check's lock from other hangs); STRESS_FORKS=n forks n
  * children instead of FORKS (shorter runs, repeated many times). */
-#include <sys/wait.h>
-
 #include "stress_common.h"
+#include "../common/hk_test_fork.h"
 
 #ifdef STRESS_USE_LIBC
 int main(void) { test_skip("stress_fork_diag tests hakmem's diagnostics, not glibc"); }
 #else
 
-enum { THREADS = 4, PARALLEL = 4, XSLOTS = 512, MINE = 128, CHILD_SECONDS = 30, FORKS = 200 };
+enum { THREADS = 4, PARALLEL = 4, MINE = 128, CHILD_SECONDS = 30, FORKS = 200 };
 
 static atomic_int stop;
 static atomic_int forks_started;
 static atomic_uint misuse_frees;     /* deliberate invalid frees done by the parent's threads */
 static int leak_on, parent_leak_checks, hold_hung;
 
-static pthread_mutex_t xlock = PTHREAD_MUTEX_INITIALIZER;
-static struct s_block exchange[XSLOTS];
+static struct s_exchange xchg = S_EXCHANGE_INIT;
 /* The threads' own blocks live here, not on their stacks: reachable for the leak check. */
 static struct s_block mine[THREADS][MINE];
 /* A child's deliberately lost blocks: only their addresses with the bits flipped are kept.
@@ -44,9 +42,9 @@ static struct s_block mine[THREADS][MINE];
 enum { LOST = 8 };
 static volatile uintptr_t lost_masked[LOST];
 
-static void x_prepare(void) { pthread_mutex_lock(&xlock); }
-static void x_parent(void) { pthread_mutex_unlock(&xlock); }
-static void x_child(void) { pthread_mutex_unlock(&xlock); }
+static void x_prepare(void) { pthread_mutex_lock(&xchg.mu); }
+static void x_parent(void) { pthread_mutex_unlock(&xchg.mu); }
+static void x_child(void) { pthread_mutex_unlock(&xchg.mu); }
 
 static int env_on(const char *name)
 {
@@ -101,14 +99,8 @@ static void *churn(void *arg)
         if (my[i].p)
             s_free_block(my[i], who);
         my[i] = s_alloc_block(s_size(&r, 3), ((uint64_t)id << 48) | k);
-        if ((k & 3) == 0) {           /* swap with the exchange: a cross-thread free */
-            unsigned x = (unsigned)(s_next(&r) % XSLOTS);
-            pthread_mutex_lock(&xlock);
-            struct s_block old = exchange[x];
-            exchange[x] = my[i];
-            pthread_mutex_unlock(&xlock);
-            my[i] = old;
-        }
+        if ((k & 3) == 0)             /* swap with the exchange: a cross-thread free */
+            my[i] = s_exchange_swap(&xchg, &r, my[i]);
         if ((k & 63) == 0) {
             int f = atomic_load_explicit(&forks_started, memory_order_relaxed) / 4;
             if (f != seen) {
@@ -156,28 +148,11 @@ static int child_work(int id)
     hk_test_reset();   /* count only this process's own failures */
     char who[32];
     snprintf(who, sizeof who, "child %d", id);
-    /* blocks of threads that do not exist here */
-    pthread_mutex_lock(&xlock);
-    for (int x = 0; x < XSLOTS; x++)
-        if (exchange[x].p && (x & 1)) {
-            s_free_block(exchange[x], who);
-            exchange[x].p = NULL;
-        }
-    pthread_mutex_unlock(&xlock);
+    s_exchange_free(&xchg, 1, who);   /* blocks of threads that do not exist here */
     struct s_rng r = s_seed((uint64_t)id * 31 + 5);
     struct s_block v[128];
-    memset(v, 0, sizeof v);
-    int ops = S_SCALE(2000);
-    for (int k = 0; k < ops; k++) {
-        unsigned i = (unsigned)(s_next(&r) % 128);
-        if (v[i].p)
-            s_free_block(v[i], who);
-        v[i] = s_alloc_block(s_size(&r, 10), (uint64_t)k);
-    }
-    for (int i = 0; i < 128; i++)
-        if (v[i].p)
-            s_free_block(v[i], who);
-    memset(v, 0, sizeof v);   /* the lost block may reuse an address still written here */
+    /* v is left zeroed: the lost block may reuse an address still written there */
+    s_churn_slots(v, 128, &r, S_SCALE(2000), 10, who);
     lose_blocks();
     scrub_stack();
     uint64_t leaked = hakmem_leak_check();
@@ -191,47 +166,11 @@ static int child_work(int id)
     return hk_test_failed() ? 1 : 0;
 }
 
-struct kid {
-    pid_t pid;
-    int id;
-    time_t deadline;
-    int held;
-};
-
-static void reap(struct kid *k, int *nk, int block)
+/* Before each fork: the parent's threads pace their misuse and leak checks by it. */
+static void count_fork(int id)
 {
-    for (;;) {
-        for (int i = 0; i < *nk; i++) {
-            int st = 0;
-            pid_t p = waitpid(k[i].pid, &st, WNOHANG);
-            if (p == 0 && time(NULL) > k[i].deadline) {
-                if (hold_hung) {
-                    if (!k[i].held)
-                        fprintf(stderr, "HUNG child %d pid %d (parent pid %d): left running\n",
-                                k[i].id, (int)k[i].pid, (int)getpid());
-                    k[i].held = 1;
-                    continue;
-                }
-                test_fail("child %d (pid %d) still running after %d s: deadlock after fork?",
-                          k[i].id, (int)k[i].pid, CHILD_SECONDS + 5);
-                kill(k[i].pid, SIGKILL);
-                waitpid(k[i].pid, &st, 0);
-                p = k[i].pid;
-                st = 0;
-            } else if (p == k[i].pid) {
-                if (WIFSIGNALED(st))
-                    test_fail("child %d killed by signal %d%s", k[i].id, WTERMSIG(st),
-                              WTERMSIG(st) == SIGALRM ? " (its alarm: deadlock after fork?)" : "");
-                else if (WEXITSTATUS(st) != 0)
-                    test_fail("child %d exited with status %d", k[i].id, WEXITSTATUS(st));
-            }
-            if (p != 0)
-                k[i--] = k[--*nk];
-        }
-        if (!block || *nk < PARALLEL)
-            return;
-        s_pause();
-    }
+    (void)id;
+    atomic_fetch_add(&forks_started, 1);
 }
 
 int main(void)
@@ -255,35 +194,13 @@ int main(void)
 
     const char *nf = getenv("STRESS_FORKS");
     int forks = nf && atoi(nf) > 0 ? atoi(nf) : S_SCALE(FORKS);
-    struct kid kids[PARALLEL + 64];
-    int nk = 0;
-    for (int f = 0; f < forks; f++) {
-        reap(kids, &nk, 1);
-        atomic_fetch_add(&forks_started, 1);
-        pid_t p = fork();
-        if (p < 0)
-            s_die("fork");
-        if (p == 0) {
-            int rc = child_work(f);
-            if (rc == 0 && f % 2)
-                exit(0);        /* atexit handlers: hakmem's exit report and leak check */
-            _exit(rc);
-        }
-        kids[nk++] = (struct kid){p, f, time(NULL) + CHILD_SECONDS + 5, 0};
-        if (f % 8 == 0)
-            s_pause();
-    }
-    while (nk) {
-        reap(kids, &nk, 0);
-        if (nk)
-            s_pause();
-    }
+    const struct hk_fork_plan plan = {forks, PARALLEL, CHILD_SECONDS + 5, child_work,
+                                      count_fork, hold_hung};
+    hk_fork_children(&plan);
     atomic_store(&stop, 1);
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
-    for (int x = 0; x < XSLOTS; x++)
-        if (exchange[x].p)
-            s_free_block(exchange[x], "main");
+    s_exchange_free(&xchg, 0, "main");
 #if S_HAVE_STATS
     struct hakmem_stats end = s_snap();
     expect_u64_ge(end.invalid_frees - base.invalid_frees, atomic_load(&misuse_frees),

@@ -13,7 +13,7 @@ static void *blocks[NBLOCKS];
 static struct hakmem_stats snap(void)
 {
     struct hakmem_stats st;
-    hakmem_stats_snapshot(&st, sizeof st);
+    assert_d_eq(hakmem_stats_snapshot(&st, sizeof st), 0, "snapshot (errno %d)", errno);
     return st;
 }
 

@@ -15,7 +15,7 @@ static int static_buffer[16];
 static struct hakmem_stats snap(void)
 {
     struct hakmem_stats st;
-    hakmem_stats_snapshot(&st, sizeof st);
+    assert_d_eq(hakmem_stats_snapshot(&st, sizeof st), 0, "snapshot (errno %d)", errno);
     return st;
 }
 

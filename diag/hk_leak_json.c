@@ -1,0 +1,140 @@
+/* The leak check in the stats report: the "leak_summary" object (text and JSON, through
+ * the one emitter) and, in JSON, the "leaks" array with each record's frames; the frames
+ * of a misuse report's stack in JSON. */
+#include "hk_emit.h"
+#include "hk_internal.h"
+#include "hk_leak.h"
+#include "hk_leak_int.h"
+#include "hk_leak_run.h"
+#include "hk_lock.h"
+#include "hk_options.h"
+
+/* JSON: "frames":["f", ...] as a member of the current row (the emitter has no string
+ * arrays). */
+static void hk_emit_key(struct hk_emit *e, const char *key)
+{
+    if (!e->first[e->depth])
+        hk_out_char(e->out, ',');
+    e->first[e->depth] = false;
+    hk_out_json_str(e->out, key);
+    hk_out_char(e->out, ':');
+}
+
+static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
+{
+    const uintptr_t *frames;
+    int n = hk_stack_frames(stack, &frames);
+    for (int part = 0; part < 5; part++) {
+        static const char *const keys[] = {"frames", "modules", "offsets", "pcs", "sources"};
+        hk_emit_key(e, keys[part]);
+        hk_out_char(e->out, '[');
+        for (int i = 0; i < n; i++) {
+            struct hk_frame_info fi;
+            hk_leak_frame_info(stack, i, &fi);
+            if (i)
+                hk_out_char(e->out, ',');
+            if (part == 0)
+                hk_out_json_str(e->out, fi.func ? fi.func : "?");
+            else if (part == 1)
+                hk_out_json_str(e->out, fi.module ? fi.module : "?");
+            else if (part == 4) {              /* "" without debug information */
+                hk_out_char(e->out, '"');
+                if (fi.src.file)
+                    hk_leak_out_source(e->out, &fi.src, true);
+                hk_out_char(e->out, '"');
+            }
+            else
+                hk_out_u64(e->out, part == 2 ? fi.offset : fi.pc);
+        }
+        hk_out_char(e->out, ']');
+    }
+}
+
+void hk_leak_emit_frames(struct hk_emit *e, const char *key, uint32_t stack)
+{
+    const uintptr_t *frames;
+    int n = hk_stack_frames(stack, &frames);
+    if (!n || e->format != HK_EMIT_JSON)
+        return;
+    /* As in hk_leak_print_stack; never in a signal handler (dladdr may take the loader's
+     * lock): e->lock is off there. */
+    bool named = e->lock && hk_trylock(&hk_leak_lock);
+    hk_emit_key(e, key);
+    hk_out_char(e->out, '[');
+    for (int i = 0; i < n; i++) {
+        struct hk_frame_info fi = {frames[i], NULL, NULL, 0, {NULL, NULL, 0}};
+        if (named)
+            hk_leak_frame_info(stack, i, &fi);
+        if (i)
+            hk_out_char(e->out, ',');
+        if (fi.func) {
+            hk_out_json_str(e->out, fi.func);
+        } else {                           /* "0x..." */
+            hk_out_char(e->out, '"');
+            hk_out_hex(e->out, fi.pc);
+            hk_out_char(e->out, '"');
+        }
+    }
+    hk_out_char(e->out, ']');
+    if (named)
+        hk_unlock(&hk_leak_lock);
+}
+
+static const char *const hk_leak_cols[] = {"blocks", "bytes", "stack"};
+static const int hk_leak_widths[] = {10, 12, 8};
+
+/* The "leak_summary" object: the run's totals and the tracker's own size. */
+static void hk_emit_summary(struct hk_emit *e, const struct hk_run *r)
+{
+    hk_emit_obj_begin(e, "leak_summary", "leaks");
+    hk_emit_u64(e, "lost_stacks", r->stacks[0]);
+    hk_emit_u64(e, "lost_blocks", r->blocks[0]);
+    hk_emit_u64(e, "lost_bytes", r->bytes[0]);
+    hk_emit_u64(e, "reachable_stacks", r->stacks[1]);
+    hk_emit_u64(e, "reachable_blocks", r->blocks[1]);
+    hk_emit_u64(e, "reachable_bytes", r->bytes[1]);
+    hk_emit_u64(e, "suppressed_stacks", r->supp_stacks);
+    hk_emit_u64(e, "suppressed_blocks", r->supp_blocks);
+    hk_emit_u64(e, "untracked_blocks", r->untracked_blocks);
+    hk_emit_json_u64(e, "stacks_recorded", hk_stack_count());
+    hk_emit_json_u64(e, "tracker_bytes", hk_leak_arena_used());
+    hk_emit_obj_end(e);
+}
+
+/* JSON only: every unsuppressed record of both kinds, most bytes first ("kind" tells them
+ * apart); the text report lists them (hk_leak_check_run). */
+static void hk_emit_records(struct hk_emit *e, const struct hk_run *r)
+{
+    hk_emit_table_begin(e, "leaks", hk_leak_cols, hk_leak_widths, 3);
+    for (size_t k = 0; k < r->ng; k++) {
+        const struct hk_group *g = &r->g[r->order[k]];
+        if (g->supp)
+            continue;
+        hk_emit_row_begin(e);
+        hk_emit_cell_u64(e, "blocks", 10, g->blocks);
+        hk_emit_cell_u64(e, "bytes", 12, g->bytes);
+        hk_emit_cell_u64(e, "stack", 8, g->stack);
+        hk_emit_str(e, "kind", g->kind == HK_KIND_LOST ? "lost" : "reachable");
+        hk_emit_json_u64(e, "size_min", g->smin);
+        hk_emit_json_u64(e, "size_max", g->smax);
+        hk_emit_frames(e, g->stack);
+        hk_emit_row_end(e);
+    }
+    hk_emit_table_end(e);
+}
+
+static void hk_emit_analysis(struct hk_run *r, void *arg)
+{
+    struct hk_emit *e = arg;
+    if (!r)
+        return;
+    hk_emit_summary(e, r);
+    if (e->format == HK_EMIT_JSON)
+        hk_emit_records(e, r);
+}
+
+void hk_leak_emit(struct hk_emit *e)
+{
+    if (hk_opt.leak_check && hk_stack_ready())
+        hk_leak_with_analysis(hk_emit_analysis, e);
+}

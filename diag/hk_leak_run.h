@@ -1,0 +1,121 @@
+/* One run of the leak check: the snapshot of live blocks, their groups by stack, the
+ * suppressions and the totals, and what each file of the check does with it. Internal to
+ * the leak check; the rest of hakmem sees hk_leak.h.
+ *
+ *   hk_leak.c             entry points: one run at a time (lock, recursion guard), the
+ *                         run's memory, which kinds are reported, the exit code
+ *   hk_leak_scan.c        the snapshot of the live blocks and the reachability scan
+ *   hk_leak_supp_match.c  the suppressions in use: built-in list, the file, matching a stack
+ *   hk_leak_group.c       blocks grouped by stack and kind, groups ordered by bytes
+ *   hk_leak_report.c      the text report, and the stacks of misuse reports
+ *   hk_leak_json.c        the "leaks" object and array of the JSON report
+ *   hk_leak_dump.c        the dump records (modules, stacks)
+ * A run's memory is mapped by the run (hk_leak_run_map) and unmapped when it ends. */
+#ifndef HK_LEAK_RUN_H
+#define HK_LEAK_RUN_H
+
+#include "hk_lock.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { HK_KIND_LOST = 0, HK_KIND_REACHABLE = 1 };
+
+/* One live block of the snapshot, sorted by address. */
+struct hk_lb {
+    uintptr_t ptr;
+    size_t size;
+    uint32_t stack;
+    uint32_t reach;
+};
+
+/* The blocks of one stack and one kind. */
+struct hk_group {
+    uint32_t stack;
+    uint8_t kind;
+    uint8_t supp;          /* 0 no, 1 by the file, 2 by the built-in list */
+    uint64_t blocks, bytes;
+    size_t smin, smax;
+};
+
+/* A pattern of the built-in list, or of the file: those are kept in the run's text buffer,
+ * which moves when it grows, so they are found by offset until the file is read whole. */
+struct hk_supp {
+    const char *pat;
+    size_t off;
+    bool builtin;
+    uint64_t hits_stacks, hits_blocks;
+};
+
+struct hk_run {
+    struct hk_lb *b;
+    size_t nb, b_len;
+    struct hk_group *g;
+    size_t ng, g_len;
+    uint32_t *order;       /* group indices, most bytes first */
+    size_t order_len;
+    uintptr_t minp, maxp;
+    uint32_t *work;        /* flood-fill work stack (block indices) */
+    size_t nwork, work_len;
+    /* totals per kind (index HK_KIND_*) of unsuppressed tracked blocks */
+    uint64_t stacks[2], blocks[2], bytes[2];
+    uint64_t supp_stacks, supp_blocks, supp_bytes;
+    uint64_t untracked_blocks, untracked_bytes;
+    uint64_t roots_bytes;
+    struct hk_supp *supp;  /* the built-in patterns, then the file's */
+    size_t nsupp, supp_map_len;
+    char *supp_text;       /* the file's patterns, NUL-terminated */
+    size_t supp_used, supp_len;
+    const char *supp_why;  /* why the file was refused (nothing suppressed from it) */
+    uint64_t supp_line;    /* the line that refused it, 0 when not a line */
+};
+
+/* One check at a time; the symbol tables the check reads belong to its holder. */
+extern hk_lock_t hk_leak_lock;
+
+/* ---- hk_leak.c ---- */
+
+/* A zeroed mapping of at least bytes (*len: its length). */
+void *hk_leak_run_map(size_t bytes, size_t *len);
+/* Grows a mapping of the run to at least need bytes (doubling, contents kept). */
+bool hk_leak_run_grow(void **p, size_t *len, size_t need);
+/* Kinds printed and counted: HAKMEM_LEAK_REPORT=lost, reachable or all. */
+bool hk_leak_kind_selected(int kind);
+/* Runs fn on a fresh analysis of the live blocks: the recursion guard held (nothing the
+ * check does is tracked), the leak lock held, the run's memory mapped and unmapped around
+ * it. fn gets NULL when the analysis could not get its memory. */
+void hk_leak_with_analysis(void (*fn)(struct hk_run *r, void *arg), void *arg);
+
+/* ---- hk_leak_scan.c ---- */
+
+/* Fills r->b with the live blocks, sorted by address, and marks those reachable from the
+ * roots; false when memory for it could not be mapped. */
+bool hk_leak_scan(struct hk_run *r);
+
+/* ---- hk_leak_supp_match.c ---- */
+
+/* The built-in list, then HAKMEM_LEAK_SUPPRESSIONS: all of the file or (refused, with
+ * r->supp_why) none of it. */
+void hk_leak_supp_load(struct hk_run *r);
+/* 0 not suppressed, 1 by the file, 2 by the built-in list; counts the hit. */
+uint8_t hk_leak_suppressed(struct hk_run *r, const struct hk_group *g);
+
+/* ---- hk_leak_group.c ---- */
+
+/* Groups r's blocks by stack and kind, applies the suppressions, sums the totals and
+ * orders the groups (r->order, most bytes first); false without memory. */
+bool hk_leak_group(struct hk_run *r);
+
+/* ---- hk_leak_report.c ---- */
+
+struct hk_out;
+struct hk_line;
+/* The text report to fd; final: at exit, else on demand. */
+void hk_leak_print_report(const struct hk_run *r, int fd, bool final);
+/* The line that says the process exits with HAKMEM_LEAK_EXITCODE for n leaked blocks. */
+void hk_leak_print_exiting(uint64_t n);
+/* "dir/file:line"; json: escaped as the body of a JSON string. */
+void hk_leak_out_source(struct hk_out *o, const struct hk_line *src, bool json);
+
+#endif
