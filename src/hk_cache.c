@@ -23,34 +23,19 @@ struct hk_keys hk_keys = {0x6b6d656d66726565ull, 0};
 
 /* ---- owned slab list of a heap (per class, doubly linked; the head is the active slab) ---- */
 
-static void hk_heap_slab_link(struct hk_heap *h, struct hk_slab *s)
+static struct hk_slab *hk_heap_active(struct hk_heap *h, unsigned cls)
 {
-    struct hk_slab **head = &h->slabs[s->class_idx];
-    s->prev = NULL;
-    s->next = *head;
-    if (*head)
-        (*head)->prev = s;
-    *head = s;
+    return HK_SLAB_OF_LINK(hk_dlist_first(&h->slabs[cls]));
 }
 
-static void hk_heap_slab_link_after(struct hk_slab *at, struct hk_slab *s)
+static void hk_heap_slab_link(struct hk_heap *h, struct hk_slab *s)
 {
-    s->prev = at;
-    s->next = at->next;
-    if (at->next)
-        at->next->prev = s;
-    at->next = s;
+    hk_dlist_insert(&h->slabs[s->class_idx], &s->link);
 }
 
 static void hk_heap_slab_unlink(struct hk_heap *h, struct hk_slab *s)
 {
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        h->slabs[s->class_idx] = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->next = s->prev = NULL;
+    hk_dlist_remove(&h->slabs[s->class_idx], &s->link);
 }
 
 /* h gives slab s up (its last free block came back, or the thread exits): no fast cache may
@@ -128,7 +113,7 @@ static void hk_slab_put(struct hk_heap *h, struct hk_slab *s, struct hk_block *b
     hk_side_move(b, from, HK_BLOCK_SLAB_FREE);
     hk_block_push_onto(b, s->free);
     s->free = b;
-    if (--s->used == 0 && (h->slabs[s->class_idx] != s || hk_slab_claimed(s))) {
+    if (--s->used == 0 && (hk_heap_active(h, s->class_idx) != s || hk_slab_claimed(s))) {
         hk_heap_slab_drop(h, s);
         hk_slab_release(s);
     }
@@ -200,10 +185,10 @@ static void hk_heap_reclaim(struct hk_heap *h, enum hk_reclaim what)
 {
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
         struct hk_slab *next;
-        for (struct hk_slab *s = h->slabs[c]; s; s = next) {
-            next = s->next;
+        for (struct hk_slab *s = hk_heap_active(h, c); s; s = next) {
+            next = HK_SLAB_OF_LINK(s->link.next);
             hk_slab_drain_remote(s);
-            bool active = s == h->slabs[c];
+            bool active = s == hk_heap_active(h, c);
             if (s->used == 0 && (what == HK_RECLAIM_ALL || (what == HK_RECLAIM_IDLE && !active))) {
                 hk_heap_slab_drop(h, s);
                 hk_slab_release(s);
@@ -229,11 +214,12 @@ static void hk_heap_tick(struct hk_heap *h)
  * frees), an orphan, or a new one. NULL when memory is exhausted. */
 static struct hk_slab *hk_heap_slab_with_blocks(struct hk_heap *h, unsigned cls)
 {
-    struct hk_slab *s = h->slabs[cls];
+    struct hk_slab *s = hk_heap_active(h, cls);
     if (s && hk_slab_has_blocks(s))
         return s;
     if (s) {
-        for (struct hk_slab *t = s->next; t; t = t->next) {
+        for (struct hk_slab *t = HK_SLAB_OF_LINK(s->link.next); t;
+             t = HK_SLAB_OF_LINK(t->link.next)) {
             hk_slab_drain_remote(t);
             if (hk_slab_has_blocks(t)) {
                 hk_heap_slab_unlink(h, t);   /* to the front: the new active slab */
@@ -413,9 +399,9 @@ static bool hk_heap_claim(struct hk_heap *h, struct hk_slab *s)
 {
     if (!hk_slab_claim(s, h))
         return false;
-    struct hk_slab *head = h->slabs[s->class_idx];
+    struct hk_slab *head = hk_heap_active(h, s->class_idx);
     if (head)
-        hk_heap_slab_link_after(head, s);
+        hk_dlist_insert_after(&head->link, &s->link);
     else
         hk_heap_slab_link(h, s);
     return true;
@@ -502,7 +488,7 @@ void hk_heap_orphan_slabs(struct hk_heap *h)
 {
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
         struct hk_slab *s;
-        while ((s = h->slabs[c])) {
+        while ((s = hk_heap_active(h, c))) {
             hk_heap_slab_drop(h, s);
             hk_slab_orphan(s);
         }

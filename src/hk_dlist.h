@@ -1,6 +1,6 @@
 /* The intrusive doubly linked list of the allocator's metadata: SuperSlabs (partial lists,
- * empty cache, all mapped), large blocks (cache, live list) and thread heaps (live list,
- * free list). Not the free-block lists: those are hk_block.h's encoded singly linked lists.
+ * empty cache, all mapped), slabs (a heap's per-class list, the orphans), large blocks
+ * (cache, live list) and thread heaps (live list, free list). Not the free-block lists: those are hk_block.h's encoded singly linked lists.
  *
  * A struct that can be on a list embeds one struct hk_dlink per list it can be on; the list
  * is a struct hk_dlist, the address of its first link. Both ends are NULL-terminated, so a
@@ -57,6 +57,17 @@ static inline void hk_dlist_insert(struct hk_dlist *list, struct hk_dlink *l)
     if (l->next)
         l->next->prev = l;
     list->first = l;
+}
+
+/* Inserts l (on no list) right after at (on a list). */
+static inline void hk_dlist_insert_after(struct hk_dlink *at, struct hk_dlink *l)
+{
+    HK_ASSERT(!l->next && !l->prev && at != l);
+    l->prev = at;
+    l->next = at->next;
+    if (l->next)
+        l->next->prev = l;
+    at->next = l;
 }
 
 /* Unlinks l from list, which holds it. */

@@ -52,7 +52,7 @@ static inline void *hk_fast_hand_out(struct hk_fast *fc, struct hk_block *b, siz
 struct hk_heap {
     struct hk_fast fast[HK_NUM_CLASSES];
     struct hk_list tls[HK_NUM_CLASSES];
-    struct hk_slab *slabs[HK_NUM_CLASSES];   /* owned slabs; the first is the active one */
+    struct hk_dlist slabs[HK_NUM_CLASSES];   /* owned slabs; the first is the active one */
     struct hk_thread_stats stats;
     struct hk_dlink link;                     /* live list, or the free list */
     pid_t tid;

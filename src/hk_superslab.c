@@ -29,7 +29,7 @@ static struct hk_superslab *hk_ss_partial[3];   /* by slab size: 64 KiB, 256 KiB
 static struct hk_superslab *hk_ss_cache;         /* empty, formatted for nothing */
 static unsigned hk_ss_cache_count;
 static struct hk_superslab *hk_ss_all;
-static struct hk_slab *hk_orphans[HK_NUM_CLASSES];
+static struct hk_dlist hk_orphans[HK_NUM_CLASSES];
 /* Orphans per class, readable without the lock (a racy peek that saves taking it). */
 static atomic_uint hk_orphan_count[HK_NUM_CLASSES];
 /* Remote frees drained by a thread without a heap of its own (hk_slab_drain_remote). */
@@ -243,7 +243,7 @@ static void hk_slab_format(struct hk_superslab *ss, struct hk_slab *s, unsigned 
     uint32_t size = hk_class_size[cls];
     s->free = NULL;
     atomic_store_explicit(hk_slab_remote(s), NULL, HK_RELAXED);
-    s->next = s->prev = NULL;
+    hk_dlink_init(&s->link);
     s->start = (uint32_t)start;
     s->block_size = size;
     s->div_magic = UINT64_MAX / size + 1;
@@ -382,24 +382,13 @@ void hk_slab_remote_push(struct hk_slab *s, struct hk_block *b)
 
 static void hk_orphan_push(struct hk_slab *s)
 {
-    unsigned cls = s->class_idx;
-    s->prev = NULL;
-    s->next = hk_orphans[cls];
-    if (s->next)
-        s->next->prev = s;
-    hk_orphans[cls] = s;
-    atomic_fetch_add_explicit(&hk_orphan_count[cls], 1, HK_RELAXED);
+    hk_dlist_insert(&hk_orphans[s->class_idx], &s->link);
+    atomic_fetch_add_explicit(&hk_orphan_count[s->class_idx], 1, HK_RELAXED);
 }
 
 static struct hk_slab *hk_orphan_unlink(struct hk_slab *s)
 {
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        hk_orphans[s->class_idx] = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->next = s->prev = NULL;
+    hk_dlist_remove(&hk_orphans[s->class_idx], &s->link);
     atomic_fetch_sub_explicit(&hk_orphan_count[s->class_idx], 1, HK_RELAXED);
     return s;
 }
@@ -431,8 +420,8 @@ struct hk_slab *hk_slab_adopt(unsigned cls, struct hk_heap *h)
     /* Only orphans that have blocks to give: full ones stay until frees reach them (and
      * claim them). The scan is bounded; collection (hk_orphans_collect) handles the rest. */
     struct hk_slab *s = NULL;
-    struct hk_slab *t = hk_orphans[cls];
-    for (int seen = 0; t && seen < 64; t = t->next, seen++) {
+    struct hk_slab *t = HK_SLAB_OF_LINK(hk_dlist_first(&hk_orphans[cls]));
+    for (int seen = 0; t && seen < 64; t = HK_SLAB_OF_LINK(t->link.next), seen++) {
         if (t->free || t->carved < t->capacity || hk_slab_remote_pending(t)) {
             s = hk_orphan_unlink(t);
             hk_slab_own(s, h);
@@ -466,9 +455,9 @@ static unsigned hk_orphans_collect_locked(void)
 {
     unsigned released = 0;
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
-        struct hk_slab *s = hk_orphans[c];
+        struct hk_slab *s = HK_SLAB_OF_LINK(hk_dlist_first(&hk_orphans[c]));
         while (s) {
-            struct hk_slab *next = s->next;
+            struct hk_slab *next = HK_SLAB_OF_LINK(s->link.next);
             hk_slab_drain_remote(s);
             if (s->used == 0) {
                 hk_slab_release_locked(hk_orphan_unlink(s));

@@ -13,6 +13,7 @@
 #ifndef HK_SUPERSLAB_H
 #define HK_SUPERSLAB_H
 
+#include "hk_dlist.h"
 #include "hk_internal.h"
 #include "hk_registry.h"
 #include "hk_size_class.h"
@@ -51,8 +52,8 @@ enum hk_slab_state {
  * - every block in a heap's fast cache or TLS list belongs to a slab owned by that heap, and
  *   only the owner's thread (or, for orphans, the lock holder) changes `owner`: a heap
  *   never loses a slab it did not give up itself.
- * - an ORPHAN slab is on hk_orphans[class] (next/prev); an OWNED one on its owner's class
- *   list (next only). */
+ * - an ORPHAN slab is on hk_orphans[class], an OWNED one on its owner's class list (`link`,
+ *   hk_dlist.h), an UNUSED one on none. */
 struct hk_slab {
     /* Read by every free (the hot path): the first 32 bytes. */
     _Atomic(struct hk_heap *) owner; /* NULL unless OWNED */
@@ -65,7 +66,7 @@ struct hk_slab {
     uint32_t block_size;
     /* The owner's (or, for orphans, the lock holder's). */
     struct hk_block *free;           /* owner-local freelist (hk_block.h) */
-    struct hk_slab *next, *prev;     /* owner's per-class list, or the orphan list */
+    struct hk_dlink link;            /* owner's per-class list, or the orphan list */
     uint16_t capacity;               /* at most 4096 (64 KiB / 16 B) */
     uint16_t carved;                 /* blocks carved so far (bump) */
     uint16_t used;
@@ -77,6 +78,8 @@ _Static_assert(sizeof(struct hk_slab) == 64, "one cache line per slab");
  * owner allocates from it: the hot path's owner test fails, so its frees go straight back
  * to the slab (hk_cache.c) instead of filling the caches of a thread that only frees. */
 #define HK_OWNER_CLAIMED ((uintptr_t)1)
+
+#define HK_SLAB_OF_LINK(l) HK_DLIST_ENTRY((l), struct hk_slab, link)
 
 static inline struct hk_heap *hk_slab_owner(struct hk_slab *s)
 {
