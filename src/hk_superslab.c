@@ -25,10 +25,10 @@
 #define HK_SS_CACHE_AGE_NS (50ull * 1000 * 1000)
 
 static HK_LOCK_DEFINE(hk_ss_lock, HK_RANK_SUPERSLAB);
-static struct hk_superslab *hk_ss_partial[3];   /* by slab size: 64 KiB, 256 KiB, 2 MiB */
-static struct hk_superslab *hk_ss_cache;         /* empty, formatted for nothing */
+static struct hk_dlist hk_ss_partial[3];   /* by slab size: 64 KiB, 256 KiB, 2 MiB */
+static struct hk_dlist hk_ss_cache;        /* empty, formatted for nothing; youngest first */
 static unsigned hk_ss_cache_count;
-static struct hk_superslab *hk_ss_all;
+static struct hk_dlist hk_ss_all;
 static struct hk_dlist hk_orphans[HK_NUM_CLASSES];
 /* Orphans per class, readable without the lock (a racy peek that saves taking it). */
 static atomic_uint hk_orphan_count[HK_NUM_CLASSES];
@@ -52,24 +52,16 @@ static size_t hk_ss_header_size(void)
     return hk_align_up(sizeof(struct hk_superslab), 4096);
 }
 
-static void hk_ss_list_push(struct hk_superslab **head, struct hk_superslab *ss)
+#define HK_SS_OF(l) HK_DLIST_ENTRY((l), struct hk_superslab, link)
+
+static void hk_ss_list_push(struct hk_dlist *list, struct hk_superslab *ss)
 {
-    ss->prev = NULL;
-    ss->next = *head;
-    if (*head)
-        (*head)->prev = ss;
-    *head = ss;
+    hk_dlist_insert(list, &ss->link);
 }
 
-static void hk_ss_list_remove(struct hk_superslab **head, struct hk_superslab *ss)
+static void hk_ss_list_remove(struct hk_dlist *list, struct hk_superslab *ss)
 {
-    if (ss->prev)
-        ss->prev->next = ss->next;
-    else
-        *head = ss->next;
-    if (ss->next)
-        ss->next->prev = ss->prev;
-    ss->next = ss->prev = NULL;
+    hk_dlist_remove(list, &ss->link);
 }
 
 /* Lays out an empty SuperSlab for slabs of 1 << shift bytes. */
@@ -89,21 +81,12 @@ static void hk_ss_format(struct hk_superslab *ss, unsigned shift)
 
 static void hk_ss_all_push(struct hk_superslab *ss)
 {
-    ss->all_prev = NULL;
-    ss->all_next = hk_ss_all;
-    if (hk_ss_all)
-        hk_ss_all->all_prev = ss;
-    hk_ss_all = ss;
+    hk_dlist_insert(&hk_ss_all, &ss->all_link);
 }
 
 static void hk_ss_all_remove(struct hk_superslab *ss)
 {
-    if (ss->all_prev)
-        ss->all_prev->all_next = ss->all_next;
-    else
-        hk_ss_all = ss->all_next;
-    if (ss->all_next)
-        ss->all_next->all_prev = ss->all_prev;
+    hk_dlist_remove(&hk_ss_all, &ss->all_link);
 }
 
 static struct hk_superslab *hk_ss_map(void)
@@ -175,12 +158,12 @@ static void hk_ss_cache_remove(struct hk_superslab *ss)
 
 /* SuperSlabs whose munmap was refused go back into the cache (as young ones: they are used
  * before anything is mapped, and tried again when they age out). */
-static void hk_ss_cache_keep(struct hk_superslab *refused)
+static void hk_ss_cache_keep(struct hk_dlist *refused)
 {
     uint64_t now = hk_os_monotonic_ns();
-    while (refused) {
-        struct hk_superslab *ss = refused;
-        hk_ss_list_remove(&refused, ss);
+    struct hk_superslab *ss;
+    while ((ss = HK_SS_OF(hk_dlist_first(refused)))) {
+        hk_ss_list_remove(refused, ss);
         ss->cached_ns = now;
         hk_ss_cache_push(ss);
     }
@@ -193,18 +176,17 @@ static void hk_ss_cache_put(struct hk_superslab *ss)
     uint64_t now = hk_os_monotonic_ns();
     ss->cached_ns = now;
     hk_ss_cache_push(ss);
-    struct hk_superslab *old = hk_ss_cache, *refused = NULL;
-    while (old->next)
-        old = old->next;
+    struct hk_dlist refused = {NULL};
+    struct hk_superslab *old = HK_SS_OF(hk_dlist_last(&hk_ss_cache));
     while (old != ss &&
            (hk_ss_cache_count > HK_SS_CACHE_MAX || now - old->cached_ns > HK_SS_CACHE_AGE_NS)) {
-        struct hk_superslab *younger = old->prev;
+        struct hk_superslab *younger = HK_SS_OF(old->link.prev);
         hk_ss_cache_remove(old);
         if (!hk_ss_unmap(old))
             hk_ss_list_push(&refused, old);
         old = younger;
     }
-    hk_ss_cache_keep(refused);
+    hk_ss_cache_keep(&refused);
 }
 
 /* A SuperSlab with a free slab of the given kind: partial list, then the cache, then a new
@@ -212,13 +194,14 @@ static void hk_ss_cache_put(struct hk_superslab *ss)
 static struct hk_superslab *hk_ss_with_free_slab(unsigned shift, bool may_map)
 {
     unsigned kind = hk_kind_of_shift(shift);
-    struct hk_superslab *ss = hk_ss_partial[kind];
+    struct hk_superslab *ss = HK_SS_OF(hk_dlist_first(&hk_ss_partial[kind]));
     if (ss)
         return ss;
     /* Before growing, take back orphans whose blocks have all been freed. */
-    if (!hk_ss_cache && hk_orphans_collect_locked() && hk_ss_partial[kind])
-        return hk_ss_partial[kind];
-    ss = hk_ss_cache;
+    if (hk_dlist_empty(&hk_ss_cache) && hk_orphans_collect_locked() &&
+        !hk_dlist_empty(&hk_ss_partial[kind]))
+        return HK_SS_OF(hk_dlist_first(&hk_ss_partial[kind]));
+    ss = HK_SS_OF(hk_dlist_first(&hk_ss_cache));
     if (ss) {
         hk_ss_cache_remove(ss);
     } else {
@@ -480,14 +463,14 @@ unsigned hk_orphans_collect(void)
 void hk_superslab_trim(void)
 {
     hk_lock(&hk_ss_lock);
-    struct hk_superslab *refused = NULL;
-    while (hk_ss_cache) {
-        struct hk_superslab *ss = hk_ss_cache;
+    struct hk_dlist refused = {NULL};
+    struct hk_superslab *ss;
+    while ((ss = HK_SS_OF(hk_dlist_first(&hk_ss_cache)))) {
         hk_ss_cache_remove(ss);
         if (!hk_ss_unmap(ss))
             hk_ss_list_push(&refused, ss);
     }
-    hk_ss_cache_keep(refused);
+    hk_ss_cache_keep(&refused);
     hk_unlock(&hk_ss_lock);
 }
 
@@ -495,9 +478,8 @@ void hk_superslab_foreach(void (*fn)(struct hk_superslab *ss, void *arg), void *
 {
     if (lock)
         hk_lock(&hk_ss_lock);
-    for (struct hk_superslab *ss = hk_ss_all; ss; ss = ss->all_next)
+    HK_DLIST_FOREACH(ss, &hk_ss_all, struct hk_superslab, all_link)
         fn(ss, arg);
     if (lock)
         hk_unlock(&hk_ss_lock);
 }
-

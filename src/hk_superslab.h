@@ -104,8 +104,8 @@ static inline void hk_slab_set_state(struct hk_slab *s, unsigned state)
 
 struct hk_superslab {
     uint64_t magic;                  /* HK_SS_MAGIC while mapped by us */
-    struct hk_superslab *next, *prev;/* partial list of its kind, or the empty cache */
-    struct hk_superslab *all_next, *all_prev;   /* every mapped SuperSlab */
+    struct hk_dlink link;            /* partial list of its kind, or the empty cache */
+    struct hk_dlink all_link;        /* every mapped SuperSlab */
     uint32_t free_mask;              /* bit i: slab i unassigned */
     uint8_t slab_shift;
     uint8_t nslabs;
