@@ -410,14 +410,14 @@ static bool hk_heap_claim(struct hk_heap *h, struct hk_slab *s)
 /* p goes onto the remote stack of s, whose owner is another heap or none. */
 static void hk_heap_free_remote(struct hk_heap *h, struct hk_slab *s, void *p)
 {
+    /* Nothing of s is read after the push: from then on its owner may drain p, empty the
+     * slab and give it (and its SuperSlab) back. So a push that races the owner's exit (the
+     * owner drained before it) leaves p on the orphan's stack until the next free into the
+     * orphan claims it, or a collection (before a mapping, before an OOM, hakmem_collect)
+     * drains it: one block's slab, for a while, never lost. */
+    HK_STAT(h, s->class_idx, remote_sent, 1);
     hk_side_move(p, HK_BLOCK_IN_USE, HK_BLOCK_REMOTE);
     hk_slab_remote_push(s, p);
-    HK_STAT(h, s->class_idx, remote_sent, 1);
-    /* The owner may have exited between the owner test and the push, after draining: then
-     * nobody would come back for p. Claiming drains it (sequentially consistent with the
-     * orphaning, hk_slab_drain_remote). */
-    if (HK_UNLIKELY(atomic_load(&s->state) == HK_SLAB_ORPHAN))
-        hk_heap_claim(h, s);
 }
 
 /* h: the caller's heap (live or the dead heap under its lock). The block passed checks. A

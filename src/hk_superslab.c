@@ -324,9 +324,7 @@ uint32_t hk_slab_drain_remote(struct hk_slab *s)
 {
     if (!hk_slab_remote_pending(s))
         return 0;
-    /* Sequentially consistent: pairs with the state check after a push (hk_slab_claim's
-     * callers), so that a push racing an orphaning is drained by one side or the other. */
-    struct hk_block *first = atomic_exchange(hk_slab_remote(s), NULL);
+    struct hk_block *first = atomic_exchange_explicit(hk_slab_remote(s), NULL, HK_ACQUIRE);
     /* First the count: each block must be a free block of s, and its mark is cleared as it
      * is counted, so a stack that loops back (a block written after its free, then freed
      * again) ends at the block seen twice; a bad link is reported and the rest dropped.
@@ -360,7 +358,7 @@ void hk_slab_remote_push(struct hk_slab *s, struct hk_block *b)
     struct hk_block *old = atomic_load_explicit(top, HK_RELAXED);
     do {
         hk_block_push_onto(b, old);
-    } while (!atomic_compare_exchange_weak(top, &old, b));
+    } while (!atomic_compare_exchange_weak_explicit(top, &old, b, HK_RELEASE, HK_RELAXED));
 }
 
 static void hk_orphan_push(struct hk_slab *s)
@@ -380,7 +378,7 @@ void hk_slab_orphan(struct hk_slab *s)
 {
     hk_lock(&hk_ss_lock);
     atomic_store_explicit(&s->owner, NULL, HK_RELEASE);
-    atomic_store(&s->state, HK_SLAB_ORPHAN);  /* before the drain: see hk_slab_drain_remote */
+    hk_slab_set_state(s, HK_SLAB_ORPHAN);
     hk_slab_drain_remote(s);
     if (s->used == 0)
         hk_slab_release_locked(s);
