@@ -53,10 +53,15 @@ static inline struct hk_side *hk_side_of(const void *p)
 
 /* Bytes from the block's start to the pointer handed out: 0, or 16 to 4096 (a power of two,
  * the alignment of an aligned request), stored as log2 - 3. */
+static inline size_t hk_side_front_of_flags(uint8_t flags)
+{
+    unsigned k = flags >> HK_SIDE_FRONT_SHIFT;
+    return k ? (size_t)8 << k : 0;
+}
+
 static inline size_t hk_side_front(const struct hk_side *e)
 {
-    unsigned k = e->flags >> HK_SIDE_FRONT_SHIFT;
-    return k ? (size_t)8 << k : 0;
+    return hk_side_front_of_flags(e->flags);
 }
 
 static inline uint8_t hk_side_front_flags(size_t front)

@@ -26,7 +26,7 @@ HK_RACY_READ static void hk_walk_slab(struct hk_slab *s, const struct hk_walk_ct
     for (uint32_t k = 0; k < s->capacity; k++, p += s->block_size) {
         const struct hk_side *e = &ss->side[((uintptr_t)p - (uintptr_t)ss) >> HK_GRANULE_SHIFT];
         /* A block in use is where the program has it: past its front guard (shadow mode). */
-        size_t front = e->state == HK_BLOCK_IN_USE ? hk_side_front(e) : 0;
+        size_t front = e->state == HK_BLOCK_IN_USE ? hk_side_front_of_flags(e->flags) : 0;
         if (front >= s->block_size)
             front = 0;                    /* a racy read of an entry being written */
         b.ptr = p + front;
