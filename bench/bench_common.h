@@ -7,11 +7,14 @@
 #define BENCH_COMMON_H
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* xorshift64*: a few cycles per number, so the PRNG does not dominate an allocation. */
 static inline uint64_t bench_rand(uint64_t *state)
@@ -102,6 +105,193 @@ static inline double bench_parse_double(const char *s, const char *what)
         exit(2);
     }
     return v;
+}
+
+/* Table-driven command line shared by the benchmarks. Every program takes -t (threads; the
+ * usage name is 'threads_name'), -S seed, -v, -P (print the malloc provider and exit) and -h,
+ * and -s seconds unless it runs a fixed number of ops (no_seconds); struct bench_opt rows add
+ * its own options. The usage text and its defaults line come from the table, so they always
+ * match: the defaults are the values the variables hold before parsing. */
+enum bench_opt_type { BENCH_LONG, BENCH_SIZE, BENCH_U64, BENCH_UNSIGNED, BENCH_ACTION };
+
+struct bench_opt {
+    char flag;
+    const char *arg;        /* its name in the usage text ("max_size") */
+    const char *name;       /* its name in an error message ("max size") */
+    enum bench_opt_type type;
+    void *dst;              /* long, size_t, uint64_t or unsigned; BENCH_ACTION: unused */
+    long min;
+    int (*action)(void);    /* BENCH_ACTION: run, then exit with what it returns */
+};
+
+struct bench_cli {
+    const char *prog;
+    const char *threads_name;   /* "threads" unless given */
+    bool no_seconds;
+    const struct bench_opt *opts;
+    size_t nopts;
+    const char *defaults_note;  /* appended to the defaults line, or NULL */
+    const char *help;           /* extra lines after the -v/-P line, or NULL */
+    /* Set by bench_parse_args: -t, -s, -S, -v (defaults 1, 2, 1, off). */
+    long threads;
+    double seconds;
+    uint64_t seed;
+    bool verbose;
+    char defaults[256];         /* filled by bench_parse_args */
+};
+
+static inline size_t bench_usage_item(char *buf, size_t len, size_t *col, size_t indent,
+                                      const char *item)
+{
+    size_t n = strlen(item);
+    if (*col > indent && *col + 1 + n > 80) {
+        len += (size_t)snprintf(buf + len, 1024 - len, "\n%*s", (int)indent, "");
+        *col = indent;
+    } else if (*col > indent) {
+        len += (size_t)snprintf(buf + len, 1024 - len, " ");
+        (*col)++;
+    }
+    len += (size_t)snprintf(buf + len, 1024 - len, "%s", item);
+    *col += n;
+    return len;
+}
+
+static inline _Noreturn void bench_usage(const struct bench_cli *cli)
+{
+    char buf[1024], item[96];
+    size_t len = (size_t)snprintf(buf, sizeof buf, "usage: %s ", cli->prog);
+    size_t indent = len, col = len;
+    snprintf(item, sizeof item, "[-t %s]", cli->threads_name ? cli->threads_name : "threads");
+    len = bench_usage_item(buf, len, &col, indent, item);
+    if (!cli->no_seconds)
+        len = bench_usage_item(buf, len, &col, indent, "[-s seconds]");
+    for (size_t i = 0; i < cli->nopts; i++)
+        if (cli->opts[i].type != BENCH_ACTION) {
+            snprintf(item, sizeof item, "[-%c %s]", cli->opts[i].flag, cli->opts[i].arg);
+            len = bench_usage_item(buf, len, &col, indent, item);
+        }
+    len = bench_usage_item(buf, len, &col, indent, "[-S seed]");
+    len = bench_usage_item(buf, len, &col, indent, "[-v]");
+    len = bench_usage_item(buf, len, &col, indent, "[-P]");
+    for (size_t i = 0; i < cli->nopts; i++)
+        if (cli->opts[i].type == BENCH_ACTION) {
+            snprintf(item, sizeof item, "[-%c]", cli->opts[i].flag);
+            len = bench_usage_item(buf, len, &col, indent, item);
+        }
+    fprintf(stderr, "%s\n  defaults: %s%s%s\n"
+            "  -v  print parameters    -P  print the malloc provider and exit\n%s", buf,
+            cli->defaults, cli->defaults_note ? " " : "",
+            cli->defaults_note ? cli->defaults_note : "", cli->help ? cli->help : "");
+    exit(2);
+}
+
+/* Parses argv into cli->threads/seconds/seed/verbose and the table's variables; on a bad
+ * option or a stray argument prints the usage and exits with 2, and a bad number exits with 2
+ * after saying why. -P and action options exit. */
+static inline void bench_parse_args(int argc, char **argv, struct bench_cli *cli)
+{
+    char optstring[64], *o = optstring;
+    size_t dl = 0;
+    cli->threads = 1;
+    cli->seconds = 2.0;
+    cli->seed = 1;
+    cli->verbose = false;
+
+    *o++ = 't'; *o++ = ':';
+    dl += (size_t)snprintf(cli->defaults + dl, sizeof cli->defaults - dl, "-t 1");
+    if (!cli->no_seconds) {
+        *o++ = 's'; *o++ = ':';
+        dl += (size_t)snprintf(cli->defaults + dl, sizeof cli->defaults - dl, " -s 2");
+    }
+    for (size_t i = 0; i < cli->nopts; i++) {
+        const struct bench_opt *op = &cli->opts[i];
+        *o++ = op->flag;
+        if (op->type == BENCH_ACTION)
+            continue;
+        *o++ = ':';
+        char *d = cli->defaults + dl;
+        size_t room = sizeof cli->defaults - dl;
+        switch (op->type) {
+        case BENCH_LONG: dl += (size_t)snprintf(d, room, " -%c %ld", op->flag,
+                                                *(long *)op->dst); break;
+        case BENCH_SIZE: dl += (size_t)snprintf(d, room, " -%c %zu", op->flag,
+                                                *(size_t *)op->dst); break;
+        case BENCH_U64: dl += (size_t)snprintf(d, room, " -%c %llu", op->flag,
+                                               (unsigned long long)*(uint64_t *)op->dst); break;
+        case BENCH_UNSIGNED: dl += (size_t)snprintf(d, room, " -%c %u", op->flag,
+                                                    *(unsigned *)op->dst); break;
+        case BENCH_ACTION: break;
+        }
+    }
+    snprintf(cli->defaults + dl, sizeof cli->defaults - dl, " -S 1");
+    strcpy(o, "S:vPh");
+
+    int opt;
+    while ((opt = getopt(argc, argv, optstring)) != -1) {
+        switch (opt) {
+        case 't': cli->threads = bench_parse_long(optarg, "threads", 1); continue;
+        case 's': cli->seconds = bench_parse_double(optarg, "seconds"); continue;
+        case 'S': cli->seed = (uint64_t)bench_parse_long(optarg, "seed", 0); continue;
+        case 'v': cli->verbose = true; continue;
+        case 'P': printf("%s\n", bench_malloc_provider()); exit(0);
+        case 'h': case '?': case ':': bench_usage(cli);
+        }
+        const struct bench_opt *op = NULL;
+        for (size_t i = 0; i < cli->nopts; i++)
+            if (cli->opts[i].flag == opt)
+                op = &cli->opts[i];
+        if (op == NULL)
+            bench_usage(cli);
+        switch (op->type) {
+        case BENCH_LONG: *(long *)op->dst = bench_parse_long(optarg, op->name, op->min); break;
+        case BENCH_SIZE: *(size_t *)op->dst = (size_t)bench_parse_long(optarg, op->name, op->min);
+            break;
+        case BENCH_U64:
+            *(uint64_t *)op->dst = (uint64_t)bench_parse_long(optarg, op->name, op->min); break;
+        case BENCH_UNSIGNED:
+            *(unsigned *)op->dst = (unsigned)bench_parse_long(optarg, op->name, op->min); break;
+        case BENCH_ACTION: exit(op->action());
+        }
+    }
+    if (optind != argc)
+        bench_usage(cli);
+}
+
+/* Thread start and join that end the run with "<prog>: pthread_create: <error>". */
+static inline void bench_die(const char *prog, const char *what, int err)
+{
+    fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(err));
+    exit(1);
+}
+
+static inline void bench_start(const char *prog, pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int err = pthread_create(t, NULL, fn, arg);
+    if (err != 0)
+        bench_die(prog, "pthread_create", err);
+}
+
+static inline void bench_join(const char *prog, pthread_t t)
+{
+    int err = pthread_join(t, NULL);
+    if (err != 0)
+        bench_die(prog, "pthread_join", err);
+}
+
+/* The report lines bench/compare reads: first "ops/s", "threads", "ops"; the program's own
+ * lines go between; then "peak_rss_kib" and, with -v, "elapsed_s". */
+static inline void bench_report_ops(uint64_t ops, double elapsed, unsigned long long threads)
+{
+    printf("ops/s: %.0f\n", (double)ops / elapsed);
+    printf("threads: %llu\n", threads);
+    printf("ops: %llu\n", (unsigned long long)ops);
+}
+
+static inline void bench_report_end(bool verbose, double elapsed)
+{
+    printf("peak_rss_kib: %ld\n", bench_peak_rss_kib());
+    if (verbose)
+        printf("elapsed_s: %.3f\n", elapsed);
 }
 
 /* Sleep until the monotonic clock reaches 'end'; nanosleep may return early on a signal. */

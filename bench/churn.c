@@ -86,43 +86,26 @@ static void *worker(void *arg)
     c->pred = pthread_self();
     c->has_pred = true;
     pthread_t next;
-    if ((err = pthread_create(&next, NULL, worker, c)) != 0)
-        die("pthread_create", err);
+    bench_start("churn", &next, worker, c);
     return NULL;
 }
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: churn [-t chains] [-s seconds] [-n blocks_per_thread] [-M max_size]\n"
-            "             [-S seed] [-v] [-P]\n"
-            "  defaults: -t 1 -s 2 -n 2000 -M 1024 -S 1\n"
-            "  -v  print parameters    -P  print the malloc provider and exit\n");
-    exit(2);
-}
+static const struct bench_opt opts[] = {
+    { 'n', "blocks_per_thread", "blocks", BENCH_SIZE, &g_nblocks, 1, NULL },
+    { 'M', "max_size", "max size", BENCH_SIZE, &g_max, 8, NULL },
+};
 
 int main(int argc, char **argv)
 {
-    long nthreads = 1;
-    double seconds = 2.0;
-    uint64_t seed = 1;
-    bool verbose = false;
-    int opt;
-
-    while ((opt = getopt(argc, argv, "t:s:n:M:S:vPh")) != -1) {
-        switch (opt) {
-        case 't': nthreads = bench_parse_long(optarg, "threads", 1); break;
-        case 's': seconds = bench_parse_double(optarg, "seconds"); break;
-        case 'n': g_nblocks = (size_t)bench_parse_long(optarg, "blocks", 1); break;
-        case 'M': g_max = (size_t)bench_parse_long(optarg, "max size", 8); break;
-        case 'S': seed = (uint64_t)bench_parse_long(optarg, "seed", 0); break;
-        case 'v': verbose = true; break;
-        case 'P': printf("%s\n", bench_malloc_provider()); return 0;
-        default: usage();
-        }
-    }
-    if (optind != argc || g_max >= BENCH_MAX_STAMPED)
-        usage();
+    struct bench_cli cli = { .prog = "churn", .threads_name = "chains", .opts = opts,
+                             .nopts = 2 };
+    bench_parse_args(argc, argv, &cli);
+    long nthreads = cli.threads;
+    double seconds = cli.seconds;
+    uint64_t seed = cli.seed;
+    bool verbose = cli.verbose;
+    if (g_max >= BENCH_MAX_STAMPED)
+        bench_usage(&cli);
     bench_print_provider();
     if (verbose)
         fprintf(stderr, "churn: chains=%ld seconds=%g blocks=%zu max=%zu seed=%llu\n",
@@ -138,9 +121,7 @@ int main(int argc, char **argv)
         if (sem_init(&c->done, 0, 0) != 0)
             die("sem_init", errno);
         pthread_t t;
-        int err = pthread_create(&t, NULL, worker, c);
-        if (err != 0)
-            die("pthread_create", err);
+        bench_start("churn", &t, worker, c);
     }
     bench_sleep_until(t0 + seconds);
     atomic_store(&g_stop, true);
@@ -150,9 +131,7 @@ int main(int argc, char **argv)
         struct chain *c = &chains[i];
         while (sem_wait(&c->done) != 0 && errno == EINTR)
             ;
-        int err = pthread_join(c->last, NULL);
-        if (err != 0)
-            die("pthread_join", err);
+        bench_join("churn", c->last);
         ops += c->ops;
         threads += c->threads;
     }
@@ -163,11 +142,7 @@ int main(int argc, char **argv)
     }
     free(chains);
 
-    printf("ops/s: %.0f\n", (double)ops / elapsed);
-    printf("threads: %llu\n", (unsigned long long)threads);
-    printf("ops: %llu\n", (unsigned long long)ops);
-    printf("peak_rss_kib: %ld\n", bench_peak_rss_kib());
-    if (verbose)
-        printf("elapsed_s: %.3f\n", elapsed);
+    bench_report_ops(ops, elapsed, threads);
+    bench_report_end(verbose, elapsed);
     return 0;
 }

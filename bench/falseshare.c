@@ -100,7 +100,7 @@ static void *run(void *arg)
                     fprintf(stderr, "falseshare: block %p word %zu is %#llx, expected %#llx: "
                             "the allocator handed out overlapping blocks\n",
                             (void *)w->mine[i], j, (unsigned long long)q[j],
-                            (unsigned long long)(v + j));
+                            v + j);
                     exit(1);
                 }
             }
@@ -179,9 +179,7 @@ static double calib_pair(size_t apart_words, uint64_t n)
                           { .word = &g_calib[apart_words], .n = n } };
     double t0 = bench_now();
     for (int i = 0; i < 2; i++) {
-        int err = pthread_create(&c[i].thread, NULL, calib_run, &c[i]);
-        if (err != 0)
-            die("pthread_create", err);
+        bench_start("falseshare", &c[i].thread, calib_run, &c[i]);
     }
     for (int i = 0; i < 2; i++)
         pthread_join(c[i].thread, NULL);
@@ -196,42 +194,33 @@ static void calibrate(void)
            apart, same / apart);
 }
 
-static void usage(void)
+static int calibrate_and_exit(void)
 {
-    fprintf(stderr,
-            "usage: falseshare [-t threads] [-s seconds] [-k blocks_per_thread] [-w passes]\n"
-            "                  [-m min] [-M max] [-S seed] [-v] [-P] [-C]\n"
-            "  defaults: -t 1 -s 2 -k 256 -w 1000 -m 8 -M 64 -S 1\n"
-            "  -v  print parameters    -P  print the malloc provider and exit\n"
-            "  -C  measure what false sharing costs on this machine (wall time of two threads\n"
-            "      writing one line against two lines) and exit\n");
-    exit(2);
+    calibrate();
+    return 0;
 }
+
+static const struct bench_opt opts[] = {
+    { 'k', "blocks_per_thread", "blocks", BENCH_SIZE, &g_k, 1, NULL },
+    { 'w', "passes", "passes", BENCH_U64, &g_passes, 1, NULL },
+    { 'm', "min", "min size", BENCH_SIZE, &g_min, 8, NULL },
+    { 'M', "max", "max size", BENCH_SIZE, &g_max, 8, NULL },
+    { 'C', NULL, NULL, BENCH_ACTION, NULL, 0, calibrate_and_exit },
+};
 
 int main(int argc, char **argv)
 {
-    double seconds = 2.0;
-    uint64_t seed = 1;
-    bool verbose = false;
-    int opt;
-
-    while ((opt = getopt(argc, argv, "t:s:k:w:m:M:S:vPCh")) != -1) {
-        switch (opt) {
-        case 't': g_threads = bench_parse_long(optarg, "threads", 1); break;
-        case 's': seconds = bench_parse_double(optarg, "seconds"); break;
-        case 'k': g_k = (size_t)bench_parse_long(optarg, "blocks", 1); break;
-        case 'w': g_passes = (uint64_t)bench_parse_long(optarg, "passes", 1); break;
-        case 'm': g_min = (size_t)bench_parse_long(optarg, "min size", 8); break;
-        case 'M': g_max = (size_t)bench_parse_long(optarg, "max size", 8); break;
-        case 'S': seed = (uint64_t)bench_parse_long(optarg, "seed", 0); break;
-        case 'v': verbose = true; break;
-        case 'P': printf("%s\n", bench_malloc_provider()); return 0;
-        case 'C': calibrate(); return 0;
-        default: usage();
-        }
-    }
-    if (optind != argc || g_max < g_min || g_max > 4096)
-        usage();
+    struct bench_cli cli = {
+        .prog = "falseshare", .opts = opts, .nopts = 5,
+        .help = "  -C  measure what false sharing costs on this machine (wall time of two "
+                "threads\n      writing one line against two lines) and exit\n" };
+    bench_parse_args(argc, argv, &cli);
+    g_threads = cli.threads;
+    double seconds = cli.seconds;
+    uint64_t seed = cli.seed;
+    bool verbose = cli.verbose;
+    if (g_max < g_min || g_max > 4096)
+        bench_usage(&cli);
     bench_print_provider();
     if (verbose)
         fprintf(stderr, "falseshare: threads=%ld seconds=%g blocks=%zu passes=%llu "
@@ -259,8 +248,7 @@ int main(int argc, char **argv)
     uint64_t rng = bench_seed(seed, 0), rounds = 0, lines = 0, shared = 0;
     double t0 = bench_now(), end = t0 + seconds;
     for (size_t t = 0; t < nt; t++)
-        if ((err = pthread_create(&g_w[t].thread, NULL, run, &g_w[t])) != 0)
-            die("pthread_create", err);
+        bench_start("falseshare", &g_w[t].thread, run, &g_w[t]);
     for (;;) {
         g_done = rounds > 0 && bench_now() >= end;
         if (!g_done)
@@ -279,8 +267,7 @@ int main(int argc, char **argv)
     uint64_t writes = 0;
     double write_s = 0;
     for (size_t t = 0; t < nt; t++) {
-        if ((err = pthread_join(g_w[t].thread, NULL)) != 0)
-            die("pthread_join", err);
+        bench_join("falseshare", g_w[t].thread);
         writes += g_w[t].writes;
         write_s += g_w[t].write_s;
     }
@@ -294,14 +281,10 @@ int main(int argc, char **argv)
     free(lines_buf);
     pthread_barrier_destroy(&g_barrier);
 
-    printf("ops/s: %.0f\n", (double)writes / elapsed);
-    printf("threads: %ld\n", g_threads);
-    printf("ops: %llu\n", (unsigned long long)writes);
+    bench_report_ops(writes, elapsed, g_threads);
     printf("rounds: %llu\n", (unsigned long long)rounds);
     printf("write_ns: %.3f\n", writes ? write_s * 1e9 / (double)writes : 0.0);
     printf("shared_lines_pct: %.1f\n", lines ? 100.0 * (double)shared / (double)lines : 0.0);
-    printf("peak_rss_kib: %ld\n", bench_peak_rss_kib());
-    if (verbose)
-        printf("elapsed_s: %.3f\n", elapsed);
+    bench_report_end(verbose, elapsed);
     return 0;
 }

@@ -109,45 +109,27 @@ static void *worker(void *arg)
     c->pred = pthread_self();
     c->has_pred = true;
     pthread_t next;
-    if ((err = pthread_create(&next, NULL, worker, c)) != 0)
-        die("pthread_create", err);
+    bench_start("larson", &next, worker, c);
     return NULL;
 }
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: larson [-t threads] [-s seconds] [-m min] [-M max] [-n blocks_per_thread]\n"
-            "              [-r ops_per_thread_lifetime] [-S seed] [-v] [-P]\n"
-            "  defaults: -t 1 -s 2 -m 8 -M 1024 -n 1000 -r 100000 -S 1\n"
-            "  -v  print parameters    -P  print the malloc provider and exit\n");
-    exit(2);
-}
+static const struct bench_opt opts[] = {
+    { 'm', "min", "min size", BENCH_SIZE, &g_min, 1, NULL },
+    { 'M', "max", "max size", BENCH_SIZE, &g_max, 1, NULL },
+    { 'n', "blocks_per_thread", "blocks", BENCH_SIZE, &g_nblocks, 1, NULL },
+    { 'r', "ops_per_thread_lifetime", "rounds", BENCH_U64, &g_rounds, 1, NULL },
+};
 
 int main(int argc, char **argv)
 {
-    long nthreads = 1;
-    double seconds = 2.0;
-    uint64_t seed = 1;
-    bool verbose = false;
-    int opt;
-
-    while ((opt = getopt(argc, argv, "t:s:m:M:n:r:S:vPh")) != -1) {
-        switch (opt) {
-        case 't': nthreads = bench_parse_long(optarg, "threads", 1); break;
-        case 's': seconds = bench_parse_double(optarg, "seconds"); break;
-        case 'm': g_min = (size_t)bench_parse_long(optarg, "min size", 1); break;
-        case 'M': g_max = (size_t)bench_parse_long(optarg, "max size", 1); break;
-        case 'n': g_nblocks = (size_t)bench_parse_long(optarg, "blocks", 1); break;
-        case 'r': g_rounds = (uint64_t)bench_parse_long(optarg, "rounds", 1); break;
-        case 'S': seed = (uint64_t)bench_parse_long(optarg, "seed", 0); break;
-        case 'v': verbose = true; break;
-        case 'P': printf("%s\n", bench_malloc_provider()); return 0;
-        default: usage();
-        }
-    }
-    if (optind != argc || g_max < g_min)
-        usage();
+    struct bench_cli cli = { .prog = "larson", .opts = opts, .nopts = 4 };
+    bench_parse_args(argc, argv, &cli);
+    long nthreads = cli.threads;
+    double seconds = cli.seconds;
+    uint64_t seed = cli.seed;
+    bool verbose = cli.verbose;
+    if (g_max < g_min)
+        bench_usage(&cli);
     bench_print_provider();
     if (verbose)
         fprintf(stderr, "larson: threads=%ld seconds=%g sizes=%zu..%zu blocks=%zu rounds=%llu "
@@ -165,18 +147,10 @@ int main(int argc, char **argv)
         if (sem_init(&c->done, 0, 0) != 0)
             die("sem_init", errno);
         pthread_t t;
-        int err = pthread_create(&t, NULL, worker, c);
-        if (err != 0)
-            die("pthread_create", err);
+        bench_start("larson", &t, worker, c);
     }
 
-    /* Sleep for the run time; nanosleep may return early on a signal, so loop on the clock. */
-    double end = t0 + seconds, now;
-    while ((now = bench_now()) < end) {
-        double left = end - now;
-        struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
-        nanosleep(&ts, NULL);
-    }
+    bench_sleep_until(t0 + seconds);
     atomic_store(&g_stop, true);
 
     uint64_t ops = 0, threads = 0;
@@ -184,9 +158,7 @@ int main(int argc, char **argv)
         struct chain *c = &chains[i];
         while (sem_wait(&c->done) != 0 && errno == EINTR)
             ;
-        int err = pthread_join(c->last, NULL);
-        if (err != 0)
-            die("pthread_join", err);
+        bench_join("larson", c->last);
         ops += c->ops;
         threads += c->threads;
     }
@@ -200,11 +172,7 @@ int main(int argc, char **argv)
     }
     free(chains);
 
-    printf("ops/s: %.0f\n", (double)ops / elapsed);
-    printf("threads: %llu\n", (unsigned long long)threads);
-    printf("ops: %llu\n", (unsigned long long)ops);
-    printf("peak_rss_kib: %ld\n", bench_peak_rss_kib());
-    if (verbose)
-        printf("elapsed_s: %.3f\n", elapsed);
+    bench_report_ops(ops, elapsed, threads);
+    bench_report_end(verbose, elapsed);
     return 0;
 }

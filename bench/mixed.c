@@ -124,37 +124,19 @@ static void *run(void *arg)
     return NULL;
 }
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: mixed [-t threads] [-N ops_per_thread] [-q live_blocks] [-M max_size]\n"
-            "             [-S seed] [-v] [-P]\n"
-            "  defaults: -t 1 -N 10000000 -q 5000 -M 1048576 -S 1\n"
-            "  -v  print parameters    -P  print the malloc provider and exit\n");
-    exit(2);
-}
+static const struct bench_opt opts[] = {
+    { 'N', "ops_per_thread", "ops", BENCH_U64, &g_ops, 1, NULL },
+    { 'q', "live_blocks", "queue length", BENCH_SIZE, &g_queue, 1, NULL },
+    { 'M', "max_size", "max size", BENCH_SIZE, &g_max, 8, NULL },
+};
 
 int main(int argc, char **argv)
 {
-    long nthreads = 1;
-    uint64_t seed = 1;
-    bool verbose = false;
-    int opt;
-
-    while ((opt = getopt(argc, argv, "t:N:q:M:S:vPh")) != -1) {
-        switch (opt) {
-        case 't': nthreads = bench_parse_long(optarg, "threads", 1); break;
-        case 'N': g_ops = (uint64_t)bench_parse_long(optarg, "ops", 1); break;
-        case 'q': g_queue = (size_t)bench_parse_long(optarg, "queue length", 1); break;
-        case 'M': g_max = (size_t)bench_parse_long(optarg, "max size", 8); break;
-        case 'S': seed = (uint64_t)bench_parse_long(optarg, "seed", 0); break;
-        case 'v': verbose = true; break;
-        case 'P': printf("%s\n", bench_malloc_provider()); return 0;
-        default: usage();
-        }
-    }
-    if (optind != argc)
-        usage();
+    struct bench_cli cli = { .prog = "mixed", .no_seconds = true, .opts = opts, .nopts = 3 };
+    bench_parse_args(argc, argv, &cli);
+    long nthreads = cli.threads;
+    uint64_t seed = cli.seed;
+    bool verbose = cli.verbose;
     bench_print_provider();
     if (verbose)
         fprintf(stderr, "mixed: threads=%ld ops=%llu queue=%zu max=%zu seed=%llu\n", nthreads,
@@ -166,15 +148,11 @@ int main(int argc, char **argv)
     double t0 = bench_now();
     for (long i = 0; i < nthreads; i++) {
         w[i].rng = bench_seed(seed, (uint64_t)i);
-        int err = pthread_create(&w[i].thread, NULL, run, &w[i]);
-        if (err != 0)
-            die("pthread_create", err);
+        bench_start("mixed", &w[i].thread, run, &w[i]);
     }
     uint64_t sum = 0;
     for (long i = 0; i < nthreads; i++) {
-        int err = pthread_join(w[i].thread, NULL);
-        if (err != 0)
-            die("pthread_join", err);
+        bench_join("mixed", w[i].thread);
         sum += w[i].sum;
     }
     double elapsed = bench_now() - t0;

@@ -143,39 +143,22 @@ static void *run(void *arg)
     return NULL;
 }
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: phases [-t threads] [-s seconds] [-n max_live_per_thread] [-M max_size]\n"
-            "              [-x percent_handed_off] [-S seed] [-v] [-P]\n"
-            "  defaults: -t 1 -s 2 -n 20000 -M 8192 -x 25 -S 1\n"
-            "  -v  print parameters    -P  print the malloc provider and exit\n");
-    exit(2);
-}
+static const struct bench_opt opts[] = {
+    { 'n', "max_live_per_thread", "live blocks", BENCH_SIZE, &g_live, 8, NULL },
+    { 'M', "max_size", "max size", BENCH_SIZE, &g_max, 8, NULL },
+    { 'x', "percent_handed_off", "percent", BENCH_UNSIGNED, &g_remote, 0, NULL },
+};
 
 int main(int argc, char **argv)
 {
-    long nthreads = 1;
-    double seconds = 2.0;
-    uint64_t seed = 1;
-    bool verbose = false;
-    int opt;
-
-    while ((opt = getopt(argc, argv, "t:s:n:M:x:S:vPh")) != -1) {
-        switch (opt) {
-        case 't': nthreads = bench_parse_long(optarg, "threads", 1); break;
-        case 's': seconds = bench_parse_double(optarg, "seconds"); break;
-        case 'n': g_live = (size_t)bench_parse_long(optarg, "live blocks", 8); break;
-        case 'M': g_max = (size_t)bench_parse_long(optarg, "max size", 8); break;
-        case 'x': g_remote = (unsigned)bench_parse_long(optarg, "percent", 0); break;
-        case 'S': seed = (uint64_t)bench_parse_long(optarg, "seed", 0); break;
-        case 'v': verbose = true; break;
-        case 'P': printf("%s\n", bench_malloc_provider()); return 0;
-        default: usage();
-        }
-    }
-    if (optind != argc || g_remote > 100 || g_max >= BENCH_MAX_STAMPED)
-        usage();
+    struct bench_cli cli = { .prog = "phases", .opts = opts, .nopts = 3 };
+    bench_parse_args(argc, argv, &cli);
+    long nthreads = cli.threads;
+    double seconds = cli.seconds;
+    uint64_t seed = cli.seed;
+    bool verbose = cli.verbose;
+    if (g_remote > 100 || g_max >= BENCH_MAX_STAMPED)
+        bench_usage(&cli);
     bench_print_provider();
     if (verbose)
         fprintf(stderr, "phases: threads=%ld seconds=%g live=%zu max=%zu handed=%u%% "
@@ -192,17 +175,13 @@ int main(int argc, char **argv)
     }
     double t0 = bench_now();
     for (long i = 0; i < nthreads; i++) {
-        int err = pthread_create(&w[i].thread, NULL, run, &w[i]);
-        if (err != 0)
-            die("pthread_create", err);
+        bench_start("phases", &w[i].thread, run, &w[i]);
     }
     bench_sleep_until(t0 + seconds);
     atomic_store(&g_stop, true);
     uint64_t ops = 0, phases = 0, handed = 0;
     for (long i = 0; i < nthreads; i++) {
-        int err = pthread_join(w[i].thread, NULL);
-        if (err != 0)
-            die("pthread_join", err);
+        bench_join("phases", w[i].thread);
         ops += w[i].ops;
         phases += w[i].phases;
         handed += w[i].handed;
@@ -212,13 +191,9 @@ int main(int argc, char **argv)
         handed += drain(&w[i]);
     free(w);
 
-    printf("ops/s: %.0f\n", (double)ops / elapsed);
-    printf("threads: %ld\n", nthreads);
-    printf("ops: %llu\n", (unsigned long long)ops);
+    bench_report_ops(ops, elapsed, nthreads);
     printf("phases: %llu\n", (unsigned long long)phases);
     printf("handed: %llu\n", (unsigned long long)handed);
-    printf("peak_rss_kib: %ld\n", bench_peak_rss_kib());
-    if (verbose)
-        printf("elapsed_s: %.3f\n", elapsed);
+    bench_report_end(verbose, elapsed);
     return 0;
 }

@@ -117,41 +117,26 @@ static void *consumer(void *arg)
     return NULL;
 }
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: prodcons [-t producers] [-s seconds] [-b batch] [-q queued_batches]\n"
-            "                [-M max_size] [-S seed] [-v] [-P]\n"
-            "  defaults: -t 1 -s 2 -b 64 -q 32 -M 1024 -S 1 (-t T runs T producers and T "
-            "consumers)\n"
-            "  -v  print parameters    -P  print the malloc provider and exit\n");
-    exit(2);
-}
+static size_t qcap = 32;
+
+static const struct bench_opt opts[] = {
+    { 'b', "batch", "batch", BENCH_SIZE, &g_batch, 1, NULL },
+    { 'q', "queued_batches", "queue length", BENCH_SIZE, &qcap, 1, NULL },
+    { 'M', "max_size", "max size", BENCH_SIZE, &g_max, 8, NULL },
+};
 
 int main(int argc, char **argv)
 {
-    long nthreads = 1;
-    double seconds = 2.0;
-    size_t qcap = 32;
-    uint64_t seed = 1;
-    bool verbose = false;
-    int opt;
-
-    while ((opt = getopt(argc, argv, "t:s:b:q:M:S:vPh")) != -1) {
-        switch (opt) {
-        case 't': nthreads = bench_parse_long(optarg, "threads", 1); break;
-        case 's': seconds = bench_parse_double(optarg, "seconds"); break;
-        case 'b': g_batch = (size_t)bench_parse_long(optarg, "batch", 1); break;
-        case 'q': qcap = (size_t)bench_parse_long(optarg, "queue length", 1); break;
-        case 'M': g_max = (size_t)bench_parse_long(optarg, "max size", 8); break;
-        case 'S': seed = (uint64_t)bench_parse_long(optarg, "seed", 0); break;
-        case 'v': verbose = true; break;
-        case 'P': printf("%s\n", bench_malloc_provider()); return 0;
-        default: usage();
-        }
-    }
-    if (optind != argc || g_max >= BENCH_MAX_STAMPED)
-        usage();
+    struct bench_cli cli = { .prog = "prodcons", .threads_name = "producers", .opts = opts,
+                             .nopts = 3,
+                             .defaults_note = "(-t T runs T producers and T consumers)" };
+    bench_parse_args(argc, argv, &cli);
+    long nthreads = cli.threads;
+    double seconds = cli.seconds;
+    uint64_t seed = cli.seed;
+    bool verbose = cli.verbose;
+    if (g_max >= BENCH_MAX_STAMPED)
+        bench_usage(&cli);
     bench_print_provider();
     if (verbose)
         fprintf(stderr, "prodcons: producers=%ld consumers=%ld seconds=%g batch=%zu queue=%zu "
@@ -171,20 +156,15 @@ int main(int argc, char **argv)
     double t0 = bench_now();
     for (long i = 0; i < nthreads; i++) {
         prod[i].rng = bench_seed(seed, (uint64_t)i);
-        int err = pthread_create(&prod[i].thread, NULL, producer, &prod[i]);
-        if (err == 0)
-            err = pthread_create(&cons[i].thread, NULL, consumer, &cons[i]);
-        if (err != 0)
-            die("pthread_create", err);
+        bench_start("prodcons", &prod[i].thread, producer, &prod[i]);
+        bench_start("prodcons", &cons[i].thread, consumer, &cons[i]);
     }
     bench_sleep_until(t0 + seconds);
     atomic_store(&g_stop, true);
 
     uint64_t made = 0, freed = 0;
     for (long i = 0; i < nthreads; i++) {
-        int err = pthread_join(prod[i].thread, NULL);
-        if (err != 0)
-            die("pthread_join", err);
+        bench_join("prodcons", prod[i].thread);
         made += prod[i].ops;
     }
     pthread_mutex_lock(&g_q.lock);
@@ -192,9 +172,7 @@ int main(int argc, char **argv)
     pthread_cond_broadcast(&g_q.not_empty);
     pthread_mutex_unlock(&g_q.lock);
     for (long i = 0; i < nthreads; i++) {
-        int err = pthread_join(cons[i].thread, NULL);
-        if (err != 0)
-            die("pthread_join", err);
+        bench_join("prodcons", cons[i].thread);
         freed += cons[i].ops;
     }
     double elapsed = bench_now() - t0;
@@ -207,11 +185,7 @@ int main(int argc, char **argv)
     free(prod);
     free(cons);
 
-    printf("ops/s: %.0f\n", (double)freed / elapsed);
-    printf("threads: %ld\n", 2 * nthreads);
-    printf("ops: %llu\n", (unsigned long long)freed);
-    printf("peak_rss_kib: %ld\n", bench_peak_rss_kib());
-    if (verbose)
-        printf("elapsed_s: %.3f\n", elapsed);
+    bench_report_ops(freed, elapsed, (unsigned long long)(2 * nthreads));
+    bench_report_end(verbose, elapsed);
     return 0;
 }

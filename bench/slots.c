@@ -62,39 +62,22 @@ static void *run(void *arg)
     return NULL;
 }
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: slots [-t threads] [-s seconds] [-n slots] [-m min] [-M max] [-S seed]\n"
-            "             [-v] [-P]\n"
-            "  defaults: -t 1 -s 2 -n 4096 -m 8 -M 16000 -S 1\n"
-            "  -v  print parameters    -P  print the malloc provider and exit\n");
-    exit(2);
-}
+static const struct bench_opt opts[] = {
+    { 'n', "slots", "slots", BENCH_SIZE, &g_nslots, 1, NULL },
+    { 'm', "min", "min size", BENCH_SIZE, &g_min, 8, NULL },
+    { 'M', "max", "max size", BENCH_SIZE, &g_max, 8, NULL },
+};
 
 int main(int argc, char **argv)
 {
-    long nthreads = 1;
-    double seconds = 2.0;
-    uint64_t seed = 1;
-    bool verbose = false;
-    int opt;
-
-    while ((opt = getopt(argc, argv, "t:s:n:m:M:S:vPh")) != -1) {
-        switch (opt) {
-        case 't': nthreads = bench_parse_long(optarg, "threads", 1); break;
-        case 's': seconds = bench_parse_double(optarg, "seconds"); break;
-        case 'n': g_nslots = (size_t)bench_parse_long(optarg, "slots", 1); break;
-        case 'm': g_min = (size_t)bench_parse_long(optarg, "min size", 8); break;
-        case 'M': g_max = (size_t)bench_parse_long(optarg, "max size", 8); break;
-        case 'S': seed = (uint64_t)bench_parse_long(optarg, "seed", 0); break;
-        case 'v': verbose = true; break;
-        case 'P': printf("%s\n", bench_malloc_provider()); return 0;
-        default: usage();
-        }
-    }
-    if (optind != argc || g_max < g_min || g_max >= BENCH_MAX_STAMPED)
-        usage();
+    struct bench_cli cli = { .prog = "slots", .opts = opts, .nopts = 3 };
+    bench_parse_args(argc, argv, &cli);
+    long nthreads = cli.threads;
+    double seconds = cli.seconds;
+    uint64_t seed = cli.seed;
+    bool verbose = cli.verbose;
+    if (g_max < g_min || g_max >= BENCH_MAX_STAMPED)
+        bench_usage(&cli);
     bench_print_provider();
     if (verbose)
         fprintf(stderr, "slots: threads=%ld seconds=%g slots=%zu sizes=%zu..%zu seed=%llu\n",
@@ -111,17 +94,13 @@ int main(int argc, char **argv)
     double t0 = bench_now();
     for (long i = 0; i < nthreads; i++) {
         w[i].rng = bench_seed(seed, (uint64_t)i);
-        int err = pthread_create(&w[i].thread, NULL, run, &w[i]);
-        if (err != 0)
-            die("pthread_create", err);
+        bench_start("slots", &w[i].thread, run, &w[i]);
     }
     bench_sleep_until(t0 + seconds);
     atomic_store(&g_stop, true);
     uint64_t ops = 0;
     for (long i = 0; i < nthreads; i++) {
-        int err = pthread_join(w[i].thread, NULL);
-        if (err != 0)
-            die("pthread_join", err);
+        bench_join("slots", w[i].thread);
         ops += w[i].ops;
     }
     double elapsed = bench_now() - t0;
@@ -134,11 +113,7 @@ int main(int argc, char **argv)
     free(g_slots);
     free(w);
 
-    printf("ops/s: %.0f\n", (double)ops / elapsed);
-    printf("threads: %ld\n", nthreads);
-    printf("ops: %llu\n", (unsigned long long)ops);
-    printf("peak_rss_kib: %ld\n", bench_peak_rss_kib());
-    if (verbose)
-        printf("elapsed_s: %.3f\n", elapsed);
+    bench_report_ops(ops, elapsed, nthreads);
+    bench_report_end(verbose, elapsed);
     return 0;
 }
