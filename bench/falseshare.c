@@ -100,7 +100,7 @@ static void *run(void *arg)
                     fprintf(stderr, "falseshare: block %p word %zu is %#llx, expected %#llx: "
                             "the allocator handed out overlapping blocks\n",
                             (void *)w->mine[i], j, (unsigned long long)q[j],
-                            v + j);
+                            (unsigned long long)(v + j));
                     exit(1);
                 }
             }
