@@ -1,4 +1,5 @@
 #include "hk_emit.h"
+#include "hk_log.h"
 #include "hk_os.h"
 
 #include <errno.h>
@@ -47,7 +48,7 @@ void hk_out_file_problem(const char *head, const char *path, const char *why, in
                          const char *tail)
 {
     struct hk_out o;
-    hk_out_init_fd(&o, 2);
+    hk_out_init_fd(&o, hk_log_fd());
     hk_out_str(&o, "hakmem: ");
     hk_out_str(&o, head);
     hk_out_str(&o, path);

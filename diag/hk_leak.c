@@ -7,6 +7,7 @@
  * the few libc calls that may allocate (pthread_getattr_np, dladdr) run under the recursion
  * guard, so what they allocate is simply not tracked. */
 #include "hakmem.h"
+#include "hk_log.h"
 #include "hk_emit.h"
 #include "hk_internal.h"
 #include "hk_leak.h"
@@ -1058,12 +1059,12 @@ void hk_leak_at_exit(void)
     if (atomic_exchange(&done, 1))
         return;
     fflush(NULL);   /* the program's own output first, and never lost */
-    uint64_t n = hk_leak_check_run(STDERR_FILENO, true);
+    uint64_t n = hk_leak_check_run(hk_log_fd(), true);
     /* HAKMEM_LEAK_EXITCODE=0: report only; the program keeps its own exit status. */
     if (!n || !hk_opt.leak_exitcode)
         return;
     struct hk_out o;
-    hk_out_init_fd(&o, STDERR_FILENO);
+    hk_out_init_fd(&o, hk_log_fd());
     hk_out_str(&o, "hakmem: exiting with status ");
     hk_out_u64(&o, (uint64_t)hk_opt.leak_exitcode);
     hk_out_str(&o, " (HAKMEM_LEAK_EXITCODE): ");
@@ -1078,5 +1079,5 @@ HK_API uint64_t hakmem_leak_check(void)
 {
     if (!hk_opt.leak_check || !hk_stack_ready())
         return 0;
-    return hk_leak_check_run(STDERR_FILENO, false);
+    return hk_leak_check_run(hk_log_fd(), false);
 }
