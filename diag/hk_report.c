@@ -185,27 +185,6 @@ HK_API void hakmem_stats_json(int fd) { hk_report_write(fd, HK_EMIT_JSON, HK_REP
 
 /* ---- where the exit report goes ---- */
 
-/* HAKMEM_STATS_FILE with %p replaced by the pid and %% by %, into path (cap bytes);
- * false when it does not fit. */
-static bool hk_report_path(char *path, size_t cap)
-{
-    struct hk_out o;
-    hk_out_init_mem(&o, path, cap);
-    for (const char *s = hk_opt.stats_file; *s; s++) {
-        if (s[0] == '%' && s[1] == 'p') {
-            hk_out_u64(&o, (uint64_t)hk_os_pid());
-            s++;
-        } else if (s[0] == '%' && s[1] == '%') {
-            hk_out_char(&o, '%');
-            s++;
-        } else {
-            hk_out_char(&o, *s);
-        }
-    }
-    hk_out_flush(&o);
-    return !o.err;
-}
-
 static bool hk_report_wanted(void) { return hk_opt.stats || hk_opt.tiny_fast_stats; }
 
 /* The report, into HAKMEM_STATS_FILE (opened by hk_os_open_file: no symlink, no FIFO, only
@@ -222,7 +201,7 @@ static void hk_report_to_destination(bool lock)
     char path[HK_PATH_MAX + 1];
     const char *why = "the path with %p replaced is longer than 4095 bytes";
     int fd = -1, err = ENAMETOOLONG;
-    if (hk_report_path(path, sizeof path)) {
+    if (hk_log_expand(hk_opt.stats_file, false, path, sizeof path)) {
         fd = hk_os_open_file(path, HK_FILE_REPLACE, &why);
         err = errno;
     }
