@@ -26,6 +26,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -1049,6 +1050,59 @@ void hk_leak_dump(struct hk_out *o)
         hk_with_analysis(hk_dump_analysis, o);
 }
 
+/* The status given to exit() (returning from main is exit(ret)); -1 until known. A library
+ * destructor cannot see it; glibc's on_exit hands it to its callback. Exit handlers run in
+ * reverse order of registration, and ours is registered at the first allocation, usually
+ * before __libc_start_main registers the destructors' run (_dl_fini): then the callback runs
+ * after the destructors, and the destructor leaves the verdict (exit code or not) to it.
+ * Only the low 8 bits reach the parent. */
+static atomic_int hk_leak_exit_status = -1;
+static atomic_uint_fast64_t hk_leak_pending;   /* leaks found, the verdict left to on_exit */
+static bool hk_leak_watching;
+
+/* The program failed on its own: its status says more than ours, and a runner must see it. */
+static void hk_leak_keep_status(uint64_t n, int status)
+{
+    struct hk_out o;
+    hk_out_init_fd(&o, hk_log_fd());
+    hk_out_str(&o, "hakmem: ");
+    hk_out_plural(&o, n, "leaked block", "leaked blocks");
+    hk_out_str(&o, "; keeping the program's own exit status ");
+    hk_out_u64(&o, (uint64_t)status);
+    hk_out_str(&o, " (HAKMEM_LEAK_EXITCODE applies to a clean exit only)\n");
+    hk_out_flush(&o);
+}
+
+/* n unsuppressed leaks and the program's status: the leak status replaces a clean exit. */
+static void hk_leak_verdict(uint64_t n, int status)
+{
+    if (status) {
+        hk_leak_keep_status(n, status);
+        return;
+    }
+    struct hk_out o;
+    hk_out_init_fd(&o, hk_log_fd());
+    hk_out_str(&o, "hakmem: exiting with status ");
+    hk_out_u64(&o, (uint64_t)hk_opt.leak_exitcode);
+    hk_out_str(&o, " (HAKMEM_LEAK_EXITCODE): ");
+    hk_out_plural(&o, n, "leaked block", "leaked blocks");
+    hk_out_char(&o, '\n');
+    hk_out_flush(&o);
+    fflush(NULL);
+    _exit(hk_opt.leak_exitcode);
+}
+
+static void hk_leak_note_status(int status, void *arg)
+{
+    (void)arg;
+    atomic_store(&hk_leak_exit_status, status & 0xff);
+    uint64_t n = atomic_exchange(&hk_leak_pending, 0);
+    if (n)
+        hk_leak_verdict(n, status & 0xff);
+}
+
+void hk_leak_watch_exit(void) { hk_leak_watching = on_exit(hk_leak_note_status, NULL) == 0; }
+
 void hk_leak_at_exit(void)
 {
     static atomic_int done;
@@ -1063,16 +1117,11 @@ void hk_leak_at_exit(void)
     /* HAKMEM_LEAK_EXITCODE=0: report only; the program keeps its own exit status. */
     if (!n || !hk_opt.leak_exitcode)
         return;
-    struct hk_out o;
-    hk_out_init_fd(&o, hk_log_fd());
-    hk_out_str(&o, "hakmem: exiting with status ");
-    hk_out_u64(&o, (uint64_t)hk_opt.leak_exitcode);
-    hk_out_str(&o, " (HAKMEM_LEAK_EXITCODE): ");
-    hk_out_plural(&o, n, "leaked block", "leaked blocks");
-    hk_out_char(&o, '\n');
-    hk_out_flush(&o);
-    fflush(NULL);
-    _exit(hk_opt.leak_exitcode);
+    int status = atomic_load(&hk_leak_exit_status);
+    if (status < 0 && hk_leak_watching)
+        atomic_store(&hk_leak_pending, n);   /* exit() is running: on_exit comes after us */
+    else
+        hk_leak_verdict(n, status < 0 ? 0 : status);
 }
 
 HK_API uint64_t hakmem_leak_check(void)

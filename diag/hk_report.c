@@ -345,4 +345,6 @@ void hk_diag_start(void)
     hk_report_hooks();
     if (hk_leak_on)
         hk_stack_init();
+    if (hk_leak_on)
+        hk_leak_watch_exit();
 }

@@ -49,5 +49,18 @@ grep -q 'cannot write reports to' "$tmp/err" || fail "refused log file not said"
 grep -q '^hakmem: totals ' "$tmp/err" || fail "report not on stderr after refusing the log file"
 [ -z "$(ls "$tmp/real")" ] || fail "log file written through a symlinked directory"
 
+# 3. The leak exit status replaces only a clean exit: a program that fails on its own keeps
+# its status (a runner must see the program's failure, not a leak in its error path).
+run HAKMEM_LEAK_CHECK=1 "$prog" leakexit 2 >/dev/null 2>"$tmp/err"
+status=$?
+[ $status -eq 2 ] || fail "leak + exit(2): exit status $status, expected 2"
+grep -q 'leaked block' "$tmp/err" || fail "leak + exit(2): no leak report"
+run HAKMEM_LEAK_CHECK=1 "$prog" leakexit 0 >/dev/null 2>"$tmp/err"
+status=$?
+[ $status -eq 23 ] || fail "leak + exit(0): exit status $status, expected 23"
+run HAKMEM_LEAK_CHECK=1 "$prog" leak >/dev/null 2>"$tmp/err"
+status=$?
+[ $status -eq 23 ] || fail "leak + return 0 from main: exit status $status, expected 23"
+
 echo "log tests: $failures failed"
 [ $failures -eq 0 ]
