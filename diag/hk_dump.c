@@ -1,4 +1,5 @@
 #include "hk_dump.h"
+#include "hk_log.h"
 #include "hakmem.h"
 #include "hk_dump_format.h"
 #include "hk_emit.h"
@@ -258,7 +259,7 @@ int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
         return -1;
     }
     struct hk_out msg;
-    hk_out_init_fd(&msg, STDERR_FILENO);
+    hk_out_init_fd(&msg, hk_log_fd());
     hk_out_str(&msg, "hakmem: dump written to ");
     hk_out_str(&msg, path);
     hk_out_char(&msg, '\n');

@@ -1,4 +1,5 @@
 #include "hk_emit.h"
+#include "hk_log.h"
 #include "hk_os.h"
 
 #include <errno.h>
@@ -47,7 +48,7 @@ void hk_out_file_problem(const char *head, const char *path, const char *why, in
                          const char *tail)
 {
     struct hk_out o;
-    hk_out_init_fd(&o, 2);
+    hk_out_init_fd(&o, hk_log_fd());
     hk_out_str(&o, "hakmem: ");
     hk_out_str(&o, head);
     hk_out_str(&o, path);
@@ -68,11 +69,32 @@ void hk_out_file_problem(const char *head, const char *path, const char *why, in
     hk_out_flush(&o);
 }
 
+/* A full buffer: write its whole lines and keep the unfinished last one, so processes that
+ * write to one stderr at once (exiting together) never tear each other's lines. A line
+ * longer than the buffer, with no line end in it, is the one exception: written in pieces. */
+static void hk_out_flush_lines(struct hk_out *o)
+{
+    size_t whole = o->len;
+    while (whole && o->buf[whole - 1] != '\n')
+        whole--;
+    if (!whole) {
+        hk_out_flush(o);
+        return;
+    }
+    size_t rest = o->len - whole;
+    o->len = whole;
+    hk_out_flush(o);
+    if (!o->err) {
+        memmove(o->buf, o->buf + whole, rest);
+        o->len = rest;
+    }
+}
+
 void hk_out_mem(struct hk_out *o, const char *s, size_t n)
 {
     while (n) {
         if (o->len == sizeof o->buf)
-            hk_out_flush(o);
+            hk_out_flush_lines(o);
         size_t room = sizeof o->buf - o->len;
         size_t k = n < room ? n : room;
         memcpy(o->buf + o->len, s, k);

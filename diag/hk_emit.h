@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Buffered output to a file descriptor (or to memory when fd < 0 and mem is set). */
+/* Buffered output to a file descriptor (or to memory when fd < 0 and mem is set). A full
+ * buffer is written up to its last line end; only a line longer than buf is cut. */
 struct hk_out {
     int fd;
     char *mem;            /* optional: write into mem (cap bytes) instead of fd */

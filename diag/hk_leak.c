@@ -7,6 +7,8 @@
  * never calls malloc, and the few libc calls that may allocate (pthread_getattr_np, dladdr)
  * run under the recursion guard, so what they allocate is simply not tracked. */
 #include "hakmem.h"
+#include "hk_emit.h"
+#include "hk_log.h"
 #include "hk_internal.h"
 #include "hk_leak.h"
 #include "hk_leak_int.h"
@@ -15,6 +17,7 @@
 #include "hk_options.h"
 #include "hk_os.h"
 
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -133,6 +136,39 @@ uint64_t hk_leak_check_run(int fd, bool final)
     return a.leaked;
 }
 
+/* The status given to exit() (returning from main is exit(ret)); -1 until known. A library
+ * destructor cannot see it; glibc's on_exit hands it to its callback. Exit handlers run in
+ * reverse order of registration, and ours is registered at the first allocation, usually
+ * before __libc_start_main registers the destructors' run (_dl_fini): then the callback runs
+ * after the destructors, and the destructor leaves the verdict (exit code or not) to it.
+ * Only the low 8 bits reach the parent. */
+static atomic_int hk_leak_exit_status = -1;
+static atomic_uint_fast64_t hk_leak_pending;   /* leaks found, the verdict left to on_exit */
+static bool hk_leak_watching;
+
+/* n unsuppressed leaks and the program's status: the leak status replaces a clean exit. */
+static void hk_leak_verdict(uint64_t n, int status)
+{
+    if (status) {
+        hk_leak_print_keeping(n, status);
+        return;
+    }
+    hk_leak_print_exiting(n);
+    fflush(NULL);
+    _exit(hk_opt.leak_exitcode);
+}
+
+static void hk_leak_note_status(int status, void *arg)
+{
+    (void)arg;
+    atomic_store(&hk_leak_exit_status, status & 0xff);
+    uint64_t n = atomic_exchange(&hk_leak_pending, 0);
+    if (n)
+        hk_leak_verdict(n, status & 0xff);
+}
+
+void hk_leak_watch_exit(void) { hk_leak_watching = on_exit(hk_leak_note_status, NULL) == 0; }
+
 void hk_leak_at_exit(void)
 {
     static atomic_int done;
@@ -143,18 +179,20 @@ void hk_leak_at_exit(void)
     if (atomic_exchange(&done, 1))
         return;
     fflush(NULL);   /* the program's own output first, and never lost */
-    uint64_t n = hk_leak_check_run(STDERR_FILENO, true);
+    uint64_t n = hk_leak_check_run(hk_log_fd(), true);
     /* HAKMEM_LEAK_EXITCODE=0: report only; the program keeps its own exit status. */
     if (!n || !hk_opt.leak_exitcode)
         return;
-    hk_leak_print_exiting(n);
-    fflush(NULL);
-    _exit(hk_opt.leak_exitcode);
+    int status = atomic_load(&hk_leak_exit_status);
+    if (status < 0 && hk_leak_watching)
+        atomic_store(&hk_leak_pending, n);   /* exit() is running: on_exit comes after us */
+    else
+        hk_leak_verdict(n, status < 0 ? 0 : status);
 }
 
 HK_API uint64_t hakmem_leak_check(void)
 {
     if (!hk_opt.leak_check || !hk_stack_ready())
         return 0;
-    return hk_leak_check_run(STDERR_FILENO, false);
+    return hk_leak_check_run(hk_log_fd(), false);
 }

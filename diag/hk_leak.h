@@ -44,7 +44,10 @@ void hk_leak_emit_frames(struct hk_emit *e, const char *key, uint32_t stack);
 void hk_leak_dump(struct hk_out *o);
 /* Called by the exit report (library destructor) after the counters: when leak checking
  * is on and this process should report (HAKMEM_LEAK_CHILD), runs the final check and, if
- * unsuppressed leaks remain, flushes stdio and ends the process with HAKMEM_LEAK_EXITCODE. */
+ * unsuppressed leaks remain and the program exits with status 0, flushes stdio and ends the
+ * process with HAKMEM_LEAK_EXITCODE; a non-zero status of the program's own is kept. */
 void hk_leak_at_exit(void);
+/* At start-up: learn the status the program passes to exit() (on_exit). */
+void hk_leak_watch_exit(void);
 
 #endif

@@ -1,6 +1,7 @@
 /* The leak check's text report (stderr, or the fd of hakmem_leak_check's caller): the
  * totals, one record per group with its symbolized stack, the suppressions that hit, what
  * was not checked; and the stacks that misuse reports print. */
+#include "hk_log.h"
 #include "hk_emit.h"
 #include "hk_internal.h"
 #include "hk_leak.h"
@@ -230,11 +231,23 @@ void hk_leak_print_report(const struct hk_run *r, int fd, bool final)
 void hk_leak_print_exiting(uint64_t n)
 {
     struct hk_out o;
-    hk_out_init_fd(&o, STDERR_FILENO);
+    hk_out_init_fd(&o, hk_log_fd());
     hk_out_str(&o, "hakmem: exiting with status ");
     hk_out_u64(&o, (uint64_t)hk_opt.leak_exitcode);
     hk_out_str(&o, " (HAKMEM_LEAK_EXITCODE): ");
     hk_out_plural(&o, n, "leaked block", "leaked blocks");
     hk_out_char(&o, '\n');
+    hk_out_flush(&o);
+}
+
+void hk_leak_print_keeping(uint64_t n, int status)
+{
+    struct hk_out o;
+    hk_out_init_fd(&o, hk_log_fd());
+    hk_out_str(&o, "hakmem: ");
+    hk_out_plural(&o, n, "leaked block", "leaked blocks");
+    hk_out_str(&o, "; keeping the program's own exit status ");
+    hk_out_u64(&o, (uint64_t)status);
+    hk_out_str(&o, " (HAKMEM_LEAK_EXITCODE applies to a clean exit only)\n");
     hk_out_flush(&o);
 }

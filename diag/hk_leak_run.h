@@ -115,6 +115,8 @@ struct hk_line;
 void hk_leak_print_report(const struct hk_run *r, int fd, bool final);
 /* The line that says the process exits with HAKMEM_LEAK_EXITCODE for n leaked blocks. */
 void hk_leak_print_exiting(uint64_t n);
+/* The program failed on its own (status != 0): the leaks are counted, its status kept. */
+void hk_leak_print_keeping(uint64_t n, int status);
 /* "dir/file:line"; json: escaped as the body of a JSON string. */
 void hk_leak_out_source(struct hk_out *o, const struct hk_line *src, bool json);
 

@@ -1,5 +1,6 @@
 /* Misuse reports (the hook of hk_hooks.h) and their records for dumps and JSON. */
 #include "hk_misuse.h"
+#include "hk_log.h"
 #include "hk_census.h"
 #include "hk_emit.h"
 #include "hk_hooks.h"
@@ -115,7 +116,7 @@ void hk_misuse_report(enum hk_misuse_kind kind, const void *p, int cls, const ch
     hk_misuse_ring[slot].report_stack = report_stack;
     if (hk_opt.report_invalid || hk_opt.abort_on_error) {
         struct hk_out o;
-        hk_out_init_fd(&o, STDERR_FILENO);
+        hk_out_init_fd(&o, hk_log_fd());
         hk_out_str(&o, "hakmem: error: ");
         hk_out_str(&o, hk_misuse_names[kind].what);
         hk_out_str(&o, " of ");

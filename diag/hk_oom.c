@@ -1,4 +1,5 @@
 #include "hk_oom.h"
+#include "hk_log.h"
 #include "hk_hooks.h"
 #include "hk_dump.h"
 #include "hk_emit.h"
@@ -92,7 +93,7 @@ void hk_oom_refused(size_t size, size_t align)
         return;
     size_t limit = hk_walk_large_limit();
     struct hk_out o;
-    hk_out_init_fd(&o, STDERR_FILENO);
+    hk_out_init_fd(&o, hk_log_fd());
     hk_out_str(&o, "hakmem: refused an allocation of ");
     hk_out_u64(&o, size);
     hk_out_str(&o, " bytes aligned to ");
@@ -115,7 +116,7 @@ void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int e
     struct hk_limits lim;
     hk_limits_read(&lim);
     struct hk_out o;
-    hk_out_init_fd(&o, STDERR_FILENO);
+    hk_out_init_fd(&o, hk_log_fd());
     hk_out_str(&o, "hakmem: [SS OOM] mmap failed: err=");
     hk_out_u64(&o, (uint64_t)err);
     hk_out_str(&o, " ss_size=");

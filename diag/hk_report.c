@@ -3,6 +3,7 @@
  * fatal signals (write(2) only, then the previous handler and a re-raise, so the exit
  * status stays the signal's), a chosen signal for a live snapshot, and the API. */
 #include "hk_report.h"
+#include "hk_log.h"
 #include "hakmem.h"
 #include "hk_dump.h"
 #include "hk_emit.h"
@@ -184,27 +185,6 @@ HK_API void hakmem_stats_json(int fd) { hk_report_write(fd, HK_EMIT_JSON, HK_REP
 
 /* ---- where the exit report goes ---- */
 
-/* HAKMEM_STATS_FILE with %p replaced by the pid and %% by %, into path (cap bytes);
- * false when it does not fit. */
-static bool hk_report_path(char *path, size_t cap)
-{
-    struct hk_out o;
-    hk_out_init_mem(&o, path, cap);
-    for (const char *s = hk_opt.stats_file; *s; s++) {
-        if (s[0] == '%' && s[1] == 'p') {
-            hk_out_u64(&o, (uint64_t)hk_os_pid());
-            s++;
-        } else if (s[0] == '%' && s[1] == '%') {
-            hk_out_char(&o, '%');
-            s++;
-        } else {
-            hk_out_char(&o, *s);
-        }
-    }
-    hk_out_flush(&o);
-    return !o.err;
-}
-
 static bool hk_report_wanted(void) { return hk_opt.stats || hk_opt.tiny_fast_stats; }
 
 /* The report, into HAKMEM_STATS_FILE (opened by hk_os_open_file: no symlink, no FIFO, only
@@ -215,20 +195,20 @@ static void hk_report_to_destination(bool lock)
     int format = hk_opt.stats == HK_STATS_JSON ? HK_EMIT_JSON : HK_EMIT_TEXT;
     int scope = hk_opt.stats ? HK_REPORT_ALL : HK_REPORT_TINY;
     if (!hk_opt.stats_file) {
-        hk_report_write(STDERR_FILENO, format, scope, lock);
+        hk_report_write(hk_log_fd(), format, scope, lock);
         return;
     }
     char path[HK_PATH_MAX + 1];
     const char *why = "the path with %p replaced is longer than 4095 bytes";
     int fd = -1, err = ENAMETOOLONG;
-    if (hk_report_path(path, sizeof path)) {
+    if (hk_log_expand(hk_opt.stats_file, false, path, sizeof path)) {
         fd = hk_os_open_file(path, HK_FILE_REPLACE, &why);
         err = errno;
     }
     if (fd < 0) {
         hk_out_file_problem("cannot write the stats report to ", path, why, err,
                             "; writing it to stderr");
-        hk_report_write(STDERR_FILENO, format, scope, lock);
+        hk_report_write(hk_log_fd(), format, scope, lock);
         return;
     }
     err = hk_report_write(fd, format, scope, lock);
@@ -277,7 +257,7 @@ static void hk_fatal_handler(int sig, siginfo_t *info, void *ctx)
     (void)ctx;
     if (!atomic_exchange(&hk_exit_reported, 1)) {
         struct hk_out o;
-        hk_out_init_fd(&o, STDERR_FILENO);
+        hk_out_init_fd(&o, hk_log_fd());
         hk_out_str(&o, "hakmem: fatal signal ");
         hk_out_u64(&o, (uint64_t)sig);
         hk_out_str(&o, " (");
@@ -313,7 +293,7 @@ static atomic_uint_fast64_t hk_live_skipped;
 static void hk_live_skipped_note(uint64_t n, bool json)
 {
     struct hk_out o;
-    hk_out_init_fd(&o, STDERR_FILENO);
+    hk_out_init_fd(&o, hk_log_fd());
     hk_out_str(&o, json ? "{\"live_reports_skipped\":" : "hakmem: live reports skipped: ");
     hk_out_u64(&o, n);
     hk_out_str(&o, json ? "}\n" : " (the signal came while another report was written)\n");
@@ -333,7 +313,7 @@ static void hk_stats_signal_handler(int sig)
     uint64_t skipped = atomic_exchange(&hk_live_skipped, 0);
     if (skipped)
         hk_live_skipped_note(skipped, json);
-    hk_report_write(STDERR_FILENO, json ? HK_EMIT_JSON : HK_EMIT_TEXT, HK_REPORT_ALL, false);
+    hk_report_write(hk_log_fd(), json ? HK_EMIT_JSON : HK_EMIT_TEXT, HK_REPORT_ALL, false);
     atomic_flag_clear(&hk_live_busy);
     errno = saved;
 }
@@ -361,7 +341,10 @@ static void hk_report_hooks(void)
 
 void hk_diag_start(void)
 {
+    hk_log_start();
     hk_report_hooks();
     if (hk_leak_on)
         hk_stack_init();
+    if (hk_leak_on)
+        hk_leak_watch_exit();
 }

@@ -21,6 +21,8 @@ const struct hk_option_def hk_option_defs[] = {
               "every counter of every tier at exit, as text (1) or JSON"),
     HK_PATH("HAKMEM_STATS_FILE", stats_file,
             "write the exit report there (%p: pid, %%: %)"),
+    HK_PATH("HAKMEM_LOG_PATH", log_path,
+            "every report goes to the file PATH.PID, or PATH with %p replaced by the pid"),
     {"HAKMEM_STATS_SIGNAL", HK_OPT_SIGNAL, "", 0, 0, 0, false, NULL, HK_FIELD(stats_signal),
      "print a live report when that signal arrives"},
     HK_BOOL("HAKMEM_SHADOW", "0", shadow, "shadow census of every block's state, and misuse checks"),

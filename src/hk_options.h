@@ -17,6 +17,7 @@ struct hk_options {
     bool tiny_fast_stats;        /* HAKMEM_TINY_FAST_STATS=1: per-class tiny table at exit */
     int stats;                   /* HAKMEM_STATS=1|json: every counter at exit */
     const char *stats_file;      /* HAKMEM_STATS_FILE: report destination (%p = pid) */
+    const char *log_path;        /* HAKMEM_LOG_PATH: every report to PATH.PID (%p = pid) */
     bool shadow;                 /* HAKMEM_SHADOW=1 */
     bool leak_check;             /* HAKMEM_LEAK_CHECK=1 */
     int leak_exitcode;           /* HAKMEM_LEAK_EXITCODE (23) */

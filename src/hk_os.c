@@ -261,6 +261,26 @@ int hk_os_write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+int hk_os_dup_high(int fd, int min_fd)
+{
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+    if (d < 0 && errno == EINVAL)
+        d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return d;
+}
+
+bool hk_os_fd_id(int fd, struct hk_os_fd_id *id)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return false;
+    id->dev = (uint64_t)st.st_dev;
+    id->ino = (uint64_t)st.st_ino;
+    return true;
+}
+
+void hk_os_close(int fd) { close(fd); }
+
 const char *hk_os_errno_name(int err)
 {
     switch (err) {

@@ -53,6 +53,15 @@ uint64_t hk_os_monotonic_ns(void);    /* CLOCK_MONOTONIC_COARSE: cheap, for ages
 /* write(2) all of buf, retrying on EINTR. Returns 0, or the errno of the write that failed
  * (ENOSPC, EFBIG, EIO...): a caller writing a report says so, one writing to stderr cannot. */
 int hk_os_write_all(int fd, const char *buf, size_t len);
+/* A copy of fd at the lowest free descriptor >= min_fd, closed on exec (F_DUPFD_CLOEXEC);
+ * where min_fd is past RLIMIT_NOFILE, the lowest free one above 2. -1 with errno set. */
+int hk_os_dup_high(int fd, int min_fd);
+/* What fd refers to (device and inode), so a holder can tell whether the program has
+ * closed it and opened something else under the same number. false when fd is not open. */
+struct hk_os_fd_id { uint64_t dev, ino; };
+bool hk_os_fd_id(int fd, struct hk_os_fd_id *id);
+/* close(2); the descriptor is gone whatever it returns (Linux). */
+void hk_os_close(int fd);
 /* The symbolic name of an errno value ("ENOSPC"), or NULL for the ones not listed. */
 const char *hk_os_errno_name(int err);
 

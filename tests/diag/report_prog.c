@@ -5,7 +5,11 @@
  *   report_prog storm    4 threads raise SIGUSR2 200 times each, at the same time
  *   report_prog term     allocate, raise SIGTERM (must still end the program)
  *   report_prog leak     lose 10 blocks of 100 B (no pointer to them is left), exit
+ *   report_prog leakexit N   lose them, then exit(N)
+ *   report_prog reusefd2 [FILE]  close fd 2 (as sort and xz do before exit), open FILE (which
+ *                        gets fd 2) and write "data" into it, exit
  *   report_prog plain    allocate 1000 blocks of 64 B, free 600, print to stdout, exit */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -89,6 +93,19 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "term")) {
         raise(SIGTERM);
+        return 0;
+    }
+    if (!strcmp(mode, "leakexit") && argc > 2) {
+        lose();
+        exit(atoi(argv[2]));
+    }
+    if (!strcmp(mode, "reusefd2")) {
+        close(2);
+        if (argc > 2) {
+            int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (fd != 2 || write(fd, "data\n", 5) != 5)
+                return 1;
+        }
         return 0;
     }
     if (!strcmp(mode, "leak")) {

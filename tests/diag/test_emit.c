@@ -1,6 +1,7 @@
 /* Golden test of the report emitter: a fixed snapshot must produce exactly the text and
  * JSON files in golden/ (checked by hand when they were written; any change to the format
- * shows up here and in docs/json-schema.md). */
+ * shows up here and in docs/json-schema.md). Also: every write(2) the emitter makes ends at
+ * a line end, so processes writing to one stderr at once never tear each other's lines. */
 #include "hakmem.h"
 #include "hk_emit.h"
 #include "hk_report.h"
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static struct hakmem_stats fixed_snapshot(void)
 {
@@ -94,6 +97,47 @@ static void render(char *buf, size_t cap, int format, int scope)
     hk_report_emit(&e, &st, scope);
 }
 
+/* A SOCK_SEQPACKET pair keeps each write(2) as one message, so the reader sees the writes'
+ * boundaries. Lines of 1 to 199 bytes cross the 2 KiB buffer at every possible offset; the
+ * one line longer than the buffer is the only one allowed to be written in pieces. */
+static void check_whole_lines(void)
+{
+    int sv[2];
+    assert_true(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0, "socketpair");
+    static char want[65536], got[65536], msg[8192];
+    size_t wlen = 0, glen = 0;
+    struct hk_out o;
+    hk_out_init_fd(&o, sv[0]);
+    for (int i = 0; i < 300; i++) {
+        int n = 1 + (i * 37) % 199;
+        if (i == 150)
+            n = 5000;   /* longer than the buffer */
+        for (int k = 0; k < n - 1; k++)
+            want[wlen + (size_t)k] = (char)('a' + (i + k) % 26);
+        want[wlen + (size_t)n - 1] = '\n';
+        hk_out_mem(&o, want + wlen, (size_t)n);
+        wlen += (size_t)n;
+    }
+    hk_out_flush(&o);
+    close(sv[0]);
+    ssize_t n;
+    int writes = 0, torn = 0;
+    while ((n = read(sv[1], msg, sizeof msg)) > 0) {
+        /* A piece of the long line holds no line end at all. */
+        bool long_line = memchr(msg, '\n', (size_t)n) == NULL;
+        if (msg[n - 1] != '\n' && !long_line)
+            torn++;
+        memcpy(got + glen, msg, (size_t)n);
+        glen += (size_t)n;
+        writes++;
+    }
+    close(sv[1]);
+    expect_u64_eq(glen, wlen, "bytes written");
+    expect_true(glen == wlen && !memcmp(got, want, wlen), "the bytes, in order");
+    expect_u64_gt((uint64_t)writes, 10, "writes (a 2 KiB buffer, %zu bytes)", wlen);
+    expect_u64_eq((uint64_t)torn, 0, "writes that ended mid-line, of %d", writes);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -110,6 +154,7 @@ int main(int argc, char **argv)
         fputs(buf, stdout);
         return 0;
     }
+    check_whole_lines();
     render(buf, sizeof buf, HK_EMIT_TEXT, HK_REPORT_ALL);
     snprintf(path, sizeof path, "%s/report-all.txt", argv[1]);
     compare("text report", buf, path);
