@@ -1,7 +1,8 @@
 /* The hot paths, inlined into both the hakmem_* entry points and the standard names.
  *
  * malloc: pop the fast cache of the size class (hk_list_pop: the head carries the free mark
- *         and its link stays in its chunk), or call the noinline slow path.
+ *         and its link stays in its chunk or the cache's near chunk), or call the noinline
+ *         slow path.
  * free:   the registry says whether p is in a SuperSlab; if its slab belongs to this thread,
  *         p starts a carved block without the free mark, and the fast cache has room, push;
  *         anything else goes to the noinline slow path, which checks the pointer fully and

@@ -71,6 +71,18 @@ hk_test_append_(char *buf, size_t cap, size_t len, const char *fmt, ...)
     return len;
 }
 
+/* Appends the message and ends the line (a full buffer's last byte becomes the '\n'). */
+__attribute__((format(printf, 4, 0))) static inline size_t
+hk_test_vline_(char *buf, size_t cap, size_t len, const char *fmt, va_list ap)
+{
+    len = hk_test_vappend_(buf, cap, len, fmt, ap);
+    if (len < cap - 1)
+        buf[len++] = '\n';
+    else
+        buf[cap - 2] = '\n';
+    return len;
+}
+
 static inline unsigned hk_test_failed(void) { return atomic_load(&hk_test_failures_); }
 
 static inline void hk_test_reset(void)
@@ -104,12 +116,8 @@ hk_test_report_(const char *file, int line, int fatal, const char *cond, const c
         n = hk_test_append_(buf, sizeof buf, n, "(%s) ", values);
     va_list ap;
     va_start(ap, fmt);
-    n = hk_test_vappend_(buf, sizeof buf, n, fmt, ap);
+    n = hk_test_vline_(buf, sizeof buf, n, fmt, ap);
     va_end(ap);
-    if (n < sizeof buf - 1)
-        buf[n++] = '\n';
-    else
-        buf[sizeof buf - 2] = '\n';
     hk_test_write_(buf, n);
     atomic_fetch_add(&hk_test_failures_, 1);
     if (fatal) {
@@ -194,10 +202,8 @@ __attribute__((format(printf, 1, 2), noreturn)) static inline void test_skip(con
     size_t n = hk_test_append_(buf, sizeof buf, 0, "SKIP: ");
     va_list ap;
     va_start(ap, fmt);
-    n = hk_test_vappend_(buf, sizeof buf, n, fmt, ap);
+    n = hk_test_vline_(buf, sizeof buf, n, fmt, ap);
     va_end(ap);
-    if (n < sizeof buf - 1)
-        buf[n++] = '\n';
     hk_test_write_(buf, n);
     exit(77);
 }
