@@ -12,6 +12,7 @@
  * is mapped (docs/architecture.md, "Mapping policy"). */
 #include "hk_large.h"
 #include "hk_checked.h"
+#include "hk_dlist.h"
 #include "hk_hooks.h"
 #include "hk_lock.h"
 #include "hk_os.h"
@@ -43,8 +44,8 @@ struct hk_large {
     size_t raw_size;                 /* [raw, raw + raw_size) contains [base, base + map_size) */
     size_t user_off;                 /* user pointer = base + user_off */
     size_t requested;
-    struct hk_large *next, *prev;    /* cache or kept list (most recent first) */
-    struct hk_large *lnext, *lprev;  /* diagnostic mode: list of live blocks */
+    struct hk_dlink link;            /* cache or kept list (most recent first) */
+    struct hk_dlink live;            /* diagnostic mode: list of live blocks */
     uint32_t stack;                  /* diagnostic mode: allocation stack id */
     uint32_t diag;                   /* on the live list */
     uint64_t cached_ns;              /* when it entered the cache */
@@ -54,10 +55,11 @@ _Static_assert(sizeof(struct hk_large) + HK_FRONT_GUARD <= HK_LARGE_HDR,
                "large header overlaps the block or its front guard (shadow mode)");
 
 static HK_LOCK_DEFINE(hk_large_lock, HK_RANK_LARGE);
-static struct hk_large *hk_large_live;       /* diagnostic mode only */
-static struct hk_large *hk_large_cache;
+/* All three under hk_large_lock. */
+static struct hk_dlist hk_large_live;       /* diagnostic mode only, by live */
+static struct hk_dlist hk_large_cache;      /* by link */
 /* Mappings whose munmap was refused: out of the registry, pages dropped, reused first. */
-static struct hk_large *hk_large_kept;
+static struct hk_dlist hk_large_kept;       /* by link */
 static atomic_uint hk_large_kept_count;    /* peeked without the lock */
 static atomic_uint hk_large_cache_count;   /* peeked without the lock */
 static size_t hk_large_cache_bytes;
@@ -86,35 +88,22 @@ size_t hk_large_max_request(void)
     return limit;
 }
 
+#define HK_LARGE_OF(lk) HK_DLIST_ENTRY((lk), struct hk_large, link)
+
 static void hk_cache_remove(struct hk_large *l)
 {
-    if (l->prev)
-        l->prev->next = l->next;
-    else
-        hk_large_cache = l->next;
-    if (l->next)
-        l->next->prev = l->prev;
+    hk_dlist_remove(&hk_large_cache, &l->link);
     hk_large_cache_count--;
     hk_large_cache_bytes -= l->map_size;
 }
 
-static void hk_list_push(struct hk_large **head, struct hk_large *l)
+/* The head of list, unlinked, or NULL: for lists taken whole out of the lock. */
+static struct hk_large *hk_large_pop(struct hk_dlist *list)
 {
-    l->prev = NULL;
-    l->next = *head;
-    if (l->next)
-        l->next->prev = l;
-    *head = l;
-}
-
-static void hk_list_remove(struct hk_large **head, struct hk_large *l)
-{
-    if (l->prev)
-        l->prev->next = l->next;
-    else
-        *head = l->next;
-    if (l->next)
-        l->next->prev = l->prev;
+    struct hk_large *l = HK_LARGE_OF(hk_dlist_first(list));
+    if (l)
+        hk_dlist_remove(list, &l->link);
+    return l;
 }
 
 /* l's mapping could not be unmapped: it stays ours, out of the registry, on the kept list,
@@ -126,7 +115,7 @@ static void hk_large_keep(struct hk_large *l)
         (void)hk_os_discard((char *)l + page, l->map_size - page);   /* only RSS at stake */
     hk_lock(&hk_large_lock);
     l->magic = HK_LARGE_CACHED;
-    hk_list_push(&hk_large_kept, l);
+    hk_dlist_insert(&hk_large_kept, &l->link);
     hk_large_kept_count++;
     hk_unlock(&hk_large_lock);
     HK_PSTAT_ADD(large_kept, 1);
@@ -148,11 +137,9 @@ static bool hk_large_unmap_once(struct hk_large *l)
 static struct hk_large *hk_kept_oldest(void)
 {
     hk_lock(&hk_large_lock);
-    struct hk_large *l = hk_large_kept;
-    while (l && l->next)
-        l = l->next;
+    struct hk_large *l = HK_LARGE_OF(hk_dlist_last(&hk_large_kept));
     if (l) {
-        hk_list_remove(&hk_large_kept, l);
+        hk_dlist_remove(&hk_large_kept, &l->link);
         hk_large_kept_count--;
     }
     hk_unlock(&hk_large_lock);
@@ -181,11 +168,11 @@ static struct hk_large *hk_kept_take(size_t need)
         return NULL;
     hk_lock(&hk_large_lock);
     struct hk_large *best = NULL;
-    for (struct hk_large *l = hk_large_kept; l; l = l->next)
+    HK_DLIST_FOREACH(l, &hk_large_kept, struct hk_large, link)
         if (l->map_size >= need && (!best || l->map_size < best->map_size))
             best = l;
     if (best) {
-        hk_list_remove(&hk_large_kept, best);
+        hk_dlist_remove(&hk_large_kept, &best->link);
         hk_large_kept_count--;
     }
     hk_unlock(&hk_large_lock);
@@ -205,14 +192,16 @@ static struct hk_large *hk_cache_take(size_t need)
     if (!atomic_load_explicit(&hk_large_cache_count, HK_RELAXED))
         return NULL;
     hk_lock(&hk_large_lock);
-    struct hk_large *l;
-    for (l = hk_large_cache; l; l = l->next)
-        if (l->map_size >= need && l->map_size / 2 <= need)
+    struct hk_large *fit = NULL;
+    HK_DLIST_FOREACH(l, &hk_large_cache, struct hk_large, link)
+        if (l->map_size >= need && l->map_size / 2 <= need) {
+            fit = l;
             break;
-    if (l)
-        hk_cache_remove(l);
+        }
+    if (fit)
+        hk_cache_remove(fit);
     hk_unlock(&hk_large_lock);
-    return l;
+    return fit;
 }
 
 /* A new mapping of need bytes for a request of size; NULL after the OOM event. */
@@ -273,8 +262,8 @@ static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
     }
     l->user_off = user_off;
     l->requested = size;
-    l->next = l->prev = NULL;
-    l->lnext = l->lprev = NULL;
+    hk_dlink_init(&l->link);
+    hk_dlink_init(&l->live);
     l->diag = 0;
     l->stack = 0;
     atomic_thread_fence(memory_order_release);
@@ -341,11 +330,7 @@ void *hk_large_alloc_diag(size_t size, size_t align, bool zero, uint32_t stack)
         memset(p + size, HK_LARGE_CANARY_BYTE, HK_CANARY);
     hk_lock(&hk_large_lock);
     l->diag = 1;
-    l->lprev = NULL;
-    l->lnext = hk_large_live;
-    if (hk_large_live)
-        hk_large_live->lprev = l;
-    hk_large_live = l;
+    hk_dlist_insert(&hk_large_live, &l->live);
     hk_unlock(&hk_large_lock);
     return p;
 }
@@ -369,12 +354,7 @@ static bool hk_large_diag_free(struct hk_large *l, void *p)
             }
     }
     hk_lock(&hk_large_lock);
-    if (l->lprev)
-        l->lprev->lnext = l->lnext;
-    else
-        hk_large_live = l->lnext;
-    if (l->lnext)
-        l->lnext->lprev = l->lprev;
+    hk_dlist_remove(&hk_large_live, &l->live);
     l->diag = 0;
     hk_unlock(&hk_large_lock);
     return true;
@@ -384,7 +364,7 @@ void hk_large_foreach_live(void (*fn)(void *ctx, void *p, size_t size, size_t us
                                       uint32_t stack), void *ctx)
 {
     hk_lock(&hk_large_lock);
-    for (struct hk_large *l = hk_large_live; l; l = l->lnext)
+    HK_DLIST_FOREACH(l, &hk_large_live, struct hk_large, live)
         fn(ctx, (char *)l + l->user_off, l->requested, hk_large_usable(l), l->stack);
     hk_unlock(&hk_large_lock);
 }
@@ -401,38 +381,28 @@ void hk_large_free(void *p, unsigned kind)
         hk_large_unmap(l);
         return;
     }
-    struct hk_large *evict = NULL;
+    struct hk_dlist evict = { NULL };
     uint64_t now = hk_os_monotonic_ns();
     l->cached_ns = now;
     hk_lock(&hk_large_lock);
     l->magic = HK_LARGE_CACHED;
-    l->prev = NULL;
-    l->next = hk_large_cache;
-    if (l->next)
-        l->next->prev = l;
-    hk_large_cache = l;
+    hk_dlist_insert(&hk_large_cache, &l->link);
     hk_large_cache_count++;
     hk_large_cache_bytes += l->map_size;
     /* Evict the oldest entries beyond the limits or past their age (unmapped outside the
      * lock below). The list is most recent first, so the oldest is at the tail. */
-    struct hk_large *t = hk_large_cache;
-    while (t->next)
-        t = t->next;
+    struct hk_large *t = HK_LARGE_OF(hk_dlist_last(&hk_large_cache));
     while (t && (hk_large_cache_count > HK_LARGE_CACHE_MAX ||
                  hk_large_cache_bytes > HK_LARGE_CACHE_BYTES_MAX ||
                  now - t->cached_ns > HK_LARGE_CACHE_AGE_NS)) {
-        struct hk_large *prev = t->prev;
+        struct hk_large *prev = HK_LARGE_OF(t->link.prev);
         hk_cache_remove(t);
-        t->next = evict;
-        evict = t;
+        hk_dlist_insert(&evict, &t->link);
         t = prev;
     }
     hk_unlock(&hk_large_lock);
-    while (evict) {
-        struct hk_large *n = evict->next;
-        hk_large_unmap(evict);
-        evict = n;
-    }
+    for (struct hk_large *e; (e = hk_large_pop(&evict));)
+        hk_large_unmap(e);
 }
 
 size_t hk_large_usable_size(const void *p, unsigned kind)
@@ -464,23 +434,18 @@ bool hk_large_resize_in_place(void *p, unsigned kind, size_t size)
 void hk_large_trim(void)
 {
     hk_lock(&hk_large_lock);
-    struct hk_large *all = hk_large_cache, *kept = hk_large_kept;
-    hk_large_cache = hk_large_kept = NULL;
+    struct hk_dlist all = hk_large_cache, kept = hk_large_kept;
+    hk_dlist_init(&hk_large_cache);
+    hk_dlist_init(&hk_large_kept);
     hk_large_cache_count = 0;
     hk_large_cache_bytes = 0;
     unsigned nkept = hk_large_kept_count;
     hk_large_kept_count = 0;
     hk_unlock(&hk_large_lock);
     HK_PSTAT_SUB(large_kept, nkept);
-    while (all) {
-        struct hk_large *n = all->next;
-        hk_large_unmap(all);
-        all = n;
-    }
-    while (kept) {
-        struct hk_large *n = kept->next;
-        if (!hk_large_unmap_once(kept))
-            hk_large_keep(kept);
-        kept = n;
-    }
+    for (struct hk_large *l; (l = hk_large_pop(&all));)
+        hk_large_unmap(l);
+    for (struct hk_large *l; (l = hk_large_pop(&kept));)
+        if (!hk_large_unmap_once(l))
+            hk_large_keep(l);
 }
