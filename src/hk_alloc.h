@@ -1,8 +1,7 @@
 /* The hot paths, inlined into both the hakmem_* entry points and the standard names.
  *
- * malloc: pop the fast cache of the size class (hk_list_pop: the head carries the free mark
- *         and its link stays in its chunk or the cache's near chunk), or call the noinline
- *         slow path.
+ * malloc: pop the fast cache of the size class (hk_fast_pop: the top block carries the
+ *         free mark), or call the noinline slow path.
  * free:   the registry says whether p is in a SuperSlab; if its slab belongs to this thread,
  *         p starts a carved block without the free mark, and the fast cache has room, push;
  *         anything else goes to the noinline slow path, which checks the pointer fully and
@@ -21,7 +20,7 @@ static inline void *hk_malloc_inline(size_t size)
     if (HK_LIKELY(size <= HK_MID_MAX)) {
         unsigned cls = hk_size_class(size);
         struct hk_fast *fc = &hk_tls_heap->fast[cls];
-        struct hk_block *b = hk_list_pop(&fc->list, fc->near);
+        struct hk_block *b = hk_fast_pop(fc);
         if (HK_LIKELY(b != NULL))
             return hk_fast_hand_out(fc, b, size);
         return hk_alloc_slow(size, cls);
@@ -36,9 +35,9 @@ static inline void hk_free_inline(void *p)
         struct hk_heap *h = hk_tls_heap;
         if (HK_LIKELY(atomic_load_explicit(&s->owner, HK_RELAXED) == h)) {
             struct hk_fast *fc = &h->fast[s->class_idx];
-            if (HK_LIKELY(fc->list.count < fc->list.cap && hk_slab_is_block_start(s, p) &&
+            if (HK_LIKELY(fc->count < fc->cap && hk_slab_is_block_start(s, p) &&
                           !hk_block_is_free(p))) {
-                hk_list_push(&fc->list, p);
+                hk_fast_push(fc, p);
                 if (hk_config_stats)
                     fc->frees++;
                 return;

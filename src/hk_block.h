@@ -1,12 +1,13 @@
 /* A free block, and the lists of free blocks.
  *
  * While a slab block is free (in a fast cache, a TLS list, a slab freelist or a remote
- * stack) its first 16 bytes are a struct hk_block: the link to the next free block and the
- * free mark. Nothing else in hakmem reads or writes a block's words; these accessors are the
- * only code that does.
+ * stack) its first 16 bytes are a struct hk_block: the link to the next free block (unused
+ * in a fast cache, which holds its blocks by pointer, hk_heap.h) and the free mark. Nothing
+ * else in hakmem reads or writes a block's words; these accessors are the only code that
+ * does.
  *
  * Invariants:
- * - every block on any free list carries the mark (hk_free_key), from the moment it is
+ * - every block on any free list or in a fast cache carries the mark (hk_free_key), from the moment it is
  *   carved or freed until it is handed out; hand-out clears it. A free of a block that
  *   carries the mark is a double free (or a free of a block never handed out), and a pop
  *   that finds a block without it means the list was corrupted: it is reported, never
@@ -17,9 +18,9 @@
  *   so a loop cannot make a walk endless.
  * - links are stored encoded ("safe-linking"): link = next ^ (block address >> 12) ^
  *   hk_link_key. A write after free or an overflow into a free neighbour cannot plant an
- *   address without knowing the per-process key; a decoded link is checked before it is
- *   followed (hk_list_pop: same chunk and 16-byte aligned on the hot path; the slow path
- *   also asks the registry and the slab, hk_cache.c). */
+ *   address without knowing the per-process key, and a decoded link is checked (registry,
+ *   slab, block start, mark: hk_cache.c) before it is followed. The hot path follows no
+ *   link at all: the fast caches are arrays of pointers in the heap (hk_heap.h). */
 #ifndef HK_BLOCK_H
 #define HK_BLOCK_H
 
@@ -52,11 +53,17 @@ static inline struct hk_block *hk_block_next(const struct hk_block *b)
     return (struct hk_block *)(b->link ^ hk_block_code(b));
 }
 
+/* Marks b free without linking it (a fast cache holds its blocks by pointer). */
+static inline void hk_block_mark(struct hk_block *b)
+{
+    b->mark = hk_free_key;
+}
+
 /* Links b to next and marks it free: every list push goes through here. */
 static inline void hk_block_push_onto(struct hk_block *b, struct hk_block *next)
 {
     b->link = (uintptr_t)next ^ hk_block_code(b);
-    b->mark = hk_free_key;
+    hk_block_mark(b);
 }
 
 static inline bool hk_block_is_free(const struct hk_block *b)
@@ -78,16 +85,8 @@ static inline void *hk_block_hand_out(struct hk_block *b)
     return b;
 }
 
-/* A decoded link that may be followed without asking the registry: NULL, or a 16-byte
- * aligned address in the same 2 MiB chunk as the block that holds it (mapped, since the
- * block's SuperSlab is). */
-static inline bool hk_link_near(const struct hk_block *b, const struct hk_block *next)
-{
-    uintptr_t n = (uintptr_t)next;
-    return n == 0 || (((n ^ (uintptr_t)b) < HK_CHUNK_SIZE) & ((n & 15) == 0));
-}
-
-/* A stack of free blocks with a count and a cap: the fast caches and TLS lists. */
+/* A stack of free blocks linked through the blocks, with a count and a cap: the TLS lists.
+ * Pops are the slow path's (hk_cache.c), which checks every link before following it. */
 struct hk_list {
     struct hk_block *head;
     uint32_t count;
@@ -100,39 +99,6 @@ static inline void hk_list_push(struct hk_list *l, void *p)
     hk_block_push_onto(b, l->head);
     l->head = b;
     l->count++;
-}
-
-/* The cheap checks of a pop, folded into one test: the mark matches, the count is not zero,
- * and the link is NULL or 16-byte aligned in the head's own 2 MiB chunk or in `near`, a chunk
- * the caller vouches for (mapped for as long as the list can hold its blocks). */
-#define HK_LINK_FAR_MASK (~(uintptr_t)(HK_CHUNK_SIZE - 1) | 15)
-static inline uintptr_t hk_umin(uintptr_t a, uintptr_t b)
-{
-    return a < b ? a : b;
-}
-
-static inline bool hk_list_head_ok(const struct hk_list *l, const struct hk_block *b,
-                                   const struct hk_block *next, uintptr_t near)
-{
-    uintptr_t n = (uintptr_t)next;
-    uintptr_t away = hk_umin(hk_umin(n, (n ^ (uintptr_t)b) & HK_LINK_FAR_MASK),
-                             (n ^ near) & HK_LINK_FAR_MASK);
-    return ((b->mark ^ hk_free_key) | away | (l->count == 0)) == 0;
-}
-
-/* Pops the head when it passes hk_list_head_ok; NULL when the list is empty or a slower path
- * must look closer (hk_alloc_slow for a link into another chunk, then hk_list_pop_checked). */
-static inline struct hk_block *hk_list_pop(struct hk_list *l, uintptr_t near)
-{
-    struct hk_block *b = l->head;
-    if (HK_UNLIKELY(b == NULL))
-        return NULL;
-    struct hk_block *next = hk_block_next(b);
-    if (HK_UNLIKELY(!hk_list_head_ok(l, b, next, near)))
-        return NULL;
-    l->head = next;
-    l->count--;
-    return b;
 }
 
 #endif

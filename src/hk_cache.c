@@ -15,6 +15,7 @@
 #include "hk_stats.h"
 
 #include <errno.h>
+#include <string.h>
 
 struct hk_keys hk_keys = {0x6b6d656d66726565ull, 0};
 
@@ -36,15 +37,6 @@ static void hk_heap_slab_link(struct hk_heap *h, struct hk_slab *s)
 static void hk_heap_slab_unlink(struct hk_heap *h, struct hk_slab *s)
 {
     hk_dlist_remove(&h->slabs[s->class_idx], &s->link);
-}
-
-/* h gives slab s up (its last free block came back, or the thread exits): no fast cache may
- * follow links into s's chunk without asking the registry again. */
-static void hk_heap_slab_drop(struct hk_heap *h, struct hk_slab *s)
-{
-    hk_heap_slab_unlink(h, s);
-    for (unsigned c = 0; c < HK_NUM_CLASSES; c++)
-        h->fast[c].near = 0;
 }
 
 /* ---- links ---- */
@@ -75,10 +67,10 @@ static bool hk_link_valid(const struct hk_block *b, const struct hk_block *q, un
     return e && e->state == state;
 }
 
-/* Pops the head of a thread list (fast cache or TLS list), checking what the hot path's
- * pop could not: a head without the free mark, or a link that fails hk_link_valid, means the
- * list was overwritten (a write after free, a double free after one); it is reported and the
- * rest of the list is dropped (its blocks are lost, never handed out twice). */
+/* Pops the head of a TLS list: a head without the free mark, or a link that fails
+ * hk_link_valid, means the list was overwritten (a write after free, a double free after
+ * one); it is reported and the rest of the list is dropped (its blocks are lost, never
+ * handed out twice). */
 static struct hk_block *hk_list_pop_checked(struct hk_list *l, unsigned cls, unsigned state)
 {
     struct hk_block *b = l->head;
@@ -102,6 +94,33 @@ static struct hk_block *hk_list_pop_checked(struct hk_list *l, unsigned cls, uns
     return b;
 }
 
+/* A fast cache's slot may be handed out or moved on: it carries the free mark and, in shadow
+ * mode, its entry says it is parked in a fast cache. Otherwise the program wrote it after
+ * its free (and maybe freed it again, so that it sits in two slots): reported, false. */
+static bool hk_fast_slot_ok(struct hk_block *b, unsigned cls)
+{
+    bool ok = hk_block_is_free(b);
+    if (ok && hk_shadow_on) {
+        struct hk_side *e = hk_side_of(b);
+        ok = !e || e->state == HK_BLOCK_FAST_CACHE;
+    }
+    if (!ok)
+        hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, b, (int)cls, "fast-cache", NULL);
+    return ok;
+}
+
+/* The top block of fc that passes hk_fast_slot_ok, popped; the slots above it that fail
+ * are dropped. NULL when none is left. */
+static struct hk_block *hk_fast_pop_checked(struct hk_fast *fc, unsigned cls)
+{
+    while (fc->count) {
+        struct hk_block *b = fc->slot[--fc->count];
+        if (hk_fast_slot_ok(b, cls))
+            return b;
+    }
+    return NULL;
+}
+
 /* ---- slabs ---- */
 
 /* Gives a block back to its slab freelist (owner side). An empty slab that is not the
@@ -114,7 +133,7 @@ static void hk_slab_put(struct hk_heap *h, struct hk_slab *s, struct hk_block *b
     hk_block_push_onto(b, s->free);
     s->free = b;
     if (--s->used == 0 && (hk_heap_active(h, s->class_idx) != s || hk_slab_claimed(s))) {
-        hk_heap_slab_drop(h, s);
+        hk_heap_slab_unlink(h, s);
         hk_slab_release(s);
     }
 }
@@ -150,10 +169,9 @@ static struct hk_block *hk_slab_carve(struct hk_slab *s, unsigned to)
     return b;
 }
 
-/* Takes up to `want` blocks from slab s onto l (a thread list in state `to`: TLS list or
- * fast cache); returns how many. */
+/* Takes up to `want` blocks from slab s into fc (which has room); returns how many. */
 static uint32_t hk_slab_take(struct hk_heap *h, struct hk_slab *s, uint32_t want,
-                             struct hk_list *l, unsigned to)
+                             struct hk_fast *fc)
 {
     uint32_t got = 0;
     if (hk_slab_claimed(s))          /* allocated from: an ordinary owned slab from now on */
@@ -162,12 +180,12 @@ static uint32_t hk_slab_take(struct hk_heap *h, struct hk_slab *s, uint32_t want
         hk_slab_drain_remote(s);
     struct hk_block *b;
     while (got < want && s->free && (b = hk_slab_pop(s))) {
-        hk_side_move(b, HK_BLOCK_SLAB_FREE, to);
-        hk_list_push(l, b);
+        hk_side_move(b, HK_BLOCK_SLAB_FREE, HK_BLOCK_FAST_CACHE);
+        hk_fast_push(fc, b);
         got++;
     }
     while (got < want && s->carved < s->capacity) {
-        hk_list_push(l, hk_slab_carve(s, to));
+        hk_fast_push(fc, hk_slab_carve(s, HK_BLOCK_FAST_CACHE));
         got++;
     }
     s->used += got;
@@ -190,7 +208,7 @@ static void hk_heap_reclaim(struct hk_heap *h, enum hk_reclaim what)
             hk_slab_drain_remote(s);
             bool active = s == hk_heap_active(h, c);
             if (s->used == 0 && (what == HK_RECLAIM_ALL || (what == HK_RECLAIM_IDLE && !active))) {
-                hk_heap_slab_drop(h, s);
+                hk_heap_slab_unlink(h, s);
                 hk_slab_release(s);
             }
         }
@@ -252,16 +270,15 @@ static struct hk_slab *hk_heap_slab_with_blocks(struct hk_heap *h, unsigned cls)
     return s;
 }
 
-/* Fills l (in state `to`) with up to `want` blocks of class cls from slabs. */
-static uint32_t hk_heap_take(struct hk_heap *h, unsigned cls, uint32_t want, struct hk_list *l,
-                             unsigned to)
+/* Fills fc (with room for them) with up to `want` blocks of class cls from slabs. */
+static uint32_t hk_heap_take(struct hk_heap *h, unsigned cls, uint32_t want, struct hk_fast *fc)
 {
     uint32_t got = 0;
     while (got < want) {
         struct hk_slab *s = hk_heap_slab_with_blocks(h, cls);
         if (!s)
             break;
-        got += hk_slab_take(h, s, want - got, l, to);
+        got += hk_slab_take(h, s, want - got, fc);
     }
     return got;
 }
@@ -282,18 +299,24 @@ static void hk_tls_spill(struct hk_heap *h, unsigned cls, uint32_t n)
     HK_STAT(h, cls, spill_blocks, done);
 }
 
-/* Moves n blocks from the fast cache to the TLS list, spilling the TLS list when it passes
- * its cap (unless HAKMEM_TINY_TLS_LIST_SPILL=0, the reference's failure mode). */
+/* Moves the n oldest blocks of the fast cache (the bottom slots; the recent ones stay, warm)
+ * to the TLS list, spilling the TLS list when it passes its cap (unless
+ * HAKMEM_TINY_TLS_LIST_SPILL=0, the reference's failure mode). */
 static void hk_fast_spill(struct hk_heap *h, unsigned cls, uint32_t n)
 {
-    struct hk_list *fl = &h->fast[cls].list;
+    struct hk_fast *fc = &h->fast[cls];
     struct hk_list *tl = &h->tls[cls];
-    struct hk_block *b;
-    for (uint32_t i = 0; i < n && (b = hk_list_pop_checked(fl, cls, HK_BLOCK_FAST_CACHE));
-         i++) {
+    if (n > fc->count)
+        n = fc->count;
+    for (uint32_t i = 0; i < n; i++) {
+        struct hk_block *b = fc->slot[i];
+        if (!hk_fast_slot_ok(b, cls))
+            continue;
         hk_side_move(b, HK_BLOCK_FAST_CACHE, HK_BLOCK_TLS_LIST);
         hk_list_push(tl, b);
     }
+    fc->count -= n;
+    memmove(fc->slot, fc->slot + n, fc->count * sizeof fc->slot[0]);
     if (tl->count > tl->cap && hk_opt.tls_list_spill)
         hk_tls_spill(h, cls, tl->count - tl->cap / 2);
 }
@@ -305,23 +328,23 @@ static void hk_fast_spill(struct hk_heap *h, unsigned cls, uint32_t n)
  * list found corrupt is dropped by the pop, and the slabs refill the cache instead. */
 static bool hk_fast_refill(struct hk_heap *h, unsigned cls)
 {
-    struct hk_list *fl = &h->fast[cls].list;
+    struct hk_fast *fc = &h->fast[cls];
     struct hk_list *tl = &h->tls[cls];
     uint32_t batch = hk_class_info[cls].batch;
     uint32_t moved = 0;
     for (int tries = 0; tries < 2 && !moved; tries++) {
         if (!tl->head) {
-            uint32_t room = fl->cap - fl->count;
-            moved = hk_heap_take(h, cls, batch < room ? batch : room, fl, HK_BLOCK_FAST_CACHE);
+            uint32_t room = fc->cap - fc->count;
+            moved = hk_heap_take(h, cls, batch < room ? batch : room, fc);
             if (!moved)
                 return false;
             break;
         }
         struct hk_block *b;
-        while (moved < batch && fl->count < fl->cap &&
+        while (moved < batch && fc->count < fc->cap &&
                (b = hk_list_pop_checked(tl, cls, HK_BLOCK_TLS_LIST))) {
             hk_side_move(b, HK_BLOCK_TLS_LIST, HK_BLOCK_FAST_CACHE);
-            hk_list_push(fl, b);
+            hk_fast_push(fc, b);
             moved++;
         }
     }
@@ -336,16 +359,15 @@ void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)
     struct hk_block *b;
     if (h->state == HK_HEAP_DEAD) {
         /* No caches on the dead heap: one block straight from a slab. */
-        struct hk_list one = {NULL, 0, 1};
-        if (!hk_heap_take(h, cls, 1, &one, HK_BLOCK_FAST_CACHE))
+        struct hk_fast one = {.slot = &b, .cap = 1};
+        if (!hk_heap_take(h, cls, 1, &one))
             return NULL;
-        b = one.head;
         HK_STAT(h, cls, slow_allocs, 1);
         return hk_block_hand_out(b);
     }
-    /* A head the hot path would not pop (another chunk, or a corrupt list), or, in
-     * diagnostic mode, every malloc: this pop is the fast path's, checked. */
-    if ((b = hk_list_pop_checked(&fc->list, cls, HK_BLOCK_FAST_CACHE))) {
+    /* A top block the hot path would not pop (its mark gone), or, in diagnostic mode, every
+     * malloc: this pop is the fast path's, checked. */
+    if ((b = hk_fast_pop_checked(fc, cls))) {
         if (hk_config_stats)
             fc->hits++;
         return hk_block_hand_out(b);
@@ -354,7 +376,7 @@ void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)
     for (int tries = 0; tries < 2; tries++) {   /* a refill may meet a corrupt list once */
         if (!hk_fast_refill(h, cls))
             return NULL;
-        if ((b = hk_list_pop_checked(&fc->list, cls, HK_BLOCK_FAST_CACHE))) {
+        if ((b = hk_fast_pop_checked(fc, cls))) {
             HK_STAT(h, cls, slow_allocs, 1);
             return hk_block_hand_out(b);
         }
@@ -436,13 +458,13 @@ void hk_heap_free_slow(struct hk_heap *h, struct hk_slab *s, void *p)
         hk_slab_put(h, s, p, HK_BLOCK_IN_USE);
         return;
     }
-    struct hk_list *fl = &h->fast[cls].list;
-    if (fl->count >= fl->cap) {
-        hk_fast_spill(h, cls, fl->cap / 2 ? fl->cap / 2 : 1);
+    struct hk_fast *fc = &h->fast[cls];
+    if (fc->count >= fc->cap) {
+        hk_fast_spill(h, cls, fc->cap / 2 ? fc->cap / 2 : 1);
         hk_heap_tick(h);
     }
     hk_side_move(p, HK_BLOCK_IN_USE, HK_BLOCK_FAST_CACHE);
-    hk_list_push(fl, p);
+    hk_fast_push(fc, p);
 }
 
 void hk_heap_free_block(struct hk_slab *s, void *p)
@@ -462,14 +484,13 @@ void hk_heap_free_block(struct hk_slab *s, void *p)
 void hk_heap_flush(struct hk_heap *h, bool release_empty)
 {
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
-        hk_fast_spill(h, c, h->fast[c].list.count);
+        hk_fast_spill(h, c, h->fast[c].count);
         if (h->tls[c].count)
             hk_tls_spill(h, c, h->tls[c].count);
-        /* Blocks beyond the counts mean a list that loops or shares blocks (a write after
+        /* Blocks beyond the count mean a list that loops or shares blocks (a write after
          * free, then a second free): what is left is reported and dropped. */
-        hk_list_pop_checked(&h->fast[c].list, c, HK_BLOCK_FAST_CACHE);
         hk_list_pop_checked(&h->tls[c], c, HK_BLOCK_TLS_LIST);
-        HK_ASSERT(!h->fast[c].list.head && !h->fast[c].list.count);
+        HK_ASSERT(!h->fast[c].count);
         HK_ASSERT(!h->tls[c].head && !h->tls[c].count);
     }
     hk_heap_reclaim(h, release_empty ? HK_RECLAIM_ALL : HK_RECLAIM_NONE);
@@ -480,7 +501,7 @@ void hk_heap_flush(struct hk_heap *h, bool release_empty)
 void hk_heap_park(struct hk_heap *h)
 {
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++)
-        hk_fast_spill(h, c, h->fast[c].list.count);
+        hk_fast_spill(h, c, h->fast[c].count);
 }
 
 /* Thread exit, after hk_heap_flush: every slab still holding blocks becomes an orphan. */
@@ -489,7 +510,7 @@ void hk_heap_orphan_slabs(struct hk_heap *h)
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
         struct hk_slab *s;
         while ((s = hk_heap_active(h, c))) {
-            hk_heap_slab_drop(h, s);
+            hk_heap_slab_unlink(h, s);
             hk_slab_orphan(s);
         }
     }

@@ -109,19 +109,9 @@ static inline bool hk_checked_take_back(struct hk_side *e, char *p, int cls, uin
 
 /* ---- the fast cache, with the side table ---- */
 
-/* Shadow mode: the head's next link (already known to lie in the head's chunk) must be a
- * block parked in a fast cache, or NULL (a write after free can replace it with anything). */
-static inline bool hk_checked_link_ok(const struct hk_block *next)
-{
-    if (!next || !hk_shadow_on)
-        return true;
-    struct hk_side *e = hk_side_of(next);
-    return e && e->state == HK_BLOCK_FAST_CACHE;
-}
-
-/* The head of the calling thread's fast cache of class cls, popped, with its entry; NULL
- * when the ordinary slow path must run instead (no heap yet, empty cache, a suspicious link,
- * which that path reports). */
+/* The top block of the calling thread's fast cache of class cls, popped, with its entry;
+ * NULL when the ordinary slow path must run instead (no heap yet, empty cache, a block
+ * without its mark or, in shadow mode, not parked in a fast cache: that path reports it). */
 static inline void *hk_checked_pop(unsigned cls, size_t size, uint16_t *serial,
                                    struct hk_side **entry)
 {
@@ -129,17 +119,19 @@ static inline void *hk_checked_pop(unsigned cls, size_t size, uint16_t *serial,
     if (HK_UNLIKELY(!h))
         return NULL;
     struct hk_fast *fc = &h->fast[cls];
-    struct hk_block *b = fc->list.head;
-    if (!b || !hk_link_near(b, hk_block_next(b)) || !hk_checked_link_ok(hk_block_next(b)))
+    if (!fc->count)
         return NULL;
-    struct hk_side *e = hk_side_of(b);
-    if (HK_UNLIKELY(!e) || !(b = hk_list_pop(&fc->list, fc->near)))
+    struct hk_side *e = hk_side_of(fc->slot[fc->count - 1]);
+    if (HK_UNLIKELY(!e) || (hk_shadow_on && e->state != HK_BLOCK_FAST_CACHE))
         return NULL;
-    /* The next block's first lines are read by the next hand-out (link, poison check):
-     * start loading them now, while the program works. */
-    if (fc->list.head) {
-        __builtin_prefetch(fc->list.head);
-        __builtin_prefetch((char *)fc->list.head + 64);
+    struct hk_block *b = hk_fast_pop(fc);
+    if (!b)
+        return NULL;
+    /* The next block's first lines are read by the next hand-out (poison check): start
+     * loading them now, while the program works. */
+    if (fc->count) {
+        __builtin_prefetch(fc->slot[fc->count - 1]);
+        __builtin_prefetch((char *)fc->slot[fc->count - 1] + 64);
     }
     *serial = (uint16_t)h->serial;
     *entry = e;
@@ -221,10 +213,10 @@ void hk_checked_free(struct hk_slab *s, void *b)
     struct hk_heap *h = hk_tls_own;
     if (HK_LIKELY(h != NULL) && atomic_load_explicit(&s->owner, HK_RELAXED) == h) {
         struct hk_fast *fc = &h->fast[cls];
-        if (HK_LIKELY(fc->list.count < fc->list.cap)) {
+        if (HK_LIKELY(fc->count < fc->cap)) {
             if (hk_shadow_on && e)
                 e->state = HK_BLOCK_FAST_CACHE;     /* was IN_USE (hk_checked_take_back) */
-            hk_list_push(&fc->list, b);
+            hk_fast_push(fc, b);
             if (hk_config_stats)
                 fc->frees++;
             return;

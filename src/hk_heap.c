@@ -27,6 +27,7 @@ struct hk_heap hk_heap_dead;            /* caps 0: blocks go straight to and fro
 static HK_LOCK_DEFINE(hk_dead_lock, HK_RANK_DEAD_HEAP);
 
 struct hk_class_info hk_class_info[HK_NUM_CLASSES];
+static uint32_t hk_fast_slots;          /* all classes' fast caps: hk_heap.slots' length */
 
 /* Counter storage (hk_stats.h). */
 struct hk_process_counters hk_pstat;
@@ -62,6 +63,7 @@ static void hk_heap_exit_destructor(void *arg);
 
 void hk_heap_global_init(void)
 {
+    hk_fast_slots = 0;
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
         uint32_t size = hk_class_size[c];
         struct hk_class_info *ci = &hk_class_info[c];
@@ -70,6 +72,8 @@ void hk_heap_global_init(void)
         uint32_t fast = (uint32_t)(16 * HK_KiB / size);
         uint32_t min = size <= HK_MID_SMALL_MAX ? 4 : 1;
         ci->fast_cap = fast < min ? min : fast > 256 ? 256 : fast;
+        ci->fast_first = hk_fast_slots;
+        hk_fast_slots += ci->fast_cap;
         ci->tls_cap = size <= HK_MID_SMALL_MAX ? ci->fast_cap * 4 : 2;
         ci->batch = ci->fast_cap / 2 ? ci->fast_cap / 2 : 1;
         ci->slab_shift = hk_class_is_tiny(c) ? HK_SLAB_SHIFT_TINY
@@ -90,14 +94,15 @@ HK_NOINLINE struct hk_heap *hk_heap_create(void)
     if (h)
         hk_dlist_remove(&hk_heaps_free, &h->link);
     else
-        h = hk_meta_alloc(sizeof *h);
+        h = hk_meta_alloc(sizeof *h + hk_fast_slots * sizeof h->slots[0]);
     if (!h) {
         hk_unlock(&hk_heaps_lock);
         return NULL;
     }
     memset(h, 0, sizeof *h);
     for (unsigned c = 0; c < HK_NUM_CLASSES; c++) {
-        h->fast[c].list.cap = hk_class_info[c].fast_cap;
+        h->fast[c].slot = h->slots + hk_class_info[c].fast_first;
+        h->fast[c].cap = hk_class_info[c].fast_cap;
         h->tls[c].cap = hk_class_info[c].tls_cap;
     }
     h->tid = hk_os_tid();

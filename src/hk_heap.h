@@ -24,19 +24,47 @@
 
 #include <sys/types.h>
 
-/* Fast cache: a capped list (hk_block.h), with the hot path's counters beside it in the same
- * cache line (the adds of every malloc and free touch nothing else). hk_heap_add_stats()
- * folds them into the class counters. */
+/* Fast cache: a stack of block pointers in the heap's own memory, not a list through the
+ * blocks, so that the hot pop follows nothing the program can write (a write after free
+ * into a cached block cannot redirect malloc), and the next pop does not wait on the last
+ * block's line. The hot path's counters sit beside it in the same cache line (the adds of
+ * every malloc and free touch nothing else); hk_heap_add_stats() folds them into the class
+ * counters.
+ *
+ * Invariants: slot[0, count) are blocks of the class, the most recent on top, each pushed
+ * with the free mark; count <= cap; cap is 0 on the sentinel heaps, whose slot is NULL. A
+ * slot whose block has lost its mark was written after its free (and maybe freed again): it
+ * is never handed out; the slow path reports and drops it (hk_cache.c). */
 struct hk_fast {
-    struct hk_list list;
+    struct hk_block **slot;
+    uint32_t count;
+    uint32_t cap;
     uint64_t hits;      /* -> fast_hits */
     uint64_t frees;     /* -> frees (those pushed by the hot path) */
     uint64_t bytes;     /* -> bytes_requested (of the hits) */
-    /* 0, or the base of a chunk where this heap owns a slab: a link into it may be followed
-     * without asking the registry (the SuperSlab stays mapped while the heap owns a slab in
-     * it). Set by hk_alloc_slow, cleared whenever the heap gives a slab up. */
-    uintptr_t near;
 } __attribute__((aligned(64)));
+
+/* The top block when it carries the mark; NULL when the cache is empty or the slow path
+ * must look closer. */
+static inline struct hk_block *hk_fast_pop(struct hk_fast *fc)
+{
+    uint32_t n = fc->count;
+    if (HK_UNLIKELY(n == 0))
+        return NULL;
+    struct hk_block *b = fc->slot[n - 1];
+    if (HK_UNLIKELY(!hk_block_is_free(b)))
+        return NULL;
+    fc->count = n - 1;
+    return b;
+}
+
+/* Pushes b, marked free; the caller checked count < cap. */
+static inline void hk_fast_push(struct hk_fast *fc, struct hk_block *b)
+{
+    HK_ASSERT(fc->count < fc->cap);
+    hk_block_mark(b);
+    fc->slot[fc->count++] = b;
+}
 
 /* A block popped from fc goes to the program: the hit is counted beside the cache. */
 static inline void *hk_fast_hand_out(struct hk_fast *fc, struct hk_block *b, size_t size)
@@ -59,6 +87,7 @@ struct hk_heap {
     uint32_t state;
     uint32_t serial;                          /* thread number, 1 = first thread seen */
     uint32_t ticks;                           /* trips below the fast caches (hk_cache.c) */
+    struct hk_block *slots[];                 /* the fast caches' slots, class by class */
 };
 
 extern HK_TLS struct hk_heap *hk_tls_heap;
@@ -67,6 +96,7 @@ extern struct hk_heap hk_heap_empty;
 /* Per-class cache sizes (filled at init). */
 struct hk_class_info {
     uint32_t fast_cap;
+    uint32_t fast_first;   /* the class's first slot in hk_heap.slots */
     uint32_t tls_cap;
     uint32_t batch;        /* blocks per refill from slabs */
     uint8_t slab_shift;

@@ -8,43 +8,15 @@
 #include "hk_side.h"
 #include "hk_slow.h"
 
-/* Everything below the fast cache: initialisation, diagnostic mode, refills. */
-static HK_NOINLINE void *hk_alloc_refill(size_t size, unsigned cls)
+/* Everything below the fast cache: initialisation, diagnostic mode, refills, and a top
+ * block the hot pop would not take (hk_heap_alloc_slow reports it). */
+HK_NOINLINE void *hk_alloc_slow(size_t size, unsigned cls)
 {
     hk_ensure_init();
     if (HK_UNLIKELY(hk_diag_on))
         return hk_checked_alloc(size, 16);
     uint16_t serial;
     return hk_heap_alloc_block(size, cls, &serial);
-}
-
-/* True when p is in a chunk where h owns a slab (so the chunk stays mapped while h's caches
- * hold blocks there). */
-static bool hk_heap_owns_chunk(struct hk_heap *h, const void *p)
-{
-    if (hk_registry_kind(p) != HK_CHUNK_SUPERSLAB)
-        return false;
-    struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
-    return atomic_load_explicit(&s->owner, HK_RELAXED) == h;
-}
-
-/* The hot pop leaves a head whose link crosses into another chunk here (lists mix the slabs
- * of several SuperSlabs): once the chunk is vouched for, it becomes the cache's `near` chunk
- * and the hot pop follows links into it from then on. */
-HK_NOINLINE void *hk_alloc_slow(size_t size, unsigned cls)
-{
-    struct hk_heap *h = hk_tls_heap;
-    struct hk_fast *fc = &h->fast[cls];
-    struct hk_block *b = fc->list.head;
-    if (b) {
-        struct hk_block *next = hk_block_next(b);
-        if (next && hk_heap_owns_chunk(h, next)) {
-            fc->near = (uintptr_t)hk_chunk_base(next);
-            if ((b = hk_list_pop(&fc->list, fc->near)))
-                return hk_fast_hand_out(fc, b, size);
-        }
-    }
-    return hk_alloc_refill(size, cls);
 }
 
 HK_NOINLINE void *hk_alloc_large_slow(size_t size)

@@ -159,11 +159,13 @@ int main(int argc, char **argv)
     } else if (!strcmp(m, "corrupt-freelist")) {
         char *p = malloc(200), *q = malloc(200);
         free(q);
-        free(p);                          /* p's free block header links to q */
-        /* The header is the block's first 16 bytes: in shadow mode the front guard's, the
-         * 16 before p; otherwise p's own first word. */
+        free(p);
+        /* The free block's header (link and free mark) is the block's first 16 bytes: in
+         * shadow mode the front guard's, the 16 before p; otherwise p's own. Both words are
+         * overwritten, as a write after free would: the next hand-out finds the mark gone. */
         const char *shadow = getenv("HAKMEM_SHADOW");
-        *(void **)(shadow && !strcmp(shadow, "1") ? p - 16 : p) = (char *)&local;
+        void **hdr = (void **)(shadow && !strcmp(shadow, "1") ? p - 16 : p);
+        hdr[0] = hdr[1] = (char *)&local;
         free(malloc(200));
         free(malloc(200));
     } else {
