@@ -260,7 +260,7 @@ int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
     }
     struct hk_out msg;
     hk_out_init_fd(&msg, hk_log_fd());
-    hk_out_str(&msg, "hakmem: dump written to ");
+    hk_out_str(&msg, "hakmem: " HK_LOG_PREFIX_DUMP_WRITTEN);
     hk_out_str(&msg, path);
     hk_out_char(&msg, '\n');
     hk_out_flush(&msg);

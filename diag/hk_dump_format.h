@@ -61,4 +61,23 @@
 #define HK_DUMP_MODULE_KEYS(X) X(id) X(base) X(end) X(loaded) X(path)
 #define HK_DUMP_STACK_KEYS(X) X(id) X(blocks) X(bytes) X(kind) X(frames)
 
+/* "fatal signal N (NAME) at address 0x.." (a fault) or "sent by pid N" (kill, abort),
+ * then " in pid N; counters follow". */
+#define HK_LOG_PREFIX_FATAL "fatal signal "
+#define HK_LOG_PREFIX_DUMP_WRITTEN "dump written to "
+#define HK_LOG_PREFIX_LEAK_NO_MEMORY "leak report: not enough memory for the check"
+
+/* Lines hakmem prints on its log (after "hakmem: ") that carry no numbers of their own,
+ * by the text they start with: the writer prints these prefixes and hkdump knows them all.
+ * X(name, prefix). */
+#define HK_LOG_NOTES(X)                                                                 \
+    X(dump_written, HK_LOG_PREFIX_DUMP_WRITTEN)                                                 \
+    X(leak_no_memory, HK_LOG_PREFIX_LEAK_NO_MEMORY)                   \
+    X(leak_not_checked, "not checked: ")                                                \
+    X(leak_exiting, "exiting with status ")                                             \
+    X(leak_more, "... and ")                                                            \
+    X(leak_reachable, "still reachable blocks are not listed")                          \
+    X(leak_suppressed, "suppressed ")                                                   \
+    X(live_skipped, "live reports skipped: ")
+
 #endif

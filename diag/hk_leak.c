@@ -11,6 +11,7 @@
 #include "hk_log.h"
 #include "hk_internal.h"
 #include "hk_leak.h"
+#include "hk_dump_format.h"
 #include "hk_leak_int.h"
 #include "hk_leak_run.h"
 #include "hk_lock.h"
@@ -120,7 +121,8 @@ static void hk_check_report(struct hk_run *r, void *arg)
 {
     struct hk_check_args *a = arg;
     if (!r) {
-        hk_os_write_all(a->fd, "hakmem: leak report: not enough memory for the check\n", 53);
+        hk_os_write_all(a->fd, "hakmem: " HK_LOG_PREFIX_LEAK_NO_MEMORY "\n",
+                        sizeof("hakmem: " HK_LOG_PREFIX_LEAK_NO_MEMORY "\n") - 1);
         return;
     }
     hk_leak_print_report(r, a->fd, a->final);

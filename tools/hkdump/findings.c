@@ -64,9 +64,39 @@ void hkd_ev_str(struct hkd_finding *f, const char *key, const char *v)
 static int cmp(const void *a, const void *b)
 {
     const struct hkd_finding *x = a, *y = b;
+    if (x->weight != y->weight)
+        return x->weight > y->weight ? -1 : 1;
     if (x->sev != y->sev)
         return x->sev > y->sev ? -1 : 1;
     return (x->order > y->order) - (x->order < y->order);
+}
+
+struct hkd_finding *hkd_findings_find(struct hkd_findings *fs, const char *id)
+{
+    for (size_t i = 0; i < fs->n; i++)
+        if (strcmp(fs->v[i].id, id) == 0)
+            return &fs->v[i];
+    return NULL;
+}
+
+static void finding_free(struct hkd_finding *f)
+{
+    free(f->title);
+    for (size_t j = 0; j < f->nev; j++) {
+        free(f->ev[j].key);
+        free(f->ev[j].s);
+    }
+    free(f->ev);
+    hkd_strv_free(&f->evidence);
+    hkd_strv_free(&f->rules_out);
+    hkd_strv_free(&f->next);
+}
+
+void hkd_findings_drop(struct hkd_findings *fs, size_t i)
+{
+    finding_free(&fs->v[i]);
+    memmove(&fs->v[i], &fs->v[i + 1], (fs->n - i - 1) * sizeof *fs->v);
+    fs->n--;
 }
 
 void hkd_findings_sort(struct hkd_findings *fs)
@@ -77,18 +107,9 @@ void hkd_findings_sort(struct hkd_findings *fs)
 
 void hkd_findings_free(struct hkd_findings *fs)
 {
-    for (size_t i = 0; i < fs->n; i++) {
-        struct hkd_finding *f = &fs->v[i];
-        free(f->title);
-        for (size_t j = 0; j < f->nev; j++) {
-            free(f->ev[j].key);
-            free(f->ev[j].s);
-        }
-        free(f->ev);
-        hkd_strv_free(&f->evidence);
-        hkd_strv_free(&f->rules_out);
-        hkd_strv_free(&f->next);
-    }
+    for (size_t i = 0; i < fs->n; i++)
+        finding_free(&fs->v[i]);
     free(fs->v);
+    free(fs->event);
     memset(fs, 0, sizeof *fs);
 }

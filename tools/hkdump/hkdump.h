@@ -154,10 +154,13 @@ struct hkd_num {
  * for the entries of hakmem's counter lists, which come through diag/hk_dump_format.h. */
 
 /* Scalar facts about one point in time: the numbers of the dump's header, process and limits
- * records, then ss_size (the legacy OOM line's) and the text report's totals. */
+ * records, then ss_size (the legacy OOM line's), the text report's totals, the legacy line's
+ * bytes= (SuperSlabs ever mapped × their size: cumulative, not mapped now) and the kernel's
+ * commit accounting (CommitLimit:, Committed_AS: of /proc/meminfo, quoted in a log). */
 #define HKD_FIELDS(X, XC)                                                                \
     X(pid) X(time_ns) HK_DUMP_PROCESS_KEYS(X, XC) HK_DUMP_LIMITS_KEYS(X)                 \
-    X(ss_size) X(allocs) X(frees) X(live)
+    X(ss_size) X(allocs) X(frees) X(live) X(ss_bytes_ever) X(commit_limit_kb)            \
+    X(committed_as_kb)
 
 /* Per size class: every number of the class record, so every class counter. */
 #define HKD_CLASS_FIELDS(X, XC) HK_DUMP_CLASS_COUNTS(X, XC)
@@ -328,7 +331,8 @@ void hkd_model_unparsed(struct hkd_model *m, struct hkd_loc at, struct hkd_span 
 void hkd_num_set(struct hkd_num *n, uint64_t v, bool inf, struct hkd_loc at);
 /* Sets a number from text; false if it is not a number (nothing is changed then). */
 bool hkd_num_parse(struct hkd_num *n, struct hkd_span text, struct hkd_loc at);
-/* The facts of all snapshots merged, later ones winning field by field; tables (classes,
+/* The facts of all snapshots merged, later ones winning field by field, then the failure's
+ * snapshot (the last with an event, a dump's first) over them all; tables (classes,
  * census) come whole from the latest snapshot that has them. The result borrows from m. */
 void hkd_model_view(const struct hkd_model *m, struct hkd_snapshot *view);
 void hkd_view_free(struct hkd_snapshot *view);
@@ -406,6 +410,11 @@ struct hkd_finding {
     const char *id;
     enum hkd_severity sev;
     int order;                 /* rule order, to keep the sort stable */
+    /* How much of the failure it explains, 0..1 (rules say how in docs/hkdump.md): a cause
+     * that accounts for the memory (leak, parked or queued blocks, fragmentation, one huge
+     * request, an injected fault) ranks above the limit it ran into, which ranks above what
+     * is only a symptom. Context (the event itself) is < 0 and printed last. */
+    double weight;
     char *title;
     struct hkd_ev *ev;          /* machine evidence (JSON) */
     size_t nev, cap_ev;
@@ -417,6 +426,7 @@ struct hkd_finding {
 struct hkd_findings {
     struct hkd_finding *v;
     size_t n, cap;
+    char *event;               /* the failure in one phrase (out of memory, a signal), or NULL */
 };
 
 struct hkd_finding *hkd_finding_new(struct hkd_findings *fs, const char *id, enum hkd_severity sev,
@@ -426,7 +436,11 @@ void hkd_ev_real(struct hkd_finding *f, const char *key, double v);
 /* A ratio num/den: "inf" when den is 0. */
 void hkd_ev_ratio(struct hkd_finding *f, const char *key, double num, double den);
 void hkd_ev_str(struct hkd_finding *f, const char *key, const char *v);
-/* Most severe first; equal severity keeps rule order. */
+/* The finding of that id, or NULL. */
+struct hkd_finding *hkd_findings_find(struct hkd_findings *fs, const char *id);
+/* Removes the finding at index i. */
+void hkd_findings_drop(struct hkd_findings *fs, size_t i);
+/* Most explaining first (weight), then most severe; otherwise rule order. */
 void hkd_findings_sort(struct hkd_findings *fs);
 void hkd_findings_free(struct hkd_findings *fs);
 
@@ -437,6 +451,9 @@ void hkd_rules_run(const struct hkd_model *m, struct hkd_symbolizer *sym, struct
 
 /* ---- out_text.c / out_json.c ---- */
 
+/* The cause the report opens with: the first warning or error that explains some of the
+ * failure, or NULL. */
+const struct hkd_finding *hkd_findings_cause(const struct hkd_findings *fs);
 void hkd_out_text(FILE *f, const struct hkd_model *m, const struct hkd_findings *fs);
 void hkd_out_json(FILE *f, const struct hkd_model *m, const struct hkd_findings *fs);
 /* A JSON string literal, valid UTF-8 whatever the input bytes. */

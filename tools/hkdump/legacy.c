@@ -19,7 +19,8 @@ struct key {
 static const struct key oom_keys[] = {
     {"err", true},    {"ss_size", false}, {"alloc_size", false}, {"alloc", true},
     {"freed", true},  {"bytes", true},    {"class", false},      {"tier", false},
-    {"maps", false},  {"max_map_count", false}, {"reason", false}, {NULL, false}};
+    {"maps", false},  {"max_map_count", false}, {"reason", false}, {"live_bytes", false},
+    {NULL, false}};
 static const struct key rlimit_keys[] = {
     {"cur", true},     {"max", false},  {"VmSize", true}, {"VmRSS", true},
     {"VmPeak", false}, {"overcommit_memory", false},      {NULL, false}};
@@ -86,8 +87,10 @@ static void apply(struct hkd_legacy *lg, struct hkd_model *m, const char *key, s
             set_num(&s->f[HKD_F_superslabs_mapped], v, at);
         else if (!strcmp(key, "freed")) /* legacy name: SuperSlabs unmapped */
             set_num(&s->f[HKD_F_superslabs_unmapped], v, at);
-        else if (!strcmp(key, "bytes"))
-            set_num(&s->f[HKD_F_superslab_bytes], v, at);
+        else if (!strcmp(key, "bytes"))   /* cumulative: alloc × ss_size */
+            set_num(&s->f[HKD_F_ss_bytes_ever], v, at);
+        else if (!strcmp(key, "live_bytes"))   /* mapped now */
+            set_num(&s->f[HKD_F_bytes_mapped], v, at);
         else if (!strcmp(key, "class"))
             set_num(&e->f[HKD_E_class], v, at);
         else if (!strcmp(key, "maps")) /* lines of /proc/self/maps at the failure */

@@ -214,41 +214,64 @@ static void merge_nums(struct hkd_num *dst, const struct hkd_num *src, size_t n)
             dst[i] = src[i];
 }
 
+/* The snapshot taken at the failure: the last one that holds an event (an OOM, a signal, a
+ * refusal), preferring one with tables (a dump) over a log's lines; SIZE_MAX when none. */
+static size_t failure_snapshot(const struct hkd_model *m)
+{
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < m->nsnaps; i++) {
+        const struct hkd_snapshot *s = &m->snaps[i];
+        if (!s->nevents)
+            continue;
+        if (best == SIZE_MAX || s->nclasses || s->ncensus || !m->snaps[best].nclasses)
+            best = i;
+    }
+    return best;
+}
+
+static void view_merge(struct hkd_snapshot *view, const struct hkd_snapshot *s)
+{
+    merge_nums(view->f, s->f, HKD_F_COUNT);
+    for (int t = 0; t < HKD_TIER_COUNT; t++)
+        merge_nums(view->tier[t], s->tier[t], HKD_T_COUNT);
+    /* Tables come whole from one snapshot, with their indexes. */
+    if (s->nclasses)
+        view->classes = s->classes, view->nclasses = s->nclasses,
+        view->class_ids = s->class_ids;
+    if (s->ncensus)
+        view->census = s->census, view->ncensus = s->ncensus,
+        view->census_ids = s->census_ids;
+    if (s->ncensus_threads)
+        view->census_threads = s->census_threads,
+        view->ncensus_threads = s->ncensus_threads, view->thread_ids = s->thread_ids;
+    if (s->nevents)
+        view->events = s->events, view->nevents = s->nevents;
+    if (s->version)
+        view->version = s->version;
+    if (s->build)
+        view->build = s->build;
+    if (s->reason)
+        view->reason = s->reason;
+    if (s->exe)
+        view->exe = s->exe;
+    if (s->limits_quote)
+        view->limits_quote = s->limits_quote;
+    view->has_report |= s->has_report;
+    view->has_oom |= s->has_oom;
+    view->has_limits |= s->has_limits;
+    view->has_refill |= s->has_refill;
+}
+
 void hkd_model_view(const struct hkd_model *m, struct hkd_snapshot *view)
 {
     memset(view, 0, sizeof *view);
-    for (size_t i = 0; i < m->nsnaps; i++) {
-        const struct hkd_snapshot *s = &m->snaps[i];
-        merge_nums(view->f, s->f, HKD_F_COUNT);
-        for (int t = 0; t < HKD_TIER_COUNT; t++)
-            merge_nums(view->tier[t], s->tier[t], HKD_T_COUNT);
-        /* Tables come whole from one snapshot, with their indexes. */
-        if (s->nclasses)
-            view->classes = s->classes, view->nclasses = s->nclasses,
-            view->class_ids = s->class_ids;
-        if (s->ncensus)
-            view->census = s->census, view->ncensus = s->ncensus,
-            view->census_ids = s->census_ids;
-        if (s->ncensus_threads)
-            view->census_threads = s->census_threads,
-            view->ncensus_threads = s->ncensus_threads, view->thread_ids = s->thread_ids;
-        if (s->nevents)
-            view->events = s->events, view->nevents = s->nevents;
-        if (s->version)
-            view->version = s->version;
-        if (s->build)
-            view->build = s->build;
-        if (s->reason)
-            view->reason = s->reason;
-        if (s->exe)
-            view->exe = s->exe;
-        if (s->limits_quote)
-            view->limits_quote = s->limits_quote;
-        view->has_report |= s->has_report;
-        view->has_oom |= s->has_oom;
-        view->has_limits |= s->has_limits;
-        view->has_refill |= s->has_refill;
-    }
+    for (size_t i = 0; i < m->nsnaps; i++)
+        view_merge(view, &m->snaps[i]);
+    /* One run, several moments: the failure is judged on the state at the failure, so its
+     * snapshot wins over what was written later (at exit, after queues drained). */
+    size_t f = failure_snapshot(m);
+    if (f != SIZE_MAX)
+        view_merge(view, &m->snaps[f]);
 }
 
 void hkd_view_free(struct hkd_snapshot *view)

@@ -103,7 +103,18 @@ void hkd_out_json(FILE *f, const struct hkd_model *m, const struct hkd_findings 
                     ii->truncated ? "true" : "false");
         fprintf(f, ", \"lines\": %u, \"records\": %u}", ii->lines, ii->records);
     }
-    fputs("],\n\"findings\": [", f);
+    fputs("],\n\"event\": ", f);
+    if (fs->event)
+        str(f, fs->event);
+    else
+        fputs("null", f);
+    const struct hkd_finding *cause = hkd_findings_cause(fs);
+    fputs(", \"cause\": ", f);
+    if (cause)
+        str(f, cause->id);
+    else
+        fputs("null", f);
+    fputs(",\n\"findings\": [", f);
     for (size_t i = 0; i < fs->n; i++) {
         const struct hkd_finding *x = &fs->v[i];
         fputs(i ? ",\n  {\"id\": " : "\n  {\"id\": ", f);

@@ -25,9 +25,22 @@ static void inputs(FILE *f, const struct hkd_model *m)
     }
 }
 
+/* The first finding that is a warning or an error and explains something: the cause. */
+const struct hkd_finding *hkd_findings_cause(const struct hkd_findings *fs)
+{
+    for (size_t i = 0; i < fs->n; i++)
+        if (fs->v[i].sev >= HKD_SEV_WARNING && fs->v[i].weight > 0)
+            return &fs->v[i];
+    return NULL;
+}
+
 void hkd_out_text(FILE *f, const struct hkd_model *m, const struct hkd_findings *fs)
 {
     inputs(f, m);
+    const struct hkd_finding *cause = hkd_findings_cause(fs);
+    if (fs->event)
+        fprintf(f, "\n%s\n  cause: %s%s%s\n", fs->event, cause ? cause->id : "",
+                cause ? ": " : "", cause ? cause->title : "not found in this input");
     for (size_t i = 0; i < fs->n; i++) {
         const struct hkd_finding *x = &fs->v[i];
         fprintf(f, "\n[%s] %s: %s\n", hkd_severity_names[x->sev], x->id, x->title);

@@ -297,6 +297,44 @@ static bool refused_line(struct hkd_model *m, struct hkd_span line, struct hkd_l
     return true;
 }
 
+/* HK_LOG_PREFIX_FATAL's line: a signal event, with the faulting address when it has one. */
+static bool fatal_line(struct hkd_model *m, struct hkd_span line, struct hkd_loc at)
+{
+    struct hkd_span s = line;
+    struct hkd_num signo = {0}, addr = {0};
+    if (!take(&s, HK_LOG_PREFIX_FATAL) || !take_num(&s, &signo, at) || !take(&s, " ("))
+        return false;
+    const char *close = memchr(s.p, ')', s.n);
+    if (!close)
+        return false;
+    struct hkd_span name = {s.p, (size_t)(close - s.p)};
+    s.n -= (size_t)(close + 1 - s.p);
+    s.p = close + 1;
+    if (take(&s, " at address ") && !take_num(&s, &addr, at))
+        return false;
+    struct hkd_event *e = hkd_snap_event(hkd_model_cur(m, at), "signal", at);
+    e->f[HKD_E_signo] = signo;
+    if (addr.set)
+        e->f[HKD_E_addr] = addr;
+    snprintf(e->name, sizeof e->name, "%.*s", (int)(name.n < 15 ? name.n : 15), name.p);
+    free(e->quote);
+    e->quote = hkd_span_printable(line, 300);
+    return true;
+}
+
+/* A line of hakmem's that says what it did (a dump written, a leak check skipped) and
+ * holds no number the rules use: known, so it is never "unparsed". */
+static bool note_line(struct hkd_span rest)
+{
+#define HKD_NOTE(name, prefix) prefix,
+    static const char *const notes[] = {HK_LOG_NOTES(HKD_NOTE)};
+#undef HKD_NOTE
+    for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++)
+        if (hkd_span_starts(rest, notes[i]))
+            return true;
+    return false;
+}
+
 bool hkd_report_line(struct hkd_report_state *rs, struct hkd_model *m, struct hkd_span rest,
                      struct hkd_loc at, const char **why)
 {
@@ -315,6 +353,10 @@ bool hkd_report_line(struct hkd_report_state *rs, struct hkd_model *m, struct hk
     struct hkd_span w = word(&after);
     struct hkd_snapshot *s = hkd_model_cur(m, at);
     *why = "unknown hakmem: line";
+    if (note_line(rest))
+        return true;
+    if (hkd_span_starts(rest, HK_LOG_PREFIX_FATAL))
+        return fatal_line(m, rest, at) || (*why = "fatal signal line without its number", false);
 
     if (hkd_span_eq(w, "stats")) {
         if (s->has_report)

@@ -32,6 +32,11 @@
 #define GROWTH_MIN_RSS (64ull << 20)/* ... and RSS by at least this much */
 #define LEAK_OOM_SHARE 0.10        /* lost bytes / hakmem bytes for a leak to explain an OOM */
 #define TOP_N 5                     /* evidence lines listed per finding */
+#define FRAG_MIN_SHARE 0.25         /* free bytes in slab freelists / hakmem bytes ... */
+#define FRAG_MAX_USE 0.50           /* ... of classes whose slabs are at most this full */
+#define SPILL_NONE 0.01             /* counters: spilled blocks / frees below this = none */
+#define CAUSE_BASE 0.60             /* weights: a cause that accounts for the memory ... */
+#define CAUSE_SPAN 0.30             /* ... plus this times the share it accounts for */
 
 struct ctx {
     const struct hkd_model *m;
@@ -208,6 +213,20 @@ static const char *next_dump =
 
 /* ---- rules, in the order they appear in the report at equal severity ---- */
 
+static bool any_dump(const struct ctx *c)
+{
+    for (size_t i = 0; i < c->m->ninputs; i++)
+        if (c->m->inputs[i].is_dump)
+            return true;
+    return false;
+}
+
+/* A weight for a cause that accounts for share of the memory (docs/hkdump.md). */
+static double cause_weight(double share)
+{
+    return CAUSE_BASE + CAUSE_SPAN * (share < 0 ? 0 : share > 1 ? 1 : share);
+}
+
 /* What the OOM rule reads: the latest OOM event (may be NULL when only the counter says
  * so) and its sizes. */
 struct oom {
@@ -238,13 +257,13 @@ static struct hkd_finding *oom_finding(struct ctx *c, const struct oom *o)
 {
     const char *what = o->large ? "a large block" : "a new SuperSlab";
     if (o->e && o->err)
-        return hkd_finding_new(c->out, "oom-event", HKD_SEV_ERROR,
+        return hkd_finding_new(c->out, "oom-event", HKD_SEV_INFO,
                                "out of memory: mmap of %s failed with %s (err=%llu)", what,
                                errno_name(o->err), (unsigned long long)o->err);
     if (o->e)
-        return hkd_finding_new(c->out, "oom-event", HKD_SEV_ERROR,
+        return hkd_finding_new(c->out, "oom-event", HKD_SEV_INFO,
                                "out of memory: mmap of %s failed", what);
-    return hkd_finding_new(c->out, "oom-event", HKD_SEV_ERROR,
+    return hkd_finding_new(c->out, "oom-event", HKD_SEV_INFO,
                            "out of memory: %s OOM event%s counted", hkd_count(o->n_oom).s,
                            o->n_oom == 1 ? "" : "s");
 }
@@ -327,7 +346,7 @@ static void oom_next(struct ctx *c, struct hkd_finding *f, const struct oom *o)
     if (!c->v.f[HKD_F_overcommit_memory].set)
         hkd_strv_add(&f->next, "on that machine: cat /proc/sys/vm/overcommit_memory "
                                "/proc/sys/vm/max_map_count (not in this input)");
-    if (!c->v.ncensus)
+    if (!c->v.ncensus && !any_dump(c))
         hkd_strv_add(&f->next, next_dump);
     if (o->large && o->biggest >= HUGE_REQUEST)
         hkd_strv_add(&f->next, "find the caller of the huge request (gdb: break on mmap with "
@@ -342,6 +361,10 @@ static void rule_oom(struct ctx *c)
         return;
     c->oom = true;
     struct hkd_finding *f = oom_finding(c, &o);
+    /* The event is context, printed first as the line the cause completes. */
+    f->weight = -1;
+    free(c->out->event);
+    c->out->event = hkd_xstrdup(f->title);
     oom_event_evidence(c, f, &o);
     oom_sizes(f, &o);
     oom_limits(c, f, &o);
@@ -458,6 +481,11 @@ static void rule_superslabs(struct ctx *c)
             hkd_strv_addf(&f->evidence, "SuperSlab bytes %s = %s \u00d7 %s: the counts are "
                           "SuperSlabs, not blocks", hkd_count(bytes).s, hkd_count(mapped).s,
                           hkd_ibytes(size).s);
+        uint64_t ever;
+        if (get(c, HKD_F_ss_bytes_ever, &ever) && ever == total)
+            hkd_strv_addf(&f->evidence, "bytes=%s = %s \u00d7 %s: SuperSlabs ever mapped, not "
+                          "mapped now", hkd_count(ever).s, hkd_count(mapped).s,
+                          hkd_ibytes(size).s);
     } else {
         hkd_strv_addf(&f->evidence, "%s mapped, %s unmapped (ratio %s)%s", hkd_count(mapped).s,
                       hkd_count(unmapped).s, hkd_ratio((double)mapped, (double)unmapped).s, w.s);
@@ -522,19 +550,24 @@ static void rule_gap(struct ctx *c)
     if (!by_hb && !by_vm)
         return;
     double vm = (double)hkd_mul_sat(vm_kb, 1024);
+    /* The title claims reuse only when the program freed most of what it allocated. */
+    uint64_t allocs, frees;
+    bool freed = get(c, HKD_F_allocs, &allocs) && get(c, HKD_F_frees, &frees) && allocs &&
+                 (double)frees >= 0.5 * (double)allocs;
+    const char *claim = freed ? "freed memory not reused" : "address space reserved, not resident";
     struct hkd_finding *f;
     if (by_vm)
         f = hkd_finding_new(c->out, "mapped-vs-resident-gap",
                             c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
-                            "freed memory not reused: %s resident of %s reserved (%s), "
-                            "the rest mapped but barely touched",
+                            "%s: %s resident of %s reserved (%s), "
+                            "the rest mapped but barely touched", claim,
                             hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hkd_mul_sat(vm_kb, 1024)).s,
                             hkd_pct(rss, vm).s);
     else
         f = hkd_finding_new(c->out, "mapped-vs-resident-gap",
                             c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
-                            "freed memory not reused: %s resident of %s in %s (%s), "
-                            "the rest mapped but barely touched",
+                            "%s: %s resident of %s in %s (%s), "
+                            "the rest mapped but barely touched", claim,
                             hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hb).s, what,
                             hkd_pct(rss, (double)hb).s);
     hkd_ev_uint(f, "vm_rss_kb", rss_kb);
@@ -618,8 +651,17 @@ static void rule_overcommit(struct ctx *c)
         hkd_strv_addf(&f->evidence, "VmSize %s at the failure", hkd_ibytes(hkd_mul_sat(vm_kb, 1024)).s);
     if (cur->set && cur->inf)
         hkd_strv_add(&f->rules_out, "RLIMIT_AS: it is unlimited");
-    hkd_strv_add(&f->next, "grep -i commit /proc/meminfo: CommitLimit vs Committed_AS "
-                           "(vm.overcommit_ratio sets the limit)");
+    uint64_t lim_kb, com_kb;
+    bool meminfo = get(c, HKD_F_commit_limit_kb, &lim_kb) && get(c, HKD_F_committed_as_kb, &com_kb);
+    if (meminfo)
+        hkd_strv_addf(&f->evidence, "Committed_AS %s of CommitLimit %s (%s)%s",
+                      hkd_ibytes(hkd_mul_sat(com_kb, 1024)).s,
+                      hkd_ibytes(hkd_mul_sat(lim_kb, 1024)).s,
+                      hkd_pct((double)com_kb, (double)lim_kb).s,
+                      where(c, c->v.f[HKD_F_committed_as_kb].at).s);
+    else
+        hkd_strv_add(&f->next, "grep -i commit /proc/meminfo");
+    hkd_strv_add(&f->next, "sysctl vm.overcommit_ratio (the share of RAM the limit allows)");
 }
 
 /* hakmem's own mappings: live SuperSlabs + live large mappings; false when unknown. */
@@ -828,6 +870,12 @@ static struct hkd_finding *parked_finding(struct ctx *c, const struct parked *cl
         f = hkd_finding_new(c->out, "tls-parked-blocks", sev,
                             "freed blocks parked in the caches of %zu thread%s%s", nthr,
                             nthr == 1 ? "" : "s", exited ? " that exited" : "");
+    double bytes = 0;
+    uint64_t hb;
+    const char *what;
+    for (size_t i = 0; i < ncls; i++)
+        bytes += (double)cls[i].parked * (double)class_size(c, cls[i].id);
+    f->weight = cause_weight(hakmem_bytes(c, &hb, &what) && hb ? bytes / (double)hb : 0);
     hkd_ev_uint(f, "parked_blocks", total);
     hkd_ev_uint(f, "classes", ncls);
     hkd_ev_uint(f, "threads", nthr);
@@ -877,6 +925,7 @@ static void rule_parked(struct ctx *c)
 struct remote {
     struct hkd_strv lines;
     uint64_t queued, orphaned, queued_threads, backlog;
+    double bytes;   /* of the queued blocks, by class size */
 };
 
 static void remote_classes(struct ctx *c, struct remote *rq)
@@ -889,6 +938,7 @@ static void remote_classes(struct ctx *c, struct remote *rq)
                                                        z(r, HKD_Z_slab_free)));
         if (q >= REMOTE_MIN && (double)q >= REMOTE_SHARE * (double)free_blocks) {
             rq->queued = hkd_add_sat(rq->queued, q);
+            rq->bytes += (double)q * (double)class_size(c, r->id);
             hkd_strv_addf(&rq->lines, "class %u: %s blocks in remote queues = %s of its %s "
                           "free blocks%s", r->id, hkd_count(q).s,
                           hkd_pct((double)q, (double)free_blocks).s, hkd_count(free_blocks).s,
@@ -962,6 +1012,9 @@ static void rule_remote(struct ctx *c)
                             c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
                             "remote frees are not drained: %s sent but not drained",
                             hkd_count(rq.backlog).s);
+    uint64_t hb;
+    const char *what;
+    f->weight = cause_weight(hakmem_bytes(c, &hb, &what) && hb ? rq.bytes / (double)hb : 0);
     hkd_ev_uint(f, "remote_queued_blocks", rq.queued);
     hkd_ev_uint(f, "remote_not_drained", rq.backlog);
     hkd_ev_uint(f, "orphaned_blocks", rq.orphaned);
@@ -1028,6 +1081,7 @@ static bool live_growth(struct ctx *c)
         "live heap and RSS grew together over %zu snapshots (live \u00d7%s, RSS "
         "\u00d7%s): the program holds the memory", points, hkd_ratio(l1, l0).s,
         hkd_ratio(r1, r0).s);
+    f->weight = cause_weight(0.5);
     hkd_ev_real(f, "live_growth", l1 / l0);
     hkd_ev_real(f, "rss_growth", r1 / r0);
     hkd_ev_uint(f, "snapshots", points);
@@ -1052,8 +1106,8 @@ static void rule_live_heap(struct ctx *c)
     /* One point in time: mapped memory that is mostly resident is really held. */
     uint64_t rss_kb, hb;
     const char *what;
-    if (!get(c, HKD_F_vm_rss_kb, &rss_kb) || !hakmem_bytes(c, &hb, &what) ||
-        hb < GAP_MIN_HAKMEM)
+    if (!get(c, HKD_F_vm_rss_kb, &rss_kb) || !hakmem_bytes(c, &hb, &what) || !hb ||
+        (hb < GAP_MIN_HAKMEM && !c->oom))   /* at an OOM, whatever its size */
         return;
     double rss = (double)hkd_mul_sat(rss_kb, 1024);
     if (rss < HELD_MIN_RESIDENT * (double)hb)
@@ -1074,6 +1128,8 @@ static void rule_live_heap(struct ctx *c)
                             "the memory is resident: %s of %s in %s (%s), so the program holds "
                             "it (a leak or real demand)", hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s,
                             hkd_ibytes(hb).s, what, hkd_pct(rss, (double)hb).s);
+    /* Resident pages alone do not say who holds them: below the limit they ran into. */
+    f->weight = held_by_program(c, hb, &share) == 1 ? cause_weight(rss / (double)hb) : 0.40;
     hkd_ev_uint(f, "vm_rss_kb", rss_kb);
     hkd_ev_uint(f, "hakmem_bytes", hb);
     hkd_ev_ratio(f, "resident_share_of_hakmem_bytes", rss, (double)hb);
@@ -1120,6 +1176,8 @@ static void rule_leak(struct ctx *c)
                                             "leak check: %s in %s blocks lost, from %zu "
                                             "allocation stack%s", hkd_ibytes(bytes).s,
                                             hkd_count(blocks).s, n, n == 1 ? "" : "s");
+    /* Its stacks name the holder: above live-heap-growth for the same bytes. */
+    f->weight = cause_weight(hb ? (double)bytes / (double)hb : 0) + 0.05;
     hkd_ev_uint(f, "lost_bytes", bytes);
     hkd_ev_uint(f, "lost_blocks", blocks);
     hkd_ev_uint(f, "stacks", n);
@@ -1365,6 +1423,241 @@ static void rule_no_data(struct ctx *c)
     }
 }
 
+/* RSS that grows while hakmem's own mappings do not: the memory is outside the allocator
+ * (the program's own mmap, thread stacks, another allocator, a file mapping). */
+static void rule_outside(struct ctx *c)
+{
+    const struct hkd_snapshot *first = NULL, *last = NULL;
+    for (size_t i = 0; i < c->m->nsnaps; i++) {
+        const struct hkd_snapshot *s = &c->m->snaps[i];
+        if (s->f[HKD_F_vm_rss_kb].set && s->f[HKD_F_bytes_mapped].set) {
+            first = first ? first : s;
+            last = s;
+        }
+    }
+    if (!first || first == last)
+        return;
+    double r0 = (double)first->f[HKD_F_vm_rss_kb].v * 1024;
+    double r1 = (double)last->f[HKD_F_vm_rss_kb].v * 1024;
+    double h0 = (double)first->f[HKD_F_bytes_mapped].v;
+    double h1 = (double)last->f[HKD_F_bytes_mapped].v;
+    if (!(r0 > 0 && r1 >= GROWTH_RATIO * r0 && r1 - r0 >= (double)GROWTH_MIN_RSS &&
+          h1 - h0 < 0.10 * (r1 - r0)))
+        return;
+    struct hkd_finding *f = hkd_finding_new(
+        c->out, "rss-outside-allocator", c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+        "RSS grew by %s while hakmem's mappings stayed at %s: the growth is outside the "
+        "allocator", hkd_ibytes(hkd_u64_of(r1 - r0)).s, hkd_ibytes(hkd_u64_of(h1)).s);
+    f->weight = cause_weight((r1 - r0) / r1);
+    hkd_ev_real(f, "rss_growth", r1 / r0);
+    hkd_ev_uint(f, "hakmem_bytes", hkd_u64_of(h1));
+    hkd_strv_addf(&f->evidence, "VmRSS %s \u2192 %s%s", hkd_ibytes(hkd_u64_of(r0)).s,
+                  hkd_ibytes(hkd_u64_of(r1)).s, where(c, last->f[HKD_F_vm_rss_kb].at).s);
+    hkd_strv_addf(&f->evidence, "hakmem's mappings %s \u2192 %s%s", hkd_ibytes(hkd_u64_of(h0)).s,
+                  hkd_ibytes(hkd_u64_of(h1)).s, where(c, last->f[HKD_F_bytes_mapped].at).s);
+    uint64_t a, fr;
+    if (get(c, HKD_F_allocs, &a) && get(c, HKD_F_frees, &fr) && a)
+        hkd_strv_addf(&f->evidence, "allocs and frees balance: %s of %s blocks freed (%s)",
+                      hkd_count(fr).s, hkd_count(a).s, hkd_pct((double)fr, (double)a).s);
+    hkd_strv_add(&f->rules_out, "a leak through malloc and memory kept by hakmem: its "
+                                "mappings did not grow");
+    hkd_strv_add(&f->next, "pmap -x PID | sort -n -k3 | tail (the mappings with the most "
+                           "resident memory)");
+}
+
+/* An OOM that fault injection made: the dump records the option, so no other finding
+ * explains it. */
+static void rule_injected(struct ctx *c)
+{
+    const struct hkd_option *o = option(c, "HAKMEM_FAULT_MMAP_FAIL_AFTER");
+    const struct hkd_event *e = last_event(c, "oom");
+    if (!o || !e || strcmp(o->value, "0") == 0 || !o->value[0])
+        return;
+    struct hkd_finding *f = hkd_finding_new(c->out, "injected-oom", HKD_SEV_ERROR,
+                                            "the out-of-memory was injected: "
+                                            "HAKMEM_FAULT_MMAP_FAIL_AFTER=%s makes mappings "
+                                            "after the %s-th fail", o->value, o->value);
+    f->weight = 1.0;
+    hkd_ev_str(f, "HAKMEM_FAULT_MMAP_FAIL_AFTER", o->value);
+    hkd_strv_addf(&f->evidence, "option HAKMEM_FAULT_MMAP_FAIL_AFTER=%s; %s%s", o->value,
+                  e->quote ? e->quote : e->kind, where(c, e->at).s);
+    hkd_strv_add(&f->rules_out, "a real shortage of memory, address space or mappings: the "
+                                "failure was made on purpose");
+    hkd_strv_add(&f->next, "unset HAKMEM_FAULT_MMAP_FAIL_AFTER and run again");
+}
+
+/* Per class, what the census says about its slabs, in bytes. */
+struct frag_class {
+    unsigned id;
+    uint64_t size;
+    double used, free_bytes;   /* in use, and free in the slab freelists */
+    struct hkd_loc at;
+};
+
+static size_t frag_classes(const struct ctx *c, struct frag_class *v, double *free_total)
+{
+    size_t n = 0;
+    *free_total = 0;
+    for (size_t i = 0; i < c->v.ncensus; i++) {
+        const struct hkd_census_row *r = &c->v.census[i];
+        uint64_t size = class_size(c, r->id);
+        if (!size)
+            continue;
+        double used = (double)z(r, HKD_Z_in_use) * (double)size;
+        double fr = (double)z(r, HKD_Z_slab_free) * (double)size;
+        if (!used || fr <= 0 || used / (used + fr) > FRAG_MAX_USE)
+            continue;
+        v[n++] = (struct frag_class){r->id, size, used, fr, r->at};
+        *free_total += fr;
+    }
+    return n;
+}
+
+static int by_free_bytes(const void *a, const void *b)
+{
+    const struct frag_class *x = a, *y = b;
+    return (x->free_bytes < y->free_bytes) - (x->free_bytes > y->free_bytes);
+}
+
+/* Fragmentation: free blocks on the slab freelists of sparsely used slabs (the census puts
+ * them there, not in caches), a large share of hakmem's memory, kept because live blocks are
+ * scattered over every slab. As jemalloc's bin utilisation, in bytes. */
+static void rule_fragmentation(struct ctx *c)
+{
+    uint64_t hb;
+    const char *what;
+    if (!c->v.ncensus || !hakmem_bytes(c, &hb, &what) || !hb ||
+        (!c->oom && hb < GAP_MIN_HAKMEM))   /* a small heap's free slabs are no failure */
+        return;
+    struct frag_class *v = hkd_xcalloc(c->v.ncensus + 1, sizeof *v);
+    double free_total;
+    size_t n = frag_classes(c, v, &free_total);
+    if (!n || free_total < FRAG_MIN_SHARE * (double)hb) {
+        free(v);
+        return;
+    }
+    qsort(v, n, sizeof *v, by_free_bytes);
+    double share = free_total / (double)hb;
+    struct hkd_finding *f = hkd_finding_new(
+        c->out, "fragmentation", c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
+        "%s free in the slabs of %zu class%s (%s of %s in %s), pinned by live "
+        "blocks scattered over them", hkd_ibytes(hkd_u64_of(free_total)).s, n,
+        n == 1 ? "" : "es", hkd_pct(free_total, (double)hb).s, hkd_ibytes(hb).s, what);
+    f->weight = cause_weight(share);
+    hkd_ev_uint(f, "free_bytes_in_slabs", hkd_u64_of(free_total));
+    hkd_ev_uint(f, "hakmem_bytes", hb);
+    hkd_ev_ratio(f, "free_share_of_hakmem_bytes", free_total, (double)hb);
+    for (size_t i = 0; i < n && i < TOP_N; i++)
+        hkd_strv_addf(&f->evidence, "class %u (%s): %s in use, %s free on slab freelists: "
+                      "slabs %s used%s", v[i].id, hkd_ibytes(v[i].size).s,
+                      hkd_ibytes(hkd_u64_of(v[i].used)).s,
+                      hkd_ibytes(hkd_u64_of(v[i].free_bytes)).s,
+                      hkd_pct(v[i].used, v[i].used + v[i].free_bytes).s, where(c, v[i].at).s);
+    const struct hkd_event *e = last_event(c, "oom");
+    if (e && e->f[HKD_E_class].set && e->f[HKD_E_class].v != v[0].id)
+        hkd_strv_addf(&f->evidence, "the failing request was of class %llu: the free blocks "
+                      "of other classes cannot serve it, and no slab is empty to be reused",
+                      (unsigned long long)e->f[HKD_E_class].v);
+    hkd_strv_add(&f->rules_out, "blocks kept in thread caches or remote queues: the census "
+                                "finds them on the slab freelists");
+    hkd_strv_add(&f->rules_out, "a leak: the program freed these blocks");
+    hkd_strv_add(&f->next, "keep long-lived blocks apart from short-lived ones (an arena or "
+                           "pool per lifetime); any malloc fails at the same point");
+    free(v);
+}
+
+/* Without a census: the counters of a class say its blocks were freed and never spilled
+ * back, while nothing was returned to the OS (HAKMEM_TINY_TLS_LIST_SPILL=0's shape). */
+static void parked_counters(struct ctx *c)
+{
+    uint64_t hb, unmapped = 0, mapped;
+    const char *what;
+    double share;
+    if (c->v.ncensus || !c->oom || !hakmem_bytes(c, &hb, &what) ||
+        held_by_program(c, hb, &share) != 0 || !get(c, HKD_F_superslabs_mapped, &mapped))
+        return;
+    get(c, HKD_F_superslabs_unmapped, &unmapped);
+    if ((double)unmapped * SS_RETURN_RATIO > (double)mapped)
+        return;
+    struct hkd_strv lines = {0};
+    uint64_t frees_total = 0;
+    for (size_t i = 0; i < c->v.nclasses; i++) {
+        const struct hkd_class_row *r = &c->v.classes[i];
+        if (!r->f[HKD_C_frees].set || !r->f[HKD_C_spill_blocks].set)
+            continue;
+        uint64_t fr = r->f[HKD_C_frees].v, sp = r->f[HKD_C_spill_blocks].v;
+        if (fr < PARKED_MIN || (double)sp > SPILL_NONE * (double)fr)
+            continue;
+        frees_total = hkd_add_sat(frees_total, fr);
+        hkd_strv_addf(&lines, "class %u counters: %s frees, %s blocks spilled back to the "
+                      "slabs%s", r->id, hkd_count(fr).s, hkd_count(sp).s,
+                      where(c, r->f[HKD_C_frees].at).s);
+    }
+    if (lines.n) {
+        struct hkd_finding *f = hkd_finding_new(c->out, "tls-parked-blocks", HKD_SEV_ERROR,
+                                                "%s freed blocks never spilled back from "
+                                                "thread caches to the slabs",
+                                                hkd_count(frees_total).s);
+        f->weight = cause_weight(1 - share);
+        hkd_ev_uint(f, "frees_not_spilled", frees_total);
+        for (size_t i = 0; i < lines.n && i < TOP_N; i++)
+            hkd_strv_add(&f->evidence, lines.v[i]);
+        hkd_strv_addf(&f->evidence, "the program's live blocks fill %s of %s in %s",
+                      hkd_pct(share * 100, 100).s, hkd_ibytes(hb).s, what);
+        parked_advice(c, f, 0);
+    }
+    hkd_strv_free(&lines);
+}
+
+/* Weights of the findings whose rule does not measure a share (docs/hkdump.md). */
+static const struct {
+    const char *id;
+    double w;
+} base_weights[] = {
+    {"huge-request", 0.95},          {"misuse", 0.92},
+    {"map-count-limit", 0.90},       {"crash-signal", 0.85},
+    {"overcommit-refused", 0.50},    {"address-space-limit", 0.45},
+    {"superslabs-not-returned", 0.30}, {"mapped-vs-resident-gap", 0.20},
+    {"superslab-churn", 0.10},       {"live-heap-growth", 0.40},       {"truncated-dump", 0.05},
+};
+
+static void weigh(struct hkd_findings *out)
+{
+    for (size_t i = 0; i < out->n; i++) {
+        struct hkd_finding *f = &out->v[i];
+        for (size_t k = 0; !f->weight && k < sizeof base_weights / sizeof base_weights[0]; k++)
+            if (strcmp(f->id, base_weights[k].id) == 0)
+                f->weight = base_weights[k].w;
+        if (f->sev < HKD_SEV_WARNING && f->weight > 0)
+            f->weight *= 0.1;   /* a notice explains nothing of a failure */
+        /* Mappings near the limit are the cause only when the mmap failed there (error). */
+        if (strcmp(f->id, "map-count-limit") == 0 && f->sev < HKD_SEV_ERROR)
+            f->weight = 0.10;
+    }
+}
+
+/* Findings the others contradict: memory "not reused" or "not returned" when the program
+ * holds it, when the slabs are fragmented, or when the failure had another cause that is
+ * not about memory (one request, injection, the map count). */
+static void drop_contradicted(struct hkd_findings *out)
+{
+    static const char *const causes[] = {"application-leak", "live-heap-growth",
+                                         "fragmentation", "huge-request", "injected-oom",
+                                         "map-count-limit"};
+    static const char *const symptoms[] = {"mapped-vs-resident-gap", "superslabs-not-returned"};
+    bool cause = false;
+    for (size_t k = 0; k < sizeof causes / sizeof causes[0]; k++) {
+        struct hkd_finding *f = hkd_findings_find(out, causes[k]);
+        cause |= f && f->sev >= HKD_SEV_WARNING && f->weight >= CAUSE_BASE;
+    }
+    for (size_t i = out->n; cause && i-- > 0;)
+        for (size_t k = 0; k < sizeof symptoms / sizeof symptoms[0]; k++)
+            if (strcmp(out->v[i].id, symptoms[k]) == 0) {
+                hkd_findings_drop(out, i);
+                break;
+            }
+}
+
 void hkd_rules_run(const struct hkd_model *m, struct hkd_symbolizer *sym, struct hkd_findings *out)
 {
     struct ctx c = {.m = m, .sym = sym, .out = out};
@@ -1374,10 +1667,13 @@ void hkd_rules_run(const struct hkd_model *m, struct hkd_symbolizer *sym, struct
         rule_superslabs, rule_gap,        rule_live_heap,     rule_parked,
         rule_remote,   rule_leak,         rule_misuse,        rule_signal,
         rule_map_count, rule_churn,       rule_truncated,     rule_unparsed,
-        rule_no_data,
+        rule_no_data,  rule_injected,     rule_fragmentation, parked_counters,
+        rule_outside,
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         rules[i](&c);
+    weigh(out);
+    drop_contradicted(out);
     hkd_findings_sort(out);
     hkd_view_free(&c.v);
 }

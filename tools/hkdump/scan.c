@@ -32,6 +32,37 @@ static void legacy_segments(struct scan *sc, struct hkd_span s, const char *p,
     }
 }
 
+/* The kernel's settings as a log quotes them: "vm.overcommit_memory = 2" (sysctl),
+ * "CommitLimit:  8126464 kB" and "Committed_AS: ..." (/proc/meminfo). */
+static bool kernel_line(struct scan *sc, struct hkd_span s, struct hkd_loc at)
+{
+    static const struct {
+        const char *key;
+        enum hkd_field f;
+    } keys[] = {{"vm.overcommit_memory", HKD_F_overcommit_memory},
+                {"vm.max_map_count", HKD_F_max_map_count},
+                {"CommitLimit:", HKD_F_commit_limit_kb},
+                {"Committed_AS:", HKD_F_committed_as_kb}};
+    struct hkd_span t = hkd_span_trim(s);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (!hkd_span_starts(t, keys[i].key))
+            continue;
+        struct hkd_span v = {t.p + strlen(keys[i].key), t.n - strlen(keys[i].key)};
+        v = hkd_span_trim(v);
+        if (v.n && v.p[0] == '=')
+            v = hkd_span_trim((struct hkd_span){v.p + 1, v.n - 1});
+        size_t n = 0;
+        while (n < v.n && v.p[n] >= '0' && v.p[n] <= '9')
+            n++;
+        if (!n || !hkd_num_parse(&hkd_model_cur(sc->m, at)->f[keys[i].f],
+                                 (struct hkd_span){v.p, n}, at))
+            return false;
+        sc->records++;
+        return true;
+    }
+    return false;
+}
+
 static void line(struct scan *sc, struct hkd_span s, struct hkd_loc at)
 {
     enum hkd_legacy_kind kind = HKD_LEG_NONE;
@@ -78,6 +109,8 @@ static void line(struct scan *sc, struct hkd_span s, struct hkd_loc at)
                            "mmap failure quoted without its [SS OOM] marker (not used)");
         return;
     }
+    if (kernel_line(sc, s, at))
+        return;
     struct hkd_span t = hkd_span_trim(s);
     if (hkd_span_starts(t, "{") && hkd_span_find(t, "\"classes\"") &&
         hkd_span_find(t, "\"superslabs\""))
