@@ -28,38 +28,67 @@
 
 #define HK_ARENA_CHUNK ((size_t)1 << 20)
 
+/* Every mapping of the arena starts with one of these, so that the leak check can skip
+ * them all when it scans the process's mappings (hk_leak_arena_foreach). */
+struct hk_arena_map {
+    struct hk_arena_map *next;
+    size_t len;
+};
+_Static_assert(sizeof(struct hk_arena_map) == 16, "arena memory stays 16-byte aligned");
+
 static HK_LOCK_DEFINE(hk_arena_lock, HK_RANK_STACK_ARENA);
 static char *hk_arena_cur, *hk_arena_end;
 static size_t hk_arena_bytes;
+static struct hk_arena_map *hk_arena_maps;
+
+/* A new mapping of len bytes, recorded; arena lock held. */
+static void *hk_arena_map_locked(size_t len)
+{
+    struct hk_arena_map *m = hk_os_map_meta(len);
+    if (!m)
+        return NULL;
+    m->next = hk_arena_maps;
+    m->len = len;
+    hk_arena_maps = m;
+    return m + 1;
+}
 
 void *hk_leak_arena_alloc(size_t size)
 {
     size = hk_align_up(size ? size : 1, 16);
+    hk_lock(&hk_arena_lock);
+    void *p;
     if (size > HK_ARENA_CHUNK / 4) {
-        size_t len = hk_align_up(size, hk_os_page_size());
-        void *p = hk_os_map_meta(len);
-        if (p) {
-            hk_lock(&hk_arena_lock);
+        size_t len = hk_align_up(size + sizeof(struct hk_arena_map), hk_os_page_size());
+        p = hk_arena_map_locked(len);
+        if (p)
             hk_arena_bytes += len;
-            hk_unlock(&hk_arena_lock);
-        }
+        hk_unlock(&hk_arena_lock);
         return p;
     }
-    hk_lock(&hk_arena_lock);
     if ((size_t)(hk_arena_end - hk_arena_cur) < size) {
-        char *c = hk_os_map_meta(HK_ARENA_CHUNK);
+        char *c = hk_arena_map_locked(HK_ARENA_CHUNK);
         if (!c) {
             hk_unlock(&hk_arena_lock);
             return NULL;
         }
         hk_arena_cur = c;
-        hk_arena_end = c + HK_ARENA_CHUNK;
+        hk_arena_end = c - sizeof(struct hk_arena_map) + HK_ARENA_CHUNK;
+        hk_arena_bytes += sizeof(struct hk_arena_map);
     }
-    void *p = hk_arena_cur;
+    p = hk_arena_cur;
     hk_arena_cur += size;
     hk_arena_bytes += size;
     hk_unlock(&hk_arena_lock);
     return p;
+}
+
+void hk_leak_arena_foreach(void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
+{
+    hk_lock(&hk_arena_lock);
+    for (const struct hk_arena_map *m = hk_arena_maps; m; m = m->next)
+        fn(ctx, (uintptr_t)m, (uintptr_t)m + m->len);
+    hk_unlock(&hk_arena_lock);
 }
 
 void hk_leak_arena_free(void *p, size_t size)
@@ -519,10 +548,13 @@ static uintptr_t hk_fp_top(uintptr_t here)
     return here >= hk_fp_stack_lo && here < hk_fp_stack_top ? hk_fp_stack_top : 1;
 }
 
-/* A frame pointer that may be read: inside the stack, above the previous one, aligned. */
+/* A frame pointer that may be read: inside the stack, above the previous one, aligned.
+ * Compared as integers below top - 16: a garbage frame pointer near the top of the address
+ * space (seen: 0xfffffffffffffff0 in GNU as) would wrap fp + 2 around to a small address. */
 static inline bool hk_fp_frame_ok(const uintptr_t *fp, const uintptr_t *prev, uintptr_t top)
 {
-    return fp > prev && ((uintptr_t)fp & 7) == 0 && (uintptr_t)(fp + 2) <= top;
+    uintptr_t a = (uintptr_t)fp;
+    return fp > prev && (a & 7) == 0 && top >= 2 * sizeof *fp && a <= top - 2 * sizeof *fp;
 }
 
 /* The walk: raw[1..] from the frame `fp` of hk_stack_capture, as unw_backtrace would give

@@ -76,19 +76,7 @@ sort)
 gcc)
     command -v gcc >/dev/null || skip "gcc not found"
     # A generated file with many functions, plus the API test itself.
-    awk 'BEGIN {
-        print "#include <stdio.h>\n#include <string.h>\n#include <stdlib.h>"
-        for (i = 0; i < 1500; i++) {
-            printf "struct s%d { int a[%d]; double d; char name[%d]; };\n", i, i % 17 + 1, i % 29 + 3
-            printf "int f%d(struct s%d *p, int x) { int r = x;\n", i, i
-            printf "  for (int j = 0; j < %d; j++) { switch ((x + j) %% 5) {\n", i % 17 + 1
-            printf "    case 0: r += p->a[j] * %d; break;\n    case 1: r ^= (int)(p->d * j); break;\n", i
-            printf "    case 2: r -= (int)strlen(p->name); break;\n    default: r = r * 31 + j; } }\n"
-            printf "  if (r > %d) r = f%d((struct s%d *)p, r - 1);\n", 100000 + i, (i > 0 ? i - 1 : 0), (i > 0 ? i - 1 : 0)
-            printf "  return r; }\n"
-        }
-        print "int main(void) { return 0; }"
-    }' >"$tmp/gen.c"
+    awk -v n=1500 -f "$srcdir/tests/integration/gen_c.awk" >"$tmp/gen.c"
     run() {
         gcc -O2 -g -c "$tmp/gen.c" -o "$tmp/gen.o"
         md5sum <"$tmp/gen.o"
