@@ -84,6 +84,8 @@ static void hk_run_free(struct hk_run *r)
         hk_leak_run_unmap(r->supp, r->supp_map_len);
     if (r->skip)
         hk_leak_run_unmap(r->skip, r->skip_len);
+    if (r->verdict)
+        hk_leak_run_unmap(r->verdict, r->verdict_len);
     hk_leak_sym_release();
 }
 
@@ -110,6 +112,7 @@ bool hk_leak_run_grow(void **p, size_t *len, size_t need)
 static bool hk_analyze(struct hk_run *r)
 {
     memset(r, 0, sizeof *r);
+    hk_leak_sym_release();   /* what a misuse report looked up since: sized for fewer frames */
     hk_stack_modules_refresh();
     if (!hk_leak_scan(r))
         return false;

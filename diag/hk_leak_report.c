@@ -70,11 +70,11 @@ static void hk_out_plural(struct hk_out *o, uint64_t n, const char *one, const c
 
 static void hk_print_frames(struct hk_out *o, uint32_t stack)
 {
-    const uintptr_t *frames;
-    int n = hk_stack_frames(stack, &frames);
+    const uint32_t *fids;
+    int n = hk_stack_frame_ids(stack, &fids);
     for (int i = 0; i < n; i++) {
         struct hk_frame_info fi;
-        hk_leak_frame_info(stack, i, &fi);
+        hk_leak_frame_info(fids[i], true, &fi);
         hk_out_str(o, "hakmem:     #");
         hk_out_u64(o, (uint64_t)i);
         hk_out_char(o, ' ');
@@ -107,8 +107,8 @@ void hk_leak_print_stack(struct hk_out *o, uint32_t stack)
         hk_unlock(&hk_leak_lock);
         return;
     }
-    const uintptr_t *frames;
-    int n = hk_stack_frames(stack, &frames);
+    uintptr_t frames[HK_STACK_MAX_DEPTH];
+    int n = hk_stack_frames(stack, frames);
     for (int i = 0; i < n; i++) {
         hk_out_str(o, "hakmem:     #");
         hk_out_u64(o, (uint64_t)i);

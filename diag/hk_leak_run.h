@@ -78,6 +78,9 @@ struct hk_run {
     size_t supp_used, supp_len;
     const char *supp_why;  /* why the file was refused (nothing suppressed from it) */
     uint64_t supp_line;    /* the line that refused it, 0 when not a line */
+    uint32_t *verdict;     /* by frame id: 0 not matched yet, else 1 + hk_supp_verdict */
+    size_t nverdict, verdict_len;
+    bool verdict_failed;
 };
 
 /* One check at a time; the symbol tables the check reads belong to its holder. */
