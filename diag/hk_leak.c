@@ -112,6 +112,7 @@ bool hk_leak_run_grow(void **p, size_t *len, size_t need)
 static bool hk_analyze(struct hk_run *r)
 {
     memset(r, 0, sizeof *r);
+    r->start_ns = hk_os_monotonic_ns();
     hk_leak_sym_release();   /* what a misuse report looked up since: sized for fewer frames */
     hk_stack_modules_refresh();
     if (!hk_leak_scan(r))

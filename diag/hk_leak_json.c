@@ -97,7 +97,9 @@ static void hk_emit_summary(struct hk_emit *e, const struct hk_run *r)
     hk_emit_u64(e, "suppressed_blocks", r->supp_blocks);
     hk_emit_u64(e, "untracked_blocks", r->untracked_blocks);
     hk_emit_json_u64(e, "stacks_recorded", hk_stack_count());
+    hk_emit_json_u64(e, "frames_recorded", hk_stack_frame_count());
     hk_emit_json_u64(e, "tracker_bytes", hk_leak_arena_used());
+    hk_emit_json_u64(e, "roots_mapped_bytes", r->maps_bytes);
     hk_emit_obj_end(e);
 }
 

@@ -54,6 +54,7 @@ struct hk_supp {
 };
 
 struct hk_run {
+    uint64_t start_ns;     /* when the check began (hk_os_monotonic_ns) */
     struct hk_lb *b;
     size_t nb, b_len;
     struct hk_group *g;

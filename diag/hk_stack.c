@@ -291,13 +291,13 @@ struct hk_frame_rec {
     uint16_t module;          /* HK_MODULE_NONE when unknown */
 };
 
+/* 4 + 4 x frames bytes, packed at 4-byte alignment (hk_rec_alloc). */
 struct hk_stack_rec {
-    uint32_t hash;            /* of the return addresses (hk_frames_hash, folded) */
-    uint16_t n;
+    uint32_t n;
     uint32_t frames[];        /* frame ids, innermost first */
 };
 
-/* An open-addressing index of ids (0: empty), at most half full. */
+/* An open-addressing index of ids (0: empty), at most three quarters full. */
 struct hk_index {
     _Atomic uint32_t *slot;
     uint32_t mask, used;
@@ -393,7 +393,11 @@ static uint32_t hk_frame_hash(uintptr_t pc, uint16_t module)
     return hk_fold(((uint64_t)pc ^ ((uint64_t)module << 48)) * 0x9e3779b97f4a7c15ull);
 }
 
-static uint32_t hk_stack_hash_of(uint32_t id) { return hk_stack_rec_get(id)->hash; }
+static uint32_t hk_stack_hash_of(uint32_t id)
+{
+    uintptr_t f[HK_STACK_MAX_DEPTH];
+    return hk_fold(hk_frames_hash(f, hk_stack_frames(id, f)));
+}
 
 static uint32_t hk_frame_hash_of(uint32_t fid)
 {
@@ -417,10 +421,10 @@ static _Atomic uint32_t *hk_index_find(const struct hk_index *x, uint32_t h,
     }
 }
 
-/* Room for one more id (twice the slots when half full); false without memory. */
+/* Room for one more id (twice the slots when three quarters full); false without memory. */
 static bool hk_index_reserve(struct hk_index *x, uint32_t (*hash_of)(uint32_t id))
 {
-    if (x->slot && (x->used + 1) * 2 <= x->mask + 1)
+    if (x->slot && (uint64_t)(x->used + 1) * 4 <= (uint64_t)(x->mask + 1) * 3)
         return true;
     uint32_t n = x->slot ? (x->mask + 1) * 2 : 4096;
     _Atomic uint32_t *s = hk_leak_arena_alloc((size_t)n * sizeof *s);
@@ -501,7 +505,7 @@ struct hk_stack_key {
 
 static bool hk_rec_matches(const struct hk_stack_rec *r, const uintptr_t *f, int n)
 {
-    if (!r || r->n != n)
+    if (!r || r->n != (uint32_t)n)
         return false;
     for (int i = 0; i < n; i++)
         if (hk_frame_rec_get(r->frames[i])->pc != f[i])
@@ -513,7 +517,7 @@ static bool hk_stack_eq(const void *key, uint32_t id)
 {
     const struct hk_stack_key *k = key;
     const struct hk_stack_rec *r = hk_stack_rec_get(id);
-    return r->hash == k->hash && hk_rec_matches(r, k->f, k->n);
+    return hk_rec_matches(r, k->f, k->n);
 }
 
 /* Recently seen stacks of this thread: most allocations come from a few call sites. */
@@ -524,14 +528,32 @@ struct hk_tcache_ent {
 };
 static HK_TLS struct hk_tcache_ent hk_tcache[HK_TCACHE];
 
+/* Stack records are packed at 4-byte alignment in pieces of the arena (the arena's own
+ * 16-byte alignment would add 8 bytes a record on average). Table lock held. */
+#define HK_REC_PIECE ((size_t)64 << 10)
+static char *hk_rec_cur, *hk_rec_end;
+
+static void *hk_rec_alloc(size_t size)
+{
+    if ((size_t)(hk_rec_end - hk_rec_cur) < size) {
+        char *p = hk_leak_arena_alloc(HK_REC_PIECE);
+        if (!p)
+            return NULL;
+        hk_rec_cur = p;
+        hk_rec_end = p + HK_REC_PIECE;
+    }
+    void *r = hk_rec_cur;
+    hk_rec_cur += size;
+    return r;
+}
+
 /* A new stack's record, its frames interned; table lock held. NULL without memory. */
 static struct hk_stack_rec *hk_stack_new(const struct hk_stack_key *k, const uint16_t *mods)
 {
-    struct hk_stack_rec *r = hk_leak_arena_alloc(sizeof *r + (size_t)k->n * sizeof r->frames[0]);
+    struct hk_stack_rec *r = hk_rec_alloc(sizeof *r + (size_t)k->n * sizeof r->frames[0]);
     if (!r)
         return NULL;
-    r->hash = k->hash;
-    r->n = (uint16_t)k->n;
+    r->n = (uint32_t)k->n;
     for (int i = 0; i < k->n; i++)
         if (!(r->frames[i] = hk_frame_intern(k->f[i], mods[i])))
             return NULL;   /* the record stays unused in the arena */
