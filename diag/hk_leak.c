@@ -35,6 +35,7 @@ static struct {
     uintptr_t lo, hi;
 } hk_leak_maps[HK_LEAK_MAPS_MAX];
 static size_t hk_leak_nmaps;
+static size_t hk_leak_maps_bytes, hk_leak_maps_peak;   /* mapped now, and at most in a run */
 
 void *hk_leak_run_map(size_t bytes, size_t *len)
 {
@@ -45,16 +46,21 @@ void *hk_leak_run_map(size_t bytes, size_t *len)
     if (p) {
         hk_leak_maps[hk_leak_nmaps].lo = (uintptr_t)p;
         hk_leak_maps[hk_leak_nmaps++].hi = (uintptr_t)p + *len;
+        hk_leak_maps_bytes += *len;
+        if (hk_leak_maps_bytes > hk_leak_maps_peak)
+            hk_leak_maps_peak = hk_leak_maps_bytes;
     }
     return p;
 }
 
 size_t hk_leak_run_map_max(void) { return HK_LEAK_MAPS_MAX; }
+size_t hk_leak_run_peak(void) { return hk_leak_maps_peak; }
 
 void hk_leak_run_unmap(void *p, size_t len)
 {
     for (size_t i = 0; i < hk_leak_nmaps; i++) {
         if (hk_leak_maps[i].lo == (uintptr_t)p) {
+            hk_leak_maps_bytes -= hk_leak_maps[i].hi - hk_leak_maps[i].lo;
             hk_leak_maps[i] = hk_leak_maps[--hk_leak_nmaps];
             break;
         }
@@ -114,6 +120,7 @@ static bool hk_analyze(struct hk_run *r)
     memset(r, 0, sizeof *r);
     r->start_ns = hk_os_monotonic_ns();
     hk_leak_sym_release();   /* what a misuse report looked up since: sized for fewer frames */
+    hk_leak_maps_peak = hk_leak_maps_bytes;
     hk_stack_modules_refresh();
     if (!hk_leak_scan(r))
         return false;

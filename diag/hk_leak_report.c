@@ -232,7 +232,9 @@ static void hk_report_tracker(struct hk_out *o, const struct hk_run *r)
     hk_out_bytes(o, r->roots_bytes);
     hk_out_str(o, " of roots (");
     hk_out_bytes(o, r->maps_bytes);
-    hk_out_str(o, " in the program's own mappings) and took ");
+    hk_out_str(o, " in the program's own mappings), mapped at most ");
+    hk_out_bytes(o, hk_leak_run_peak());
+    hk_out_str(o, " and took ");
     hk_out_fixed(o, hk_os_monotonic_ns() - r->start_ns, 1000000000u, 2);
     hk_out_str(o, " s\n");
 }

@@ -93,6 +93,8 @@ extern hk_lock_t hk_leak_lock;
 void *hk_leak_run_map(size_t bytes, size_t *len);
 /* Unmaps what hk_leak_run_map mapped. */
 void hk_leak_run_unmap(void *p, size_t len);
+/* The most bytes the check had mapped at once since it began (the run's peak). */
+size_t hk_leak_run_peak(void);
 /* The most mappings the check holds at once. */
 size_t hk_leak_run_map_max(void);
 /* Every mapping of the check now mapped, [lo, hi). */
