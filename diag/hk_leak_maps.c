@@ -41,17 +41,9 @@ static void hk_skip_add(void *ctx, uintptr_t lo, uintptr_t hi)
     r->skip[r->nskip++] = (struct hk_range){lo, hi};
 }
 
-static bool hk_skip_less(void *ctx, size_t i, size_t j)
+static bool hk_skip_less(const void *a, const void *b)
 {
-    const struct hk_range *v = ctx;
-    return v[i].lo < v[j].lo;
-}
-
-static void hk_skip_swap(void *ctx, size_t i, size_t j)
-{
-    struct hk_range *v = ctx, t = v[i];
-    v[i] = v[j];
-    v[j] = t;
+    return ((const struct hk_range *)a)->lo < ((const struct hk_range *)b)->lo;
 }
 
 /* Everything that is no root; false when it could not all be recorded (then nothing is
@@ -72,8 +64,7 @@ static bool hk_skip_build(struct hk_run *r)
     if (r->skip_failed || !hk_leak_run_grow((void **)&r->skip, &r->skip_len, room))
         return false;
     hk_leak_run_maps(hk_skip_add, r);
-    const struct hk_sort s = {hk_skip_less, hk_skip_swap, r->skip};
-    hk_heapsort(&s, r->nskip);
+    hk_sort_array(r->skip, r->nskip, sizeof *r->skip, hk_skip_less);
     size_t n = 0;
     for (size_t i = 0; i < r->nskip; i++) {
         if (n && r->skip[i].lo <= r->skip[n - 1].hi) {

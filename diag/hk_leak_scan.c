@@ -45,23 +45,9 @@ static void hk_fill_cb(void *ctx, const struct hk_walk_block *b)
 }
 
 /* The live blocks by address (hk_sort.h). */
-static bool hk_block_less(void *ctx, size_t i, size_t j)
+static bool hk_block_less(const void *a, const void *b)
 {
-    const struct hk_lb *v = ctx;
-    return v[i].ptr < v[j].ptr;
-}
-
-static void hk_block_swap(void *ctx, size_t i, size_t j)
-{
-    struct hk_lb *v = ctx, t = v[i];
-    v[i] = v[j];
-    v[j] = t;
-}
-
-static void hk_sort_blocks(struct hk_lb *v, size_t n)
-{
-    const struct hk_sort s = {hk_block_less, hk_block_swap, v};
-    hk_heapsort(&s, n);
+    return ((const struct hk_lb *)a)->ptr < ((const struct hk_lb *)b)->ptr;
 }
 
 /* Not inlined: the pointers it copies (the allocator's walk, the sort's temporaries) must stay
@@ -77,7 +63,7 @@ static HK_NOINLINE bool hk_snapshot(struct hk_run *r)
     struct hk_fill f = {r->b, 0, cap};
     hk_walk_blocks(hk_fill_cb, &f, true, true);
     r->nb = f.n;
-    hk_sort_blocks(r->b, r->nb);
+    hk_sort_array(r->b, r->nb, sizeof *r->b, hk_block_less);
     r->work = hk_leak_run_map((r->nb + 1) * sizeof *r->work, &r->work_len);
     if (!r->work)
         return false;

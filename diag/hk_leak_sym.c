@@ -145,17 +145,10 @@ static bool hk_sym_usable(const struct hk_symtab *t, const ElfW(Sym) *s)
            memchr(t->str + s->st_name, '\0', t->strsz - s->st_name);
 }
 
-static bool hk_sym_less(void *ctx, size_t i, size_t j)
+static bool hk_sym_less(const void *a, const void *b)
 {
-    const struct hk_sym_ent *v = ctx;
-    return v[i].lo != v[j].lo ? v[i].lo < v[j].lo : v[i].idx < v[j].idx;
-}
-
-static void hk_sym_swap(void *ctx, size_t i, size_t j)
-{
-    struct hk_sym_ent *v = ctx, t = v[i];
-    v[i] = v[j];
-    v[j] = t;
+    const struct hk_sym_ent *x = a, *y = b;
+    return x->lo != y->lo ? x->lo < y->lo : x->idx < y->idx;
 }
 
 /* The index of a table's functions (none when it cannot be mapped: lookups find nothing). */
@@ -174,8 +167,7 @@ static void hk_symtab_index(struct hk_symtab *t)
                                                   s->st_value + (s->st_size ? s->st_size : 1),
                                                   0, s->st_name, (uint32_t)i};
     }
-    const struct hk_sort sort = {hk_sym_less, hk_sym_swap, t->ix};
-    hk_heapsort(&sort, t->nix);
+    hk_sort_array(t->ix, t->nix, sizeof *t->ix, hk_sym_less);
     for (size_t i = 0; i < t->nix; i++)
         t->ix[i].maxend = i && t->ix[i - 1].maxend > t->ix[i].end ? t->ix[i - 1].maxend
                                                                   : t->ix[i].end;

@@ -6,14 +6,8 @@
 # Usage: leak_programs.sh LIBHAKMEM WORKLOAD SRCDIR
 #   WORKLOAD: gcc | python    (exit 77 if the program is missing)
 set -euo pipefail
-lib=$1 workload=$2 srcdir=$3
-[[ -f $lib ]] || { echo "missing $lib" >&2; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-leak-$workload.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-export LC_ALL=C TZ=UTC
-unset HAKMEM_STATS HAKMEM_STATS_FILE HAKMEM_LEAK_CHECK HAKMEM_LEAK_SUPPRESSIONS HAKMEM_LOG_PATH
-
-skip() { echo "SKIP: $*" >&2; exit 77; }
+source "$(dirname "$0")/checks.sh"
+setup leak "$@"
 
 : >"$tmp/supp"
 min_reports=1
@@ -31,11 +25,7 @@ gcc)
     run() { gcc -O2 -c "$tmp/gen.c" -o "$tmp/out-$1.o" && md5sum <"$tmp/out-$1.o"; }
     ;;
 python)
-    py=""
-    for c in /usr/bin/python3 "$(command -v python3 || true)"; do
-        if [[ -n $c && -x $c ]]; then py=$c; break; fi
-    done
-    [[ -n $py ]] || skip "python3 not found"
+    find_python
     run() {
         PYTHONHASHSEED=0 "$py" -c '
 import hashlib, json, threading
@@ -61,16 +51,9 @@ rc=0
 ) >"$tmp/out.leak" 2>"$tmp/err.leak" || rc=$?
 
 fail=0
-if [[ $rc -ne 0 ]]; then
-    echo "FAIL: $workload under the leak check exited with status $rc" >&2
-    tail -n 20 "$tmp/err.leak" >&2
-    fail=1
-fi
-if ! cmp -s "$tmp/out.plain" "$tmp/out.leak"; then
-    echo "FAIL: $workload output differs under the leak check (object file missing or not the same)" >&2
-    diff "$tmp/out.plain" "$tmp/out.leak" | head -n 10 >&2 || true
-    fail=1
-fi
+check_status "$workload under the leak check" "$rc" "$tmp/err.leak"
+check_same "$workload output differs under the leak check (object file missing or not the same)" \
+    "$tmp/out.plain" "$tmp/out.leak"
 shopt -s nullglob
 reports=("$tmp"/report.*)
 if [[ ${#reports[@]} -lt $min_reports ]]; then

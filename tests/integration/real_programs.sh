@@ -7,25 +7,15 @@
 # Usage: real_programs.sh LIBHAKMEM WORKLOAD SRCDIR
 #   WORKLOAD: python | sort | gcc | git | sqlite3    (exit 77 if the program is missing)
 set -euo pipefail
-lib=$1 workload=$2 srcdir=$3
-[[ -f $lib ]] || { echo "missing $lib" >&2; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-real-$workload.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-export LC_ALL=C TZ=UTC
-unset HAKMEM_STATS HAKMEM_STATS_FILE HAKMEM_LEAK_CHECK HAKMEM_DUMP_DIR
-
-skip() { echo "SKIP: $*" >&2; exit 77; }
+source "$(dirname "$0")/checks.sh"
+setup real "$@"
 
 # The minimum number of allocations the busiest process must report.
 min_allocs=1000
 
 case $workload in
 python)
-    py=""
-    for c in /usr/bin/python3 "$(command -v python3 || true)"; do
-        if [[ -n $c && -x $c ]]; then py=$c; break; fi
-    done
-    [[ -n $py ]] || skip "python3 not found"
+    find_python
     min_allocs=100000
     cat >"$tmp/work.py" <<'PY'
 import hashlib, json, sys
@@ -149,16 +139,8 @@ rc=0
 ) >"$tmp/out.hakmem" 2>"$tmp/err.hakmem" || rc=$?
 
 fail=0
-if [[ $rc -ne 0 ]]; then
-    echo "FAIL: $workload under hakmem exited with status $rc" >&2
-    tail -n 30 "$tmp/err.hakmem" >&2
-    fail=1
-fi
-if ! cmp -s "$tmp/out.plain" "$tmp/out.hakmem"; then
-    echo "FAIL: $workload output differs under hakmem" >&2
-    diff "$tmp/out.plain" "$tmp/out.hakmem" | head -n 20 >&2 || true
-    fail=1
-fi
+check_status "$workload under hakmem" "$rc" "$tmp/err.hakmem"
+check_same "$workload output differs under hakmem" "$tmp/out.plain" "$tmp/out.hakmem"
 
 # A correct program must not draw a misuse report ("hakmem: error: ...").
 if grep -q '^hakmem: error' "$tmp/err.hakmem"; then
