@@ -295,6 +295,29 @@ static void hk_scan_mapping(struct hk_maps_scan *s, uintptr_t lo, uintptr_t hi, 
     }
 }
 
+/* Every mapping /proc/self/maps lists that is wanted, less what is skipped. */
+static void hk_maps_scan_all(struct hk_maps_scan *s, struct hk_maps_reader *m)
+{
+    m->fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (m->fd < 0)
+        return;
+    s->pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    size_t k = 0;
+    uintptr_t guard_hi = 0;   /* end of the last inaccessible mapping */
+    for (char *line; (line = hk_maps_next(m));) {
+        struct hk_maps_line l;
+        if (!hk_maps_parse(line, &l))
+            continue;
+        if (hk_maps_wanted(&l) && !hk_is_thread_stack(s, &l, guard_hi))
+            hk_scan_mapping(s, l.lo, l.hi, &k);
+        if (!memcmp(l.perm, "---", 3))
+            guard_hi = l.hi;
+    }
+    close(m->fd);
+    if (s->pagemap >= 0)
+        close(s->pagemap);
+}
+
 void hk_leak_scan_mappings(struct hk_run *r)
 {
     /* Mapped first, so that they are skipped too (the copy holds what it copied). */
@@ -302,23 +325,8 @@ void hk_leak_scan_mappings(struct hk_run *r)
     struct hk_maps_reader *m = hk_leak_run_map(sizeof *m, &m_len);
     struct hk_maps_scan s = {r, -1, false, NULL, 0};
     s.buf = hk_leak_run_map((size_t)64 << 10, &s.buf_len);
-    if (m && s.buf && hk_skip_build(r) && (m->fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)) >= 0) {
-        s.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-        size_t k = 0;
-        uintptr_t guard_hi = 0;   /* end of the last inaccessible mapping */
-        for (char *line; (line = hk_maps_next(m));) {
-            struct hk_maps_line l;
-            if (!hk_maps_parse(line, &l))
-                continue;
-            if (hk_maps_wanted(&l) && !hk_is_thread_stack(&s, &l, guard_hi))
-                hk_scan_mapping(&s, l.lo, l.hi, &k);
-            if (!memcmp(l.perm, "---", 3))
-                guard_hi = l.hi;
-        }
-        close(m->fd);
-        if (s.pagemap >= 0)
-            close(s.pagemap);
-    }
+    if (m && s.buf && hk_skip_build(r))
+        hk_maps_scan_all(&s, m);
     if (s.buf)
         hk_leak_run_unmap(s.buf, s.buf_len);
     if (m)

@@ -1,7 +1,8 @@
 /* Allocation stacks for leak tracking: capture (libunwind's unw_backtrace, per-thread
- * caching), deduplication (uthash keyed by the frames, a small per-thread cache of recent
- * hash → id pairs in front of it), the module map (kept after a library is unloaded) and the
- * internal arena all of it lives in. Called on every allocation when HAKMEM_LEAK_CHECK=1:
+ * caching), deduplication (distinct frames interned, a stack is its frame ids, found through
+ * an index of stack ids, a small per-thread cache of recent hash → id pairs in front of
+ * it), the module map (kept after a library is unloaded) and the internal arena all of it
+ * lives in. Called on every allocation when HAKMEM_LEAK_CHECK=1:
  * nothing here allocates through hakmem, and a thread-local guard turns the allocations that
  * the unwinder (or the report) makes into untracked ones instead of recursing. */
 #include "hk_internal.h"
