@@ -25,28 +25,74 @@
 
 HK_LOCK_DEFINE(hk_leak_lock, HK_RANK_LEAK);
 
-/* ---- memory of a run (mapped, unmapped at the end) ---- */
+/* ---- memory of a run (mapped, unmapped at the end) ----
+ *
+ * Every mapping of the check is recorded here, so that its scan of the process's own
+ * mappings (hk_leak_maps.c) skips them: the snapshot holds a pointer to every live block.
+ * A mapping that cannot be recorded is refused. Leak lock held. */
+
+#define HK_LEAK_MAPS_MAX 512
+static struct {
+    uintptr_t lo, hi;
+} hk_leak_maps[HK_LEAK_MAPS_MAX];
+static size_t hk_leak_nmaps;
+static size_t hk_leak_maps_bytes, hk_leak_maps_peak;   /* mapped now, and at most in a run */
 
 void *hk_leak_run_map(size_t bytes, size_t *len)
 {
     *len = hk_align_up(bytes ? bytes : 1, hk_os_page_size());
-    return hk_os_map_meta(*len);
+    if (hk_leak_nmaps == HK_LEAK_MAPS_MAX)
+        return NULL;
+    char *p = hk_os_map_meta(*len);
+    if (p) {
+        hk_leak_maps[hk_leak_nmaps].lo = (uintptr_t)p;
+        hk_leak_maps[hk_leak_nmaps++].hi = (uintptr_t)p + *len;
+        hk_leak_maps_bytes += *len;
+        if (hk_leak_maps_bytes > hk_leak_maps_peak)
+            hk_leak_maps_peak = hk_leak_maps_bytes;
+    }
+    return p;
+}
+
+size_t hk_leak_run_map_max(void) { return HK_LEAK_MAPS_MAX; }
+size_t hk_leak_run_peak(void) { return hk_leak_maps_peak; }
+
+void hk_leak_run_unmap(void *p, size_t len)
+{
+    for (size_t i = 0; i < hk_leak_nmaps; i++) {
+        if (hk_leak_maps[i].lo == (uintptr_t)p) {
+            hk_leak_maps_bytes -= hk_leak_maps[i].hi - hk_leak_maps[i].lo;
+            hk_leak_maps[i] = hk_leak_maps[--hk_leak_nmaps];
+            break;
+        }
+    }
+    (void)hk_os_unmap_meta(p, len);
+}
+
+void hk_leak_run_maps(void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
+{
+    for (size_t i = 0; i < hk_leak_nmaps; i++)
+        fn(ctx, hk_leak_maps[i].lo, hk_leak_maps[i].hi);
 }
 
 static void hk_run_free(struct hk_run *r)
 {
     if (r->b)
-        (void)hk_os_unmap_meta(r->b, r->b_len);
+        hk_leak_run_unmap(r->b, r->b_len);
     if (r->g)
-        (void)hk_os_unmap_meta(r->g, r->g_len);
+        hk_leak_run_unmap(r->g, r->g_len);
     if (r->order)
-        (void)hk_os_unmap_meta(r->order, r->order_len);
+        hk_leak_run_unmap(r->order, r->order_len);
     if (r->work)
-        (void)hk_os_unmap_meta(r->work, r->work_len);
+        hk_leak_run_unmap(r->work, r->work_len);
     if (r->supp_text)
-        (void)hk_os_unmap_meta(r->supp_text, r->supp_len);
+        hk_leak_run_unmap(r->supp_text, r->supp_len);
     if (r->supp)
-        (void)hk_os_unmap_meta(r->supp, r->supp_map_len);
+        hk_leak_run_unmap(r->supp, r->supp_map_len);
+    if (r->skip)
+        hk_leak_run_unmap(r->skip, r->skip_len);
+    if (r->verdict)
+        hk_leak_run_unmap(r->verdict, r->verdict_len);
     hk_leak_sym_release();
 }
 
@@ -62,7 +108,7 @@ bool hk_leak_run_grow(void **p, size_t *len, size_t need)
         return false;
     if (*p) {
         memcpy(q, *p, *len);
-        (void)hk_os_unmap_meta(*p, *len);
+        hk_leak_run_unmap(*p, *len);
     }
     *p = q;
     *len = got;
@@ -73,6 +119,9 @@ bool hk_leak_run_grow(void **p, size_t *len, size_t need)
 static bool hk_analyze(struct hk_run *r)
 {
     memset(r, 0, sizeof *r);
+    r->start_ns = hk_os_monotonic_ns();
+    hk_leak_sym_release();   /* what a misuse report looked up since: sized for fewer frames */
+    hk_leak_maps_peak = hk_leak_maps_bytes;
     hk_stack_modules_refresh();
     if (!hk_leak_scan(r))
         return false;
@@ -104,7 +153,7 @@ void hk_leak_with_analysis(void (*fn)(struct hk_run *r, void *arg), void *arg)
     fn(r && hk_analyze(r) ? r : NULL, arg);
     if (r) {
         hk_run_free(r);
-        (void)hk_os_unmap_meta(r, rlen);
+        hk_leak_run_unmap(r, rlen);
     }
     hk_unlock(&hk_leak_lock);
     if (guarded)

@@ -22,8 +22,9 @@ void hk_stack_init(void);
 /* hk_stack_capture() and hk_stack_code_unloaded() are hooks (src/hk_hooks.h): at most
  * HAKMEM_STACK_DEPTH frames; identical stacks get the same id; 0 when the stack could not be
  * captured (recursion, out of internal memory). Async-signal-unsafe; thread-safe. */
-/* The frames (return addresses, innermost first) of a stack id; returns their number. */
-int hk_stack_frames(uint32_t id, const uintptr_t **frames);
+/* The frames (return addresses, innermost first) of a stack id, copied out; returns their
+ * number (at most 64, HK_STACK_MAX_DEPTH). */
+int hk_stack_frames(uint32_t id, uintptr_t frames[64]);
 
 /* ---- provided by the leak check (diag/hk_leak.c and the files hk_leak_run.h lists) ---- */
 

@@ -24,8 +24,8 @@ static void hk_dump_module(struct hk_out *o, uint32_t id, const struct hk_leak_m
 
 static void hk_dump_stack(struct hk_out *o, const struct hk_group *g)
 {
-    const uintptr_t *frames;
-    int n = hk_stack_frames(g->stack, &frames);
+    uintptr_t frames[HK_STACK_MAX_DEPTH];
+    int n = hk_stack_frames(g->stack, frames);
     hk_out_str(o, "stack");
     hk_dump_rec_u64(o, "id", g->stack);
     hk_dump_rec_u64(o, "blocks", g->blocks);

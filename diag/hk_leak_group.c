@@ -85,7 +85,7 @@ bool hk_leak_group(struct hk_run *r)
     r->order = hk_leak_run_map((maxg + 1) * sizeof *r->order, &r->order_len);
     if (!map || !r->g || !r->order) {
         if (map)
-            (void)hk_os_unmap_meta(map, map_len);
+            hk_leak_run_unmap(map, map_len);
         return false;
     }
     for (size_t i = 0; i < r->nb; i++) {
@@ -97,7 +97,7 @@ bool hk_leak_group(struct hk_run *r)
             hk_group_add(r, map, x);
         }
     }
-    (void)hk_os_unmap_meta(map, map_len);
+    hk_leak_run_unmap(map, map_len);
     hk_group_totals(r);
     return true;
 }

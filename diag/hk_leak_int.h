@@ -19,10 +19,13 @@
 
 /* Zeroed, 16-byte aligned; NULL when the system refuses memory. Thread-safe. */
 void *hk_leak_arena_alloc(size_t size);
-/* Arena memory is not reused (uthash frees only its old bucket arrays when it grows). */
+/* Gives back what hk_leak_arena_alloc(size) returned: a large allocation (over 256 KiB, a
+ * mapping of its own) is unmapped; a small one is not reused. */
 void hk_leak_arena_free(void *p, size_t size);
 /* Bytes of arena memory handed out (overhead accounting). */
 size_t hk_leak_arena_used(void);
+/* Every mapping of the arena, [lo, hi). fn must not allocate from the arena. */
+void hk_leak_arena_foreach(void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx);
 
 /* ---- recursion guard (hk_stack.c) ---- */
 
@@ -54,8 +57,14 @@ void hk_stack_modules_refresh(void);
 
 /* Highest stack id handed out so far (ids are 1 .. count). */
 uint32_t hk_stack_count(void);
-/* The module index of each frame of a stack (HK_MODULE_NONE if unknown); returns n. */
-int hk_stack_frame_modules(uint32_t id, const uint16_t **mods);
+/* Every distinct frame (return address and module) has a frame id, 1 .. this count. */
+uint32_t hk_stack_frame_count(void);
+/* The frame ids of a stack, innermost first; returns their number (0 for an unknown id). */
+int hk_stack_frame_ids(uint32_t id, const uint32_t **fids);
+/* The return address (0 for an unknown id) and the module (HK_MODULE_NONE if unknown) of a
+ * frame. */
+uintptr_t hk_stack_frame_pc(uint32_t fid);
+uint16_t hk_stack_frame_module(uint32_t fid);
 /* State of tracking: hk_stack_init() ran in this process. */
 bool hk_stack_ready(void);
 /* pid of the process that ran hk_stack_init() (a forked child has another). */
@@ -74,7 +83,9 @@ const char *hk_leak_sym_lookup(uint32_t module, uintptr_t addr);
  * table; false without debug information. Strings live until hk_leak_sym_release(). */
 bool hk_leak_sym_line(uint32_t module, uintptr_t addr, struct hk_line *out);
 
-/* What the reports say of frame i of a stack. Strings live until hk_leak_sym_release(). */
+/* What the reports say of a frame (a frame id of hk_stack_frame_ids); file and line only
+ * with src. Looked up once per frame id and kept until hk_leak_sym_release(), as are the
+ * strings. */
 struct hk_frame_info {
     uintptr_t pc;
     const char *func;       /* NULL when unknown */
@@ -82,8 +93,8 @@ struct hk_frame_info {
     uintptr_t offset;
     struct hk_line src;     /* file:line (file NULL without debug information) */
 };
-void hk_leak_frame_info(uint32_t stack, int i, struct hk_frame_info *fi);
-/* Unmaps the files opened by lookups. */
+void hk_leak_frame_info(uint32_t fid, bool src, struct hk_frame_info *fi);
+/* Unmaps the files opened by lookups, their indexes and what was kept of each frame. */
 void hk_leak_sym_release(void);
 
 #endif

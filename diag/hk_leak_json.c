@@ -22,15 +22,15 @@ static void hk_emit_key(struct hk_emit *e, const char *key)
 
 static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
 {
-    const uintptr_t *frames;
-    int n = hk_stack_frames(stack, &frames);
+    const uint32_t *fids;
+    int n = hk_stack_frame_ids(stack, &fids);
     for (int part = 0; part < 5; part++) {
         static const char *const keys[] = {"frames", "modules", "offsets", "pcs", "sources"};
         hk_emit_key(e, keys[part]);
         hk_out_char(e->out, '[');
         for (int i = 0; i < n; i++) {
             struct hk_frame_info fi;
-            hk_leak_frame_info(stack, i, &fi);
+            hk_leak_frame_info(fids[i], part == 4, &fi);
             if (i)
                 hk_out_char(e->out, ',');
             if (part == 0)
@@ -52,8 +52,8 @@ static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
 
 void hk_leak_emit_frames(struct hk_emit *e, const char *key, uint32_t stack)
 {
-    const uintptr_t *frames;
-    int n = hk_stack_frames(stack, &frames);
+    const uint32_t *fids;
+    int n = hk_stack_frame_ids(stack, &fids);
     if (!n || e->format != HK_EMIT_JSON)
         return;
     /* As in hk_leak_print_stack; never in a signal handler (dladdr may take the loader's
@@ -62,9 +62,9 @@ void hk_leak_emit_frames(struct hk_emit *e, const char *key, uint32_t stack)
     hk_emit_key(e, key);
     hk_out_char(e->out, '[');
     for (int i = 0; i < n; i++) {
-        struct hk_frame_info fi = {frames[i], NULL, NULL, 0, {NULL, NULL, 0}};
+        struct hk_frame_info fi = {hk_stack_frame_pc(fids[i]), NULL, NULL, 0, {NULL, NULL, 0}};
         if (named)
-            hk_leak_frame_info(stack, i, &fi);
+            hk_leak_frame_info(fids[i], false, &fi);
         if (i)
             hk_out_char(e->out, ',');
         if (fi.func) {
@@ -97,7 +97,9 @@ static void hk_emit_summary(struct hk_emit *e, const struct hk_run *r)
     hk_emit_u64(e, "suppressed_blocks", r->supp_blocks);
     hk_emit_u64(e, "untracked_blocks", r->untracked_blocks);
     hk_emit_json_u64(e, "stacks_recorded", hk_stack_count());
+    hk_emit_json_u64(e, "frames_recorded", hk_stack_frame_count());
     hk_emit_json_u64(e, "tracker_bytes", hk_leak_arena_used());
+    hk_emit_json_u64(e, "roots_mapped_bytes", r->maps_bytes);
     hk_emit_obj_end(e);
 }
 

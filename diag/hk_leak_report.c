@@ -10,6 +10,7 @@
 #include "hk_leak_run.h"
 #include "hk_lock.h"
 #include "hk_options.h"
+#include "hk_os.h"
 
 #include <unistd.h>
 
@@ -70,11 +71,11 @@ static void hk_out_plural(struct hk_out *o, uint64_t n, const char *one, const c
 
 static void hk_print_frames(struct hk_out *o, uint32_t stack)
 {
-    const uintptr_t *frames;
-    int n = hk_stack_frames(stack, &frames);
+    const uint32_t *fids;
+    int n = hk_stack_frame_ids(stack, &fids);
     for (int i = 0; i < n; i++) {
         struct hk_frame_info fi;
-        hk_leak_frame_info(stack, i, &fi);
+        hk_leak_frame_info(fids[i], true, &fi);
         hk_out_str(o, "hakmem:     #");
         hk_out_u64(o, (uint64_t)i);
         hk_out_char(o, ' ');
@@ -107,8 +108,8 @@ void hk_leak_print_stack(struct hk_out *o, uint32_t stack)
         hk_unlock(&hk_leak_lock);
         return;
     }
-    const uintptr_t *frames;
-    int n = hk_stack_frames(stack, &frames);
+    uintptr_t frames[HK_STACK_MAX_DEPTH];
+    int n = hk_stack_frames(stack, frames);
     for (int i = 0; i < n; i++) {
         hk_out_str(o, "hakmem:     #");
         hk_out_u64(o, (uint64_t)i);
@@ -210,6 +211,34 @@ static void hk_report_supp(struct hk_out *o, const struct hk_run *r)
     hk_out_str(o, "; nothing suppressed from it\n");
 }
 
+/* The tracker's own memory (apart from the program's) and what the check took. */
+static void hk_report_tracker(struct hk_out *o, const struct hk_run *r)
+{
+    uint32_t stacks = hk_stack_count();
+    uint64_t bytes = hk_leak_arena_used();
+    hk_out_str(o, "hakmem: tracker: ");
+    hk_out_plural(o, stacks, "stack", "stacks");
+    hk_out_str(o, ", ");
+    hk_out_plural(o, hk_stack_frame_count(), "distinct frame", "distinct frames");
+    hk_out_str(o, " in ");
+    hk_out_bytes(o, bytes);
+    hk_out_str(o, " of its own");
+    if (stacks) {
+        hk_out_str(o, " (");
+        hk_out_u64(o, bytes / stacks);
+        hk_out_str(o, " B a stack)");
+    }
+    hk_out_str(o, "; the check scanned ");
+    hk_out_bytes(o, r->roots_bytes);
+    hk_out_str(o, " of roots (");
+    hk_out_bytes(o, r->maps_bytes);
+    hk_out_str(o, " in the program's own mappings), mapped at most ");
+    hk_out_bytes(o, hk_leak_run_peak());
+    hk_out_str(o, " and took ");
+    hk_out_fixed(o, hk_os_monotonic_ns() - r->start_ns, 1000000000u, 2);
+    hk_out_str(o, " s\n");
+}
+
 void hk_leak_print_report(const struct hk_run *r, int fd, bool final)
 {
     struct hk_out o;
@@ -225,6 +254,7 @@ void hk_leak_print_report(const struct hk_run *r, int fd, bool final)
         hk_out_str(&o, " without a stack (allocated before tracking started or by the "
                        "unwinder)\n");
     }
+    hk_report_tracker(&o, r);
     hk_out_flush(&o);
 }
 

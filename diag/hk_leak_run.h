@@ -30,6 +30,11 @@ struct hk_lb {
     uint32_t reach;
 };
 
+/* An address range [lo, hi). */
+struct hk_range {
+    uintptr_t lo, hi;
+};
+
 /* The blocks of one stack and one kind. */
 struct hk_group {
     uint32_t stack;
@@ -49,6 +54,7 @@ struct hk_supp {
 };
 
 struct hk_run {
+    uint64_t start_ns;     /* when the check began (hk_os_monotonic_ns) */
     struct hk_lb *b;
     size_t nb, b_len;
     struct hk_group *g;
@@ -63,12 +69,19 @@ struct hk_run {
     uint64_t supp_stacks, supp_blocks, supp_bytes;
     uint64_t untracked_blocks, untracked_bytes;
     uint64_t roots_bytes;
+    uint64_t maps_bytes;   /* of those, in the program's own mappings */
+    struct hk_range *skip; /* what the scan of the mappings skips (hk_leak_maps.c) */
+    size_t nskip, skip_len;
+    bool skip_failed;
     struct hk_supp *supp;  /* the built-in patterns, then the file's */
     size_t nsupp, supp_map_len;
     char *supp_text;       /* the file's patterns, NUL-terminated */
     size_t supp_used, supp_len;
     const char *supp_why;  /* why the file was refused (nothing suppressed from it) */
     uint64_t supp_line;    /* the line that refused it, 0 when not a line */
+    uint32_t *verdict;     /* by frame id: 0 not matched yet, else 1 + hk_supp_verdict */
+    size_t nverdict, verdict_len;
+    bool verdict_failed;
 };
 
 /* One check at a time; the symbol tables the check reads belong to its holder. */
@@ -78,6 +91,14 @@ extern hk_lock_t hk_leak_lock;
 
 /* A zeroed mapping of at least bytes (*len: its length). */
 void *hk_leak_run_map(size_t bytes, size_t *len);
+/* Unmaps what hk_leak_run_map mapped. */
+void hk_leak_run_unmap(void *p, size_t len);
+/* The most bytes the check had mapped at once since it began (the run's peak). */
+size_t hk_leak_run_peak(void);
+/* The most mappings the check holds at once. */
+size_t hk_leak_run_map_max(void);
+/* Every mapping of the check now mapped, [lo, hi). */
+void hk_leak_run_maps(void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx);
 /* Grows a mapping of the run to at least need bytes (doubling, contents kept). */
 bool hk_leak_run_grow(void **p, size_t *len, size_t need);
 /* Kinds printed and counted: HAKMEM_LEAK_REPORT=lost, reachable or all. */
@@ -92,6 +113,15 @@ void hk_leak_with_analysis(void (*fn)(struct hk_run *r, void *arg), void *arg);
 /* Fills r->b with the live blocks, sorted by address, and marks those reachable from the
  * roots; false when memory for it could not be mapped. */
 bool hk_leak_scan(struct hk_run *r);
+
+/* Scans [lo, hi) for pointers into live blocks (marking them, to be flooded). */
+void hk_leak_scan_range(struct hk_run *r, uintptr_t lo, uintptr_t hi);
+
+/* ---- hk_leak_maps.c ---- */
+
+/* Scans the process's own private writable mappings as roots, less hakmem's, the check's
+ * and the tracker's, the loaded objects and the thread stacks (hk_leak_maps.c). */
+void hk_leak_scan_mappings(struct hk_run *r);
 
 /* ---- hk_leak_supp_match.c ---- */
 

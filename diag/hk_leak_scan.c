@@ -1,7 +1,8 @@
 /* The leak check's scan: a snapshot of the live blocks (through the allocator's walk),
  * then a conservative reachability scan from the roots, as LeakSanitizer does: the calling
  * thread's registers and stack, the writable segments and TLS blocks of every loaded object
- * but hakmem, and from there every reachable block. The other threads run meanwhile: the
+ * but hakmem, the program's own writable mappings (hk_leak_maps.c), and from there every
+ * reachable block. The other threads run meanwhile: the
  * reads race by design. */
 #include "hk_internal.h"
 #include "hk_leak_int.h"
@@ -44,23 +45,9 @@ static void hk_fill_cb(void *ctx, const struct hk_walk_block *b)
 }
 
 /* The live blocks by address (hk_sort.h). */
-static bool hk_block_less(void *ctx, size_t i, size_t j)
+static bool hk_block_less(const void *a, const void *b)
 {
-    const struct hk_lb *v = ctx;
-    return v[i].ptr < v[j].ptr;
-}
-
-static void hk_block_swap(void *ctx, size_t i, size_t j)
-{
-    struct hk_lb *v = ctx, t = v[i];
-    v[i] = v[j];
-    v[j] = t;
-}
-
-static void hk_sort_blocks(struct hk_lb *v, size_t n)
-{
-    const struct hk_sort s = {hk_block_less, hk_block_swap, v};
-    hk_heapsort(&s, n);
+    return ((const struct hk_lb *)a)->ptr < ((const struct hk_lb *)b)->ptr;
 }
 
 /* Not inlined: the pointers it copies (the allocator's walk, the sort's temporaries) must stay
@@ -76,7 +63,7 @@ static HK_NOINLINE bool hk_snapshot(struct hk_run *r)
     struct hk_fill f = {r->b, 0, cap};
     hk_walk_blocks(hk_fill_cb, &f, true, true);
     r->nb = f.n;
-    hk_sort_blocks(r->b, r->nb);
+    hk_sort_array(r->b, r->nb, sizeof *r->b, hk_block_less);
     r->work = hk_leak_run_map((r->nb + 1) * sizeof *r->work, &r->work_len);
     if (!r->work)
         return false;
@@ -108,7 +95,7 @@ static inline ssize_t hk_block_at(const struct hk_run *r, uintptr_t a)
 
 /* Reads the program's memory while its other threads run: the leak check is a conservative
  * snapshot by design, so ThreadSanitizer is told these reads are meant to race. */
-HK_RACY_READ static void hk_scan_range(struct hk_run *r, uintptr_t lo, uintptr_t hi)
+HK_RACY_READ void hk_leak_scan_range(struct hk_run *r, uintptr_t lo, uintptr_t hi)
 {
     lo = hk_align_up(lo, sizeof(uintptr_t));
     if (hi < lo + sizeof(uintptr_t))
@@ -129,7 +116,7 @@ static void hk_flood(struct hk_run *r)
 {
     while (r->nwork) {
         const struct hk_lb *x = &r->b[r->work[--r->nwork]];
-        hk_scan_range(r, x->ptr, x->ptr + x->size);
+        hk_leak_scan_range(r, x->ptr, x->ptr + x->size);
     }
 }
 
@@ -153,11 +140,11 @@ static int hk_root_visit(struct dl_phdr_info *info, size_t size, void *arg)
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
             uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-            hk_scan_range(r, a, a + ph->p_memsz);
+            hk_leak_scan_range(r, a, a + ph->p_memsz);
             r->roots_bytes += ph->p_memsz;
         } else if (ph->p_type == PT_TLS && has_tls && info->dlpi_tls_data) {
             uintptr_t a = (uintptr_t)info->dlpi_tls_data;
-            hk_scan_range(r, a, a + ph->p_memsz);
+            hk_leak_scan_range(r, a, a + ph->p_memsz);
             r->roots_bytes += ph->p_memsz;
         }
     }
@@ -182,7 +169,7 @@ static HK_NOINLINE void hk_scan_own_stack(struct hk_run *r)
         }
     }
     if (top > sp && top - sp < ((size_t)1 << 30)) {
-        hk_scan_range(r, sp, top);
+        hk_leak_scan_range(r, sp, top);
         r->roots_bytes += top - sp;
     }
 }
@@ -194,11 +181,12 @@ static HK_NOINLINE void hk_scan_own_stack(struct hk_run *r)
  * struct hk_live_block, the sort's temporaries; hk_mark's callees: the scan), and this erases
  * what they leave there: before hk_mark (whose frame reuses that memory and has slots that are
  * never written) and after it (for the frames of later checks and reports). Seen without it:
- * the last large block the snapshot visited reported "still reachable". 8 KiB covers hk_mark's
- * and hk_scan_own_stack's frames many times over. */
+ * the last large block the snapshot visited reported "still reachable". 16 KiB covers hk_mark's
+ * frames and those of its callees (the own stack, the mappings: hk_leak_maps.c keeps its
+ * buffers out of them) many times over. */
 static HK_NOINLINE void hk_scrub_dead_stack(void)
 {
-    volatile uintptr_t buf[1024];
+    volatile uintptr_t buf[2048];
     for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++)
         buf[i] = 0;
 }
@@ -214,6 +202,8 @@ static HK_NOINLINE void hk_mark(struct hk_run *r)
     hk_scan_own_stack(r);
     hk_flood(r);
     dl_iterate_phdr(hk_root_visit, r);
+    hk_flood(r);
+    hk_leak_scan_mappings(r);
     hk_flood(r);
     __asm__ volatile("" : : "r"(&regs) : "memory");
 }

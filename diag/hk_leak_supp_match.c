@@ -143,22 +143,47 @@ static bool hk_supp_match_frame(const char *pat, const struct hk_frame_info *fi)
     return fi->module && (hk_glob(pat, fi->module) || hk_glob(pat, hk_basename(fi->module)));
 }
 
+/* 1 + the pattern that takes frame fid (the file's before the built-in ones, later lines
+ * first), 0 when none does: matched once per frame id and check (r->verdict). */
+static size_t hk_supp_verdict(struct hk_run *r, uint32_t fid)
+{
+    uint32_t *memo = fid < r->nverdict ? &r->verdict[fid] : NULL;
+    if (memo && *memo)
+        return *memo - 1;
+    struct hk_frame_info fi;
+    hk_leak_frame_info(fid, false, &fi);
+    size_t v = 0;
+    for (size_t s = r->nsupp; s-- > 0 && !v;) {
+        const struct hk_supp *sp = &r->supp[s];
+        if (sp->builtin ? fi.func && hk_glob(sp->pat, fi.func) : hk_supp_match_frame(sp->pat, &fi))
+            v = s + 1;
+    }
+    if (memo)
+        *memo = (uint32_t)v + 1;
+    return v;
+}
+
 uint8_t hk_leak_suppressed(struct hk_run *r, const struct hk_group *g)
 {
-    const uintptr_t *frames;
-    int n = hk_stack_frames(g->stack, &frames);
-    for (size_t s = r->nsupp; s-- > 0;) {   /* the file's patterns first */
-        for (int i = 0; i < n; i++) {
-            struct hk_frame_info fi;
-            hk_leak_frame_info(g->stack, i, &fi);
-            bool hit = r->supp[s].builtin ? fi.func && hk_glob(r->supp[s].pat, fi.func)
-                                          : hk_supp_match_frame(r->supp[s].pat, &fi);
-            if (hit) {
-                r->supp[s].hits_stacks++;
-                r->supp[s].hits_blocks += g->blocks;
-                return r->supp[s].builtin ? 2 : 1;
-            }
-        }
+    if (!r->verdict && !r->verdict_failed) {
+        r->nverdict = (size_t)hk_stack_frame_count() + 1;
+        r->verdict = hk_leak_run_map(r->nverdict * sizeof *r->verdict, &r->verdict_len);
+        r->verdict_failed = !r->verdict;
+        if (!r->verdict)
+            r->nverdict = 0;   /* matched frame by frame each time: slower, the same */
     }
-    return 0;
+    const uint32_t *fids;
+    int n = hk_stack_frame_ids(g->stack, &fids);
+    size_t best = 0;
+    for (int i = 0; i < n; i++) {
+        size_t v = hk_supp_verdict(r, fids[i]);
+        if (v > best)
+            best = v;
+    }
+    if (!best)
+        return 0;
+    struct hk_supp *sp = &r->supp[best - 1];
+    sp->hits_stacks++;
+    sp->hits_blocks += g->blocks;
+    return sp->builtin ? 2 : 1;
 }

@@ -2,11 +2,16 @@
  * read from the modules' own files: the ELF symbol table (.symtab, which also names static
  * and non-exported functions that dladdr cannot see), else the dynamic one. The file is
  * mapped read-only, so a library that was unloaded before exit is still named as long as
- * its file exists. Report time only; no malloc. */
+ * its file exists. Each table is indexed by address on its first lookup (sorted, searched by
+ * halves), and what a frame is named is kept per frame id until hk_leak_sym_release, so a
+ * check looks each distinct frame up once however many stacks and suppressions it meets.
+ * Report time only; no malloc; the leak lock held. */
 #include "hk_internal.h"
 #include "hk_leak.h"
 #include "hk_leak_int.h"
 #include "hk_leak_line.h"
+#include "hk_leak_run.h"
+#include "hk_sort.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -25,11 +30,22 @@
 #define HK_ST_TYPE ELF32_ST_TYPE
 #endif
 
+/* A function symbol of the index: [lo, end) with the name's offset; maxend: the largest end
+ * of this entry and every one before it, so a lookup knows when to stop looking back. */
+struct hk_sym_ent {
+    uint64_t lo, end, maxend;
+    uint32_t name;
+    uint32_t idx;             /* in the table: of two that hold an address, the first wins */
+};
+
 struct hk_symtab {
     const ElfW(Sym) *syms;
     size_t nsyms;
     const char *str;
     size_t strsz;
+    struct hk_sym_ent *ix;    /* by address, then table order; built on the first lookup */
+    size_t nix, ix_len;
+    bool ix_built;
 };
 
 struct hk_symfile {
@@ -121,19 +137,60 @@ static void hk_symfile_open(struct hk_symfile *f, const char *path)
     f->ok = true;
 }
 
-static const char *hk_symtab_find(const struct hk_symtab *t, uint64_t v)
+static bool hk_sym_usable(const struct hk_symtab *t, const ElfW(Sym) *s)
 {
+    int type = HK_ST_TYPE(s->st_info);
+    return (type == STT_FUNC || type == STT_GNU_IFUNC) && s->st_shndx != SHN_UNDEF &&
+           s->st_name < t->strsz && t->str[s->st_name] &&
+           memchr(t->str + s->st_name, '\0', t->strsz - s->st_name);
+}
+
+static bool hk_sym_less(const void *a, const void *b)
+{
+    const struct hk_sym_ent *x = a, *y = b;
+    return x->lo != y->lo ? x->lo < y->lo : x->idx < y->idx;
+}
+
+/* The index of a table's functions (none when it cannot be mapped: lookups find nothing). */
+static void hk_symtab_index(struct hk_symtab *t)
+{
+    t->ix_built = true;
+    size_t n = 0;
+    for (size_t i = 0; i < t->nsyms; i++)
+        n += hk_sym_usable(t, &t->syms[i]);
+    if (!n || !(t->ix = hk_leak_run_map(n * sizeof *t->ix, &t->ix_len)))
+        return;
     for (size_t i = 0; i < t->nsyms; i++) {
         const ElfW(Sym) *s = &t->syms[i];
-        int type = HK_ST_TYPE(s->st_info);
-        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s->st_shndx == SHN_UNDEF)
-            continue;
-        if (v >= s->st_value && v - s->st_value < (s->st_size ? s->st_size : 1) &&
-            s->st_name < t->strsz && t->str[s->st_name] &&
-            memchr(t->str + s->st_name, '\0', t->strsz - s->st_name))
-            return t->str + s->st_name;
+        if (hk_sym_usable(t, s))
+            t->ix[t->nix++] = (struct hk_sym_ent){s->st_value,
+                                                  s->st_value + (s->st_size ? s->st_size : 1),
+                                                  0, s->st_name, (uint32_t)i};
     }
-    return NULL;
+    hk_sort_array(t->ix, t->nix, sizeof *t->ix, hk_sym_less);
+    for (size_t i = 0; i < t->nix; i++)
+        t->ix[i].maxend = i && t->ix[i - 1].maxend > t->ix[i].end ? t->ix[i - 1].maxend
+                                                                  : t->ix[i].end;
+}
+
+/* The function that holds v: of those whose range holds it, the first in the table. */
+static const char *hk_symtab_find(struct hk_symtab *t, uint64_t v)
+{
+    if (!t->ix_built)
+        hk_symtab_index(t);
+    size_t lo = 0, hi = t->nix;   /* entries [0, lo) start at or below v */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->ix[mid].lo <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const struct hk_sym_ent *best = NULL;
+    for (size_t j = lo; j-- > 0 && t->ix[j].maxend > v;)
+        if (t->ix[j].end > v && (!best || t->ix[j].idx < best->idx))
+            best = &t->ix[j];
+    return best ? t->str + best->name : NULL;
 }
 
 /* The mapped file of a module (opened on first use); NULL when it cannot be read. *v: addr
@@ -202,40 +259,87 @@ const char *hk_leak_sym_lookup(uint32_t module, uintptr_t addr)
     return NULL;
 }
 
-void hk_leak_sym_release(void)
+/* What each frame is named, by frame id, for the check that holds the leak lock. */
+struct hk_frame_memo {
+    const char *func;
+    struct hk_line src;
+    uint8_t have;             /* HK_MEMO_* */
+};
+#define HK_MEMO_FUNC 1
+#define HK_MEMO_SRC 2
+static struct hk_frame_memo *hk_memo;
+static size_t hk_nmemo, hk_memo_len;
+
+/* The memo of a frame id; NULL beyond the frames known when it was made (or without
+ * memory): such a frame is looked up each time. */
+static struct hk_frame_memo *hk_memo_of(uint32_t fid)
 {
-    for (unsigned i = 0; i < hk_nsymfiles; i++)
-        if (hk_symfiles[i].map)
-            munmap((void *)hk_symfiles[i].map, hk_symfiles[i].len);
-    hk_nsymfiles = 0;
+    if (!hk_memo) {
+        size_t n = (size_t)hk_stack_frame_count() + 1;
+        hk_memo = hk_leak_run_map(n * sizeof *hk_memo, &hk_memo_len);
+        hk_nmemo = hk_memo ? n : 0;
+    }
+    return fid < hk_nmemo ? &hk_memo[fid] : NULL;
 }
 
-/* A frame: the module map, then the module file's symbols and lines; dladdr for a function
- * the file does not name, while the module is loaded. */
-void hk_leak_frame_info(uint32_t stack, int i, struct hk_frame_info *fi)
+void hk_leak_sym_release(void)
 {
-    const uintptr_t *frames;
-    const uint16_t *mods;
-    hk_stack_frames(stack, &frames);
-    hk_stack_frame_modules(stack, &mods);
-    fi->pc = frames[i];
+    for (unsigned i = 0; i < hk_nsymfiles; i++) {
+        struct hk_symfile *f = &hk_symfiles[i];
+        for (int t = 0; t < 2; t++)
+            if (f->tab[t].ix)
+                hk_leak_run_unmap(f->tab[t].ix, f->tab[t].ix_len);
+        if (f->map)
+            munmap((void *)f->map, f->len);
+    }
+    hk_nsymfiles = 0;
+    if (hk_memo)
+        hk_leak_run_unmap(hk_memo, hk_memo_len);
+    hk_memo = NULL;
+    hk_nmemo = 0;
+}
+
+/* The function of a frame: the module file's symbols; dladdr for one the file does not
+ * name, while the module is loaded. */
+static const char *hk_frame_func(uintptr_t pc, uint32_t mi, const struct hk_leak_module *m)
+{
+    const char *func = hk_leak_sym_lookup(mi, pc - 1);
+    if (!func && m->loaded) {
+        Dl_info dli;
+        if (dladdr((void *)(pc - 1), &dli) && dli.dli_sname && dli.dli_fbase &&
+            (uintptr_t)dli.dli_fbase >= m->lo && (uintptr_t)dli.dli_fbase < m->hi)
+            func = dli.dli_sname;
+    }
+    return func;
+}
+
+void hk_leak_frame_info(uint32_t fid, bool src, struct hk_frame_info *fi)
+{
+    fi->pc = hk_stack_frame_pc(fid);
     fi->func = NULL;
     fi->module = NULL;
     fi->offset = 0;
     fi->src = (struct hk_line){NULL, NULL, 0};
-    uint32_t mi = mods[i];
-    if (mi == HK_MODULE_NONE)
+    uint32_t mi = hk_stack_frame_module(fid);
+    if (mi == HK_MODULE_NONE || mi >= hk_stack_module_count())
         return;
-    if (!hk_leak_sym_line(mi, fi->pc - 1, &fi->src))
-        fi->src.file = NULL;
     const struct hk_leak_module *m = hk_stack_module(mi);
     fi->module = m->path;
     fi->offset = fi->pc - m->base;
-    fi->func = hk_leak_sym_lookup(mi, fi->pc - 1);
-    if (!fi->func && m->loaded) {
-        Dl_info dli;
-        if (dladdr((void *)(fi->pc - 1), &dli) && dli.dli_sname && dli.dli_fbase &&
-            (uintptr_t)dli.dli_fbase >= m->lo && (uintptr_t)dli.dli_fbase < m->hi)
-            fi->func = dli.dli_sname;
+    struct hk_frame_memo *memo = hk_memo_of(fid), none = {NULL, {NULL, NULL, 0}, 0};
+    if (!memo)
+        memo = &none;
+    if (!(memo->have & HK_MEMO_FUNC)) {
+        memo->func = hk_frame_func(fi->pc, mi, m);
+        memo->have |= HK_MEMO_FUNC;
     }
+    fi->func = memo->func;
+    if (!src)
+        return;
+    if (!(memo->have & HK_MEMO_SRC)) {
+        if (!hk_leak_sym_line(mi, fi->pc - 1, &memo->src))
+            memo->src.file = NULL;
+        memo->have |= HK_MEMO_SRC;
+    }
+    fi->src = memo->src;
 }

@@ -14,4 +14,9 @@ struct hk_sort {
 /* Sorts elements 0 .. n-1 in increasing order of `less`; not stable. */
 void hk_heapsort(const struct hk_sort *s, size_t n);
 
+/* The same over an array of n elements of `size` bytes (at most HK_SORT_ELEM_MAX) at base,
+ * compared by less(a, b): a sorts before b. */
+#define HK_SORT_ELEM_MAX 64
+void hk_sort_array(void *base, size_t n, size_t size, bool (*less)(const void *a, const void *b));
+
 #endif

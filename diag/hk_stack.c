@@ -1,7 +1,8 @@
 /* Allocation stacks for leak tracking: capture (libunwind's unw_backtrace, per-thread
- * caching), deduplication (uthash keyed by the frames, a small per-thread cache of recent
- * hash → id pairs in front of it), the module map (kept after a library is unloaded) and the
- * internal arena all of it lives in. Called on every allocation when HAKMEM_LEAK_CHECK=1:
+ * caching), deduplication (distinct frames interned, a stack is its frame ids, found through
+ * an index of stack ids, a small per-thread cache of recent hash → id pairs in front of
+ * it), the module map (kept after a library is unloaded) and the internal arena all of it
+ * lives in. Called on every allocation when HAKMEM_LEAK_CHECK=1:
  * nothing here allocates through hakmem, and a thread-local guard turns the allocations that
  * the unwinder (or the report) makes into untracked ones instead of recursing. */
 #include "hk_internal.h"
@@ -28,44 +29,85 @@
 
 #define HK_ARENA_CHUNK ((size_t)1 << 20)
 
+/* Every mapping of the arena starts with one of these, so that the leak check can skip
+ * them all when it scans the process's mappings (hk_leak_arena_foreach). */
+struct hk_arena_map {
+    struct hk_arena_map *next;
+    size_t len;
+};
+_Static_assert(sizeof(struct hk_arena_map) == 16, "arena memory stays 16-byte aligned");
+
 static HK_LOCK_DEFINE(hk_arena_lock, HK_RANK_STACK_ARENA);
 static char *hk_arena_cur, *hk_arena_end;
 static size_t hk_arena_bytes;
+static struct hk_arena_map *hk_arena_maps;
+
+/* A new mapping of len bytes, recorded; arena lock held. */
+static void *hk_arena_map_locked(size_t len)
+{
+    struct hk_arena_map *m = hk_os_map_meta(len);
+    if (!m)
+        return NULL;
+    m->next = hk_arena_maps;
+    m->len = len;
+    hk_arena_maps = m;
+    return m + 1;
+}
 
 void *hk_leak_arena_alloc(size_t size)
 {
     size = hk_align_up(size ? size : 1, 16);
+    hk_lock(&hk_arena_lock);
+    void *p;
     if (size > HK_ARENA_CHUNK / 4) {
-        size_t len = hk_align_up(size, hk_os_page_size());
-        void *p = hk_os_map_meta(len);
-        if (p) {
-            hk_lock(&hk_arena_lock);
+        size_t len = hk_align_up(size + sizeof(struct hk_arena_map), hk_os_page_size());
+        p = hk_arena_map_locked(len);
+        if (p)
             hk_arena_bytes += len;
-            hk_unlock(&hk_arena_lock);
-        }
+        hk_unlock(&hk_arena_lock);
         return p;
     }
-    hk_lock(&hk_arena_lock);
     if ((size_t)(hk_arena_end - hk_arena_cur) < size) {
-        char *c = hk_os_map_meta(HK_ARENA_CHUNK);
+        char *c = hk_arena_map_locked(HK_ARENA_CHUNK);
         if (!c) {
             hk_unlock(&hk_arena_lock);
             return NULL;
         }
         hk_arena_cur = c;
-        hk_arena_end = c + HK_ARENA_CHUNK;
+        hk_arena_end = c - sizeof(struct hk_arena_map) + HK_ARENA_CHUNK;
+        hk_arena_bytes += sizeof(struct hk_arena_map);
     }
-    void *p = hk_arena_cur;
+    p = hk_arena_cur;
     hk_arena_cur += size;
     hk_arena_bytes += size;
     hk_unlock(&hk_arena_lock);
     return p;
 }
 
+void hk_leak_arena_foreach(void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
+{
+    hk_lock(&hk_arena_lock);
+    for (const struct hk_arena_map *m = hk_arena_maps; m; m = m->next)
+        fn(ctx, (uintptr_t)m, (uintptr_t)m + m->len);
+    hk_unlock(&hk_arena_lock);
+}
+
 void hk_leak_arena_free(void *p, size_t size)
 {
-    (void)p;
-    (void)size;   /* only uthash's outgrown bucket arrays: at most the size of the last one */
+    size = hk_align_up(size ? size : 1, 16);
+    if (size <= HK_ARENA_CHUNK / 4)
+        return;   /* inside a chunk: not reused (only outgrown hash indexes come back) */
+    struct hk_arena_map *m = (struct hk_arena_map *)p - 1;
+    hk_lock(&hk_arena_lock);
+    for (struct hk_arena_map **at = &hk_arena_maps; *at; at = &(*at)->next) {
+        if (*at == m) {
+            *at = m->next;
+            hk_arena_bytes -= m->len;
+            break;
+        }
+    }
+    hk_unlock(&hk_arena_lock);
+    (void)hk_os_unmap_meta(m, m->len);
 }
 
 size_t hk_leak_arena_used(void)
@@ -76,14 +118,6 @@ size_t hk_leak_arena_used(void)
     return n;
 }
 
-/* uthash lives entirely in the arena; running out of memory is not fatal (the stack is
- * then not recorded and the allocation gets id 0). */
-#define uthash_malloc(sz) hk_leak_arena_alloc(sz)
-#define uthash_free(p, sz) hk_leak_arena_free((p), (sz))
-#define HASH_NONFATAL_OOM 1
-#define uthash_nonfatal_oom(obj) (hk_stack_oom = true)
-static bool hk_stack_oom;
-#include <uthash.h>
 
 /* ---- recursion guard ------------------------------------------------------------------ */
 
@@ -241,24 +275,40 @@ static void hk_modules_resolve(const uintptr_t *frames, int n, uint16_t *mods)
     hk_unlock(&hk_module_lock);
 }
 
-/* ---- the stack table ------------------------------------------------------------------ */
-
-struct hk_stack_rec {
-    UT_hash_handle hh;        /* key: frames[0 .. n) */
-    uint32_t id;
-    uint16_t n;
-    uint16_t *mods;
-    uintptr_t frames[];
-};
+/* ---- the frame table and the stack table ----------------------------------------------
+ *
+ * Every distinct frame (a return address and the module it lay in when first seen) is kept
+ * once, under a frame id; a stack is the ids of its frames. Both tables grow by chunks that
+ * never move, reached through directories, so readers take no lock; their hash indexes
+ * (open addressing, ids only) are read and written under the table lock. What a stack costs
+ * is in docs/leaks.md ("Memory"). */
 
 #define HK_DIR_SHIFT 12
 #define HK_DIR_CHUNK (1u << HK_DIR_SHIFT)
-#define HK_DIR_CHUNKS 1024u     /* up to 4 Mi distinct stacks */
+#define HK_DIR_CHUNKS 1024u     /* up to 4 Mi distinct stacks, and as many frames */
+
+struct hk_frame_rec {
+    uintptr_t pc;
+    uint16_t module;          /* HK_MODULE_NONE when unknown */
+};
+
+/* 4 + 4 x frames bytes, packed at 4-byte alignment (hk_rec_alloc). */
+struct hk_stack_rec {
+    uint32_t n;
+    uint32_t frames[];        /* frame ids, innermost first */
+};
+
+/* An open-addressing index of ids (0: empty), at most three quarters full. */
+struct hk_index {
+    _Atomic uint32_t *slot;
+    uint32_t mask, used;
+};
 
 static HK_LOCK_DEFINE(hk_table_lock, HK_RANK_STACK_TABLE);
-static struct hk_stack_rec *hk_table;
 static struct hk_stack_rec *_Atomic *_Atomic hk_dir[HK_DIR_CHUNKS];
-static _Atomic uint32_t hk_nstacks;
+static struct hk_frame_rec *_Atomic hk_frame_dir[HK_DIR_CHUNKS];
+static _Atomic uint32_t hk_nstacks, hk_nframes;
+static struct hk_index hk_stack_index, hk_frame_index;
 
 static atomic_bool hk_stack_on;
 static int hk_depth = 16;
@@ -276,6 +326,7 @@ static pid_t hk_pid;
 static uintptr_t hk_self_lo, hk_self_hi;   /* hakmem's own code: frames dropped on top */
 
 uint32_t hk_stack_count(void) { return atomic_load_explicit(&hk_nstacks, HK_ACQUIRE); }
+uint32_t hk_stack_frame_count(void) { return atomic_load_explicit(&hk_nframes, HK_ACQUIRE); }
 bool hk_stack_ready(void) { return atomic_load_explicit(&hk_stack_on, HK_RELAXED); }
 pid_t hk_stack_init_pid(void) { return hk_pid; }
 
@@ -290,26 +341,39 @@ static struct hk_stack_rec *hk_stack_rec_get(uint32_t id)
     return atomic_load_explicit(&chunk[(id - 1) & (HK_DIR_CHUNK - 1)], HK_ACQUIRE);
 }
 
-int hk_stack_frames(uint32_t id, const uintptr_t **frames)
+/* Frame fid (1 .. hk_stack_frame_count()); its chunk was published before the id. */
+static inline const struct hk_frame_rec *hk_frame_rec_get(uint32_t fid)
 {
-    struct hk_stack_rec *r = hk_stack_rec_get(id);
-    if (!r) {
-        *frames = NULL;
-        return 0;
-    }
-    *frames = r->frames;
-    return r->n;
+    const struct hk_frame_rec *chunk =
+        atomic_load_explicit(&hk_frame_dir[(fid - 1) >> HK_DIR_SHIFT], HK_ACQUIRE);
+    return &chunk[(fid - 1) & (HK_DIR_CHUNK - 1)];
 }
 
-int hk_stack_frame_modules(uint32_t id, const uint16_t **mods)
+uintptr_t hk_stack_frame_pc(uint32_t fid)
+{
+    return fid && fid <= hk_stack_frame_count() ? hk_frame_rec_get(fid)->pc : 0;
+}
+
+uint16_t hk_stack_frame_module(uint32_t fid)
+{
+    return fid && fid <= hk_stack_frame_count() ? hk_frame_rec_get(fid)->module
+                                                 : HK_MODULE_NONE;
+}
+
+int hk_stack_frame_ids(uint32_t id, const uint32_t **fids)
 {
     struct hk_stack_rec *r = hk_stack_rec_get(id);
-    if (!r) {
-        *mods = NULL;
-        return 0;
-    }
-    *mods = r->mods;
-    return r->n;
+    *fids = r ? r->frames : NULL;
+    return r ? r->n : 0;
+}
+
+int hk_stack_frames(uint32_t id, uintptr_t frames[HK_STACK_MAX_DEPTH])
+{
+    const uint32_t *fids;
+    int n = hk_stack_frame_ids(id, &fids);
+    for (int i = 0; i < n; i++)
+        frames[i] = hk_frame_rec_get(fids[i])->pc;
+    return n;
 }
 
 static inline uint64_t hk_frames_hash(const uintptr_t *f, int n)
@@ -323,6 +387,140 @@ static inline uint64_t hk_frames_hash(const uintptr_t *f, int n)
     return h;
 }
 
+static inline uint32_t hk_fold(uint64_t h) { return (uint32_t)(h ^ (h >> 32)); }
+
+static uint32_t hk_frame_hash(uintptr_t pc, uint16_t module)
+{
+    return hk_fold(((uint64_t)pc ^ ((uint64_t)module << 48)) * 0x9e3779b97f4a7c15ull);
+}
+
+static uint32_t hk_stack_hash_of(uint32_t id)
+{
+    uintptr_t f[HK_STACK_MAX_DEPTH];
+    return hk_fold(hk_frames_hash(f, hk_stack_frames(id, f)));
+}
+
+static uint32_t hk_frame_hash_of(uint32_t fid)
+{
+    const struct hk_frame_rec *f = hk_frame_rec_get(fid);
+    return hk_frame_hash(f->pc, f->module);
+}
+
+/* ---- the hash indexes (table lock held) ---- */
+
+/* The slot of the id with hash h for which eq(key, id) holds, else the empty slot where it
+ * would go; NULL when the index has no slots yet. */
+static _Atomic uint32_t *hk_index_find(const struct hk_index *x, uint32_t h,
+                                       bool (*eq)(const void *key, uint32_t id), const void *key)
+{
+    if (!x->slot)
+        return NULL;
+    for (uint32_t i = h & x->mask;; i = (i + 1) & x->mask) {
+        uint32_t id = atomic_load_explicit(&x->slot[i], HK_RELAXED);
+        if (!id || eq(key, id))
+            return &x->slot[i];
+    }
+}
+
+/* Room for one more id (twice the slots when three quarters full); false without memory. */
+static bool hk_index_reserve(struct hk_index *x, uint32_t (*hash_of)(uint32_t id))
+{
+    if (x->slot && (uint64_t)(x->used + 1) * 4 <= (uint64_t)(x->mask + 1) * 3)
+        return true;
+    uint32_t n = x->slot ? (x->mask + 1) * 2 : 4096;
+    _Atomic uint32_t *s = hk_leak_arena_alloc((size_t)n * sizeof *s);
+    if (!s)
+        return false;
+    for (uint32_t i = 0; x->slot && i <= x->mask; i++) {
+        uint32_t id = atomic_load_explicit(&x->slot[i], HK_RELAXED);
+        if (!id)
+            continue;
+        uint32_t j = hash_of(id) & (n - 1);
+        while (atomic_load_explicit(&s[j], HK_RELAXED))
+            j = (j + 1) & (n - 1);
+        atomic_store_explicit(&s[j], id, HK_RELAXED);
+    }
+    if (x->slot)
+        hk_leak_arena_free((void *)x->slot, (size_t)(x->mask + 1) * sizeof *x->slot);
+    x->slot = s;
+    x->mask = n - 1;
+    return true;
+}
+
+/* A new record's place in a directory (chunk allocated on first use); NULL without memory. */
+static void *hk_dir_place(void *_Atomic *dir, uint32_t id, size_t entry)
+{
+    uint32_t ci = (id - 1) >> HK_DIR_SHIFT;
+    if (ci >= HK_DIR_CHUNKS)
+        return NULL;
+    char *chunk = atomic_load_explicit(&dir[ci], HK_RELAXED);
+    if (!chunk) {
+        chunk = hk_leak_arena_alloc(HK_DIR_CHUNK * entry);
+        if (!chunk)
+            return NULL;
+        atomic_store_explicit(&dir[ci], chunk, HK_RELEASE);
+    }
+    return chunk + ((id - 1) & (HK_DIR_CHUNK - 1)) * entry;
+}
+
+struct hk_frame_key {
+    uintptr_t pc;
+    uint16_t module;
+};
+
+static bool hk_frame_eq(const void *key, uint32_t fid)
+{
+    const struct hk_frame_key *k = key;
+    const struct hk_frame_rec *f = hk_frame_rec_get(fid);
+    return f->pc == k->pc && f->module == k->module;
+}
+
+/* The id of a frame, added if new; 0 without memory. Table lock held. */
+static uint32_t hk_frame_intern(uintptr_t pc, uint16_t module)
+{
+    const struct hk_frame_key key = {pc, module};
+    uint32_t h = hk_frame_hash(pc, module);
+    _Atomic uint32_t *s = hk_index_find(&hk_frame_index, h, hk_frame_eq, &key);
+    if (s && atomic_load_explicit(s, HK_RELAXED))
+        return atomic_load_explicit(s, HK_RELAXED);
+    if (!hk_index_reserve(&hk_frame_index, hk_frame_hash_of))
+        return 0;
+    uint32_t fid = atomic_load_explicit(&hk_nframes, HK_RELAXED) + 1;
+    struct hk_frame_rec *f = hk_dir_place((void *_Atomic *)hk_frame_dir, fid, sizeof *f);
+    if (!f)
+        return 0;
+    f->pc = pc;
+    f->module = module;
+    atomic_store_explicit(&hk_nframes, fid, HK_RELEASE);
+    s = hk_index_find(&hk_frame_index, h, hk_frame_eq, &key);
+    atomic_store_explicit(s, fid, HK_RELAXED);
+    hk_frame_index.used++;
+    return fid;
+}
+
+struct hk_stack_key {
+    const uintptr_t *f;
+    int n;
+    uint32_t hash;
+};
+
+static bool hk_rec_matches(const struct hk_stack_rec *r, const uintptr_t *f, int n)
+{
+    if (!r || r->n != (uint32_t)n)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (hk_frame_rec_get(r->frames[i])->pc != f[i])
+            return false;
+    return true;
+}
+
+static bool hk_stack_eq(const void *key, uint32_t id)
+{
+    const struct hk_stack_key *k = key;
+    const struct hk_stack_rec *r = hk_stack_rec_get(id);
+    return hk_rec_matches(r, k->f, k->n);
+}
+
 /* Recently seen stacks of this thread: most allocations come from a few call sites. */
 #define HK_TCACHE 16
 struct hk_tcache_ent {
@@ -331,62 +529,71 @@ struct hk_tcache_ent {
 };
 static HK_TLS struct hk_tcache_ent hk_tcache[HK_TCACHE];
 
-static bool hk_rec_matches(const struct hk_stack_rec *r, const uintptr_t *f, int n)
+/* Stack records are packed at 4-byte alignment in pieces of the arena (the arena's own
+ * 16-byte alignment would add 8 bytes a record on average). Table lock held. */
+#define HK_REC_PIECE ((size_t)64 << 10)
+static char *hk_rec_cur, *hk_rec_end;
+
+static void *hk_rec_alloc(size_t size)
 {
-    return r && r->n == n && memcmp(r->frames, f, (size_t)n * sizeof *f) == 0;
+    if ((size_t)(hk_rec_end - hk_rec_cur) < size) {
+        char *p = hk_leak_arena_alloc(HK_REC_PIECE);
+        if (!p)
+            return NULL;
+        hk_rec_cur = p;
+        hk_rec_end = p + HK_REC_PIECE;
+    }
+    void *r = hk_rec_cur;
+    hk_rec_cur += size;
+    return r;
 }
 
-/* The id of a stack that is not in this thread's cache: table lookup, else insert. */
+/* A new stack's record, its frames interned; table lock held. NULL without memory. */
+static struct hk_stack_rec *hk_stack_new(const struct hk_stack_key *k, const uint16_t *mods)
+{
+    struct hk_stack_rec *r = hk_rec_alloc(sizeof *r + (size_t)k->n * sizeof r->frames[0]);
+    if (!r)
+        return NULL;
+    r->n = (uint32_t)k->n;
+    for (int i = 0; i < k->n; i++)
+        if (!(r->frames[i] = hk_frame_intern(k->f[i], mods[i])))
+            return NULL;   /* the record stays unused in the arena */
+    return r;
+}
+
+/* The id of a stack that is not in this thread's cache: index lookup, else insert. */
 static HK_NOINLINE uint32_t hk_stack_intern(const uintptr_t *f, int n, uint64_t h)
 {
-    unsigned hv = (unsigned)(h ^ (h >> 32));
-    size_t keylen = (size_t)n * sizeof *f;
-    struct hk_stack_rec *r;
+    const struct hk_stack_key key = {f, n, hk_fold(h)};
     hk_lock(&hk_table_lock);
-    HASH_FIND_BYHASHVALUE(hh, hk_table, f, keylen, hv, r);
+    _Atomic uint32_t *s = hk_index_find(&hk_stack_index, key.hash, hk_stack_eq, &key);
+    uint32_t id = s ? atomic_load_explicit(s, HK_RELAXED) : 0;
     hk_unlock(&hk_table_lock);
-    if (r)
-        return r->id;
+    if (id)
+        return id;
 
     uint16_t mods[HK_STACK_MAX_DEPTH];
     hk_modules_resolve(f, n, mods);
 
     hk_lock(&hk_table_lock);
-    HASH_FIND_BYHASHVALUE(hh, hk_table, f, keylen, hv, r);
-    if (r) {
-        hk_unlock(&hk_table_lock);
-        return r->id;
-    }
-    uint32_t id = atomic_load_explicit(&hk_nstacks, HK_RELAXED) + 1;
-    uint32_t ci = (id - 1) >> HK_DIR_SHIFT;
-    if (ci >= HK_DIR_CHUNKS)
-        goto fail;
-    struct hk_stack_rec *_Atomic *chunk = atomic_load_explicit(&hk_dir[ci], HK_RELAXED);
-    if (!chunk) {
-        chunk = hk_leak_arena_alloc(HK_DIR_CHUNK * sizeof *chunk);
-        if (!chunk)
-            goto fail;
-        atomic_store_explicit(&hk_dir[ci], chunk, HK_RELEASE);
-    }
-    r = hk_leak_arena_alloc(sizeof *r + keylen + (size_t)n * sizeof *mods);
+    s = hk_index_find(&hk_stack_index, key.hash, hk_stack_eq, &key);
+    id = s ? atomic_load_explicit(s, HK_RELAXED) : 0;
+    if (id || !hk_index_reserve(&hk_stack_index, hk_stack_hash_of))
+        goto out;
+    uint32_t nid = atomic_load_explicit(&hk_nstacks, HK_RELAXED) + 1;
+    struct hk_stack_rec *_Atomic *slot = hk_dir_place((void *_Atomic *)hk_dir, nid, sizeof *slot);
+    struct hk_stack_rec *r = slot ? hk_stack_new(&key, mods) : NULL;
     if (!r)
-        goto fail;
-    r->id = id;
-    r->n = (uint16_t)n;
-    memcpy(r->frames, f, keylen);
-    r->mods = (uint16_t *)(r->frames + n);
-    memcpy(r->mods, mods, (size_t)n * sizeof *mods);
-    hk_stack_oom = false;
-    HASH_ADD_KEYPTR_BYHASHVALUE(hh, hk_table, r->frames, keylen, hv, r);
-    if (hk_stack_oom)
-        goto fail;
-    atomic_store_explicit(&chunk[(id - 1) & (HK_DIR_CHUNK - 1)], r, HK_RELEASE);
-    atomic_store_explicit(&hk_nstacks, id, HK_RELEASE);
+        goto out;
+    atomic_store_explicit(slot, r, HK_RELEASE);
+    atomic_store_explicit(&hk_nstacks, nid, HK_RELEASE);
+    s = hk_index_find(&hk_stack_index, key.hash, hk_stack_eq, &key);
+    atomic_store_explicit(s, nid, HK_RELAXED);
+    hk_stack_index.used++;
+    id = nid;
+out:
     hk_unlock(&hk_table_lock);
     return id;
-fail:
-    hk_unlock(&hk_table_lock);
-    return 0;
 }
 
 #define HK_RAW_MAX (HK_STACK_MAX_DEPTH + 40)
@@ -519,10 +726,13 @@ static uintptr_t hk_fp_top(uintptr_t here)
     return here >= hk_fp_stack_lo && here < hk_fp_stack_top ? hk_fp_stack_top : 1;
 }
 
-/* A frame pointer that may be read: inside the stack, above the previous one, aligned. */
+/* A frame pointer that may be read: inside the stack, above the previous one, aligned.
+ * Compared as integers below top - 16: a garbage frame pointer near the top of the address
+ * space (seen: 0xfffffffffffffff0 in GNU as) would wrap fp + 2 around to a small address. */
 static inline bool hk_fp_frame_ok(const uintptr_t *fp, const uintptr_t *prev, uintptr_t top)
 {
-    return fp > prev && ((uintptr_t)fp & 7) == 0 && (uintptr_t)(fp + 2) <= top;
+    uintptr_t a = (uintptr_t)fp;
+    return fp > prev && (a & 7) == 0 && top >= 2 * sizeof *fp && a <= top - 2 * sizeof *fp;
 }
 
 /* The walk: raw[1..] from the frame `fp` of hk_stack_capture, as unw_backtrace would give

@@ -2,6 +2,7 @@
 #include "hk_walk.h"
 #include "hk_heap.h"
 #include "hk_large.h"
+#include "hk_registry.h"
 #include "hk_side.h"
 
 void hk_walk_counters(struct hk_thread_stats *out, bool lock) { hk_heaps_sum(out, lock); }
@@ -95,4 +96,47 @@ void hk_walk_superslabs(struct hk_walk_ss_kind out[HK_WALK_SS_KINDS], bool lock)
     for (unsigned k = 0; k < HK_WALK_SS_KINDS; k++)
         out[k] = (struct hk_walk_ss_kind){0, 0, 0, 0, 0};
     hk_superslab_foreach(hk_walk_ss_summarize, out, lock);
+}
+
+/* Runs of consecutive chunks the registry records, lowest first. */
+static void hk_walk_registry(hk_walk_range_fn fn, void *ctx)
+{
+    uintptr_t run = 0, end = 0;
+    for (uintptr_t t = 0; t < (1u << HK_TOP_BITS); t++) {
+        _Atomic uint8_t *leaf =
+            (_Atomic uint8_t *)atomic_load_explicit(&hk_registry_top[t], HK_ACQUIRE);
+        for (uintptr_t k = 0; leaf && k < (1u << HK_LEAF_BITS); k++) {
+            if (atomic_load_explicit(&leaf[k], HK_RELAXED) == HK_CHUNK_NONE)
+                continue;
+            uintptr_t a = ((t << HK_LEAF_BITS) | k) << HK_CHUNK_SHIFT;
+            if (a != end) {
+                if (end)
+                    fn(ctx, run, end);
+                run = a;
+            }
+            end = a + HK_CHUNK_SIZE;
+        }
+    }
+    if (end)
+        fn(ctx, run, end);
+}
+
+struct hk_walk_range_ctx {
+    hk_walk_range_fn fn;
+    void *ctx;
+};
+
+static void hk_walk_side_table(struct hk_superslab *ss, void *arg)
+{
+    const struct hk_walk_range_ctx *w = arg;
+    if (ss->side)
+        w->fn(w->ctx, (uintptr_t)ss->side,
+              (uintptr_t)ss->side + (HK_SS_SIZE >> HK_GRANULE_SHIFT) * sizeof(struct hk_side));
+}
+
+void hk_walk_mappings(hk_walk_range_fn fn, void *ctx, bool lock)
+{
+    hk_walk_registry(fn, ctx);
+    struct hk_walk_range_ctx w = {fn, ctx};
+    hk_superslab_foreach(hk_walk_side_table, &w, lock);
 }

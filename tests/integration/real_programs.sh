@@ -7,25 +7,15 @@
 # Usage: real_programs.sh LIBHAKMEM WORKLOAD SRCDIR
 #   WORKLOAD: python | sort | gcc | git | sqlite3    (exit 77 if the program is missing)
 set -euo pipefail
-lib=$1 workload=$2 srcdir=$3
-[[ -f $lib ]] || { echo "missing $lib" >&2; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-real-$workload.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-export LC_ALL=C TZ=UTC
-unset HAKMEM_STATS HAKMEM_STATS_FILE HAKMEM_LEAK_CHECK HAKMEM_DUMP_DIR
-
-skip() { echo "SKIP: $*" >&2; exit 77; }
+source "$(dirname "$0")/checks.sh"
+setup real "$@"
 
 # The minimum number of allocations the busiest process must report.
 min_allocs=1000
 
 case $workload in
 python)
-    py=""
-    for c in /usr/bin/python3 "$(command -v python3 || true)"; do
-        if [[ -n $c && -x $c ]]; then py=$c; break; fi
-    done
-    [[ -n $py ]] || skip "python3 not found"
+    find_python
     min_allocs=100000
     cat >"$tmp/work.py" <<'PY'
 import hashlib, json, sys
@@ -76,19 +66,7 @@ sort)
 gcc)
     command -v gcc >/dev/null || skip "gcc not found"
     # A generated file with many functions, plus the API test itself.
-    awk 'BEGIN {
-        print "#include <stdio.h>\n#include <string.h>\n#include <stdlib.h>"
-        for (i = 0; i < 1500; i++) {
-            printf "struct s%d { int a[%d]; double d; char name[%d]; };\n", i, i % 17 + 1, i % 29 + 3
-            printf "int f%d(struct s%d *p, int x) { int r = x;\n", i, i
-            printf "  for (int j = 0; j < %d; j++) { switch ((x + j) %% 5) {\n", i % 17 + 1
-            printf "    case 0: r += p->a[j] * %d; break;\n    case 1: r ^= (int)(p->d * j); break;\n", i
-            printf "    case 2: r -= (int)strlen(p->name); break;\n    default: r = r * 31 + j; } }\n"
-            printf "  if (r > %d) r = f%d((struct s%d *)p, r - 1);\n", 100000 + i, (i > 0 ? i - 1 : 0), (i > 0 ? i - 1 : 0)
-            printf "  return r; }\n"
-        }
-        print "int main(void) { return 0; }"
-    }' >"$tmp/gen.c"
+    awk -v n=1500 -f "$srcdir/tests/integration/gen_c.awk" >"$tmp/gen.c"
     run() {
         gcc -O2 -g -c "$tmp/gen.c" -o "$tmp/gen.o"
         md5sum <"$tmp/gen.o"
@@ -161,16 +139,8 @@ rc=0
 ) >"$tmp/out.hakmem" 2>"$tmp/err.hakmem" || rc=$?
 
 fail=0
-if [[ $rc -ne 0 ]]; then
-    echo "FAIL: $workload under hakmem exited with status $rc" >&2
-    tail -n 30 "$tmp/err.hakmem" >&2
-    fail=1
-fi
-if ! cmp -s "$tmp/out.plain" "$tmp/out.hakmem"; then
-    echo "FAIL: $workload output differs under hakmem" >&2
-    diff "$tmp/out.plain" "$tmp/out.hakmem" | head -n 20 >&2 || true
-    fail=1
-fi
+check_status "$workload under hakmem" "$rc" "$tmp/err.hakmem"
+check_same "$workload output differs under hakmem" "$tmp/out.plain" "$tmp/out.hakmem"
 
 # A correct program must not draw a misuse report ("hakmem: error: ...").
 if grep -q '^hakmem: error' "$tmp/err.hakmem"; then

@@ -120,24 +120,31 @@ int main(void)
     expect_true(a[0] == a[1] && a[1] == a[2], "same site, ids %u %u %u", a[0], a[1], a[2]);
     expect_true(b != 0 && b != a[0], "site_b id %u vs site_a %u", b, a[0]);
 
-    const uintptr_t *f;
-    int n = hk_stack_frames(a[0], &f);
+    uintptr_t f[HK_STACK_MAX_DEPTH];
+    int n = hk_stack_frames(a[0], f);
     expect_true(n >= 3, "only %d frames", n);
     if (n >= 1)
         expect_true(f[0] > (uintptr_t)site_a && f[0] < (uintptr_t)site_a + 512,
                     "frame #0 %#lx is not in site_a (%p)", (unsigned long)f[0], (void *)site_a);
-    expect_true(hk_stack_frames(0, &f) == 0, "id 0 has frames");
-    expect_true(hk_stack_frames(1u << 30, &f) == 0, "an id never handed out has frames");
+    expect_true(hk_stack_frames(0, f) == 0, "id 0 has frames");
+    expect_true(hk_stack_frames(1u << 30, f) == 0, "an id never handed out has frames");
 
     uint32_t d = deep(40);
-    n = hk_stack_frames(d, &f);
+    n = hk_stack_frames(d, f);
     expect_true(n == 16, "deep stack: %d frames, HAKMEM_STACK_DEPTH=16", n);
 
-    const uint16_t *mods;
-    n = hk_stack_frame_modules(a[0], &mods);
-    expect_true(n >= 1 && mods[0] != HK_MODULE_NONE, "frame #0 has no module");
-    if (n >= 1 && mods[0] != HK_MODULE_NONE)
-        expect_true(hk_stack_module(mods[0])->is_main, "frame #0 is not in the executable");
+    const uint32_t *fids;
+    n = hk_stack_frame_ids(a[0], &fids);
+    uint16_t mod0 = n >= 1 ? hk_stack_frame_module(fids[0]) : HK_MODULE_NONE;
+    expect_true(mod0 != HK_MODULE_NONE, "frame #0 has no module");
+    if (mod0 != HK_MODULE_NONE)
+        expect_true(hk_stack_module(mod0)->is_main, "frame #0 is not in the executable");
+    expect_true(n >= 1 && hk_stack_frame_pc(fids[0]) == f[0], "frame #0's id names another pc");
+    /* Stacks share frames: site_a's and site_b's callers are the same frames. */
+    const uint32_t *fb;
+    int nb = hk_stack_frame_ids(b, &fb);
+    expect_true(n >= 2 && nb >= 2 && fids[n - 1] == fb[nb - 1],
+                "the outermost frame of two stacks from main has two ids");
 
     expect_true(hk_stack_guard_enter(), "guard already set");
     expect_true(site_a() == 0, "capture under the recursion guard must return 0");
