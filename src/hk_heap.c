@@ -40,23 +40,42 @@ static struct hk_dlist hk_heaps_free;        /* retired heaps ready for reuse */
 static uint32_t hk_heap_serial;
 static pthread_key_t hk_heap_key;
 
-/* Heap structs come from a small metadata arena (never from the allocator itself). */
+/* Heap structs come from a small metadata arena (never from the allocator itself). Each of
+ * its chunks starts with a struct hk_meta_chunk, on a list that only grows (pushed under
+ * hk_heaps_lock, read without it), so the leak check can leave the arena out of its roots:
+ * a heap's fast cache keeps the pointers of blocks it has handed out above its count. */
+struct hk_meta_chunk {
+    struct hk_meta_chunk *next;
+    size_t size;
+};
+static _Atomic(struct hk_meta_chunk *) hk_meta_chunks;
 static char *hk_meta_cur, *hk_meta_end;
 
 static void *hk_meta_alloc(size_t size)
 {
     size = hk_align_up(size, 64);
     if ((size_t)(hk_meta_end - hk_meta_cur) < size) {
-        size_t chunk = hk_align_up(size * 8, 64 * HK_KiB);
-        char *p = hk_os_map_meta(chunk);
-        if (!p)
+        size_t head = hk_align_up(sizeof(struct hk_meta_chunk), 64);
+        size_t chunk = hk_align_up(size * 8 + head, 64 * HK_KiB);
+        struct hk_meta_chunk *c = hk_os_map_meta(chunk);
+        if (!c)
             return NULL;
-        hk_meta_cur = p;
-        hk_meta_end = p + chunk;
+        c->size = chunk;
+        c->next = atomic_load_explicit(&hk_meta_chunks, HK_RELAXED);
+        atomic_store_explicit(&hk_meta_chunks, c, HK_RELEASE);
+        hk_meta_cur = (char *)c + head;
+        hk_meta_end = (char *)c + chunk;
     }
     void *p = hk_meta_cur;
     hk_meta_cur += size;
     return p;
+}
+
+void hk_heap_foreach_meta(void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx)
+{
+    for (struct hk_meta_chunk *c = atomic_load_explicit(&hk_meta_chunks, HK_ACQUIRE); c;
+         c = c->next)
+        fn(ctx, (uintptr_t)c, (uintptr_t)c + c->size);
 }
 
 static void hk_heap_exit_destructor(void *arg);

@@ -104,6 +104,8 @@ struct hk_class_info {
 extern struct hk_class_info hk_class_info[HK_NUM_CLASSES];
 
 void hk_heap_global_init(void);
+/* Calls fn on each chunk [lo, hi) of the heaps' metadata arena. */
+void hk_heap_foreach_meta(void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx);
 /* The calling thread's own heap (also in diagnostic mode, where hk_tls_heap stays on the
  * sentinel); NULL until the thread's first slow path creates it. */
 extern HK_TLS struct hk_heap *hk_tls_own;

@@ -27,14 +27,20 @@
 #define HK_LARGE_CACHED  0x484b4c4152474543ull   /* in the cache: a free now is a double free */
 #define HK_LARGE_HDR     128u   /* room for struct hk_large (checked below) */
 
-/* The cache absorbs churn of large blocks (mmap and munmap are system calls, and each
- * mapping costs a VMA). Entries unused for HK_LARGE_CACHE_AGE_NS go back to the OS (checked
- * when a block enters the cache), so a burst does not pin memory. How the sizes and the age
- * were chosen, with the measurements: docs/benchmarks.md, "large cache". */
+/* The cache absorbs churn of large blocks (mmap and munmap are system calls, each mapping
+ * costs a VMA, and every page of a new mapping faults again). It holds HK_LARGE_CACHE_BYTES_MAX
+ * or a quarter of the live large bytes, whichever is more, so a program with a big live set
+ * of large blocks reuses their pages as glibc's heap would. An entry goes back to the OS
+ * (checked when a block enters the cache) once it is older than HK_LARGE_CACHE_AGE_NS and
+ * HK_LARGE_CACHE_AGE_FREES large frees have entered after it: a burst does not pin memory,
+ * and a program that frees one large block now and then (slow work between) still reuses
+ * it. How the sizes and the age were chosen, with the measurements: docs/benchmarks.md,
+ * "large cache". */
 #define HK_LARGE_CACHE_MAX        64
 #define HK_LARGE_CACHE_ENTRY_MAX  (32 * HK_MiB)
 #define HK_LARGE_CACHE_BYTES_MAX  (64 * HK_MiB)
 #define HK_LARGE_CACHE_AGE_NS     (50ull * 1000 * 1000)
+#define HK_LARGE_CACHE_AGE_FREES  16u
 
 /* Header at the base of every large mapping. */
 struct hk_large {
@@ -49,6 +55,7 @@ struct hk_large {
     uint32_t stack;                  /* diagnostic mode: allocation stack id */
     uint32_t diag;                   /* on the live list */
     uint64_t cached_ns;              /* when it entered the cache */
+    uint64_t cached_seq;             /* hk_large_cache_seq then */
 };
 
 _Static_assert(sizeof(struct hk_large) + HK_FRONT_GUARD <= HK_LARGE_HDR,
@@ -63,6 +70,8 @@ static struct hk_dlist hk_large_kept;       /* by link */
 static atomic_uint hk_large_kept_count;    /* peeked without the lock */
 static atomic_uint hk_large_cache_count;   /* peeked without the lock */
 static size_t hk_large_cache_bytes;
+static uint64_t hk_large_cache_seq;        /* blocks that entered the cache, ever */
+static atomic_size_t hk_large_live_bytes;  /* mapped bytes of the live large blocks */
 static atomic_size_t hk_large_limit; /* requests above this fail without a mapping attempt */
 
 static inline size_t hk_large_usable(const struct hk_large *l)
@@ -186,7 +195,9 @@ static struct hk_large *hk_kept_take(size_t need)
     return best;
 }
 
-/* A cached mapping that fits `need` bytes without wasting more than half of it. */
+/* The smallest cached mapping that holds `need` bytes. Its pages are resident (the cache
+ * keeps them so that a reuse does not fault): when more than half of it is beyond `need`,
+ * that part is given back (one madvise instead of a new mapping's page faults). */
 static struct hk_large *hk_cache_take(size_t need)
 {
     if (!atomic_load_explicit(&hk_large_cache_count, HK_RELAXED))
@@ -194,13 +205,13 @@ static struct hk_large *hk_cache_take(size_t need)
     hk_lock(&hk_large_lock);
     struct hk_large *fit = NULL;
     HK_DLIST_FOREACH(l, &hk_large_cache, struct hk_large, link)
-        if (l->map_size >= need && l->map_size / 2 <= need) {
+        if (l->map_size >= need && (!fit || l->map_size < fit->map_size))
             fit = l;
-            break;
-        }
     if (fit)
         hk_cache_remove(fit);
     hk_unlock(&hk_large_lock);
+    if (fit && fit->map_size / 2 > need)
+        (void)hk_os_discard((char *)fit + need, fit->map_size - need);   /* only RSS at stake */
     return fit;
 }
 
@@ -268,6 +279,7 @@ static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
     l->stack = 0;
     atomic_thread_fence(memory_order_release);
     l->magic = HK_LARGE_MAGIC;
+    atomic_fetch_add_explicit(&hk_large_live_bytes, l->map_size, HK_RELAXED);
     HK_PSTAT_ADD(large_allocs, 1);
     HK_PSTAT_ADD(large_bytes_requested, size);
     return (char *)l + user_off;
@@ -377,6 +389,8 @@ void hk_large_free(void *p, unsigned kind)
     if (HK_UNLIKELY(hk_diag_on) && !hk_large_diag_free(l, p))
         return;
     HK_PSTAT_ADD(large_frees, 1);
+    size_t live = atomic_fetch_sub_explicit(&hk_large_live_bytes, l->map_size, HK_RELAXED) -
+                  l->map_size;
     if (l->map_size > HK_LARGE_CACHE_ENTRY_MAX) {
         hk_large_unmap(l);
         return;
@@ -387,14 +401,16 @@ void hk_large_free(void *p, unsigned kind)
     hk_lock(&hk_large_lock);
     l->magic = HK_LARGE_CACHED;
     hk_dlist_insert(&hk_large_cache, &l->link);
+    l->cached_seq = ++hk_large_cache_seq;
     hk_large_cache_count++;
     hk_large_cache_bytes += l->map_size;
+    size_t cap = live / 4 > HK_LARGE_CACHE_BYTES_MAX ? live / 4 : HK_LARGE_CACHE_BYTES_MAX;
     /* Evict the oldest entries beyond the limits or past their age (unmapped outside the
      * lock below). The list is most recent first, so the oldest is at the tail. */
     struct hk_large *t = HK_LARGE_OF(hk_dlist_last(&hk_large_cache));
-    while (t && (hk_large_cache_count > HK_LARGE_CACHE_MAX ||
-                 hk_large_cache_bytes > HK_LARGE_CACHE_BYTES_MAX ||
-                 now - t->cached_ns > HK_LARGE_CACHE_AGE_NS)) {
+    while (t && (hk_large_cache_count > HK_LARGE_CACHE_MAX || hk_large_cache_bytes > cap ||
+                 (now - t->cached_ns > HK_LARGE_CACHE_AGE_NS &&
+                  hk_large_cache_seq - t->cached_seq >= HK_LARGE_CACHE_AGE_FREES))) {
         struct hk_large *prev = HK_LARGE_OF(t->link.prev);
         hk_cache_remove(t);
         hk_dlist_insert(&evict, &t->link);

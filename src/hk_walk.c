@@ -137,6 +137,7 @@ static void hk_walk_side_table(struct hk_superslab *ss, void *arg)
 void hk_walk_mappings(hk_walk_range_fn fn, void *ctx, bool lock)
 {
     hk_walk_registry(fn, ctx);
+    hk_heap_foreach_meta(fn, ctx);
     struct hk_walk_range_ctx w = {fn, ctx};
     hk_superslab_foreach(hk_walk_side_table, &w, lock);
 }

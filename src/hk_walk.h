@@ -66,8 +66,8 @@ extern const char *const hk_walk_ss_kind_names[HK_WALK_SS_KINDS];
 void hk_walk_superslabs(struct hk_walk_ss_kind out[HK_WALK_SS_KINDS], bool lock);
 
 /* The memory the allocator has mapped for blocks: every run of 2 MiB chunks the registry
- * records (SuperSlabs; large blocks live or cached, each to the end of its last chunk), then
- * every SuperSlab's side table. In no order. The leak check skips them when it scans the
+ * records (SuperSlabs; large blocks live or cached, each to the end of its last chunk), the
+ * heaps' metadata arena, then every SuperSlab's side table. In no order. The leak check skips them when it scans the
  * process's own mappings (its free blocks and cached mappings hold stale pointers). */
 typedef void (*hk_walk_range_fn)(void *ctx, uintptr_t lo, uintptr_t hi);
 void hk_walk_mappings(hk_walk_range_fn fn, void *ctx, bool lock);
