@@ -59,13 +59,15 @@
 #define HK_DUMP_MISUSE_KEYS(X)                                                          \
     X(kind) X(addr) X(class) X(thread) X(state) X(size) X(alloc_thread)
 #define HK_DUMP_MODULE_KEYS(X) X(id) X(base) X(end) X(loaded) X(path)
-#define HK_DUMP_STACK_KEYS(X) X(id) X(blocks) X(bytes) X(kind) X(frames)
+#define HK_DUMP_STACK_KEYS(X) X(id) X(blocks) X(bytes) X(kind) X(held_blocks) X(held_bytes) X(frames)
 
 /* "fatal signal N (NAME) at address 0x.." (a fault) or "sent by pid N" (kill, abort),
  * then " in pid N; counters follow". */
 #define HK_LOG_PREFIX_FATAL "fatal signal "
 #define HK_LOG_PREFIX_DUMP_WRITTEN "dump written to "
 #define HK_LOG_PREFIX_LEAK_NO_MEMORY "leak report: not enough memory for the check"
+/* The leak tracker's own memory and what the check took (diagnostic cost, no finding). */
+#define HK_LOG_PREFIX_LEAK_TRACKER "tracker: "
 
 /* Lines hakmem prints on its log (after "hakmem: ") that carry no numbers of their own,
  * by the text they start with: the writer prints these prefixes and hkdump knows them all.
@@ -78,6 +80,7 @@
     X(leak_more, "... and ")                                                            \
     X(leak_reachable, "still reachable blocks are not listed")                          \
     X(leak_suppressed, "suppressed ")                                                   \
+    X(leak_tracker, HK_LOG_PREFIX_LEAK_TRACKER)                                         \
     X(live_skipped, "live reports skipped: ")
 
 #endif

@@ -30,7 +30,11 @@ static void hk_dump_stack(struct hk_out *o, const struct hk_group *g)
     hk_dump_rec_u64(o, "id", g->stack);
     hk_dump_rec_u64(o, "blocks", g->blocks);
     hk_dump_rec_u64(o, "bytes", g->bytes);
-    hk_out_str(o, g->kind == HK_KIND_LOST ? " kind=lost" : " kind=reachable");
+    hk_dump_rec_str(o, "kind", hk_leak_kind_name(g));
+    if (g->held_blocks) {
+        hk_dump_rec_u64(o, "held_blocks", g->held_blocks);
+        hk_dump_rec_u64(o, "held_bytes", g->held_bytes);
+    }
     hk_out_str(o, " frames=");
     for (int i = 0; i < n; i++) {
         if (i)

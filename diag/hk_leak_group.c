@@ -1,6 +1,7 @@
-/* The leak check's groups: the live blocks of one allocation stack and one kind (lost or
- * still reachable) make one record of the reports, with its block count, bytes and size
- * range; the groups are ordered most bytes first. */
+/* The leak check's groups: the live blocks of one allocation stack and one kind (lost
+ * directly, lost indirectly, still reachable) make one record of the reports, with its block
+ * count, bytes and size range; a direct group also counts the indirect blocks its blocks
+ * hold. The groups are ordered direct, indirect, reachable, and most bytes first in each. */
 #include "hk_internal.h"
 #include "hk_leak.h"
 #include "hk_leak_int.h"
@@ -10,10 +11,18 @@
 
 #include <stdint.h>
 
+/* 0 direct, 1 indirect, 2 reachable: the order of the report. */
+static int hk_group_rank(const struct hk_group *g)
+{
+    return g->kind == HK_KIND_REACHABLE ? 2 : g->indirect;
+}
+
 static bool hk_group_before(const struct hk_group *a, const struct hk_group *b)
 {
-    if (a->bytes != b->bytes)
-        return a->bytes > b->bytes;
+    if (hk_group_rank(a) != hk_group_rank(b))
+        return hk_group_rank(a) < hk_group_rank(b);
+    if (a->bytes + a->held_bytes != b->bytes + b->held_bytes)
+        return a->bytes + a->held_bytes > b->bytes + b->held_bytes;
     if (a->blocks != b->blocks)
         return a->blocks > b->blocks;
     return a->stack < b->stack;
@@ -34,18 +43,44 @@ static void hk_order_swap(void *ctx, size_t i, size_t j)
     r->order[j] = t;
 }
 
-/* One block into its group; map: slot stack * 2 + kind -> group index + 1. */
-static void hk_group_add(struct hk_run *r, uint32_t *map, const struct hk_lb *x)
+enum { HK_SLOT_DIRECT, HK_SLOT_INDIRECT, HK_SLOT_REACHABLE, HK_SLOTS };
+
+/* The group of stack and slot, made when it is first needed; map: stack * HK_SLOTS + slot ->
+ * group index + 1. */
+static struct hk_group *hk_group_of(struct hk_run *r, uint32_t *map, uint32_t stack, int slot)
 {
-    size_t slot = (size_t)x->stack * 2 + (x->reach ? 1 : 0);
-    if (!map[slot]) {
+    uint32_t *m = &map[(size_t)stack * HK_SLOTS + (size_t)slot];
+    if (!*m) {
         struct hk_group *g = &r->g[r->ng++];
-        g->stack = x->stack;
-        g->kind = x->reach ? HK_KIND_REACHABLE : HK_KIND_LOST;
-        g->smin = g->smax = x->size;
-        map[slot] = (uint32_t)r->ng;
+        g->stack = stack;
+        g->kind = slot == HK_SLOT_REACHABLE ? HK_KIND_REACHABLE : HK_KIND_LOST;
+        g->indirect = slot == HK_SLOT_INDIRECT;
+        g->smin = SIZE_MAX;
+        *m = (uint32_t)r->ng;
     }
-    struct hk_group *g = &r->g[map[slot] - 1];
+    return &r->g[*m - 1];
+}
+
+static bool hk_tracked(const struct hk_lb *x, uint32_t ns)
+{
+    return x->stack && x->stack <= ns;
+}
+
+/* Block i into its group, and an indirect one into the count its leader's group holds. */
+static void hk_group_add(struct hk_run *r, uint32_t *map, size_t i, uint32_t ns)
+{
+    const struct hk_lb *x = &r->b[i];
+    int slot = HK_SLOT_REACHABLE;
+    if (x->reach != HK_REACH_ROOT) {
+        size_t lead = hk_leak_leader(r, i);
+        slot = lead == i ? HK_SLOT_DIRECT : HK_SLOT_INDIRECT;
+        if (slot == HK_SLOT_INDIRECT && hk_tracked(&r->b[lead], ns)) {
+            struct hk_group *h = hk_group_of(r, map, r->b[lead].stack, HK_SLOT_DIRECT);
+            h->held_blocks++;
+            h->held_bytes += x->size;
+        }
+    }
+    struct hk_group *g = hk_group_of(r, map, x->stack, slot);
     g->blocks++;
     g->bytes += x->size;
     if (x->size < g->smin)
@@ -68,6 +103,10 @@ static void hk_group_totals(struct hk_run *r)
             r->stacks[g->kind]++;
             r->blocks[g->kind] += g->blocks;
             r->bytes[g->kind] += g->bytes;
+            if (g->indirect) {
+                r->indirect_blocks += g->blocks;
+                r->indirect_bytes += g->bytes;
+            }
         }
         r->order[i] = (uint32_t)i;
     }
@@ -78,7 +117,7 @@ static void hk_group_totals(struct hk_run *r)
 bool hk_leak_group(struct hk_run *r)
 {
     uint32_t ns = hk_stack_count();
-    size_t slots = ((size_t)ns + 1) * 2, map_len;
+    size_t slots = ((size_t)ns + 1) * HK_SLOTS, map_len;
     uint32_t *map = hk_leak_run_map(slots * sizeof *map, &map_len);
     size_t maxg = r->nb < slots ? r->nb : slots;
     r->g = hk_leak_run_map((maxg + 1) * sizeof *r->g, &r->g_len);
@@ -90,14 +129,19 @@ bool hk_leak_group(struct hk_run *r)
     }
     for (size_t i = 0; i < r->nb; i++) {
         const struct hk_lb *x = &r->b[i];
-        if (!x->stack || x->stack > ns) {
+        if (!hk_tracked(x, ns)) {
             r->untracked_blocks++;
             r->untracked_bytes += x->size;
         } else {
-            hk_group_add(r, map, x);
+            hk_group_add(r, map, i, ns);
         }
     }
     hk_leak_run_unmap(map, map_len);
     hk_group_totals(r);
     return true;
+}
+
+const char *hk_leak_kind_name(const struct hk_group *g)
+{
+    return g->kind == HK_KIND_REACHABLE ? "reachable" : g->indirect ? "indirect" : "direct";
 }

@@ -90,6 +90,8 @@ static void hk_emit_summary(struct hk_emit *e, const struct hk_run *r)
     hk_emit_u64(e, "lost_stacks", r->stacks[0]);
     hk_emit_u64(e, "lost_blocks", r->blocks[0]);
     hk_emit_u64(e, "lost_bytes", r->bytes[0]);
+    hk_emit_json_u64(e, "indirect_blocks", r->indirect_blocks);
+    hk_emit_json_u64(e, "indirect_bytes", r->indirect_bytes);
     hk_emit_u64(e, "reachable_stacks", r->stacks[1]);
     hk_emit_u64(e, "reachable_blocks", r->blocks[1]);
     hk_emit_u64(e, "reachable_bytes", r->bytes[1]);
@@ -100,6 +102,8 @@ static void hk_emit_summary(struct hk_emit *e, const struct hk_run *r)
     hk_emit_json_u64(e, "frames_recorded", hk_stack_frame_count());
     hk_emit_json_u64(e, "tracker_bytes", hk_leak_arena_used());
     hk_emit_json_u64(e, "roots_mapped_bytes", r->maps_bytes);
+    hk_emit_json_u64(e, "unscanned_mappings", r->huge_maps);
+    hk_emit_json_u64(e, "unscanned_mapping_bytes", r->huge_maps_bytes);
     hk_emit_obj_end(e);
 }
 
@@ -116,7 +120,9 @@ static void hk_emit_records(struct hk_emit *e, const struct hk_run *r)
         hk_emit_cell_u64(e, "blocks", 10, g->blocks);
         hk_emit_cell_u64(e, "bytes", 12, g->bytes);
         hk_emit_cell_u64(e, "stack", 8, g->stack);
-        hk_emit_str(e, "kind", g->kind == HK_KIND_LOST ? "lost" : "reachable");
+        hk_emit_str(e, "kind", hk_leak_kind_name(g));
+        hk_emit_json_u64(e, "held_blocks", g->held_blocks);
+        hk_emit_json_u64(e, "held_bytes", g->held_bytes);
         hk_emit_json_u64(e, "size_min", g->smin);
         hk_emit_json_u64(e, "size_max", g->smax);
         hk_emit_frames(e, g->stack);

@@ -13,7 +13,10 @@
  *   - shared mappings and the kernel's ([vvar], [vdso]).
  * Pages never touched read as zeros and are skipped (/proc/self/pagemap), so a large
  * reservation costs no page tables; the rest is copied out with process_vm_readv, so a
- * mapping that another thread unmaps meanwhile is an error code, not a fault. */
+ * mapping that another thread unmaps meanwhile is an error code, not a fault. Reading the
+ * page map still costs 8 bytes a page of address space, so a mapping larger than
+ * HK_LEAK_MAPS_SCAN_MAX (a sanitizer's shadow, a reservation of terabytes) is left out and
+ * reported as not checked. */
 #include "hk_internal.h"
 #include "hk_leak_int.h"
 #include "hk_leak_run.h"
@@ -188,6 +191,8 @@ struct hk_maps_scan {
     bool direct;            /* process_vm_readv refused: the memory is read in place */
     char *buf;              /* the copy */
     size_t buf_len;
+    uint64_t *ent;          /* page map entries */
+    size_t ent_len;         /* bytes */
 };
 
 /* Up to buf_len bytes of [lo, hi): a copy, or the memory itself when the kernel refuses
@@ -251,11 +256,11 @@ static void hk_scan_copy(struct hk_maps_scan *s, uintptr_t lo, uintptr_t hi)
 static void hk_scan_touched(struct hk_maps_scan *s, uintptr_t lo, uintptr_t hi)
 {
     size_t pg = hk_os_page_size();
-    uint64_t ent[64];   /* small: this frame lies in the part of the stack that is scrubbed */
+    uint64_t *ent = s->ent;
     while (lo < hi) {
         size_t n = (hi - lo) / pg;
-        if (n > sizeof ent / sizeof ent[0])
-            n = sizeof ent / sizeof ent[0];
+        if (n > s->ent_len / sizeof ent[0])
+            n = s->ent_len / sizeof ent[0];
         ssize_t k = s->pagemap < 0 ? -1
                                    : pread(s->pagemap, ent, n * sizeof ent[0],
                                            (off_t)(lo / pg * sizeof ent[0]));
@@ -295,6 +300,17 @@ static void hk_scan_mapping(struct hk_maps_scan *s, uintptr_t lo, uintptr_t hi, 
     }
 }
 
+/* A wanted mapping, unless it is too large to scan. */
+static void hk_scan_root_mapping(struct hk_maps_scan *s, const struct hk_maps_line *l, size_t *k)
+{
+    if (l->hi - l->lo > HK_LEAK_MAPS_SCAN_MAX) {
+        s->r->huge_maps++;
+        s->r->huge_maps_bytes += l->hi - l->lo;
+        return;
+    }
+    hk_scan_mapping(s, l->lo, l->hi, k);
+}
+
 /* Every mapping /proc/self/maps lists that is wanted, less what is skipped. */
 static void hk_maps_scan_all(struct hk_maps_scan *s, struct hk_maps_reader *m)
 {
@@ -309,7 +325,7 @@ static void hk_maps_scan_all(struct hk_maps_scan *s, struct hk_maps_reader *m)
         if (!hk_maps_parse(line, &l))
             continue;
         if (hk_maps_wanted(&l) && !hk_is_thread_stack(s, &l, guard_hi))
-            hk_scan_mapping(s, l.lo, l.hi, &k);
+            hk_scan_root_mapping(s, &l, &k);
         if (!memcmp(l.perm, "---", 3))
             guard_hi = l.hi;
     }
@@ -323,10 +339,13 @@ void hk_leak_scan_mappings(struct hk_run *r)
     /* Mapped first, so that they are skipped too (the copy holds what it copied). */
     size_t m_len;
     struct hk_maps_reader *m = hk_leak_run_map(sizeof *m, &m_len);
-    struct hk_maps_scan s = {r, -1, false, NULL, 0};
+    struct hk_maps_scan s = {r, -1, false, NULL, 0, NULL, 0};
     s.buf = hk_leak_run_map((size_t)64 << 10, &s.buf_len);
-    if (m && s.buf && hk_skip_build(r))
+    s.ent = hk_leak_run_map((size_t)64 << 10, &s.ent_len);
+    if (m && s.buf && s.ent && hk_skip_build(r))
         hk_maps_scan_all(&s, m);
+    if (s.ent)
+        hk_leak_run_unmap(s.ent, s.ent_len);
     if (s.buf)
         hk_leak_run_unmap(s.buf, s.buf_len);
     if (m)

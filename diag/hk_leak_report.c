@@ -2,6 +2,7 @@
  * totals, one record per group with its symbolized stack, the suppressions that hit, what
  * was not checked; and the stacks that misuse reports print. */
 #include "hk_log.h"
+#include "hk_dump_format.h"
 #include "hk_emit.h"
 #include "hk_internal.h"
 #include "hk_leak.h"
@@ -122,7 +123,7 @@ void hk_leak_print_stack(struct hk_out *o, uint32_t stack)
 /* The first line: lost, still reachable and suppressed, in all. */
 static void hk_report_totals(struct hk_out *o, const struct hk_run *r, bool final)
 {
-    static const char *const what[] = {" lost; ", " still reachable; "};
+    static const char *const what[] = {" lost", " still reachable"};
     hk_out_str(o, final ? "hakmem: leak report: " : "hakmem: leak report (on demand): ");
     for (int k = 0; k < 2; k++) {
         hk_out_plural(o, r->stacks[k], "stack", "stacks");
@@ -131,6 +132,14 @@ static void hk_report_totals(struct hk_out *o, const struct hk_run *r, bool fina
         hk_out_str(o, ", ");
         hk_out_bytes(o, r->bytes[k]);
         hk_out_str(o, what[k]);
+        if (k == HK_KIND_LOST && r->indirect_blocks) {
+            hk_out_str(o, " (");
+            hk_out_plural(o, r->indirect_blocks, "block", "blocks");
+            hk_out_str(o, ", ");
+            hk_out_bytes(o, r->indirect_bytes);
+            hk_out_str(o, " of it indirectly)");
+        }
+        hk_out_str(o, "; ");
     }
     hk_out_plural(o, r->supp_stacks, "stack", "stacks");
     hk_out_str(o, " suppressed (");
@@ -147,14 +156,23 @@ static void hk_report_group(struct hk_out *o, const struct hk_group *g, unsigned
     hk_out_u64(o, g->blocks);
     hk_out_str(o, g->blocks == 1 ? " block, " : " blocks, ");
     hk_out_u64(o, g->bytes);
-    hk_out_str(o, g->kind == HK_KIND_LOST ? " bytes lost (sizes " :
-                                            " bytes still reachable (sizes ");
+    hk_out_str(o, g->kind == HK_KIND_REACHABLE ? " bytes still reachable (sizes "
+                  : g->indirect                ? " bytes lost indirectly (sizes "
+                                               : " bytes lost directly (sizes ");
     hk_out_u64(o, g->smin);
     if (g->smax != g->smin) {
         hk_out_str(o, "..");
         hk_out_u64(o, g->smax);
     }
-    hk_out_str(o, "), allocated at:\n");
+    hk_out_char(o, ')');
+    if (g->held_blocks) {
+        hk_out_str(o, ", holding ");
+        hk_out_u64(o, g->held_blocks);
+        hk_out_str(o, g->held_blocks == 1 ? " block, " : " blocks, ");
+        hk_out_u64(o, g->held_bytes);
+        hk_out_str(o, " bytes lost indirectly");
+    }
+    hk_out_str(o, ", allocated at:\n");
     hk_print_frames(o, g->stack);
 }
 
@@ -216,7 +234,7 @@ static void hk_report_tracker(struct hk_out *o, const struct hk_run *r)
 {
     uint32_t stacks = hk_stack_count();
     uint64_t bytes = hk_leak_arena_used();
-    hk_out_str(o, "hakmem: tracker: ");
+    hk_out_str(o, "hakmem: " HK_LOG_PREFIX_LEAK_TRACKER);
     hk_out_plural(o, stacks, "stack", "stacks");
     hk_out_str(o, ", ");
     hk_out_plural(o, hk_stack_frame_count(), "distinct frame", "distinct frames");
@@ -253,6 +271,15 @@ void hk_leak_print_report(const struct hk_run *r, int fd, bool final)
         hk_out_bytes(&o, r->untracked_bytes);
         hk_out_str(&o, " without a stack (allocated before tracking started or by the "
                        "unwinder)\n");
+    }
+    if (r->huge_maps) {
+        hk_out_str(&o, "hakmem: not checked: ");
+        hk_out_plural(&o, r->huge_maps, "mapping", "mappings");
+        hk_out_str(&o, ", ");
+        hk_out_bytes(&o, r->huge_maps_bytes);
+        hk_out_str(&o, " of address space, each too large to scan as roots (over ");
+        hk_out_bytes(&o, HK_LEAK_MAPS_SCAN_MAX);
+        hk_out_str(&o, ")\n");
     }
     hk_report_tracker(&o, r);
     hk_out_flush(&o);

@@ -20,7 +20,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The two kinds the totals count and HAKMEM_LEAK_REPORT selects; a lost group is direct or
+ * indirect besides (struct hk_group). */
 enum { HK_KIND_LOST = 0, HK_KIND_REACHABLE = 1 };
+
+/* hk_lb.reach: HK_REACH_LOST not reached from the roots, HK_REACH_ROOT reached from them, and
+ * after the second pass (hk_leak_scan.c) every lost block is HK_REACH_CLIQUE + i, in the clique
+ * of block i: reached from i through lost blocks only. A leader (i itself) that another flood
+ * reaches joins that clique, so a chain of leaders ends at the block that holds them all;
+ * blocks at the end of their chain are the direct leaks, the others indirect. */
+enum { HK_REACH_LOST = 0, HK_REACH_ROOT = 1, HK_REACH_CLIQUE = 2 };
 
 /* One live block of the snapshot, sorted by address. */
 struct hk_lb {
@@ -35,12 +44,15 @@ struct hk_range {
     uintptr_t lo, hi;
 };
 
-/* The blocks of one stack and one kind. */
+/* The blocks of one stack and one kind; a lost group is either direct (held by no other lost
+ * block) or indirect (held only by lost blocks). */
 struct hk_group {
     uint32_t stack;
     uint8_t kind;
+    uint8_t indirect;      /* lost, and each block held by another lost block */
     uint8_t supp;          /* 0 no, 1 by the file, 2 by the built-in list */
     uint64_t blocks, bytes;
+    uint64_t held_blocks, held_bytes;   /* direct: the indirect blocks its blocks hold */
     size_t smin, smax;
 };
 
@@ -53,6 +65,9 @@ struct hk_supp {
     uint64_t hits_stacks, hits_blocks;
 };
 
+/* The largest mapping the leak check scans as a root: 64 GiB is 128 MiB of page map. */
+#define HK_LEAK_MAPS_SCAN_MAX ((uint64_t)64 << 30)
+
 struct hk_run {
     uint64_t start_ns;     /* when the check began (hk_os_monotonic_ns) */
     struct hk_lb *b;
@@ -64,12 +79,15 @@ struct hk_run {
     uintptr_t minp, maxp;
     uint32_t *work;        /* flood-fill work stack (block indices) */
     size_t nwork, work_len;
+    uint32_t mark;         /* what a block found now becomes: HK_REACH_ROOT or a clique */
     /* totals per kind (index HK_KIND_*) of unsuppressed tracked blocks */
     uint64_t stacks[2], blocks[2], bytes[2];
+    uint64_t indirect_blocks, indirect_bytes;   /* of the lost, those held by lost blocks */
     uint64_t supp_stacks, supp_blocks, supp_bytes;
     uint64_t untracked_blocks, untracked_bytes;
     uint64_t roots_bytes;
     uint64_t maps_bytes;   /* of those, in the program's own mappings */
+    uint64_t huge_maps, huge_maps_bytes;   /* mappings too large to scan (hk_leak_maps.c) */
     struct hk_range *skip; /* what the scan of the mappings skips (hk_leak_maps.c) */
     size_t nskip, skip_len;
     bool skip_failed;
@@ -110,9 +128,11 @@ void hk_leak_with_analysis(void (*fn)(struct hk_run *r, void *arg), void *arg);
 
 /* ---- hk_leak_scan.c ---- */
 
-/* Fills r->b with the live blocks, sorted by address, and marks those reachable from the
- * roots; false when memory for it could not be mapped. */
+/* Fills r->b with the live blocks, sorted by address, marks those reachable from the roots
+ * and puts each lost block in a clique; false when memory for it could not be mapped. */
 bool hk_leak_scan(struct hk_run *r);
+/* The leader of block i's clique (i lost): i itself for a direct leak. */
+size_t hk_leak_leader(struct hk_run *r, size_t i);
 
 /* Scans [lo, hi) for pointers into live blocks (marking them, to be flooded). */
 void hk_leak_scan_range(struct hk_run *r, uintptr_t lo, uintptr_t hi);
@@ -133,9 +153,12 @@ uint8_t hk_leak_suppressed(struct hk_run *r, const struct hk_group *g);
 
 /* ---- hk_leak_group.c ---- */
 
-/* Groups r's blocks by stack and kind, applies the suppressions, sums the totals and
- * orders the groups (r->order, most bytes first); false without memory. */
+/* Groups r's blocks by stack and kind (direct, indirect, reachable), gives each direct group
+ * the indirect blocks it holds, applies the suppressions, sums the totals and orders the
+ * groups (r->order: direct, indirect, reachable; most bytes first); false without memory. */
 bool hk_leak_group(struct hk_run *r);
+/* "direct", "indirect" or "reachable": the kind the JSON report and the dump write. */
+const char *hk_leak_kind_name(const struct hk_group *g);
 
 /* ---- hk_leak_report.c ---- */
 

@@ -2,7 +2,8 @@
  * then a conservative reachability scan from the roots, as LeakSanitizer does: the calling
  * thread's registers and stack, the writable segments and TLS blocks of every loaded object
  * but hakmem, the program's own writable mappings (hk_leak_maps.c), and from there every
- * reachable block. The other threads run meanwhile: the
+ * reachable block. A second pass over the lost blocks tells direct leaks from indirect ones
+ * (the cliques of valgrind's memcheck; hk_leak_run.h). The other threads run meanwhile: the
  * reads race by design. */
 #include "hk_internal.h"
 #include "hk_leak_int.h"
@@ -41,7 +42,7 @@ static void hk_fill_cb(void *ctx, const struct hk_walk_block *b)
     x->ptr = (uintptr_t)b->ptr;
     x->size = b->size;
     x->stack = b->alloc_stack;
-    x->reach = 0;
+    x->reach = HK_REACH_LOST;
 }
 
 /* The live blocks by address (hk_sort.h). */
@@ -93,6 +94,20 @@ static inline ssize_t hk_block_at(const struct hk_run *r, uintptr_t a)
     return a - x->ptr < (x->size ? x->size : 1) ? (ssize_t)(lo - 1) : -1;
 }
 
+/* Block i, found by the scan: a block not reached before joins r->mark (to be flooded); the
+ * leader of an earlier clique joins the clique being flooded, with its own (they hold no
+ * pointer to this one, or the earlier flood would have taken it). */
+static inline void hk_take(struct hk_run *r, size_t i)
+{
+    uint32_t v = r->b[i].reach;
+    if (v == HK_REACH_LOST) {
+        r->b[i].reach = r->mark;
+        r->work[r->nwork++] = (uint32_t)i;
+    } else if (v == HK_REACH_CLIQUE + i && v != r->mark) {
+        r->b[i].reach = r->mark;
+    }
+}
+
 /* Reads the program's memory while its other threads run: the leak check is a conservative
  * snapshot by design, so ThreadSanitizer is told these reads are meant to race. */
 HK_RACY_READ void hk_leak_scan_range(struct hk_run *r, uintptr_t lo, uintptr_t hi)
@@ -105,10 +120,8 @@ HK_RACY_READ void hk_leak_scan_range(struct hk_run *r, uintptr_t lo, uintptr_t h
         if (v < r->minp || v >= r->maxp)
             continue;
         ssize_t i = hk_block_at(r, v);
-        if (i >= 0 && !r->b[i].reach) {
-            r->b[i].reach = 1;
-            r->work[r->nwork++] = (uint32_t)i;
-        }
+        if (i >= 0)
+            hk_take(r, (size_t)i);
     }
 }
 
@@ -191,6 +204,34 @@ static HK_NOINLINE void hk_scrub_dead_stack(void)
         buf[i] = 0;
 }
 
+size_t hk_leak_leader(struct hk_run *r, size_t i)
+{
+    size_t lead = i;
+    while (r->b[lead].reach - HK_REACH_CLIQUE != lead)
+        lead = r->b[lead].reach - HK_REACH_CLIQUE;
+    while (i != lead) {   /* the chain points straight at its end from now on */
+        size_t next = r->b[i].reach - HK_REACH_CLIQUE;
+        r->b[i].reach = (uint32_t)(HK_REACH_CLIQUE + lead);
+        i = next;
+    }
+    return lead;
+}
+
+/* The second pass: each lost block that no flood has reached leads a clique of its own,
+ * flooded through the lost blocks. In address order, so that one of a cycle of lost blocks
+ * (none held from outside it) leads it. */
+static void hk_cliques(struct hk_run *r)
+{
+    for (size_t i = 0; i < r->nb; i++) {
+        if (r->b[i].reach != HK_REACH_LOST)
+            continue;
+        r->mark = (uint32_t)(HK_REACH_CLIQUE + i);
+        r->b[i].reach = r->mark;
+        r->work[r->nwork++] = (uint32_t)i;
+        hk_flood(r);
+    }
+}
+
 static HK_NOINLINE void hk_mark(struct hk_run *r)
 {
     /* Registers: callee-saved ones spilled into this frame, the rest saved by callers. The
@@ -199,6 +240,7 @@ static HK_NOINLINE void hk_mark(struct hk_run *r)
     memset(&regs, 0, sizeof regs);
     __builtin_unwind_init();
     setjmp(regs);
+    r->mark = HK_REACH_ROOT;
     hk_scan_own_stack(r);
     hk_flood(r);
     dl_iterate_phdr(hk_root_visit, r);
@@ -216,5 +258,6 @@ HK_NOINLINE bool hk_leak_scan(struct hk_run *r)
     hk_scrub_dead_stack();   /* before and after hk_mark, from the same frame */
     hk_mark(r);
     hk_scrub_dead_stack();
+    hk_cliques(r);
     return true;
 }

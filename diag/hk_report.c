@@ -103,7 +103,7 @@ void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope)
 
     hk_emit_begin(e);
     hk_emit_obj_begin(e, NULL, "stats");
-    hk_emit_u64(e, "version", HAKMEM_STATS_VERSION);
+    hk_emit_u64(e, "version", HAKMEM_JSON_VERSION);
     hk_emit_u64(e, "pid", st->pid);
     if (!hk_config_stats) {
         /* Zeros would read as "nothing happened": say why there are no numbers. */

@@ -53,6 +53,9 @@ int hakmem_dump(void);
 /* ---- statistics snapshot ------------------------------------------------------------ */
 
 #define HAKMEM_STATS_VERSION 2
+/* The JSON report's "version" (docs/json-schema.md): 3 since lost leaks are direct or
+ * indirect. */
+#define HAKMEM_JSON_VERSION 3
 #define HAKMEM_MAX_CLASSES 64
 
 /* One size class, all threads merged (live and exited). allocs - frees == live. The

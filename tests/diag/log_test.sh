@@ -39,7 +39,7 @@ n=$(ls "$tmp"/st-*.log 2>/dev/null | wc -l)
 [ "$n" -eq 2 ] || fail "HAKMEM_LOG_PATH fork: $n files, expected 2 (parent, exit() child)"
 for f in "$tmp"/st-*.log; do
     pid=${f##*/st-}; pid=${pid%.log}
-    grep -q "^hakmem: stats version=2 pid=$pid " "$f" || fail "$f does not carry its own pid"
+    grep -q "^hakmem: stats version=3 pid=$pid " "$f" || fail "$f does not carry its own pid"
 done
 # A refused log file is said on stderr, and the reports go there instead.
 mkdir "$tmp/real"

@@ -33,7 +33,7 @@ n=$(ls "$tmp"/stats.* 2>/dev/null | wc -l)
 [ "$n" -eq 2 ] || fail "$n report files after fork, expected 2 (parent and exit() child)"
 for f in "$tmp"/stats.*; do
     pid=${f##*.}
-    grep -q "^hakmem: stats version=2 pid=$pid " "$f" || fail "$f does not carry its own pid"
+    grep -q "^hakmem: stats version=3 pid=$pid " "$f" || fail "$f does not carry its own pid"
 done
 rm -f "$tmp"/stats.*
 

@@ -313,6 +313,10 @@ static void rec_stack(struct ctx *c)
             u64_value(c, t, &st->blocks);
         else if (hkd_span_eq(t->key, "bytes"))
             u64_value(c, t, &st->bytes);
+        else if (hkd_span_eq(t->key, "held_blocks"))
+            u64_value(c, t, &st->held_blocks);
+        else if (hkd_span_eq(t->key, "held_bytes"))
+            u64_value(c, t, &st->held_bytes);
         else if (hkd_span_eq(t->key, "kind"))
             copy_str(st->kind, sizeof st->kind, t->val);
         else if (hkd_span_eq(t->key, "frames"))

@@ -262,7 +262,8 @@ struct hkd_module {
 struct hkd_stack {
     unsigned id;
     uint64_t blocks, bytes;
-    char kind[16];     /* lost | reachable */
+    uint64_t held_blocks, held_bytes;   /* direct: the indirect blocks its blocks hold */
+    char kind[16];     /* direct | indirect | reachable ("lost": a writer before the split) */
     uint64_t *frames;
     size_t nframes, cap_frames;
     char **names;      /* text leak reports: each frame's function as printed ("?": none);

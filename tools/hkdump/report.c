@@ -180,8 +180,9 @@ static bool frame_line(struct hkd_report_state *rs, struct hkd_model *m, struct 
     return true;
 }
 
-/* "leak 3: 2 blocks, 64 bytes lost (sizes 32), allocated at:" (or "still reachable"): a
- * stack of the model, whose frames follow. */
+/* "leak 3: 2 blocks, 64 bytes lost directly (sizes 32), holding 5 blocks, 320 bytes lost
+ * indirectly, allocated at:" (or "lost indirectly", "still reachable", and "lost" from a
+ * writer before the split): a stack of the model, whose frames follow. */
 static bool leak_record(struct hkd_model *m, struct hkd_span rest, struct hkd_loc at)
 {
     char line[256];
@@ -198,8 +199,18 @@ static bool leak_record(struct hkd_model *m, struct hkd_span rest, struct hkd_lo
     st->id = id;
     st->blocks = blocks;
     st->bytes = bytes;
+    const char *k = line + used;
     snprintf(st->kind, sizeof st->kind, "%s",
-             strncmp(line + used, "lost", 4) == 0 ? "lost" : "reachable");
+             strncmp(k, "lost directly", 13) == 0     ? "direct"
+             : strncmp(k, "lost indirectly", 15) == 0 ? "indirect"
+             : strncmp(k, "lost", 4) == 0             ? "lost"
+                                                      : "reachable");
+    const char *h = strstr(k, ", holding ");
+    if (h && (sscanf(h, ", holding %llu blocks, %llu bytes", &blocks, &bytes) == 2 ||
+              sscanf(h, ", holding %llu block, %llu bytes", &blocks, &bytes) == 2)) {
+        st->held_blocks = blocks;
+        st->held_bytes = bytes;
+    }
     return true;
 }
 

@@ -1142,12 +1142,39 @@ static void rule_live_heap(struct ctx *c)
                            "allocation stack; two reports (HAKMEM_STATS_SIGNAL) show what grows");
 }
 
-static int by_bytes(const void *a, const void *b)
+static bool stack_lost(const struct hkd_stack *s)
+{
+    return !strcmp(s->kind, "direct") || !strcmp(s->kind, "indirect") || !strcmp(s->kind, "lost");
+}
+
+/* Direct leaks first (the roots to fix: freeing one frees what it holds), most bytes with
+ * what they hold first; then the indirect ones. */
+static int by_root_bytes(const void *a, const void *b)
 {
     const struct hkd_stack *const *x = a, *const *y = b;
-    if ((*x)->bytes != (*y)->bytes)
-        return (*x)->bytes < (*y)->bytes ? 1 : -1;
+    bool xi = !strcmp((*x)->kind, "indirect"), yi = !strcmp((*y)->kind, "indirect");
+    if (xi != yi)
+        return xi ? 1 : -1;
+    uint64_t xb = hkd_add_sat((*x)->bytes, (*x)->held_bytes);
+    uint64_t yb = hkd_add_sat((*y)->bytes, (*y)->held_bytes);
+    if (xb != yb)
+        return xb < yb ? 1 : -1;
     return ((*x)->id > (*y)->id) - ((*x)->id < (*y)->id);
+}
+
+/* "stack 7: 48 B in 1 block lost directly, holding 8.4 KiB in 100 blocks" and the like. */
+static char *leak_amount(const struct hkd_stack *s)
+{
+    const char *how = !strcmp(s->kind, "direct")     ? " lost directly"
+                      : !strcmp(s->kind, "indirect") ? " lost indirectly (held by lost blocks)"
+                                                     : "";
+    if (!s->held_blocks)
+        return hkd_xasprintf("%s in %s block%s%s", hkd_ibytes(s->bytes).s, hkd_count(s->blocks).s,
+                             s->blocks == 1 ? "" : "s", how);
+    return hkd_xasprintf("%s in %s block%s%s, holding %s in %s block%s", hkd_ibytes(s->bytes).s,
+                         hkd_count(s->blocks).s, s->blocks == 1 ? "" : "s", how,
+                         hkd_ibytes(s->held_bytes).s, hkd_count(s->held_blocks).s,
+                         s->held_blocks == 1 ? "" : "s");
 }
 
 static void rule_leak(struct ctx *c)
@@ -1155,17 +1182,19 @@ static void rule_leak(struct ctx *c)
     const struct hkd_stack **v = hkd_xcalloc(c->m->nstacks + 1, sizeof *v);
     size_t n = 0;
     uint64_t blocks = 0, bytes = 0;
+    size_t indirect = 0;
     for (size_t i = 0; i < c->m->nstacks; i++)
-        if (strcmp(c->m->stacks[i].kind, "lost") == 0 && c->m->stacks[i].blocks) {
+        if (stack_lost(&c->m->stacks[i]) && c->m->stacks[i].blocks) {
             v[n++] = &c->m->stacks[i];
             blocks = hkd_add_sat(blocks, c->m->stacks[i].blocks);
             bytes = hkd_add_sat(bytes, c->m->stacks[i].bytes);
+            indirect += !strcmp(c->m->stacks[i].kind, "indirect");
         }
     if (!n) {
         free(v);
         return;
     }
-    qsort(v, n, sizeof *v, by_bytes);
+    qsort(v, n, sizeof *v, by_root_bytes);
     /* An error when it can explain an OOM: at least LEAK_OOM_SHARE of hakmem's memory. */
     uint64_t hb = 0;
     const char *what;
@@ -1198,11 +1227,15 @@ static void rule_leak(struct ctx *c)
             }
             free(name);
         }
-        hkd_strv_addf(&f->evidence, "stack %u: %s in %s block%s: %s%s", s->id,
-                      hkd_ibytes(s->bytes).s, hkd_count(s->blocks).s, s->blocks == 1 ? "" : "s",
+        char *amount = leak_amount(s);
+        hkd_strv_addf(&f->evidence, "stack %u: %s: %s%s", s->id, amount,
                       shown ? frames : "(no frames)", where(c, s->at).s);
+        free(amount);
         free(frames);
     }
+    if (indirect)
+        hkd_strv_addf(&f->next, "fix the direct leaks first: %zu of the %zu stacks are blocks "
+                                "held only by other lost blocks, freed with them", indirect, n);
     hkd_strv_add(&f->rules_out, "memory kept by the allocator: these blocks are allocated, "
                                 "unreachable and never freed by the program");
     hkd_strv_add(&f->next, "hkdump --folded DUMP | flamegraph.pl > leaks.svg for the whole "
