@@ -4,6 +4,7 @@
 #include "hk_dump_format.h"
 #include "hk_emit.h"
 #include "hk_census.h"
+#include "hk_crash.h"
 #include "hk_leak.h"
 #include "hk_misuse.h"
 #include "hk_oom.h"
@@ -188,6 +189,8 @@ static void hk_dump_event(struct hk_out *o, const struct hk_dump_event *ev)
         hk_dump_rec_str(o, "name", ev->signame ? ev->signame : "signal");
         hk_out_str(o, " addr=");
         hk_out_hex(o, ev->addr);
+        if (ev->crash)
+            hk_crash_dump_keys(o, ev->crash);
     }
     hk_out_char(o, '\n');
 }
@@ -247,6 +250,8 @@ int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
     struct hk_emit rec;
     hk_emit_init(&rec, &o, HK_EMIT_RECORDS);
     hk_misuse_emit(&rec);
+    if (ev && ev->crash)
+        hk_crash_dump_modules(&o, ev->crash);
     if (hk_leak_on && lock)
         hk_leak_dump(&o);
     hk_out_str(&o, "end\n");

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hk_crash;
+
 struct hk_dump_event {
     const char *kind;       /* "oom", "signal", or NULL (exit, request) */
     int err;                /* oom: errno of the failed mapping */
@@ -18,6 +20,7 @@ struct hk_dump_event {
     int signo;              /* signal */
     const char *signame;
     uintptr_t addr;         /* signal: faulting address */
+    const struct hk_crash *crash;   /* signal: its context (hk_crash.h), or NULL */
 };
 
 /* Writes a dump into HAKMEM_DUMP_DIR (nothing when unset). reason: "oom", "signal", "exit",

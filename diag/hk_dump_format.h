@@ -52,10 +52,12 @@
 #define HK_DUMP_CENSUS_THREAD_KEYS(X)                                                   \
     X(thread) X(tid) X(state) X(in_use) X(fast_cache) X(tls_list) X(remote_queue)
 
-/* event: kind=oom uses errno..map_size, kind=signal signo, name and addr. */
+/* event: kind=oom uses errno..map_size, kind=signal signo, name, addr and what the crash
+ * context gave: code (si_code), pc (the faulting instruction) and frames (the crashing
+ * thread's stack, pc first, then return addresses; module records map them). */
 #define HK_DUMP_EVENT_KEYS(X)                                                           \
     X(kind) X(errno) X(size) X(class) X(tier) X(ss_size) X(map_size) X(signo) X(name)   \
-    X(addr)
+    X(addr) X(code) X(pc) X(frames)
 #define HK_DUMP_MISUSE_KEYS(X)                                                          \
     X(kind) X(addr) X(class) X(thread) X(state) X(size) X(alloc_thread)
 #define HK_DUMP_MODULE_KEYS(X) X(id) X(base) X(end) X(loaded) X(path)
@@ -64,6 +66,25 @@
 /* "fatal signal N (NAME) at address 0x.." (a fault) or "sent by pid N" (kill, abort),
  * then " in pid N; counters follow". */
 #define HK_LOG_PREFIX_FATAL "fatal signal "
+/* The next line: "  crashed at pc 0x.. (SEGV_MAPERR: address not mapped):" (the code's name
+ * when it has one), then the stack's frames, "    #0 0x.. ? (path+0x..)". */
+#define HK_LOG_PREFIX_CRASH "crashed at pc "
+
+/* The si_codes a crash line and hkdump name (X(signal, code, name)); <signal.h> gives the
+ * numbers. A sent signal's codes (SI_USER, SI_TKILL) are the same for every signal. */
+#define HK_SIGNAL_CODES(X)                                                              \
+    X(SIGSEGV, SEGV_MAPERR, "SEGV_MAPERR: address not mapped")                          \
+    X(SIGSEGV, SEGV_ACCERR, "SEGV_ACCERR: no permission for the access")                \
+    X(SIGBUS, BUS_ADRALN, "BUS_ADRALN: misaligned address")                             \
+    X(SIGBUS, BUS_ADRERR, "BUS_ADRERR: past the end of a mapped file")                  \
+    X(SIGBUS, BUS_OBJERR, "BUS_OBJERR: hardware error")                                 \
+    X(SIGFPE, FPE_INTDIV, "FPE_INTDIV: integer division by zero")                       \
+    X(SIGFPE, FPE_INTOVF, "FPE_INTOVF: integer overflow")                               \
+    X(SIGILL, ILL_ILLOPC, "ILL_ILLOPC: illegal opcode")                                 \
+    X(SIGILL, ILL_ILLOPN, "ILL_ILLOPN: illegal operand")                                \
+    X(SIGILL, ILL_PRVOPC, "ILL_PRVOPC: privileged opcode")                              \
+    X(0, SI_USER, "SI_USER: sent by kill")                                              \
+    X(0, SI_TKILL, "SI_TKILL: sent by tgkill or raise")
 #define HK_LOG_PREFIX_DUMP_WRITTEN "dump written to "
 #define HK_LOG_PREFIX_LEAK_NO_MEMORY "leak report: not enough memory for the check"
 /* The leak tracker's own memory and what the check took (diagnostic cost, no finding). */

@@ -20,6 +20,7 @@
 #include "hk_internal.h"
 #include "hk_leak_int.h"
 #include "hk_leak_run.h"
+#include "hk_maps.h"
 #include "hk_os.h"
 #include "hk_sort.h"
 #include "hk_walk.h"
@@ -79,96 +80,6 @@ static bool hk_skip_build(struct hk_run *r)
     }
     r->nskip = n;
     return !r->skip_failed;
-}
-
-/* ---- /proc/self/maps, line by line, into a fixed buffer ---- */
-
-struct hk_maps_reader {
-    int fd;
-    size_t len, pos;
-    bool eof, cut;      /* cut: the rest of an over-long line is being dropped */
-    char buf[4096];
-};
-
-/* The next line, NUL-terminated (a line longer than the buffer is cut: only its start
- * matters); NULL at the end. */
-static char *hk_maps_next(struct hk_maps_reader *m)
-{
-    for (;;) {
-        char *s = m->buf + m->pos, *nl = memchr(s, '\n', m->len - m->pos);
-        if (nl) {
-            *nl = '\0';
-            m->pos = (size_t)(nl + 1 - m->buf);
-            if (!m->cut)
-                return s;
-            m->cut = false;
-            continue;
-        }
-        if (m->eof)
-            return NULL;
-        memmove(m->buf, s, m->len - m->pos);
-        m->len -= m->pos;
-        m->pos = 0;
-        if (m->len == sizeof m->buf - 1) {   /* a whole buffer without a newline */
-            m->buf[m->len] = '\0';
-            m->len = 0;
-            bool was_cut = m->cut;
-            m->cut = true;
-            if (!was_cut)
-                return m->buf;
-            continue;
-        }
-        ssize_t k = read(m->fd, m->buf + m->len, sizeof m->buf - 1 - m->len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            m->eof = true;
-            if (m->len && !m->cut) {
-                m->buf[m->len] = '\n';   /* a last line without its newline */
-                m->len++;
-            }
-            continue;
-        }
-        m->len += (size_t)k;
-    }
-}
-
-struct hk_maps_line {
-    uintptr_t lo, hi;
-    char perm[4];
-    const char *path;   /* "" for an anonymous mapping */
-};
-
-static const char *hk_parse_hex(const char *s, uintptr_t *v)
-{
-    *v = 0;
-    const char *start = s;
-    for (;; s++) {
-        unsigned d = *s >= '0' && *s <= '9' ? (unsigned)(*s - '0')
-                     : *s >= 'a' && *s <= 'f' ? (unsigned)(*s - 'a' + 10) : 16u;
-        if (d == 16)
-            return s > start ? s : NULL;
-        *v = *v << 4 | d;
-    }
-}
-
-/* "lo-hi perm offset dev inode   path"; false for a line of another shape. */
-static bool hk_maps_parse(const char *s, struct hk_maps_line *l)
-{
-    if (!(s = hk_parse_hex(s, &l->lo)) || *s++ != '-' || !(s = hk_parse_hex(s, &l->hi)) ||
-        *s++ != ' ' || strnlen(s, 4) < 4 || l->lo >= l->hi)
-        return false;
-    memcpy(l->perm, s, 4);
-    s += 4;
-    for (int field = 0; field < 4; field++) {   /* offset, dev, inode, then the path */
-        while (*s == ' ')
-            s++;
-        if (field < 3)
-            while (*s && *s != ' ')
-                s++;
-    }
-    l->path = s;
-    return true;
 }
 
 /* Private and writable, and neither a stack nor the kernel's. */
@@ -314,8 +225,7 @@ static void hk_scan_root_mapping(struct hk_maps_scan *s, const struct hk_maps_li
 /* Every mapping /proc/self/maps lists that is wanted, less what is skipped. */
 static void hk_maps_scan_all(struct hk_maps_scan *s, struct hk_maps_reader *m)
 {
-    m->fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (m->fd < 0)
+    if (!hk_maps_open(m))
         return;
     s->pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     size_t k = 0;
@@ -329,7 +239,7 @@ static void hk_maps_scan_all(struct hk_maps_scan *s, struct hk_maps_reader *m)
         if (!memcmp(l.perm, "---", 3))
             guard_hi = l.hi;
     }
-    close(m->fd);
+    hk_maps_close(m);
     if (s->pagemap >= 0)
         close(s->pagemap);
 }

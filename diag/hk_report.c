@@ -6,6 +6,7 @@
 #include "hk_dump_format.h"
 #include "hk_log.h"
 #include "hakmem.h"
+#include "hk_crash.h"
 #include "hk_dump.h"
 #include "hk_emit.h"
 #include "hk_census.h"
@@ -253,27 +254,20 @@ static const char *hk_signal_name(int sig)
     }
 }
 
-/* si_addr means a faulting address only for the faults the kernel raises itself; for a
- * signal sent by kill, raise or abort (si_code <= 0) the same bytes hold the sender's pid. */
-static bool hk_signal_has_addr(int sig, const siginfo_t *info)
-{
-    return info && info->si_code > 0 &&
-           (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL);
-}
-
 static void hk_fatal_handler(int sig, siginfo_t *info, void *ctx)
 {
-    (void)ctx;
     if (!atomic_exchange(&hk_exit_reported, 1)) {
+        struct hk_crash crash;
+        hk_crash_capture(&crash, sig, info, ctx);
         struct hk_out o;
         hk_out_init_fd(&o, hk_log_fd());
         hk_out_str(&o, "hakmem: " HK_LOG_PREFIX_FATAL);
         hk_out_u64(&o, (uint64_t)sig);
         hk_out_str(&o, " (");
         hk_out_str(&o, hk_signal_name(sig));
-        if (hk_signal_has_addr(sig, info)) {
+        if (crash.has_addr) {
             hk_out_str(&o, ") at address ");
-            hk_out_hex(&o, (uint64_t)(uintptr_t)info->si_addr);
+            hk_out_hex(&o, (uint64_t)crash.addr);
         } else if (info && info->si_code <= 0) {   /* sent: kill, raise, abort */
             hk_out_str(&o, ") sent by pid ");
             hk_out_u64(&o, (uint64_t)info->si_pid);
@@ -283,14 +277,14 @@ static void hk_fatal_handler(int sig, siginfo_t *info, void *ctx)
         hk_out_str(&o, " in pid ");
         hk_out_u64(&o, (uint64_t)hk_os_pid());
         hk_out_str(&o, "; counters follow\n");
+        hk_crash_print(&o, &crash);
         hk_out_flush(&o);
         /* Other threads may hold our locks: read the counters without them. */
         if (hk_report_wanted())
             hk_report_to_destination(false);
         struct hk_dump_event ev = {.kind = "signal", .signo = sig,
                                    .signame = hk_signal_name(sig),
-                                   .addr = hk_signal_has_addr(sig, info)
-                                               ? (uintptr_t)info->si_addr : 0};
+                                   .addr = crash.addr, .crash = &crash};
         hk_dump_write("signal", &ev, false);
     }
     for (unsigned i = 0; i < HK_NFATAL; i++)

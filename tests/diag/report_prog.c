@@ -1,5 +1,6 @@
 /* A program for the report tests, run under LD_PRELOAD of libhakmem.so:
- *   report_prog crash    allocate, then die of SIGSEGV
+ *   report_prog crash    allocate, then die of SIGSEGV (raised)
+ *   report_prog fault    allocate, then write to address 16 in fault_here()
  *   report_prog fork     fork two children: one exits with exit(), one with _exit()
  *   report_prog signal   allocate, raise SIGUSR2 (the live-report signal), exit
  *   report_prog storm    4 threads raise SIGUSR2 200 times each, at the same time
@@ -51,6 +52,12 @@ static void *storm(void *arg)
     return NULL;
 }
 
+/* A real fault (not a raised signal): a write to an address no mapping covers. */
+__attribute__((noinline)) static void fault_here(volatile int *p)
+{
+    *p = 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "plain";
@@ -59,6 +66,13 @@ int main(int argc, char **argv)
         printf("about to crash\n");
         fflush(stdout);
         raise(SIGSEGV);
+        return 0;
+    }
+    if (!strcmp(mode, "fault")) {
+        printf("about to fault\n");
+        fflush(stdout);
+        volatile uintptr_t bad = 16;   /* through a variable: no compile-time bounds */
+        fault_here((volatile int *)bad);
         return 0;
     }
     if (!strcmp(mode, "fork")) {

@@ -3,6 +3,7 @@
 set -uo pipefail
 lib=$1
 prog=$2
+hkdump=${3:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
@@ -25,6 +26,39 @@ status=$?
 grep -q 'hakmem: fatal signal 11 (SIGSEGV)' "$tmp/err" || fail "no fatal-signal line"
 grep -q '^hakmem: tier tiny allocs=' "$tmp/err" || fail "no counters after the crash"
 grep -q '^about to crash$' "$tmp/out" || fail "stdout before the crash lost"
+
+# 2b. A real fault: the faulting instruction and the stack on the log and in the dump, which
+# hkdump symbolizes (the function that faulted names the finding). The shell's own
+# "Segmentation fault" line lands in the log too: hkdump must prefer hakmem's.
+mkdir "$tmp/dumps"
+run HAKMEM_DUMP_DIR="$tmp/dumps" "$prog" fault >"$tmp/out" 2>"$tmp/err"
+status=$?
+[ $status -eq $((128 + 11)) ] || fail "fault exit status $status, expected 139 (SIGSEGV)"
+grep -q '^hakmem: fatal signal 11 (SIGSEGV) at address 0x10 in pid ' "$tmp/err" ||
+    fail "no fatal-signal line with the address: $(head -3 "$tmp/err")"
+grep -q '^hakmem:   crashed at pc 0x[0-9a-f]* (SEGV_MAPERR: address not mapped):$' "$tmp/err" ||
+    fail "no crash line with pc and si_code: $(head -3 "$tmp/err")"
+grep -q "^hakmem:     #0 0x[0-9a-f]* ? ($prog+0x[0-9a-f]*)\$" "$tmp/err" ||
+    fail "frame #0 is not in the program: $(grep -m2 '#[01] ' "$tmp/err")"
+dump=$(ls "$tmp"/dumps/*-signal.dump 2>/dev/null | head -1)
+if [ -z "$dump" ]; then
+    fail "no signal dump"
+else
+    grep -q '^event kind=signal signo=11 name=SIGSEGV addr=0x10 code=1 pc=0x[0-9a-f]* frames=0x' "$dump" ||
+        fail "the dump's event has no pc and frames: $(grep '^event' "$dump")"
+    grep -q "^module id=[0-9]* base=0x[0-9a-f]* end=0x[0-9a-f]* loaded=1 path=\"$prog\"\$" "$dump" ||
+        fail "the dump has no module record for the program"
+    if [ -n "$hkdump" ]; then
+        echo "$0: line 11: 4242 Segmentation fault      env LD_PRELOAD=\"\$lib\" \"\$@\"" >>"$tmp/err"
+        for input in "$dump" "$tmp/err"; do
+            "$hkdump" "$input" >"$tmp/hk" 2>&1
+            grep -q '^\[error\] crash-signal: the process died of SIGSEGV (signal 11) in fault_here' "$tmp/hk" ||
+                fail "hkdump on ${input##*/} does not name fault_here: $(grep -m1 crash-signal "$tmp/hk")"
+            grep -q 'rules out: a fault inside the allocator' "$tmp/hk" ||
+                fail "hkdump on ${input##*/} does not rule out the allocator"
+        done
+    fi
+fi
 
 # 3. fork: the parent and the exit() child report, each with its own pid; _exit() does not.
 run HAKMEM_STATS=1 HAKMEM_STATS_FILE="$tmp/stats.%p" "$prog" fork 2>"$tmp/err" ||

@@ -113,17 +113,17 @@ static bool key_id(struct ctx *c, const char *key, unsigned *id)
     return true;
 }
 
-static void parse_frames(struct hkd_stack *st, struct hkd_span v)
+/* "0x..,0x..": the addresses into *frames (*n of them, *cap allocated). */
+static void parse_frames(uint64_t **frames, size_t *n, size_t *cap, struct hkd_span v)
 {
-    size_t cap = 0;
     while (v.n) {
         const char *comma = memchr(v.p, ',', v.n);
         struct hkd_span f = {v.p, comma ? (size_t)(comma - v.p) : v.n};
         uint64_t a;
         bool inf;
         if (hkd_parse_u64(f, &a, &inf) && !inf) {
-            hkd_grow((void **)&st->frames, &cap, st->nframes, sizeof *st->frames);
-            st->frames[st->nframes++] = a;
+            hkd_grow((void **)frames, cap, *n, sizeof **frames);
+            (*frames)[(*n)++] = a;
         }
         if (!comma)
             break;
@@ -242,6 +242,8 @@ static void rec_event(struct ctx *c)
             copy_str(e->tier, sizeof e->tier, t->val);
         else if (hkd_span_eq(t->key, "name"))
             copy_str(e->name, sizeof e->name, t->val);
+        else if (hkd_span_eq(t->key, "frames"))
+            parse_frames(&e->frames, &e->nframes, &e->cap_frames, t->val);
         else
             num_field(c, t, hkd_event_field_names, HKD_E_COUNT, e->f);
     }
@@ -320,7 +322,7 @@ static void rec_stack(struct ctx *c)
         else if (hkd_span_eq(t->key, "kind"))
             copy_str(st->kind, sizeof st->kind, t->val);
         else if (hkd_span_eq(t->key, "frames"))
-            parse_frames(st, t->val);
+            parse_frames(&st->frames, &st->nframes, &st->cap_frames, t->val);
     }
 }
 

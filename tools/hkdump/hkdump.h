@@ -174,7 +174,7 @@ struct hkd_num {
  * line (align, limit). */
 #define HKD_EVENT_FIELDS(X)                                                              \
     X(errno) X(size) X(class) X(ss_size) X(map_size) X(signo) X(addr) X(prev_ss)        \
-    X(active) X(used) X(cap) X(align) X(limit)
+    X(active) X(used) X(cap) X(align) X(limit) X(code) X(pc)
 
 #define HKD_ENUM_F(k) HKD_F_##k,
 #define HKD_ENUM_FC(k, width, doc) HKD_F_##k,
@@ -219,6 +219,9 @@ struct hkd_event {
     char name[16];     /* signal name; refused: what exceeded the limit (size, alignment) */
     struct hkd_num f[HKD_E_COUNT];
     char *quote;       /* the record as read (joined when wrapped) */
+    char *code_name;   /* signal: its si_code as the log named it ("SEGV_MAPERR: ...") */
+    uint64_t *frames;  /* signal: the crashing stack, pc first (then return addresses) */
+    size_t nframes, cap_frames;
     struct hkd_loc at;
 };
 
@@ -327,6 +330,12 @@ const struct hkd_census_row *hkd_snap_find_census(const struct hkd_snapshot *s, 
 struct hkd_event *hkd_snap_event(struct hkd_snapshot *s, const char *kind, struct hkd_loc at);
 struct hkd_misuse *hkd_model_misuse(struct hkd_model *m, struct hkd_loc at);
 struct hkd_stack *hkd_model_stack(struct hkd_model *m, struct hkd_loc at);
+/* A frame of a signal event's crashing stack. */
+void hkd_event_add_frame(struct hkd_event *e, uint64_t pc);
+/* A module known from a text frame "path+0xoff" at addr (base = addr - off): one per path
+ * and base, its end grown to cover every such frame. */
+void hkd_model_module_span(struct hkd_model *m, uint64_t base, uint64_t addr,
+                           struct hkd_span path);
 void hkd_model_unparsed(struct hkd_model *m, struct hkd_loc at, struct hkd_span line,
                         const char *reason);
 void hkd_num_set(struct hkd_num *n, uint64_t v, bool inf, struct hkd_loc at);
@@ -384,7 +393,8 @@ struct hkd_report_state {
      * latest stack or misuse. */
     int frames_for;
 };
-enum { HKD_FRAMES_NONE, HKD_FRAMES_LEAK, HKD_FRAMES_ALLOC, HKD_FRAMES_FREE, HKD_FRAMES_REPORT };
+enum { HKD_FRAMES_NONE, HKD_FRAMES_LEAK, HKD_FRAMES_ALLOC, HKD_FRAMES_FREE, HKD_FRAMES_REPORT,
+       HKD_FRAMES_CRASH };
 void hkd_report_init(struct hkd_report_state *rs);
 /* rest = the text after "hakmem: ". Returns false if the line was not understood. */
 bool hkd_report_line(struct hkd_report_state *rs, struct hkd_model *m, struct hkd_span rest,

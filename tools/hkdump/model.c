@@ -36,8 +36,11 @@ static void snapshot_free(struct hkd_snapshot *s)
     hkd_idmap_free(&s->class_ids);
     hkd_idmap_free(&s->census_ids);
     hkd_idmap_free(&s->thread_ids);
-    for (size_t i = 0; i < s->nevents; i++)
+    for (size_t i = 0; i < s->nevents; i++) {
         free(s->events[i].quote);
+        free(s->events[i].code_name);
+        free(s->events[i].frames);
+    }
     free(s->events);
     free(s->version);
     free(s->build);
@@ -158,6 +161,28 @@ struct hkd_event *hkd_snap_event(struct hkd_snapshot *s, const char *kind, struc
     snprintf(e->kind, sizeof e->kind, "%s", kind);
     e->at = at;
     return e;
+}
+
+void hkd_event_add_frame(struct hkd_event *e, uint64_t pc)
+{
+    hkd_grow((void **)&e->frames, &e->cap_frames, e->nframes, sizeof *e->frames);
+    e->frames[e->nframes++] = pc;
+}
+
+void hkd_model_module_span(struct hkd_model *m, uint64_t base, uint64_t addr,
+                           struct hkd_span path)
+{
+    for (size_t i = 0; i < m->nmodules; i++) {
+        struct hkd_module *x = &m->modules[i];
+        if (x->base == base && strlen(x->path) == path.n && !memcmp(x->path, path.p, path.n)) {
+            if (addr >= x->end)
+                x->end = addr + 1;
+            return;
+        }
+    }
+    hkd_grow((void **)&m->modules, &m->cap_modules, m->nmodules, sizeof *m->modules);
+    m->modules[m->nmodules++] =
+        (struct hkd_module){(unsigned)m->nmodules, base, addr + 1, hkd_xstrndup(path.p, path.n)};
 }
 
 struct hkd_misuse *hkd_model_misuse(struct hkd_model *m, struct hkd_loc at)

@@ -3,6 +3,7 @@
  * allocator side is still read correctly. */
 #include "hkdump.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,74 @@ static bool census_line(struct hkd_snapshot *s, struct hkd_span rest, struct hkd
     return false;
 }
 
+/* The signal event the crash lines belong to: the last one of the last snapshot (the
+ * fatal-signal line before them made it). */
+static struct hkd_event *crash_event(struct hkd_model *m)
+{
+    if (!m->nsnaps)
+        return NULL;
+    struct hkd_snapshot *s = &m->snaps[m->nsnaps - 1];
+    for (size_t i = s->nevents; i-- > 0;)
+        if (!strcmp(s->events[i].kind, "signal"))
+            return &s->events[i];
+    return NULL;
+}
+
+/* A number in hex (0x..) or decimal at the start of s, into n; s moves past it. */
+static bool take_addr(struct hkd_span *s, struct hkd_num *n, struct hkd_loc at)
+{
+    struct hkd_span d = {s->p, 0};
+    while (d.n < s->n && (isxdigit((unsigned char)d.p[d.n]) || d.p[d.n] == 'x'))
+        d.n++;
+    if (!d.n || !hkd_num_parse(n, d, at))
+        return false;
+    s->p += d.n;
+    s->n -= d.n;
+    return true;
+}
+
+/* HK_LOG_PREFIX_CRASH's line, under the fatal-signal line: the faulting instruction and
+ * the si_code's name; the crashing stack's frames follow. */
+static bool crash_line(struct hkd_report_state *rs, struct hkd_model *m, struct hkd_span rest,
+                       struct hkd_loc at)
+{
+    struct hkd_event *e = crash_event(m);
+    struct hkd_span s = rest;
+    struct hkd_num pc = {0};
+    if (!e || !hkd_span_starts(s, HK_LOG_PREFIX_CRASH))
+        return false;
+    s.p += strlen(HK_LOG_PREFIX_CRASH);
+    s.n -= strlen(HK_LOG_PREFIX_CRASH);
+    if (!take_addr(&s, &pc, at))
+        return false;
+    e->f[HKD_E_pc] = pc;
+    if (s.n > 4 && s.p[0] == ' ' && s.p[1] == '(' && s.p[s.n - 2] == ')' && s.p[s.n - 1] == ':') {
+        free(e->code_name);
+        e->code_name = hkd_span_printable((struct hkd_span){s.p + 2, s.n - 4}, 80);
+    }
+    rs->frames_for = HKD_FRAMES_CRASH;
+    return true;
+}
+
+/* "#0 0x.. ? (path+0x..)": a frame of the crashing stack; its module known from its text. */
+static bool crash_frame(struct hkd_model *m, uint64_t pc, struct hkd_span tail)
+{
+    struct hkd_event *e = crash_event(m);
+    if (!e)
+        return false;
+    hkd_event_add_frame(e, pc);
+    if (tail.n < 4 || tail.p[0] != '(' || tail.p[tail.n - 1] != ')')
+        return true;
+    struct hkd_span in = {tail.p + 1, tail.n - 2};
+    const char *plus = memrchr(in.p, '+', in.n);
+    uint64_t off;
+    bool inf;
+    if (plus && hkd_parse_u64((struct hkd_span){plus + 1, (size_t)(in.p + in.n - plus - 1)},
+                              &off, &inf) && !inf && off <= pc)
+        hkd_model_module_span(m, pc - off, pc, (struct hkd_span){in.p, (size_t)(plus - in.p)});
+    return true;
+}
+
 /* "#3 0x7f... function (module+0x1f)" under a leak record or a misuse report: the address
  * and function go to the stack that rs->frames_for names. */
 static bool frame_line(struct hkd_report_state *rs, struct hkd_model *m, struct hkd_span rest)
@@ -136,6 +205,7 @@ static bool frame_line(struct hkd_report_state *rs, struct hkd_model *m, struct 
     if (!hkd_parse_u64(pc, &v, &inf) || inf)
         return false;
     bool named = fn.n && !(fn.n == 1 && fn.p[0] == '?') && fn.p[0] != '(';
+    struct hkd_span tail = after;   /* what follows the function: "(module+0x..) file:line" */
     /* The last word, when it is "path/file.c:LINE" (frames of code with debug information):
      * kept as "file.c:LINE". */
     struct hkd_span src = {NULL, 0}, w;
@@ -153,6 +223,8 @@ static bool frame_line(struct hkd_report_state *rs, struct hkd_model *m, struct 
             src.p = slash + 1;
         }
     }
+    if (rs->frames_for == HKD_FRAMES_CRASH)
+        return crash_frame(m, v, hkd_span_trim(tail));
     if (rs->frames_for == HKD_FRAMES_LEAK) {
         if (!m->nstacks)
             return false;
@@ -224,6 +296,8 @@ static bool context_line(struct hkd_report_state *rs, struct hkd_model *m, struc
         rs->frames_for = frames_for;
         return frame_line(rs, m, rest);
     }
+    if (hkd_span_starts(rest, HK_LOG_PREFIX_CRASH))
+        return crash_line(rs, m, rest, at);
     if (hkd_span_starts(rest, "allocated by thread ") && m->nmisuse) {
         struct hkd_span a = rest;
         word(&a), word(&a), word(&a);
@@ -321,7 +395,7 @@ static bool fatal_line(struct hkd_model *m, struct hkd_span line, struct hkd_loc
     struct hkd_span name = {s.p, (size_t)(close - s.p)};
     s.n -= (size_t)(close + 1 - s.p);
     s.p = close + 1;
-    if (take(&s, " at address ") && !take_num(&s, &addr, at))
+    if (take(&s, " at address ") && !take_addr(&s, &addr, at))
         return false;
     struct hkd_event *e = hkd_snap_event(hkd_model_cur(m, at), "signal", at);
     e->f[HKD_E_signo] = signo;

@@ -4,6 +4,7 @@
  * other numbers gives other conclusions. */
 #include "hkdump.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1367,29 +1368,129 @@ static void rule_misuse(struct ctx *c)
                            "exact access");
 }
 
+/* The si_code's name as hakmem's log gives it (hk_dump_format.h), NULL when it has none. */
+static const char *signal_code_name(uint64_t signo, uint64_t code)
+{
+#define HKD_CODE(signal, c, name) {signal, c, name},
+    static const struct {
+        int sig, code;
+        const char *name;
+    } names[] = {HK_SIGNAL_CODES(HKD_CODE)};
+#undef HKD_CODE
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if ((!names[i].sig || (uint64_t)names[i].sig == signo) && names[i].code > 0 &&
+            (uint64_t)names[i].code == code)
+            return names[i].name;
+    return NULL;
+}
+
+/* The crashing stack as names, "f0 ← f1 ← ..." (at most 6 frames); *own: the first frame in
+ * hakmem's own code, -1 when none is. */
+static char *crash_stack(struct ctx *c, const struct hkd_event *e, long *own)
+{
+    char *out = hkd_xstrdup("");
+    *own = -1;
+    for (size_t i = 0; i < e->nframes; i++) {
+        char *key = hkd_sym_key(c->sym, e->frames[i]);
+        if (*own < 0 && strstr(key, "libhakmem"))
+            *own = (long)i;
+        free(key);
+        if (i >= 6)
+            continue;
+        char *name = hkd_sym_name(c->sym, e->frames[i], i > 0);
+        char *t = hkd_xasprintf("%s%s%s", out, i ? " \u2190 " : "", name);
+        free(out);
+        free(name);
+        out = t;
+    }
+    return out;
+}
+
+/* The signal event that says most: the last one with a crashing stack, else the last one
+ * (a shell's "Segmentation fault" line comes after hakmem's own lines and says less). */
+static const struct hkd_event *crash_signal_event(const struct ctx *c)
+{
+    for (size_t i = c->m->nsnaps; i-- > 0;) {
+        const struct hkd_snapshot *s = &c->m->snaps[i];
+        for (size_t j = s->nevents; j-- > 0;)
+            if (!strcmp(s->events[j].kind, "signal") && s->events[j].nframes)
+                return &s->events[j];
+    }
+    return last_event(c, "signal");
+}
+
 static void rule_signal(struct ctx *c)
 {
-    const struct hkd_event *e = last_event(c, "signal");
+    const struct hkd_event *e = crash_signal_event(c);
     if (!e)
         return;
     uint64_t signo = e->f[HKD_E_signo].set ? e->f[HKD_E_signo].v : 0;
+    long own = -1;
+    char *stack = e->nframes ? crash_stack(c, e, &own) : NULL;
+    char *where0 = e->nframes ? hkd_sym_name(c->sym, e->frames[0], false) : NULL;
     struct hkd_finding *f = hkd_finding_new(c->out, "crash-signal", HKD_SEV_ERROR,
-                                            "the process died of %s (signal %llu)",
+                                            "the process died of %s (signal %llu)%s%s",
                                             e->name[0] ? e->name : "a signal",
-                                            (unsigned long long)signo);
+                                            (unsigned long long)signo, where0 ? " in " : "",
+                                            where0 ? where0 : "");
     hkd_ev_uint(f, "signo", signo);
     hkd_strv_addf(&f->evidence, "%s%s", e->quote ? e->quote : e->kind, where(c, e->at).s);
+    const char *code = e->code_name ? e->code_name
+                       : e->f[HKD_E_code].set ? signal_code_name(signo, e->f[HKD_E_code].v)
+                                              : NULL;
+    if (code)
+        hkd_ev_str(f, "code", code);
     if (e->f[HKD_E_addr].set) {
         char *name = hkd_sym_name(c->sym, e->f[HKD_E_addr].v, false);
+        bool in_file = strncmp(name, "0x", 2) != 0;
         hkd_ev_str(f, "addr_symbol", name);
-        hkd_strv_addf(&f->evidence, "faulting address 0x%llx: %s",
-                      (unsigned long long)e->f[HKD_E_addr].v, name);
+        hkd_strv_addf(&f->evidence, "faulting address 0x%llx%s%s%s%s",
+                      (unsigned long long)e->f[HKD_E_addr].v, in_file ? ": " : "",
+                      in_file ? name : "", code ? " \u2014 " : "", code ? code : "");
         free(name);
     }
-    if (!c->m->nmisuse)
-        hkd_strv_add(&f->next, "HAKMEM_SHADOW=1: checks every free and reports the misuse that "
-                               "usually comes before a crash in the heap");
-    hkd_strv_add(&f->next, "a core dump (ulimit -c unlimited) and gdb for the faulting stack");
+    if (stack) {
+        hkd_ev_str(f, "crash_stack", stack);
+        hkd_strv_addf(&f->evidence, "crashing stack: %s", stack);
+    }
+    if (own >= 0) {
+        char *name = hkd_sym_name(c->sym, e->frames[own], own > 0);
+        hkd_ev_uint(f, "hakmem_frame", (uint64_t)own);
+        hkd_strv_addf(&f->evidence, "frame #%ld is hakmem's own code (%s): the fault came inside "
+                      "the allocator, which most often means the program wrote past a block's "
+                      "end or through a freed pointer before, over what the allocator reads",
+                      own, name);
+        free(name);
+        size_t caller = (size_t)own;
+        while (caller < e->nframes) {
+            char *key = hkd_sym_key(c->sym, e->frames[caller]);
+            bool inside = strstr(key, "libhakmem") != NULL;
+            free(key);
+            if (!inside)
+                break;
+            caller++;
+        }
+        if (caller < e->nframes) {
+            char *call = hkd_sym_name(c->sym, e->frames[caller], true);
+            hkd_strv_addf(&f->evidence, "the program's call into hakmem: frame #%zu, %s",
+                          caller, call);
+            free(call);
+        }
+        hkd_strv_add(&f->next, "HAKMEM_SHADOW=1: guards every block and checks every free, "
+                               "and reports the overflow or use after free that corrupted the "
+                               "heap, with the block's address");
+    } else {
+        if (stack)
+            hkd_strv_add(&f->rules_out, "a fault inside the allocator: none of hakmem's frames "
+                                        "is on the crashing stack");
+        if (!c->m->nmisuse)
+            hkd_strv_add(&f->next, "HAKMEM_SHADOW=1: checks every free and reports the misuse "
+                                   "that usually comes before a crash in the heap");
+    }
+    hkd_strv_add(&f->next, "ulimit -c unlimited, run again, then gdb EXE core: the registers "
+                           "and locals at the fault");
+    free(stack);
+    free(where0);
 }
 
 static void rule_truncated(struct ctx *c)
