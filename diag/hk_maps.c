@@ -134,15 +134,16 @@ bool hk_maps_module_of(uintptr_t addr, struct hk_maps_module *mod)
             mod->end = l.hi;
             continue;
         }
-        if (file && l.offset == 0)
+        if (file && l.offset == 0) {   /* a file's first mapping: its headers */
             head = l.perm[0] == 'r' ? l.lo : 0;
+            size_t n = strnlen(l.path, sizeof mod->path - 1);
+            memcpy(mod->path, l.path, n);
+            mod->path[n] = '\0';
+        }
         if (addr < l.lo || addr >= l.hi)
             continue;
-        if (!file || !head)
+        if (!file || !head || strncmp(l.path, mod->path, sizeof mod->path - 1))
             break;
-        size_t n = strnlen(l.path, sizeof mod->path - 1);
-        memcpy(mod->path, l.path, n);
-        mod->path[n] = '\0';
         mod->base = hk_maps_bias(head);
         mod->end = l.hi;
         found = true;
