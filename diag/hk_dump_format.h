@@ -90,6 +90,22 @@
 /* The leak tracker's own memory and what the check took (diagnostic cost, no finding). */
 #define HK_LOG_PREFIX_LEAK_TRACKER "tracker: "
 
+/* The words of a misuse report, in the order of enum hk_misuse_kind (src/hk_hooks.h):
+ * X(id, what, detail). The line reads "error: WHAT of 0x..: DETAIL (class 3, 64 B, ...)"
+ * (no ": DETAIL" when it is NULL); the id names the kind in dumps and JSON. */
+#define HK_MISUSE_TEXTS(X)                                                              \
+    X("double-free", "double free", NULL)                                               \
+    X("interior-free", "invalid free", "interior pointer, not the start of a block")    \
+    X("foreign-free", "invalid free", "not allocated by hakmem (foreign pointer)")      \
+    X("unallocated-free", "invalid free", "hakmem memory that was never handed out")    \
+    X("use-after-free", "use after free", "a freed block was written to")               \
+    X("overflow", "buffer overflow", "bytes past the requested size were overwritten")  \
+    X("underflow", "buffer underflow",                                                  \
+      "bytes before the block were overwritten (its front guard)")                      \
+    X("corrupt-freelist", "corrupt freelist",                                           \
+      "a free list links to an address that is not a free block; the rest of the list " \
+      "is dropped")
+
 /* Lines hakmem prints on its log (after "hakmem: ") that carry no numbers of their own,
  * by the text they start with: the writer prints these prefixes and hkdump knows them all.
  * X(name, prefix). */

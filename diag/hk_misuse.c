@@ -1,5 +1,6 @@
 /* Misuse reports (the hook of hk_hooks.h) and their records for dumps and JSON. */
 #include "hk_misuse.h"
+#include "hk_dump_format.h"
 #include "hk_log.h"
 #include "hk_census.h"
 #include "hk_emit.h"
@@ -13,20 +14,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#define HK_MISUSE_TEXT(id, what, detail) {id, what, detail},
 static const struct {
     const char *id;        /* stable, for dumps and JSON */
     const char *what;      /* for people */
     const char *detail;
-} hk_misuse_names[HK_MISUSE_KINDS] = {
-    [HK_MISUSE_DOUBLE_FREE] = {"double-free", "double free", NULL},
-    [HK_MISUSE_INTERIOR_FREE] = {"interior-free", "invalid free", "interior pointer, not the start of a block"},
-    [HK_MISUSE_FOREIGN_FREE] = {"foreign-free", "invalid free", "not allocated by hakmem (foreign pointer)"},
-    [HK_MISUSE_UNALLOCATED_FREE] = {"unallocated-free", "invalid free", "hakmem memory that was never handed out"},
-    [HK_MISUSE_USE_AFTER_FREE] = {"use-after-free", "use after free", "a freed block was written to"},
-    [HK_MISUSE_OVERFLOW] = {"overflow", "buffer overflow", "bytes past the requested size were overwritten"},
-    [HK_MISUSE_UNDERFLOW] = {"underflow", "buffer underflow", "bytes before the block were overwritten (its front guard)"},
-    [HK_MISUSE_CORRUPT_FREELIST] = {"corrupt-freelist", "corrupt freelist", "a free list links to an address that is not a free block; the rest of the list is dropped"},
-};
+} hk_misuse_names[] = {HK_MISUSE_TEXTS(HK_MISUSE_TEXT)};
+#undef HK_MISUSE_TEXT
+_Static_assert(sizeof hk_misuse_names / sizeof hk_misuse_names[0] == HK_MISUSE_KINDS,
+               "HK_MISUSE_TEXTS lists every enum hk_misuse_kind");
 
 const char *hk_misuse_id(enum hk_misuse_kind kind)
 {

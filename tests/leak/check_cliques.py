@@ -58,8 +58,10 @@ lib, prog, hkdump = sys.argv[1:4]
 with tempfile.TemporaryDirectory() as tmp:
     stats = os.path.join(tmp, 'stats.json')
     env = {k: v for k, v in os.environ.items() if not k.startswith('HAKMEM_')}
+    dumps = os.path.join(tmp, 'dumps')
+    os.mkdir(dumps)
     env.update(LD_PRELOAD=lib, HAKMEM_LEAK_CHECK='1', HAKMEM_LEAK_EXITCODE='0',
-               HAKMEM_STATS='json', HAKMEM_STATS_FILE=stats)
+               HAKMEM_STATS='json', HAKMEM_STATS_FILE=stats, HAKMEM_DUMP_DIR=dumps)
     p = subprocess.run([prog], env=env, capture_output=True, text=True, timeout=60)
     if p.returncode != 0:
         fail('exit status %d: %s' % (p.returncode, p.stderr[-2000:]))
@@ -119,6 +121,15 @@ with tempfile.TemporaryDirectory() as tmp:
         fail('hkdump: the first evidence is not the container: %s' % ev.group(1))
     elif 'fix the direct leaks first' not in h.stdout:
         fail('hkdump: no advice to fix the direct leaks first')
+    # The log and the exit dump of one run hold the same stacks: counted once.
+    exit_dumps = [os.path.join(dumps, f) for f in os.listdir(dumps) if f.endswith('-exit.dump')]
+    h2 = subprocess.run([hkdump, log] + exit_dumps, capture_output=True, text=True, timeout=60)
+    want = 'application-leak: leak check: 7.9 KiB in %d blocks lost, from 7 allocation stacks' \
+        % LOST_BLOCKS
+    if len(exit_dumps) != 1:
+        fail('%d exit dumps, expected 1' % len(exit_dumps))
+    elif want not in h2.stdout:
+        fail('hkdump on the log and the exit dump: expected "%s":\n%s' % (want, h2.stdout[:1500]))
 
 if failures:
     print('%d check(s) failed' % len(failures))

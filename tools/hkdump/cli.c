@@ -112,6 +112,7 @@ int hkd_cli(int argc, char **argv)
         if (hkd_load(&m, files[i]))
             rc = 2;
     if (!rc) {
+        hkd_model_merge_runs(&m);
         struct hkd_symbolizer *sym = hkd_sym_new(&m);
         if (folded) {
             hkd_out_folded(stdout, &m, sym);

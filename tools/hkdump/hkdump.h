@@ -317,6 +317,9 @@ struct hkd_model {
 
 void hkd_model_init(struct hkd_model *m);
 void hkd_model_free(struct hkd_model *m);
+/* Inputs of one run (its log and its dumps) give the same leak stacks and misuse reports:
+ * each is kept once (docs/hkdump.md, "What it reads"). */
+void hkd_model_merge_runs(struct hkd_model *m);
 int hkd_model_add_input(struct hkd_model *m, const char *name, bool is_dump);
 struct hkd_snapshot *hkd_model_new_snapshot(struct hkd_model *m, struct hkd_loc at);
 /* The latest snapshot, created if there is none. */

@@ -49,6 +49,101 @@ static void snapshot_free(struct hkd_snapshot *s)
     free(s->limits_quote);
 }
 
+static void stack_free(struct hkd_stack *st)
+{
+    if (st->names)
+        for (size_t j = 0; j < st->nframes; j++)
+            free(st->names[j]);
+    free(st->names);
+    free(st->frames);
+}
+
+static void misuse_free(struct hkd_misuse *x)
+{
+    free(x->quote);
+    free(x->alloc_site);
+    free(x->free_site);
+    free(x->report_site);
+}
+
+static bool num_same(const struct hkd_num *a, const struct hkd_num *b)
+{
+    return a->set == b->set && (!a->set || (a->v == b->v && a->inf == b->inf));
+}
+
+/* One record given twice: the same stack's kind, counts and return addresses (ASLR makes
+ * them differ between runs), or the same misuse report (kind, address, class, thread). */
+static bool stack_same(const void *va, const void *vb)
+{
+    const struct hkd_stack *a = va, *b = vb;
+    return !strcmp(a->kind, b->kind) && a->blocks == b->blocks && a->bytes == b->bytes &&
+           a->nframes == b->nframes && a->nframes &&
+           !memcmp(a->frames, b->frames, a->nframes * sizeof *a->frames);
+}
+
+static bool misuse_same(const void *va, const void *vb)
+{
+    const struct hkd_misuse *a = va, *b = vb;
+    return !strcmp(a->kind, b->kind) && num_same(&a->addr, &b->addr) &&
+           num_same(&a->cls, &b->cls) && num_same(&a->thread, &b->thread);
+}
+
+/* Marks in drop each record that repeats one of an earlier input (each earlier record
+ * matched at most once, so a report repeated within one input still counts every time). */
+static void mark_repeats(const void *v, size_t n, size_t size,
+                         bool (*same)(const void *, const void *),
+                         const struct hkd_loc *(*loc)(const void *), bool *drop)
+{
+    bool *used = hkd_xcalloc(n + 1, sizeof *used);
+    for (size_t j = 0; j < n; j++) {
+        const void *b = (const char *)v + j * size;
+        for (size_t i = 0; i < j; i++) {
+            const void *a = (const char *)v + i * size;
+            if (!used[i] && !drop[i] && loc(a)->input != loc(b)->input && same(a, b)) {
+                used[i] = drop[j] = true;
+                break;
+            }
+        }
+    }
+    free(used);
+}
+
+static const struct hkd_loc *stack_loc(const void *a)
+{
+    return &((const struct hkd_stack *)a)->at;
+}
+
+static const struct hkd_loc *misuse_loc(const void *a)
+{
+    return &((const struct hkd_misuse *)a)->at;
+}
+
+void hkd_model_merge_runs(struct hkd_model *m)
+{
+    bool *drop = hkd_xcalloc(m->nstacks + 1, sizeof *drop);
+    mark_repeats(m->stacks, m->nstacks, sizeof *m->stacks, stack_same, stack_loc, drop);
+    size_t k = 0;
+    for (size_t i = 0; i < m->nstacks; i++) {
+        if (drop[i])
+            stack_free(&m->stacks[i]);
+        else
+            m->stacks[k++] = m->stacks[i];
+    }
+    m->nstacks = k;
+    free(drop);
+    drop = hkd_xcalloc(m->nmisuse + 1, sizeof *drop);
+    mark_repeats(m->misuse, m->nmisuse, sizeof *m->misuse, misuse_same, misuse_loc, drop);
+    k = 0;
+    for (size_t i = 0; i < m->nmisuse; i++) {
+        if (drop[i])
+            misuse_free(&m->misuse[i]);
+        else
+            m->misuse[k++] = m->misuse[i];
+    }
+    m->nmisuse = k;
+    free(drop);
+}
+
 void hkd_model_free(struct hkd_model *m)
 {
     for (size_t i = 0; i < m->ninputs; i++)
@@ -57,23 +152,14 @@ void hkd_model_free(struct hkd_model *m)
     for (size_t i = 0; i < m->nsnaps; i++)
         snapshot_free(&m->snaps[i]);
     free(m->snaps);
-    for (size_t i = 0; i < m->nmisuse; i++) {
-        free(m->misuse[i].quote);
-        free(m->misuse[i].alloc_site);
-        free(m->misuse[i].free_site);
-        free(m->misuse[i].report_site);
-    }
+    for (size_t i = 0; i < m->nmisuse; i++)
+        misuse_free(&m->misuse[i]);
     free(m->misuse);
     for (size_t i = 0; i < m->nmodules; i++)
         free(m->modules[i].path);
     free(m->modules);
-    for (size_t i = 0; i < m->nstacks; i++) {
-        if (m->stacks[i].names)
-            for (size_t j = 0; j < m->stacks[i].nframes; j++)
-                free(m->stacks[i].names[j]);
-        free(m->stacks[i].names);
-        free(m->stacks[i].frames);
-    }
+    for (size_t i = 0; i < m->nstacks; i++)
+        stack_free(&m->stacks[i]);
     free(m->stacks);
     for (size_t i = 0; i < m->noptions; i++) {
         free(m->options[i].name);

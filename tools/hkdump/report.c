@@ -493,23 +493,49 @@ bool hkd_report_line(struct hkd_report_state *rs, struct hkd_model *m, struct hk
 struct kind_name {
     const char *text, *kind;
 };
+/* Other writers' words, and a kind's id written where its words go. */
 static const struct kind_name misuse_kinds[] = {
-    {"double free", "double-free"},       {"invalid free", "invalid-free"},
-    {"interior free", "interior-free"},   {"foreign free", "foreign-free"},
-    {"use after free", "use-after-free"}, {"buffer overflow", "overflow"},
-    {"overflow", "overflow"},             {"buffer underflow", "underflow"},
-    {"underflow", "underflow"},           {"corrupt freelist", "corrupt-freelist"},
-    {"double-free", "double-free"},       {"interior-free", "interior-free"},
-    {"foreign-free", "foreign-free"},     {"use-after-free", "use-after-free"},
-    {"corrupt-freelist", "corrupt-freelist"}, {NULL, NULL}};
+    {"invalid free", "invalid-free"},     {"interior free", "interior-free"},
+    {"foreign free", "foreign-free"},     {"overflow", "overflow"},
+    {"underflow", "underflow"},           {"double-free", "double-free"},
+    {"interior-free", "interior-free"},   {"foreign-free", "foreign-free"},
+    {"use-after-free", "use-after-free"}, {"corrupt-freelist", "corrupt-freelist"},
+    {NULL, NULL}};
+
+/* The kind of a misuse line: hakmem's own words first (HK_MISUSE_TEXTS: WHAT, and the
+ * DETAIL that tells the invalid frees apart), then misuse_kinds. */
+static const char *misuse_kind(struct hkd_span msg)
+{
+#define HKD_TEXT(id, what, detail) {id, what, detail},
+    static const struct {
+        const char *id, *what, *detail;
+    } texts[] = {HK_MISUSE_TEXTS(HKD_TEXT)};
+#undef HKD_TEXT
+    const char *plain = NULL;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        if (!hkd_span_starts(msg, texts[i].what))
+            continue;
+        if (!texts[i].detail) {
+            plain = plain ? plain : texts[i].id;
+            continue;
+        }
+        char key[160];
+        snprintf(key, sizeof key, ": %s", texts[i].detail);
+        if (hkd_span_find(msg, key))
+            return texts[i].id;
+    }
+    if (plain)
+        return plain;
+    for (int i = 0; misuse_kinds[i].text; i++)
+        if (hkd_span_starts(msg, misuse_kinds[i].text))
+            return misuse_kinds[i].kind;
+    return NULL;
+}
 
 bool hkd_report_misuse(struct hkd_model *m, struct hkd_span msg, struct hkd_loc at)
 {
     msg = hkd_span_trim(msg);
-    const char *kind = NULL;
-    for (int i = 0; misuse_kinds[i].text && !kind; i++)
-        if (hkd_span_starts(msg, misuse_kinds[i].text))
-            kind = misuse_kinds[i].kind;
+    const char *kind = misuse_kind(msg);
     if (!kind)
         return false;
     struct hkd_misuse *x = hkd_model_misuse(m, at);
@@ -520,7 +546,7 @@ bool hkd_report_misuse(struct hkd_model *m, struct hkd_span msg, struct hkd_loc 
     if (of) {
         struct hkd_span a = {of + 4, 0};
         while (a.p + a.n < msg.p + msg.n && a.p[a.n] != ' ' && a.p[a.n] != '(' &&
-               a.p[a.n] != ',')
+               a.p[a.n] != ',' && a.p[a.n] != ':')
             a.n++;
         hkd_num_parse(&x->addr, a, at);
     }
@@ -529,6 +555,9 @@ bool hkd_report_misuse(struct hkd_model *m, struct hkd_span msg, struct hkd_loc 
     if (!open)
         return true;
     struct hkd_span d = {open + 1, (size_t)(msg.p + msg.n - open - 1)};
+    const char *close = memchr(d.p, ')', d.n);   /* "...); ignored": the items end there */
+    if (close)
+        d.n = (size_t)(close - d.p);
     while (d.n) {
         const char *sep = memchr(d.p, ',', d.n);
         struct hkd_span item = {d.p, sep ? (size_t)(sep - d.p) : d.n};
