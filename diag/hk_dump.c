@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -92,6 +93,34 @@ static void hk_dump_header(struct hk_out *o, const char *reason)
     }
 }
 
+/* Resident bytes of [lo, hi) (page-aligned), by mincore in windows of 512 pages. */
+static void hk_dump_add_resident(void *ctx, uintptr_t lo, uintptr_t hi)
+{
+    uint64_t *total = ctx;
+    size_t pg = hk_os_page_size();
+    unsigned char vec[512];
+    for (uintptr_t a = lo & ~(uintptr_t)(pg - 1); a < hi;) {
+        size_t n = (hi - a + pg - 1) / pg;
+        if (n > sizeof vec)
+            n = sizeof vec;
+        if (mincore((void *)a, n * pg, vec) == 0)
+            for (size_t i = 0; i < n; i++)
+                *total += (vec[i] & 1) ? pg : 0;
+        a += n * pg;
+    }
+}
+
+/* The part of RSS in the diagnostics' own mappings: side tables and the leak tracker's
+ * arena. */
+static uint64_t hk_dump_diag_resident(bool lock)
+{
+    uint64_t total = 0;
+    hk_walk_side_tables(hk_dump_add_resident, &total, lock);
+    if (hk_leak_on && lock)   /* the arena's list is read under its lock */
+        hk_leak_arena_foreach(hk_dump_add_resident, &total);
+    return total;
+}
+
 static void hk_dump_counters(struct hk_out *o, bool lock)
 {
     struct hakmem_stats st;
@@ -118,6 +147,8 @@ static void hk_dump_counters(struct hk_out *o, bool lock)
         hk_dump_rec_u64(o, "maps", (uint64_t)lim.maps);
     if (lim.max_map_count > 0)
         hk_dump_rec_u64(o, "max_map_count", (uint64_t)lim.max_map_count);
+    if (st.diag_bytes)
+        hk_dump_rec_u64(o, "diag_resident_kb", hk_dump_diag_resident(lock) >> 10);
     hk_out_char(o, '\n');
 
     for (unsigned c = 0; c < st.nclasses; c++) {

@@ -27,9 +27,11 @@
 /* process: two derived gauges, then every process counter in list order. */
 #define HK_DUMP_PROCESS_KEYS(X, XC) X(superslabs_live) X(bytes_mapped) HAKMEM_PROCESS_COUNTERS(XC)
 
+/* limits: diag_resident_kb is the part of vm_rss_kb in the diagnostics' own mappings (the
+ * side tables, the leak tracker's arena), counted with mincore: not the program's. */
 #define HK_DUMP_LIMITS_KEYS(X)                                                          \
     X(rlimit_as_cur) X(rlimit_as_max) X(vm_size_kb) X(vm_rss_kb) X(vm_peak_kb)          \
-    X(overcommit_memory) X(maps) X(max_map_count)
+    X(overcommit_memory) X(maps) X(max_map_count) X(diag_resident_kb)
 
 /* class: the id, then its numbers: block size, the derived allocs and live, then every class
  * counter in list order. */

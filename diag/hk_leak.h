@@ -51,4 +51,7 @@ void hk_leak_at_exit(void);
 /* At start-up: learn the status the program passes to exit() (on_exit). */
 void hk_leak_watch_exit(void);
 
+/* Every mapping of the arena, [lo, hi). fn must not allocate from the arena. */
+void hk_leak_arena_foreach(void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx);
+
 #endif

@@ -24,8 +24,6 @@ void *hk_leak_arena_alloc(size_t size);
 void hk_leak_arena_free(void *p, size_t size);
 /* Bytes of arena memory handed out (overhead accounting). */
 size_t hk_leak_arena_used(void);
-/* Every mapping of the arena, [lo, hi). fn must not allocate from the arena. */
-void hk_leak_arena_foreach(void (*fn)(void *ctx, uintptr_t lo, uintptr_t hi), void *ctx);
 
 /* ---- recursion guard (hk_stack.c) ---- */
 

@@ -18,6 +18,7 @@
  * HK_LEAK_MAPS_SCAN_MAX (a sanitizer's shadow, a reservation of terabytes) is left out and
  * reported as not checked. */
 #include "hk_internal.h"
+#include "hk_leak.h"
 #include "hk_leak_int.h"
 #include "hk_leak_run.h"
 #include "hk_maps.h"

@@ -152,6 +152,8 @@ void hk_report_emit(struct hk_emit *e, const struct hakmem_stats *st, int scope)
     hk_emit_u64(e, "large_bytes", st->large_bytes);
     hk_emit_u64(e, "oom_events", st->oom_events);
     hk_emit_u64(e, "invalid_frees", st->invalid_frees);
+    if (st->diag_bytes)   /* the diagnostics' own memory, apart from the program's */
+        hk_emit_u64(e, "diag_bytes", st->diag_bytes);
     hk_emit_obj_end(e);
     hk_emit_obj_begin(e, "totals", "totals");
     hk_emit_u64(e, "allocs", st->totals.allocs);

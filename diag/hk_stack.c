@@ -12,6 +12,7 @@
 #include "hk_lock.h"
 #include "hk_options.h"
 #include "hk_os.h"
+#include "hk_stats.h"
 
 #include <link.h>
 #include <pthread.h>
@@ -48,6 +49,7 @@ static void *hk_arena_map_locked(size_t len)
     struct hk_arena_map *m = hk_os_map_meta(len);
     if (!m)
         return NULL;
+    HK_PSTAT_ADD(diag_bytes, len);
     m->next = hk_arena_maps;
     m->len = len;
     hk_arena_maps = m;
@@ -107,7 +109,9 @@ void hk_leak_arena_free(void *p, size_t size)
         }
     }
     hk_unlock(&hk_arena_lock);
-    (void)hk_os_unmap_meta(m, m->len);
+    size_t len = m->len;
+    if (hk_os_unmap_meta(m, len) == 0)
+        HK_PSTAT_SUB(diag_bytes, len);
 }
 
 size_t hk_leak_arena_used(void)

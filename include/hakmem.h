@@ -52,7 +52,7 @@ int hakmem_dump(void);
 
 /* ---- statistics snapshot ------------------------------------------------------------ */
 
-#define HAKMEM_STATS_VERSION 2
+#define HAKMEM_STATS_VERSION 3   /* 3: diag_bytes among the process counters */
 /* The JSON report's "version" (docs/json-schema.md): 3 since lost leaks are direct or
  * indirect. */
 #define HAKMEM_JSON_VERSION 3

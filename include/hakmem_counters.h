@@ -44,6 +44,7 @@
     X(threads_seen, 0, "threads that used the allocator")                         \
     X(threads_exited, 0, "of those, threads that exited")                         \
     X(large_kept, 0, "gauge: large mappings kept because munmap was refused")     \
-    X(unmap_failures, 0, "munmaps refused (by the kernel or fault injection)")
+    X(unmap_failures, 0, "munmaps refused (by the kernel or fault injection)")    \
+    X(diag_bytes, 0, "gauge: bytes the diagnostics mapped for themselves (side tables, the leak tracker's arena), never in bytes_mapped")
 
 #endif

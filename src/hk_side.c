@@ -1,6 +1,7 @@
 /* The side table's storage and what it says of a block (hk_side.h). */
 #include "hk_side.h"
 #include "hk_os.h"
+#include "hk_stats.h"
 
 #include <string.h>
 
@@ -26,8 +27,8 @@ int hk_side_create(struct hk_superslab *ss)
     if (t) {
         memcpy(&hk_side_spare, t, sizeof(void *));
         memset(t, 0, sizeof(void *));
-    } else {
-        t = hk_os_map_meta(HK_SIDE_TABLE_BYTES);
+    } else if ((t = hk_os_map_meta(HK_SIDE_TABLE_BYTES))) {
+        HK_PSTAT_ADD(diag_bytes, HK_SIDE_TABLE_BYTES);
     }
     ss->side = t;
     return t ? 0 : -1;
@@ -35,8 +36,12 @@ int hk_side_create(struct hk_superslab *ss)
 
 void hk_side_free(struct hk_side *t)
 {
-    if (!t || !hk_os_unmap_meta(t, HK_SIDE_TABLE_BYTES))
+    if (!t)
         return;
+    if (!hk_os_unmap_meta(t, HK_SIDE_TABLE_BYTES)) {
+        HK_PSTAT_SUB(diag_bytes, HK_SIDE_TABLE_BYTES);
+        return;
+    }
     /* Refused (the pages are dropped already): kept for the next create. */
     memcpy(t, &hk_side_spare, sizeof(void *));
     hk_side_spare = t;

@@ -134,10 +134,15 @@ static void hk_walk_side_table(struct hk_superslab *ss, void *arg)
               (uintptr_t)ss->side + (HK_SS_SIZE >> HK_GRANULE_SHIFT) * sizeof(struct hk_side));
 }
 
+void hk_walk_side_tables(hk_walk_range_fn fn, void *ctx, bool lock)
+{
+    struct hk_walk_range_ctx w = {fn, ctx};
+    hk_superslab_foreach(hk_walk_side_table, &w, lock);
+}
+
 void hk_walk_mappings(hk_walk_range_fn fn, void *ctx, bool lock)
 {
     hk_walk_registry(fn, ctx);
     hk_heap_foreach_meta(fn, ctx);
-    struct hk_walk_range_ctx w = {fn, ctx};
-    hk_superslab_foreach(hk_walk_side_table, &w, lock);
+    hk_walk_side_tables(fn, ctx, lock);
 }

@@ -71,6 +71,8 @@ void hk_walk_superslabs(struct hk_walk_ss_kind out[HK_WALK_SS_KINDS], bool lock)
  * process's own mappings (its free blocks and cached mappings hold stale pointers). */
 typedef void (*hk_walk_range_fn)(void *ctx, uintptr_t lo, uintptr_t hi);
 void hk_walk_mappings(hk_walk_range_fn fn, void *ctx, bool lock);
+/* Of those, the side tables of the live SuperSlabs (diagnostic mode's memory). */
+void hk_walk_side_tables(hk_walk_range_fn fn, void *ctx, bool lock);
 
 /* A SuperSlab's size (every SuperSlab maps this many bytes). */
 #define HK_WALK_SS_SIZE ((size_t)2 << 20)

@@ -165,6 +165,45 @@ static bool hakmem_bytes(const struct ctx *c, uint64_t *out, const char **what)
     return true;
 }
 
+/* What the diagnostics mapped for themselves (side tables, the leak tracker): 0 when the
+ * input does not say. */
+static uint64_t diag_bytes(const struct ctx *c)
+{
+    uint64_t d = 0;
+    return get(c, HKD_F_diag_bytes, &d) ? d : 0;
+}
+
+/* The part of RSS that is the diagnostics' own: what the dump counted resident in their
+ * mappings, else all they mapped (an upper bound). */
+static uint64_t diag_resident(const struct ctx *c, bool *exact)
+{
+    uint64_t kb;
+    *exact = get(c, HKD_F_diag_resident_kb, &kb);
+    return *exact ? hkd_mul_sat(kb, 1024) : diag_bytes(c);
+}
+
+/* RSS less the diagnostics' own memory: what the program and the allocator hold. */
+static double rss_without_diag(const struct ctx *c, uint64_t rss_kb)
+{
+    bool exact;
+    double rss = (double)hkd_mul_sat(rss_kb, 1024), d = (double)diag_resident(c, &exact);
+    return rss > d ? rss - d : 0;
+}
+
+/* The evidence line that says the diagnostics' memory was left out. */
+static void diag_evidence(const struct ctx *c, struct hkd_finding *f)
+{
+    bool exact;
+    uint64_t d = diag_resident(c, &exact);
+    if (!d)
+        return;
+    hkd_ev_uint(f, "diag_resident_bytes", d);
+    hkd_strv_addf(&f->evidence, "%s %s in the diagnostics' own mappings (side tables, the leak "
+                  "tracker), left out of the RSS above%s", hkd_ibytes(d).s,
+                  exact ? "resident" : "mapped", where(c, c->v.f[exact ? HKD_F_diag_resident_kb
+                                                                        : HKD_F_diag_bytes].at).s);
+}
+
 static uint64_t z(const struct hkd_census_row *r, enum hkd_census_field i)
 {
     return r->f[i].set && !r->f[i].inf ? r->f[i].v : 0;
@@ -1110,7 +1149,7 @@ static void rule_live_heap(struct ctx *c)
     if (!get(c, HKD_F_vm_rss_kb, &rss_kb) || !hakmem_bytes(c, &hb, &what) || !hb ||
         (hb < GAP_MIN_HAKMEM && !c->oom))   /* at an OOM, whatever its size */
         return;
-    double rss = (double)hkd_mul_sat(rss_kb, 1024);
+    double rss = rss_without_diag(c, rss_kb);
     if (rss < HELD_MIN_RESIDENT * (double)hb)
         return;
     /* Resident is not the same as held: when the census or the counters say most blocks are
@@ -1122,12 +1161,12 @@ static void rule_live_heap(struct ctx *c)
     if (rss >= (double)hb)
         f = hkd_finding_new(c->out, "live-heap-growth", c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
                             "the memory is resident: RSS %s \u2265 the %s in %s, so the program "
-                            "holds it (a leak or real demand)", hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s,
+                            "holds it (a leak or real demand)", hkd_ibytes(hkd_u64_of(rss)).s,
                             hkd_ibytes(hb).s, what);
     else
         f = hkd_finding_new(c->out, "live-heap-growth", c->oom ? HKD_SEV_ERROR : HKD_SEV_WARNING,
                             "the memory is resident: %s of %s in %s (%s), so the program holds "
-                            "it (a leak or real demand)", hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s,
+                            "it (a leak or real demand)", hkd_ibytes(hkd_u64_of(rss)).s,
                             hkd_ibytes(hb).s, what, hkd_pct(rss, (double)hb).s);
     /* Resident pages alone do not say who holds them: below the limit they ran into. */
     f->weight = held_by_program(c, hb, &share) == 1 ? cause_weight(rss / (double)hb) : 0.40;
@@ -1137,6 +1176,7 @@ static void rule_live_heap(struct ctx *c)
     hkd_strv_addf(&f->evidence, "VmRSS %s kB = %s; %s in %s: %s resident%s", hkd_count(rss_kb).s,
                   hkd_ibytes(hkd_mul_sat(rss_kb, 1024)).s, hkd_ibytes(hb).s, what, hkd_pct(rss, (double)hb).s,
                   where(c, c->v.f[HKD_F_vm_rss_kb].at).s);
+    diag_evidence(c, f);
     hkd_strv_add(&f->rules_out, "memory reserved but unused (mapped, never touched): it is "
                                 "resident");
     hkd_strv_add(&f->next, "HAKMEM_LEAK_CHECK=1: at exit, the live blocks grouped by "
@@ -1571,8 +1611,13 @@ static void rule_outside(struct ctx *c)
     }
     if (!first || first == last)
         return;
-    double r0 = (double)first->f[HKD_F_vm_rss_kb].v * 1024;
-    double r1 = (double)last->f[HKD_F_vm_rss_kb].v * 1024;
+    /* The diagnostics' own mappings grow with the heap: not memory outside it. */
+    double r0 = (double)first->f[HKD_F_vm_rss_kb].v * 1024 -
+                (first->f[HKD_F_diag_resident_kb].set
+                     ? (double)first->f[HKD_F_diag_resident_kb].v * 1024 : 0);
+    double r1 = (double)last->f[HKD_F_vm_rss_kb].v * 1024 -
+                (last->f[HKD_F_diag_resident_kb].set
+                     ? (double)last->f[HKD_F_diag_resident_kb].v * 1024 : 0);
     double h0 = (double)first->f[HKD_F_bytes_mapped].v;
     double h1 = (double)last->f[HKD_F_bytes_mapped].v;
     if (!(r0 > 0 && r1 >= GROWTH_RATIO * r0 && r1 - r0 >= (double)GROWTH_MIN_RSS &&
