@@ -23,6 +23,32 @@ EOD
 out=$("$hkdump" --folded "$tmp/sym.dump")
 echo "$out"
 case $out in
-"lost;hk_sym_target_leaf (symtarget.c:"*") 64" | "lost;hk_sym_target_leaf 64") exit 0 ;;
+"lost;hk_sym_target_leaf (symtarget.c:"*") 64" | "lost;hk_sym_target_leaf 64") ;;
 *) echo "FAIL: expected 'lost;hk_sym_target_leaf [(symtarget.c:N)] 64'"; exit 1 ;;
+esac
+
+# A C++ symbol is demangled, from a dump and from a text report's frame (when hkdump was
+# built with libstdc++'s demangler: its --version says so).
+"$hkdump" --version | grep -q demangle || { echo "no demangler: C++ names not checked"; exit 0; }
+off=$(nm "$target" | awk '$3 == "_ZN5store5Cache4fillEi" { print $1 }')
+[ -n "$off" ] || { echo "FAIL: _ZN5store5Cache4fillEi not found by nm"; exit 1; }
+addr=$(printf '0x%x' $((base + 0x$off + 4)))
+sed "s/^stack .*/stack id=1 blocks=1 bytes=32 kind=direct frames=$addr/" "$tmp/sym.dump" >"$tmp/cxx.dump"
+out=$("$hkdump" --folded "$tmp/cxx.dump")
+echo "$out"
+case $out in
+"direct;store::Cache::fill(int)"*" 32") ;;
+*) echo "FAIL: expected 'direct;store::Cache::fill(int)... 32'"; exit 1 ;;
+esac
+cat >"$tmp/cxx.log" <<EOD
+hakmem: leak report: 1 stack, 1 block, 32 B lost; 0 stacks, 0 blocks, 0 B still reachable; 0 stacks suppressed (0 blocks)
+hakmem: leak 1: 1 block, 32 bytes lost directly (sizes 32), allocated at:
+hakmem:     #0 0x55d0c1a6e2b0 _ZN5store5Cache4fillEi (/build/leak+0x12b0) leak.cpp:4
+hakmem:     #1 0x55d0c1a6e300 main (/build/leak+0x1300) leak.cpp:9
+EOD
+out=$("$hkdump" "$tmp/cxx.log")
+echo "$out"
+case $out in
+*"store::Cache::fill(int) (leak.cpp:4) "*) exit 0 ;;
+*) echo "FAIL: the text report's frame is not demangled"; exit 1 ;;
 esac

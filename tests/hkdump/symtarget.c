@@ -8,8 +8,16 @@ __attribute__((noinline)) void *hk_sym_target_leaf(size_t n)
     return malloc(n);
 }
 
+/* A C++ member function's symbol, written from C: hkdump must print it demangled. */
+__attribute__((noinline)) void *hk_sym_target_cxx(int n) __asm__("_ZN5store5Cache4fillEi");
+__attribute__((noinline)) void *hk_sym_target_cxx(int n)
+{
+    return malloc((size_t)n);
+}
+
 int main(void)
 {
     free(hk_sym_target_leaf(64));
+    free(hk_sym_target_cxx(32));
     return 0;
 }

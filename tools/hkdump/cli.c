@@ -17,7 +17,7 @@ static const char usage[] =
     "  --json      findings as JSON: {\"inputs\":[..], \"findings\":[..], \"unparsed\":[..]}\n"
     "  --folded    leak stacks of the dumps in folded-stack format (flamegraph.pl, speedscope)\n"
     "  diff A B    what changed between two dumps: counters, census, leak stacks\n"
-    "  --version   version, and whether frames are symbolized with libdw\n"
+    "  --version   version, and whether frames are symbolized with libdw and demangled\n"
     "  --help      this text\n"
     "\n"
     "Findings: oom-event huge-request address-space-limit overcommit-refused\n"
@@ -81,8 +81,9 @@ int hkd_cli(int argc, char **argv)
             free(files);
             return 0;
         } else if (opts && strcmp(a, "--version") == 0) {
-            printf("hkdump %s (dump format %d, symbols: %s)\n", HKD_VERSION, HK_DUMP_VERSION,
-                   hkd_sym_have_libdw() ? "libdw" : "module+offset only");
+            printf("hkdump %s (dump format %d, symbols: %s%s)\n", HKD_VERSION, HK_DUMP_VERSION,
+                   hkd_sym_have_libdw() ? "libdw" : "module+offset only",
+                   HKD_HAVE_DEMANGLE ? ", C++ names demangled" : "");
             free(files);
             return 0;
         } else if (opts && strcmp(a, "--json") == 0) {

@@ -32,6 +32,9 @@ void *hkd_xcalloc(size_t n, size_t size);
 void *hkd_xrealloc(void *p, size_t n);
 char *hkd_xstrdup(const char *s);
 char *hkd_xstrndup(const char *s, size_t n);
+/* A C++ symbol ("_ZN5store5Cache4fillEi") as people read it ("store::Cache::fill(int)");
+ * any other name, or without a demangler, a copy. n: the name's length. */
+char *hkd_demangle(const char *name, size_t n);
 char *hkd_xasprintf(const char *fmt, ...) HKD_PRINTF(1, 2);
 /* Grows *v (of *cap elements of size elem) so that index n fits. */
 void hkd_grow(void **v, size_t *cap, size_t n, size_t elem);

@@ -235,10 +235,13 @@ static bool frame_line(struct hkd_report_state *rs, struct hkd_model *m, struct 
         hkd_grow((void **)&st->names, &cap_names, st->nframes, sizeof *st->names);
         st->cap_frames = cap_frames;
         st->frames[st->nframes] = v;
-        st->names[st->nframes++] =
-            has_src ? hkd_xasprintf("%.*s (%.*s)", named ? (int)fn.n : 1, named ? fn.p : "?",
-                                    (int)src.n, src.p)
-                    : named ? hkd_xstrndup(fn.p, fn.n) : hkd_xstrdup("?");
+        char *name = named ? hkd_demangle(fn.p, fn.n) : hkd_xstrdup("?");
+        if (has_src) {
+            char *t = hkd_xasprintf("%s (%.*s)", name, (int)src.n, src.p);
+            free(name);
+            name = t;
+        }
+        st->names[st->nframes++] = name;
         return true;
     }
     if (!m->nmisuse)
@@ -248,7 +251,7 @@ static bool frame_line(struct hkd_report_state *rs, struct hkd_model *m, struct 
                   : rs->frames_for == HKD_FRAMES_FREE ? &x->free_site
                                                      : &x->report_site;
     if (!*site && named)
-        *site = hkd_xstrndup(fn.p, fn.n);
+        *site = hkd_demangle(fn.p, fn.n);
     return true;
 }
 

@@ -150,9 +150,13 @@ char *hkd_sym_name(struct hkd_symbolizer *s, uint64_t addr, bool is_return)
             int lineno = 0;
             const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
                                     : NULL;
-            if (file && lineno > 0)
-                return hkd_xasprintf("%s (%s:%d)", fn, base_name(file), lineno);
-            return hkd_xstrdup(fn);
+            char *name = hkd_demangle(fn, strlen(fn));
+            if (file && lineno > 0) {
+                char *t = hkd_xasprintf("%s (%s:%d)", name, base_name(file), lineno);
+                free(name);
+                return t;
+            }
+            return name;
         }
     }
 #else

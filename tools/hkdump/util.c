@@ -34,6 +34,27 @@ char *hkd_xstrdup(const char *s)
     return hkd_xstrndup(s, strlen(s));
 }
 
+#if HKD_HAVE_DEMANGLE
+/* libstdc++'s demangler (extern "C" in <cxxabi.h>): a malloc'd name, or NULL. */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+#endif
+
+char *hkd_demangle(const char *name, size_t n)
+{
+#if HKD_HAVE_DEMANGLE
+    if (n > 2 && n < 4096 && name[0] == '_' && name[1] == 'Z') {
+        char *z = hkd_xstrndup(name, n);
+        int status = -1;
+        char *d = __cxa_demangle(z, NULL, NULL, &status);
+        free(z);
+        if (d && status == 0)
+            return d;
+        free(d);
+    }
+#endif
+    return hkd_xstrndup(name, n);
+}
+
 char *hkd_xstrndup(const char *s, size_t n)
 {
     char *d = hkd_xmalloc(n + 1);
