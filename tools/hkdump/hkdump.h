@@ -351,6 +351,9 @@ bool hkd_num_parse(struct hkd_num *n, struct hkd_span text, struct hkd_loc at);
  * snapshot (the last with an event, a dump's first) over them all; tables (classes,
  * census) come whole from the latest snapshot that has them. The result borrows from m. */
 void hkd_model_view(const struct hkd_model *m, struct hkd_snapshot *view);
+/* The snapshot taken at the failure: the last one that holds an event (an OOM, a signal, a
+ * refusal), preferring one with tables (a dump) over a log's lines; SIZE_MAX when none. */
+size_t hkd_model_failure(const struct hkd_model *m);
 void hkd_view_free(struct hkd_snapshot *view);
 const char *hkd_loc_name(const struct hkd_model *m, struct hkd_loc at);
 

@@ -325,9 +325,7 @@ static void merge_nums(struct hkd_num *dst, const struct hkd_num *src, size_t n)
             dst[i] = src[i];
 }
 
-/* The snapshot taken at the failure: the last one that holds an event (an OOM, a signal, a
- * refusal), preferring one with tables (a dump) over a log's lines; SIZE_MAX when none. */
-static size_t failure_snapshot(const struct hkd_model *m)
+size_t hkd_model_failure(const struct hkd_model *m)
 {
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < m->nsnaps; i++) {
@@ -380,7 +378,7 @@ void hkd_model_view(const struct hkd_model *m, struct hkd_snapshot *view)
         view_merge(view, &m->snaps[i]);
     /* One run, several moments: the failure is judged on the state at the failure, so its
      * snapshot wins over what was written later (at exit, after queues drained). */
-    size_t f = failure_snapshot(m);
+    size_t f = hkd_model_failure(m);
     if (f != SIZE_MAX)
         view_merge(view, &m->snaps[f]);
 }

@@ -1788,6 +1788,79 @@ static void parked_counters(struct ctx *c)
     hkd_strv_free(&lines);
 }
 
+/* One number of a snapshot at the failure and after it: a census state summed over the
+ * classes (z >= 0), or a field. */
+static bool snap_value(const struct hkd_snapshot *s, int zi, enum hkd_field fi, uint64_t *v,
+                       struct hkd_loc *at)
+{
+    if (zi >= 0) {
+        if (!s->ncensus)
+            return false;
+        *v = 0;
+        for (size_t i = 0; i < s->ncensus; i++)
+            *v = hkd_add_sat(*v, z(&s->census[i], (enum hkd_census_field)zi));
+        *at = s->census[0].at;
+        return true;
+    }
+    if (!s->f[fi].set || s->f[fi].inf)
+        return false;
+    *v = s->f[fi].v;
+    *at = s->f[fi].at;
+    return true;
+}
+
+/* The failure is judged on its own snapshot; a later one of the same process (the exit
+ * dump) is shown as what changed since, so a queue drained by exit is a change, not a
+ * contradiction. */
+static void rule_since_failure(struct ctx *c)
+{
+    size_t fi = hkd_model_failure(c->m);
+    if (fi == SIZE_MAX || !c->m->snaps[fi].f[HKD_F_pid].set)
+        return;
+    const struct hkd_snapshot *fs = &c->m->snaps[fi], *later = NULL;
+    for (size_t i = fi + 1; i < c->m->nsnaps; i++) {
+        const struct hkd_snapshot *s = &c->m->snaps[i];
+        if (s->f[HKD_F_pid].set && s->f[HKD_F_pid].v == fs->f[HKD_F_pid].v)
+            later = s;
+    }
+    if (!later)
+        return;
+    static const struct {
+        int z;
+        enum hkd_field f;
+        const char *name;
+    } what[] = {
+        {HKD_Z_remote_queue, 0, "census remote_queue (blocks freed by other threads, queued)"},
+        {HKD_Z_tls_list, 0, "census tls_list (blocks in threads' lists)"},
+        {HKD_Z_in_use, 0, "census in_use (the program's live blocks)"},
+        {-1, HKD_F_superslabs_live, "superslabs_live"},
+        {-1, HKD_F_bytes_mapped, "bytes_mapped"},
+        {-1, HKD_F_vm_rss_kb, "vm_rss_kb"},
+    };
+    struct hkd_finding *f = NULL;
+    const char *fr = fs->reason ? fs->reason : "the failure";
+    const char *lr = later->reason ? later->reason : "later";
+    for (size_t k = 0; k < sizeof what / sizeof what[0]; k++) {
+        uint64_t a, b;
+        struct hkd_loc la, lb;
+        if (!snap_value(fs, what[k].z, what[k].f, &a, &la) ||
+            !snap_value(later, what[k].z, what[k].f, &b, &lb))
+            continue;
+        uint64_t d = a > b ? a - b : b - a;
+        if (!d || (double)d < 0.10 * (double)(a > b ? a : b))
+            continue;   /* a change of less than 10 % says nothing */
+        if (!f)
+            f = hkd_finding_new(c->out, "since-failure", HKD_SEV_INFO,
+                                "after the %s, by the %s dump: %s %s \u2192 %s", fr, lr,
+                                what[k].name, hkd_count(a).s, hkd_count(b).s);
+        hkd_strv_addf(&f->evidence, "%s: %s at the %s%s, %s at the %s%s", what[k].name,
+                      hkd_count(a).s, fr, where(c, la).s, hkd_count(b).s, lr, where(c, lb).s);
+    }
+    if (f)
+        hkd_strv_add(&f->rules_out, "judging the failure on the later state: the findings "
+                                    "above read the snapshot taken at the failure");
+}
+
 /* Weights of the findings whose rule does not measure a share (docs/hkdump.md). */
 static const struct {
     const char *id;
@@ -1847,7 +1920,7 @@ void hkd_rules_run(const struct hkd_model *m, struct hkd_symbolizer *sym, struct
         rule_remote,   rule_leak,         rule_misuse,        rule_signal,
         rule_map_count, rule_churn,       rule_truncated,     rule_unparsed,
         rule_no_data,  rule_injected,     rule_fragmentation, parked_counters,
-        rule_outside,
+        rule_outside,  rule_since_failure,
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         rules[i](&c);
