@@ -27,6 +27,29 @@ case $out in
 *) echo "FAIL: expected 'lost;hk_sym_target_leaf [(symtarget.c:N)] 64'"; exit 1 ;;
 esac
 
+# Inlined code: the chain, innermost first, as addr2line -i gives it. The first address of
+# hk_sym_target_outer that addr2line places inside hk_sym_target_inner is the frame (+1: a
+# frame of a leak stack is a return address, looked up one byte before).
+if command -v addr2line >/dev/null; then
+    read -r off size < <(nm -S "$target" | awk '$4 == "hk_sym_target_outer" { print $1, $2 }')
+    pc=
+    for ((i = 0; i < 0x$size; i++)); do
+        a=$(printf '0x%x' $((0x$off + i)))
+        if [ "$(addr2line -i -f -e "$target" "$a" | head -1)" = hk_sym_target_inner ]; then
+            pc=$a
+            break
+        fi
+    done
+    [ -n "$pc" ] || { echo "FAIL: addr2line places no address of hk_sym_target_outer in hk_sym_target_inner"; exit 1; }
+    want=$(addr2line -i -f -e "$target" "$pc" | paste - - |
+           awk -F'\t' '{ n = split($2, p, "/"); printf "%s%s (%s)", (NR > 1 ? ", inlined into " : ""), $1, p[n] }')
+    addr=$(printf '0x%x' $((base + pc + 1)))
+    sed "s/^stack .*/stack id=1 blocks=1 bytes=16 kind=direct frames=$addr/" "$tmp/sym.dump" >"$tmp/inl.dump"
+    out=$("$hkdump" --folded "$tmp/inl.dump")
+    echo "$out"
+    [ "$out" = "direct;$want 16" ] || { echo "FAIL: expected 'direct;$want 16'"; exit 1; }
+fi
+
 # A C++ symbol is demangled, from a dump and from a text report's frame (when hkdump was
 # built with libstdc++'s demangler: its --version says so).
 "$hkdump" --version | grep -q demangle || { echo "no demangler: C++ names not checked"; exit 0; }

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #if HKD_HAVE_LIBDW
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #endif
 
@@ -136,6 +138,88 @@ char *hkd_sym_key(struct hkd_symbolizer *s, uint64_t addr)
                          (unsigned long long)(addr - mod->base));
 }
 
+#if HKD_HAVE_LIBDW
+/* A function's name from its DWARF entry: the linkage name demangled, else the plain one. */
+static char *die_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute a;
+    const char *ln = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+    if (!ln)
+        ln = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+    if (ln)
+        return hkd_demangle(ln, strlen(ln));
+    const char *n = dwarf_diename(die);
+    return hkd_xstrdup(n ? n : "?");
+}
+
+/* "name (file:line)"; just the name without a line. */
+static char *with_line(char *name, const char *file, int line)
+{
+    if (!file || line <= 0)
+        return name;
+    char *t = hkd_xasprintf("%s (%s:%d)", name, base_name(file), line);
+    free(name);
+    return t;
+}
+
+/* The inline chain at pc, as eu-addr2line -i gives it: "inner (file:line), inlined into
+ * outer (file:line)" up to the function the code is in, whose name is fn (the symbol
+ * table's); NULL when no inlined code is at pc. */
+static char *inline_chain(Dwfl_Module *mod, Dwarf_Addr pc, const char *fn, const char *file,
+                          int line)
+{
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias), *scopes = NULL;
+    int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+    if (n <= 0 || dwarf_tag(&scopes[0]) != DW_TAG_inlined_subroutine) {
+        free(scopes);
+        return NULL;
+    }
+    /* Those are the abstract scopes; the concrete ones, up to the function the inlined code
+     * sits in, contain the innermost inlined instance. */
+    Dwarf_Die inner = scopes[0], *chain = NULL;
+    free(scopes);
+    scopes = NULL;
+    n = dwarf_getscopes_die(&inner, &chain);
+    if (n <= 0) {
+        free(chain);
+        return NULL;
+    }
+    scopes = chain;
+    Dwarf_Files *files = NULL;
+    size_t nfiles = 0;
+    if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
+        files = NULL;
+    char *out = NULL;
+    for (int i = 0; i < n; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+            continue;
+        char *name = tag == DW_TAG_subprogram && fn ? hkd_demangle(fn, strlen(fn))
+                                                    : die_name(&scopes[i]);
+        name = with_line(name, file, line);
+        char *t = out ? hkd_xasprintf("%s, inlined into %s", out, name) : hkd_xstrdup(name);
+        free(out);
+        free(name);
+        out = t;
+        if (tag == DW_TAG_subprogram)
+            break;
+        /* Where this inlined code was called: the caller's file and line. */
+        Dwarf_Attribute a;
+        Dwarf_Word cf = 0, cl = 0;
+        file = NULL;
+        line = 0;
+        if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &a), &cf) == 0 && files &&
+            cf < nfiles)
+            file = dwarf_filesrc(files, cf, NULL, NULL);
+        if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &a), &cl) == 0)
+            line = (int)cl;
+    }
+    free(scopes);
+    return out;
+}
+#endif
+
 char *hkd_sym_name(struct hkd_symbolizer *s, uint64_t addr, bool is_return)
 {
 #if HKD_HAVE_LIBDW
@@ -150,6 +234,9 @@ char *hkd_sym_name(struct hkd_symbolizer *s, uint64_t addr, bool is_return)
             int lineno = 0;
             const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
                                     : NULL;
+            char *chain = inline_chain(mod, pc, fn, file, lineno);
+            if (chain)
+                return chain;
             char *name = hkd_demangle(fn, strlen(fn));
             if (file && lineno > 0) {
                 char *t = hkd_xasprintf("%s (%s:%d)", name, base_name(file), lineno);
