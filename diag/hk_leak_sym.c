@@ -1,11 +1,13 @@
 /* Function names for the leak report, and what a frame is (hk_leak_frame_info). Names are
  * read from the modules' own files: the ELF symbol table (.symtab, which also names static
- * and non-exported functions that dladdr cannot see), else the dynamic one. The file is
+ * and non-exported functions that dladdr cannot see), else the dynamic one; a module without
+ * a line table gets it (and a missing .symtab) from its separate debug file. The file is
  * mapped read-only, so a library that was unloaded before exit is still named as long as
  * its file exists. Each table is indexed by address on its first lookup (sorted, searched by
  * halves), and what a frame is named is kept per frame id until hk_leak_sym_release, so a
  * check looks each distinct frame up once however many stacks and suppressions it meets.
  * Report time only; no malloc; the leak lock held. */
+#include "hk_emit.h"
 #include "hk_internal.h"
 #include "hk_leak.h"
 #include "hk_leak_int.h"
@@ -48,13 +50,18 @@ struct hk_symtab {
     bool ix_built;
 };
 
+/* A mapped ELF file: the module's own, or the separate file of its debug information. */
+struct hk_elf {
+    const unsigned char *map;
+    size_t len;
+};
+
 struct hk_symfile {
     uint32_t module;
     bool ok;
-    const unsigned char *map;
-    size_t len;
+    struct hk_elf file, debug;
     bool exec;               /* ET_EXEC: symbol values are absolute addresses */
-    struct hk_symtab tab[2]; /* .symtab, .dynsym */
+    struct hk_symtab tab[2]; /* .symtab, .dynsym (from the debug file when the module lacks one) */
     struct hk_dwarf dwarf;   /* .debug_line and its string sections, for file:line */
 };
 
@@ -62,78 +69,187 @@ struct hk_symfile {
 static struct hk_symfile hk_symfiles[HK_SYMFILES];
 static unsigned hk_nsymfiles;
 
-static bool hk_in_file(const struct hk_symfile *f, uint64_t off, uint64_t size)
+static bool hk_in(const struct hk_elf *e, uint64_t off, uint64_t size)
 {
-    return off <= f->len && size <= f->len - off;
+    return off <= e->len && size <= e->len - off;
 }
 
-/* The DWARF sections the line lookup reads, found by name (compressed ones are skipped). */
-static void hk_dwarf_sections(struct hk_symfile *f, const ElfW(Ehdr) *eh, const ElfW(Shdr) *sh)
+/* The section headers of a well-formed file of this machine's class, and the table of their
+ * names; NULL otherwise. */
+static const ElfW(Shdr) *hk_elf_sections(const struct hk_elf *e, unsigned *n, const char **names,
+                                         size_t *names_len)
 {
-    if (eh->e_shstrndx >= eh->e_shnum)
-        return;
-    const ElfW(Shdr) *names = &sh[eh->e_shstrndx];
-    if (!hk_in_file(f, names->sh_offset, names->sh_size))
-        return;
-    const char *str = (const char *)(f->map + names->sh_offset);
-    for (unsigned i = 0; i < eh->e_shnum; i++) {
-        if (sh[i].sh_name >= names->sh_size || sh[i].sh_type == SHT_NOBITS ||
-            (sh[i].sh_flags & SHF_COMPRESSED) || !hk_in_file(f, sh[i].sh_offset, sh[i].sh_size) ||
-            !memchr(str + sh[i].sh_name, '\0', names->sh_size - sh[i].sh_name))
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)e->map;
+    if (e->len < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh->e_ident[EI_CLASS] != HK_ELFCLASS || eh->e_shentsize != sizeof(ElfW(Shdr)) ||
+        !hk_in(e, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(ElfW(Shdr))) ||
+        eh->e_shstrndx >= eh->e_shnum)
+        return NULL;
+    const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(e->map + eh->e_shoff);
+    if (!hk_in(e, sh[eh->e_shstrndx].sh_offset, sh[eh->e_shstrndx].sh_size))
+        return NULL;
+    *n = eh->e_shnum;
+    *names = (const char *)(e->map + sh[eh->e_shstrndx].sh_offset);
+    *names_len = sh[eh->e_shstrndx].sh_size;
+    return sh;
+}
+
+/* The bytes of the section called name (not compressed, not empty), or NULL. */
+static const unsigned char *hk_elf_section(const struct hk_elf *e, const char *name, size_t *len)
+{
+    unsigned n;
+    const char *str;
+    size_t str_len;
+    const ElfW(Shdr) *sh = hk_elf_sections(e, &n, &str, &str_len);
+    for (unsigned i = 0; sh && i < n; i++) {
+        if (sh[i].sh_name >= str_len || sh[i].sh_type == SHT_NOBITS ||
+            (sh[i].sh_flags & SHF_COMPRESSED) || !hk_in(e, sh[i].sh_offset, sh[i].sh_size) ||
+            !memchr(str + sh[i].sh_name, '\0', str_len - sh[i].sh_name) ||
+            strcmp(str + sh[i].sh_name, name) != 0)
             continue;
-        const char *name = str + sh[i].sh_name;
-        const unsigned char *at = f->map + sh[i].sh_offset;
-        if (strcmp(name, ".debug_line") == 0) {
-            f->dwarf.line = at;
-            f->dwarf.line_len = sh[i].sh_size;
-        } else if (strcmp(name, ".debug_line_str") == 0) {
-            f->dwarf.line_str = at;
-            f->dwarf.line_str_len = sh[i].sh_size;
-        } else if (strcmp(name, ".debug_str") == 0) {
-            f->dwarf.str = at;
-            f->dwarf.str_len = sh[i].sh_size;
+        *len = sh[i].sh_size;
+        return e->map + sh[i].sh_offset;
+    }
+    return NULL;
+}
+
+/* The DWARF sections the line lookup reads, found by name (compressed ones are skipped), and
+ * the symbol tables, each taken from e unless an earlier file gave it. */
+static void hk_elf_read(struct hk_symfile *f, const struct hk_elf *e)
+{
+    if (!f->dwarf.line) {
+        f->dwarf.line = hk_elf_section(e, ".debug_line", &f->dwarf.line_len);
+        f->dwarf.line_str = hk_elf_section(e, ".debug_line_str", &f->dwarf.line_str_len);
+        f->dwarf.str = hk_elf_section(e, ".debug_str", &f->dwarf.str_len);
+    }
+    unsigned n;
+    const char *str;
+    size_t str_len;
+    const ElfW(Shdr) *sh = hk_elf_sections(e, &n, &str, &str_len);
+    for (unsigned i = 0; sh && i < n; i++) {
+        int t = sh[i].sh_type == SHT_SYMTAB ? 0 : sh[i].sh_type == SHT_DYNSYM ? 1 : -1;
+        if (t < 0 || f->tab[t].syms || sh[i].sh_link >= n ||
+            sh[i].sh_entsize != sizeof(ElfW(Sym)))
+            continue;
+        const ElfW(Shdr) *ss = &sh[sh[i].sh_link];
+        if (ss->sh_type != SHT_STRTAB || !hk_in(e, sh[i].sh_offset, sh[i].sh_size) ||
+            !hk_in(e, ss->sh_offset, ss->sh_size))
+            continue;
+        f->tab[t].syms = (const ElfW(Sym) *)(e->map + sh[i].sh_offset);
+        f->tab[t].nsyms = sh[i].sh_size / sizeof(ElfW(Sym));
+        f->tab[t].str = (const char *)(e->map + ss->sh_offset);
+        f->tab[t].strsz = ss->sh_size;
+    }
+}
+
+/* Maps a regular file read-only; false when it cannot. */
+static bool hk_elf_map(struct hk_elf *e, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    void *m = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= sizeof(ElfW(Ehdr)))
+        m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return false;
+    e->map = m;
+    e->len = (size_t)st.st_size;
+    return true;
+}
+
+/* The GNU build ID of a file (.note.gnu.build-id), *len bytes; NULL without one. */
+static const unsigned char *hk_elf_build_id(const struct hk_elf *e, size_t *len)
+{
+    size_t n;
+    const unsigned char *note = hk_elf_section(e, ".note.gnu.build-id", &n);
+    if (!note || n < sizeof(ElfW(Nhdr)))
+        return NULL;
+    const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)note;
+    size_t name = (nh->n_namesz + 3) & ~(size_t)3;
+    if (nh->n_type != NT_GNU_BUILD_ID || nh->n_descsz == 0 || nh->n_descsz > 64 ||
+        sizeof *nh + name + nh->n_descsz > n)
+        return NULL;
+    *len = nh->n_descsz;
+    return note + sizeof *nh + name;
+}
+
+/* "a" + "b" + "c" into buf (cut to fit). */
+static const char *hk_path3(char *buf, size_t cap, const char *a, const char *b, const char *c)
+{
+    struct hk_out o;
+    hk_out_init_mem(&o, buf, cap);
+    hk_out_str(&o, a);
+    hk_out_str(&o, b);
+    hk_out_str(&o, c);
+    hk_out_flush(&o);
+    return o.err ? NULL : buf;
+}
+
+/* A debug file for the module at path, whose own file has no line table: by its build ID
+ * under /usr/lib/debug/.build-id (Debian's -dbgsym packages), else by its .gnu_debuglink
+ * name beside it, in .debug/ beside it, or under /usr/lib/debug; as gdb looks. A file whose
+ * build ID differs from the module's is not it. */
+static void hk_debug_file(struct hk_symfile *f, const char *path)
+{
+    size_t idn = 0, link_len = 0;
+    const unsigned char *id = hk_elf_build_id(&f->file, &idn);
+    const unsigned char *link = hk_elf_section(&f->file, ".gnu_debuglink", &link_len);
+    char dir[1024], hex[160];
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+    if (dl >= sizeof dir)
+        return;
+    memcpy(dir, path, dl);
+    dir[dl] = '\0';
+    char cand[4][1280];
+    int nt = 0;
+    if (id) {
+        static const char digits[] = "0123456789abcdef";
+        size_t k = 0;
+        for (size_t i = 0; i < idn; i++) {
+            hex[k++] = digits[id[i] >> 4];
+            hex[k++] = digits[id[i] & 15];
+            if (i == 0)
+                hex[k++] = '/';
+        }
+        hex[k] = '\0';
+        nt += hk_path3(cand[nt], sizeof cand[nt], "/usr/lib/debug/.build-id/", hex, ".debug") != NULL;
+    }
+    const char *name = (const char *)link;
+    if (link && memchr(link, '\0', link_len) && link[0] && !strchr(name, '/')) {
+        nt += hk_path3(cand[nt], sizeof cand[nt], dir, name, "") != NULL;
+        nt += hk_path3(cand[nt], sizeof cand[nt], dir, ".debug/", name) != NULL;
+        nt += hk_path3(cand[nt], sizeof cand[nt], "/usr/lib/debug", dir, name) != NULL;
+    }
+    for (int t = 0; t < nt && !f->debug.map; t++) {
+        if (!strcmp(cand[t], path) || !hk_elf_map(&f->debug, cand[t]))
+            continue;
+        size_t dn = 0;
+        const unsigned char *did = hk_elf_build_id(&f->debug, &dn);
+        if (id && did && (dn != idn || memcmp(id, did, idn))) {
+            munmap((void *)f->debug.map, f->debug.len);
+            f->debug.map = NULL;
+            f->debug.len = 0;
         }
     }
+    if (f->debug.map)
+        hk_elf_read(f, &f->debug);
 }
 
 static void hk_symfile_open(struct hk_symfile *f, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    unsigned n;
+    const char *str;
+    size_t str_len;
+    if (!hk_elf_map(&f->file, path) || !hk_elf_sections(&f->file, &n, &str, &str_len))
         return;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size < sizeof(ElfW(Ehdr))) {
-        close(fd);
-        return;
-    }
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED)
-        return;
-    f->map = m;
-    f->len = (size_t)st.st_size;
-    const ElfW(Ehdr) *eh = m;
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != HK_ELFCLASS ||
-        eh->e_shentsize != sizeof(ElfW(Shdr)) ||
-        !hk_in_file(f, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(ElfW(Shdr))))
-        return;
-    f->exec = eh->e_type == ET_EXEC;
-    const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(f->map + eh->e_shoff);
-    hk_dwarf_sections(f, eh, sh);
-    for (unsigned i = 0; i < eh->e_shnum; i++) {
-        int t = sh[i].sh_type == SHT_SYMTAB ? 0 : sh[i].sh_type == SHT_DYNSYM ? 1 : -1;
-        if (t < 0 || sh[i].sh_link >= eh->e_shnum || sh[i].sh_entsize != sizeof(ElfW(Sym)))
-            continue;
-        const ElfW(Shdr) *ss = &sh[sh[i].sh_link];
-        if (sh[i].sh_type == SHT_NOBITS || ss->sh_type != SHT_STRTAB ||
-            !hk_in_file(f, sh[i].sh_offset, sh[i].sh_size) ||
-            !hk_in_file(f, ss->sh_offset, ss->sh_size))
-            continue;
-        f->tab[t].syms = (const ElfW(Sym) *)(f->map + sh[i].sh_offset);
-        f->tab[t].nsyms = sh[i].sh_size / sizeof(ElfW(Sym));
-        f->tab[t].str = (const char *)(f->map + ss->sh_offset);
-        f->tab[t].strsz = ss->sh_size;
-    }
+    f->exec = ((const ElfW(Ehdr) *)f->file.map)->e_type == ET_EXEC;
+    hk_elf_read(f, &f->file);
+    if (!f->dwarf.line)
+        hk_debug_file(f, path);
     f->ok = true;
 }
 
@@ -289,8 +405,10 @@ void hk_leak_sym_release(void)
         for (int t = 0; t < 2; t++)
             if (f->tab[t].ix)
                 hk_leak_run_unmap(f->tab[t].ix, f->tab[t].ix_len);
-        if (f->map)
-            munmap((void *)f->map, f->len);
+        if (f->file.map)
+            munmap((void *)f->file.map, f->file.len);
+        if (f->debug.map)
+            munmap((void *)f->debug.map, f->debug.len);
     }
     hk_nsymfiles = 0;
     if (hk_memo)

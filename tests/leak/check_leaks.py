@@ -7,6 +7,7 @@ Usage: check_leaks.py LIBHAKMEM LEAK_PROG LEAKMOD [SCENARIO...]
 Exit 0 when every check passed, 1 otherwise (each failure says what was expected and what
 was seen), 77 when the environment cannot run the test."""
 import json
+import shutil
 import os
 import re
 import subprocess
@@ -363,7 +364,43 @@ def scenario_json(a, tmp):
         print('ok   %s: "leaks" array matches' % name)
 
 
+def scenario_debuglink(a, tmp):
+    """The library's debug information in a separate file (objcopy --only-keep-debug, then
+    --strip-debug --add-gnu-debuglink, as Debian's -dbgsym packages are made): its frame still
+    gets its file and line, from the file beside it that the link names."""
+    name = 'debuglink'
+    objcopy = shutil.which('objcopy')
+    if not objcopy:
+        print('note %s: objcopy not found; not checked' % name)
+        return
+    d = os.path.join(tmp, 'split')
+    os.mkdir(d)
+    mod = os.path.join(d, os.path.basename(a[2]))
+    dbg = mod + '.debug'
+    try:
+        subprocess.run([objcopy, '--only-keep-debug', a[2], dbg], check=True, timeout=60)
+        subprocess.run([objcopy, '--strip-debug', '--add-gnu-debuglink=' + dbg, a[2], mod],
+                       check=True, timeout=60, cwd=d)
+    except (OSError, subprocess.SubprocessError) as e:
+        fail(name, 'objcopy failed: %s' % e)
+        return
+    with open(mod, 'rb') as f:
+        if b'.debug_line' in f.read():
+            fail(name, 'the stripped library still has .debug_line')
+            return
+    rc, out, err = run(a[0], a[1], mod, 'leaks', {}, tmp)
+    recs = [r for r in parse_report(err)[0] if r['frames'] and r['frames'][0][0] == 'leakmod_leak']
+    before = len(failures)
+    if not recs:
+        fail(name, 'no record for leakmod_leak:\n' + err[-1500:])
+    else:
+        check_sources(name, recs)
+    if len(failures) == before:
+        print('ok   %s: file:line from the separate debug file' % name)
+
+
 SCENARIOS = {
+    'debuglink': scenario_debuglink,
     'default': scenario_default, 'all': scenario_all, 'exitcode': scenario_exitcode,
     'suppress': scenario_suppress, 'suppress-files': scenario_suppress_files, 'fork': scenario_fork, 'json': scenario_json,
 }
