@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
 
-core_pkgs=(meson ninja-build gcc clang libclang-rt-14-dev libunwind-dev uthash-dev libdw-dev pkg-config
+core_pkgs=(meson ninja-build gcc clang libclang-rt-14-dev libunwind-dev uthash-dev libdw-dev zlib1g-dev pkg-config
            python3)
 bench_pkgs=(libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev hyperfine)
 

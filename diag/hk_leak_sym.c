@@ -13,6 +13,7 @@
 #include "hk_leak_int.h"
 #include "hk_leak_line.h"
 #include "hk_leak_run.h"
+#include "hk_os.h"
 #include "hk_sort.h"
 
 #include <dlfcn.h>
@@ -23,6 +24,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if HK_HAVE_ZLIB
+#include <zlib.h>
+#endif
 
 #if __ELF_NATIVE_CLASS == 64
 #define HK_ELFCLASS ELFCLASS64
@@ -56,10 +60,17 @@ struct hk_elf {
     size_t len;
 };
 
+/* A section inflated from its compressed form, mapped until hk_leak_sym_release. */
+struct hk_inflated {
+    void *map;
+    size_t len;
+};
+
 struct hk_symfile {
     uint32_t module;
     bool ok;
     struct hk_elf file, debug;
+    struct hk_inflated inflated[3];   /* the DWARF sections that were compressed */
     bool exec;               /* ET_EXEC: symbol values are absolute addresses */
     struct hk_symtab tab[2]; /* .symtab, .dynsym (from the debug file when the module lacks one) */
     struct hk_dwarf dwarf;   /* .debug_line and its string sections, for file:line */
@@ -94,8 +105,9 @@ static const ElfW(Shdr) *hk_elf_sections(const struct hk_elf *e, unsigned *n, co
     return sh;
 }
 
-/* The bytes of the section called name (not compressed, not empty), or NULL. */
-static const unsigned char *hk_elf_section(const struct hk_elf *e, const char *name, size_t *len)
+/* The section called name (not empty), or NULL; *flags: its sh_flags. */
+static const unsigned char *hk_elf_section_raw(const struct hk_elf *e, const char *name,
+                                               size_t *len, uint64_t *flags)
 {
     unsigned n;
     const char *str;
@@ -103,14 +115,103 @@ static const unsigned char *hk_elf_section(const struct hk_elf *e, const char *n
     const ElfW(Shdr) *sh = hk_elf_sections(e, &n, &str, &str_len);
     for (unsigned i = 0; sh && i < n; i++) {
         if (sh[i].sh_name >= str_len || sh[i].sh_type == SHT_NOBITS ||
-            (sh[i].sh_flags & SHF_COMPRESSED) || !hk_in(e, sh[i].sh_offset, sh[i].sh_size) ||
+            !hk_in(e, sh[i].sh_offset, sh[i].sh_size) ||
             !memchr(str + sh[i].sh_name, '\0', str_len - sh[i].sh_name) ||
             strcmp(str + sh[i].sh_name, name) != 0)
             continue;
         *len = sh[i].sh_size;
+        *flags = sh[i].sh_flags;
         return e->map + sh[i].sh_offset;
     }
     return NULL;
+}
+
+/* The bytes of the section called name, not compressed; NULL otherwise. */
+static const unsigned char *hk_elf_section(const struct hk_elf *e, const char *name, size_t *len)
+{
+    uint64_t flags = 0;
+    const unsigned char *p = hk_elf_section_raw(e, name, len, &flags);
+    return p && !(flags & SHF_COMPRESSED) ? p : NULL;
+}
+
+#if HK_HAVE_ZLIB
+/* zlib's memory, from one mapping the inflate owns (inflate frees nothing until its end). */
+struct hk_zpool {
+    char *base;
+    size_t len, used;
+};
+
+static voidpf hk_zalloc(voidpf opaque, uInt items, uInt size)
+{
+    struct hk_zpool *p = opaque;
+    size_t n = hk_align_up((size_t)items * size, 16);
+    if (!items || n / items < size || n > p->len - p->used)
+        return Z_NULL;
+    p->used += n;
+    return p->base + p->used - n;
+}
+
+static void hk_zfree(voidpf opaque, voidpf addr)
+{
+    (void)opaque;
+    (void)addr;
+}
+
+/* A compressed section (Elf_Chdr, ELFCOMPRESS_ZLIB) inflated into a new mapping; NULL when
+ * it is of another kind, damaged, or memory is short. */
+static const unsigned char *hk_inflate(const unsigned char *raw, size_t raw_len,
+                                       struct hk_inflated *out, size_t *len)
+{
+    const ElfW(Chdr) *ch = (const ElfW(Chdr) *)raw;
+    if (raw_len < sizeof *ch || ch->ch_type != ELFCOMPRESS_ZLIB || !ch->ch_size ||
+        ch->ch_size > ((size_t)1 << 30))
+        return NULL;
+    struct hk_zpool pool = {hk_os_map_meta((size_t)256 << 10), (size_t)256 << 10, 0};
+    void *dst = hk_os_map_meta(ch->ch_size);
+    bool ok = false;
+    if (pool.base && dst) {
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        z.zalloc = hk_zalloc;
+        z.zfree = hk_zfree;
+        z.opaque = &pool;
+        z.next_in = (Bytef *)(uintptr_t)(raw + sizeof *ch);
+        z.avail_in = (uInt)(raw_len - sizeof *ch);
+        z.next_out = dst;
+        z.avail_out = (uInt)ch->ch_size;
+        if (inflateInit(&z) == Z_OK) {
+            ok = inflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out == ch->ch_size;
+            inflateEnd(&z);
+        }
+    }
+    if (pool.base)
+        (void)hk_os_unmap_meta(pool.base, pool.len);
+    if (!ok) {
+        if (dst)
+            (void)hk_os_unmap_meta(dst, ch->ch_size);
+        return NULL;
+    }
+    out->map = dst;
+    out->len = ch->ch_size;
+    *len = ch->ch_size;
+    return dst;
+}
+#endif
+
+/* A DWARF section, inflated into slot when it is compressed. */
+static const unsigned char *hk_elf_dwarf(const struct hk_elf *e, const char *name, size_t *len,
+                                         struct hk_inflated *slot)
+{
+    uint64_t flags = 0;
+    const unsigned char *p = hk_elf_section_raw(e, name, len, &flags);
+    if (!p || !(flags & SHF_COMPRESSED))
+        return p;
+#if HK_HAVE_ZLIB
+    return hk_inflate(p, *len, slot, len);
+#else
+    (void)slot;
+    return NULL;
+#endif
 }
 
 /* The DWARF sections the line lookup reads, found by name (compressed ones are skipped), and
@@ -118,9 +219,10 @@ static const unsigned char *hk_elf_section(const struct hk_elf *e, const char *n
 static void hk_elf_read(struct hk_symfile *f, const struct hk_elf *e)
 {
     if (!f->dwarf.line) {
-        f->dwarf.line = hk_elf_section(e, ".debug_line", &f->dwarf.line_len);
-        f->dwarf.line_str = hk_elf_section(e, ".debug_line_str", &f->dwarf.line_str_len);
-        f->dwarf.str = hk_elf_section(e, ".debug_str", &f->dwarf.str_len);
+        f->dwarf.line = hk_elf_dwarf(e, ".debug_line", &f->dwarf.line_len, &f->inflated[0]);
+        f->dwarf.line_str =
+            hk_elf_dwarf(e, ".debug_line_str", &f->dwarf.line_str_len, &f->inflated[1]);
+        f->dwarf.str = hk_elf_dwarf(e, ".debug_str", &f->dwarf.str_len, &f->inflated[2]);
     }
     unsigned n;
     const char *str;
@@ -409,6 +511,9 @@ void hk_leak_sym_release(void)
             munmap((void *)f->file.map, f->file.len);
         if (f->debug.map)
             munmap((void *)f->debug.map, f->debug.len);
+        for (int k = 0; k < 3; k++)
+            if (f->inflated[k].map)
+                (void)hk_os_unmap_meta(f->inflated[k].map, f->inflated[k].len);
     }
     hk_nsymfiles = 0;
     if (hk_memo)

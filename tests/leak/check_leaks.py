@@ -365,9 +365,10 @@ def scenario_json(a, tmp):
 
 
 def scenario_debuglink(a, tmp):
-    """The library's debug information in a separate file (objcopy --only-keep-debug, then
-    --strip-debug --add-gnu-debuglink, as Debian's -dbgsym packages are made): its frame still
-    gets its file and line, from the file beside it that the link names."""
+    """The library's debug information in a separate, compressed file (objcopy
+    --only-keep-debug --compress-debug-sections, then --strip-debug --add-gnu-debuglink, as
+    Debian's -dbgsym packages are made): its frame still gets its file and line, from the file
+    beside it that the link names."""
     name = 'debuglink'
     objcopy = shutil.which('objcopy')
     if not objcopy:
@@ -378,7 +379,8 @@ def scenario_debuglink(a, tmp):
     mod = os.path.join(d, os.path.basename(a[2]))
     dbg = mod + '.debug'
     try:
-        subprocess.run([objcopy, '--only-keep-debug', a[2], dbg], check=True, timeout=60)
+        subprocess.run([objcopy, '--only-keep-debug', '--compress-debug-sections=zlib', a[2], dbg],
+                       check=True, timeout=60)
         subprocess.run([objcopy, '--strip-debug', '--add-gnu-debuglink=' + dbg, a[2], mod],
                        check=True, timeout=60, cwd=d)
     except (OSError, subprocess.SubprocessError) as e:
@@ -399,8 +401,35 @@ def scenario_debuglink(a, tmp):
         print('ok   %s: file:line from the separate debug file' % name)
 
 
+def scenario_compressed(a, tmp):
+    """The library's own debug information compressed (as gcc -gz makes it): inflated."""
+    name = 'compressed'
+    objcopy = shutil.which('objcopy')
+    if not objcopy:
+        print('note %s: objcopy not found; not checked' % name)
+        return
+    d = os.path.join(tmp, 'gz')
+    os.mkdir(d)
+    mod = os.path.join(d, os.path.basename(a[2]))
+    try:
+        subprocess.run([objcopy, '--compress-debug-sections=zlib', a[2], mod], check=True,
+                       timeout=60)
+    except (OSError, subprocess.SubprocessError) as e:
+        fail(name, 'objcopy failed: %s' % e)
+        return
+    rc, out, err = run(a[0], a[1], mod, 'leaks', {}, tmp)
+    recs = [r for r in parse_report(err)[0] if r['frames'] and r['frames'][0][0] == 'leakmod_leak']
+    before = len(failures)
+    if not recs:
+        fail(name, 'no record for leakmod_leak:\n' + err[-1500:])
+    else:
+        check_sources(name, recs)
+    if len(failures) == before:
+        print('ok   %s: file:line from compressed DWARF' % name)
+
+
 SCENARIOS = {
-    'debuglink': scenario_debuglink,
+    'debuglink': scenario_debuglink, 'compressed': scenario_compressed,
     'default': scenario_default, 'all': scenario_all, 'exitcode': scenario_exitcode,
     'suppress': scenario_suppress, 'suppress-files': scenario_suppress_files, 'fork': scenario_fork, 'json': scenario_json,
 }
