@@ -125,6 +125,7 @@ static bool hk_analyze(struct hk_run *r)
     hk_stack_modules_refresh();
     if (!hk_leak_scan(r))
         return false;
+    hk_leak_sym_demangle();   /* before the suppressions: they match people's names */
     hk_leak_supp_load(r);
     return hk_leak_group(r);
 }

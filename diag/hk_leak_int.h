@@ -94,5 +94,12 @@ struct hk_frame_info {
 void hk_leak_frame_info(uint32_t fid, bool src, struct hk_frame_info *fi);
 /* Unmaps the files opened by lookups, their indexes and what was kept of each frame. */
 void hk_leak_sym_release(void);
+/* Names every recorded frame and has the C++ ones demangled by the helper (hk_leak_demangle.c):
+ * the report, the suppressions and the JSON then see people's names. */
+void hk_leak_sym_demangle(void);
+/* The helper on in (names, one a line): its output, one a line, in a run mapping *out of
+ * *out_map_len bytes; false when there is no helper or it failed. */
+bool hk_leak_demangle_run(const char *in, size_t in_len, char **out, size_t *out_len,
+                          size_t *out_map_len);
 
 #endif

@@ -500,6 +500,65 @@ static struct hk_frame_memo *hk_memo_of(uint32_t fid)
     return fid < hk_nmemo ? &hk_memo[fid] : NULL;
 }
 
+/* The helper's output (hk_leak_demangle_run): the memo's demangled names point into it. */
+static char *hk_dm_out;
+static size_t hk_dm_out_map;
+
+/* A to the end of *buf (a run mapping grown by doubling); false without memory. */
+static bool hk_dm_append(char **buf, size_t *len, size_t *cap, const void *a, size_t n)
+{
+    if (!hk_leak_run_grow((void **)buf, cap, *len + n))
+        return false;
+    memcpy(*buf + *len, a, n);
+    *len += n;
+    return true;
+}
+
+void hk_leak_sym_demangle(void)
+{
+    char *in = NULL, *ids = NULL;
+    size_t in_len = 0, in_cap = 0, ids_len = 0, ids_cap = 0;
+    uint32_t nf = hk_stack_frame_count();
+    bool ok = true;
+    for (uint32_t fid = 1; fid <= nf && ok; fid++) {
+        struct hk_frame_info fi;
+        hk_leak_frame_info(fid, false, &fi);
+        if (!fi.func || strncmp(fi.func, "_Z", 2) || strchr(fi.func, '\n'))
+            continue;
+        ok = hk_dm_append(&in, &in_len, &in_cap, fi.func, strlen(fi.func)) &&
+             hk_dm_append(&in, &in_len, &in_cap, "\n", 1) &&
+             hk_dm_append(&ids, &ids_len, &ids_cap, &fid, sizeof fid);
+    }
+    char *out = NULL;
+    size_t out_len = 0, out_map = 0, n = ids_len / sizeof(uint32_t);
+    if (ok && n && hk_leak_demangle_run(in, in_len, &out, &out_len, &out_map)) {
+        size_t lines = 0;
+        for (size_t i = 0; i < out_len; i++)
+            lines += out[i] == '\n';
+        if (lines == n) {   /* one name a line, in order: else none is trusted */
+            char *line = out;
+            for (size_t i = 0; i < n; i++) {
+                char *nl = strchr(line, '\n');
+                *nl = '\0';
+                uint32_t fid;
+                memcpy(&fid, ids + i * sizeof fid, sizeof fid);
+                struct hk_frame_memo *memo = hk_memo_of(fid);
+                if (memo && line[0])
+                    memo->func = line;
+                line = nl + 1;
+            }
+            hk_dm_out = out;
+            hk_dm_out_map = out_map;
+        } else {
+            hk_leak_run_unmap(out, out_map);
+        }
+    }
+    if (in)
+        hk_leak_run_unmap(in, in_cap);
+    if (ids)
+        hk_leak_run_unmap(ids, ids_cap);
+}
+
 void hk_leak_sym_release(void)
 {
     for (unsigned i = 0; i < hk_nsymfiles; i++) {
@@ -520,6 +579,9 @@ void hk_leak_sym_release(void)
         hk_leak_run_unmap(hk_memo, hk_memo_len);
     hk_memo = NULL;
     hk_nmemo = 0;
+    if (hk_dm_out)
+        hk_leak_run_unmap(hk_dm_out, hk_dm_out_map);
+    hk_dm_out = NULL;
 }
 
 /* The function of a frame: the module file's symbols; dladdr for one the file does not

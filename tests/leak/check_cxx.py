@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """A lost C++ container: cxx_prog (a std::map<int, std::string>* of 50 entries, lost) under
 LD_PRELOAD=libhakmem.so HAKMEM_LEAK_CHECK=1. The report's first record must be the map object,
-lost directly and holding the 50 nodes and 50 strings (lost indirectly, listed after it), and
-hkdump on the report must lead with it, named store::Cache::fill(int) with its line.
+lost directly and holding the 50 nodes and 50 strings (lost indirectly, listed after it), its
+frames demangled by the helper (hkdump --demangle, found beside the library; the helper is not
+checked itself: one report), mangled with HAKMEM_DEMANGLER=none; and hkdump on the report must
+lead with it, named store::Cache::fill(int) with its line.
 
 Usage: check_cxx.py LIBHAKMEM CXX_PROG HKDUMP
 Exit 0 when every check passed, 1 otherwise."""
@@ -35,6 +37,16 @@ else:
     others = [r[3] for r in recs[1:]]
     if others != ['lost indirectly', 'lost indirectly']:
         failures.append('the nodes and strings are not two indirect records: %r' % others)
+frames = re.findall(r'^hakmem:     #\d+ 0x[0-9a-f]+ (.*) \(', p.stderr, re.M)
+if not any(f.startswith('store::Cache::fill') for f in frames):
+    failures.append('no frame named store::Cache::fill...: %r' % frames[:4])
+if p.stderr.count('hakmem: leak report:') != 1:
+    failures.append('%d leak reports: the helper was checked too' %
+                    p.stderr.count('hakmem: leak report:'))
+env_off = dict(env, HAKMEM_DEMANGLER='none')
+q = subprocess.run([prog], env=env_off, capture_output=True, text=True, timeout=60)
+if '_ZN5store5Cache4fill' not in q.stderr:
+    failures.append('HAKMEM_DEMANGLER=none: the names are not left mangled')
 with tempfile.TemporaryDirectory() as tmp:
     log = os.path.join(tmp, 'leaks.log')
     with open(log, 'w') as f:

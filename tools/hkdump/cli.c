@@ -8,6 +8,7 @@
 static const char usage[] =
     "usage: hkdump [--json | --folded] FILE...\n"
     "       hkdump diff [--json] A B\n"
+    "       hkdump --demangle < NAMES\n"
     "\n"
     "Reads hakmem dump files (HAKMEM_DUMP_DIR) and free-form text (stderr captures, CI logs,\n"
     "documents quoting hakmem lines; '-' is stdin), and says what happened: each finding with\n"
@@ -17,13 +18,16 @@ static const char usage[] =
     "  --json      findings as JSON: {\"inputs\":[..], \"findings\":[..], \"unparsed\":[..]}\n"
     "  --folded    leak stacks of the dumps in folded-stack format (flamegraph.pl, speedscope)\n"
     "  diff A B    what changed between two dumps: counters, census, leak stacks\n"
+    "  --demangle  each line of stdin, a C++ symbol demangled (any other line as it is):\n"
+    "              the leak report's helper (HAKMEM_DEMANGLER)\n"
     "  --version   version, and whether frames are symbolized with libdw and demangled\n"
     "  --help      this text\n"
     "\n"
     "Findings: oom-event huge-request address-space-limit overcommit-refused\n"
     "  superslabs-not-returned mapped-vs-resident-gap live-heap-growth tls-parked-blocks\n"
     "  remote-queue-backlog application-leak misuse crash-signal map-count-limit\n"
-    "  superslab-churn truncated-dump unparsed-lines no-hakmem-data (docs/hkdump.md)\n"
+    "  superslab-churn since-failure truncated-dump unparsed-lines no-hakmem-data\n"
+    "  (docs/hkdump.md)\n"
     "\n"
     "Exit status: 0 when every input was read (whatever was found), 2 when one could not be\n"
     "read (missing, unreadable, a dump of a newer version) or the command line is wrong.\n";
@@ -64,10 +68,29 @@ static int run_diff(int argc, char **argv)
     return rc;
 }
 
+/* One output line per input line, so the caller pairs them by order. */
+static int run_demangle(void)
+{
+    char line[4096];
+    while (fgets(line, sizeof line, stdin)) {
+        size_t n = strcspn(line, "\n");
+        char *d = hkd_demangle(line, n);
+        fputs(d, stdout);
+        fputc('\n', stdout);
+        free(d);
+        if (!line[n])   /* a line longer than the buffer: its rest is dropped */
+            while (fgets(line, sizeof line, stdin) && !strchr(line, '\n'))
+                ;
+    }
+    return ferror(stdin) ? 2 : 0;
+}
+
 int hkd_cli(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "diff") == 0)
         return run_diff(argc - 2, argv + 2);
+    if (argc == 2 && strcmp(argv[1], "--demangle") == 0)
+        return run_demangle();
 
     bool json = false, folded = false, opts = true;
     const char **files = hkd_xcalloc((size_t)argc, sizeof *files);

@@ -195,36 +195,71 @@ static bool crash_frame(struct hkd_model *m, uint64_t pc, struct hkd_span tail)
 
 /* "#3 0x7f... function (module+0x1f)" under a leak record or a misuse report: the address
  * and function go to the stack that rs->frames_for names. */
-static bool frame_line(struct hkd_report_state *rs, struct hkd_model *m, struct hkd_span rest)
+/* "#3 0x7f... FUNCTION (module+0x1f) dir/file.c:12": the function may hold spaces and
+ * parentheses (a demangled C++ name, "operator new(unsigned long)"), so the line is read from
+ * both ends: the address from the left; from the right the source (a last word
+ * "file:LINE") and the module part (the last " (" whose text holds "+0x"). */
+struct frame_parts {
+    uint64_t pc;
+    struct hkd_span fn, module, src;   /* module: "(path+0x..)"; src: "file.c:LINE" */
+};
+
+static bool frame_parse(struct hkd_span rest, struct frame_parts *f)
 {
     struct hkd_span after = rest;
     word(&after);                                  /* "#3" */
-    struct hkd_span pc = word(&after), fn = word(&after);
-    uint64_t v;
+    struct hkd_span pc = word(&after);
     bool inf;
-    if (!hkd_parse_u64(pc, &v, &inf) || inf)
+    if (!hkd_parse_u64(pc, &f->pc, &inf) || inf)
         return false;
-    bool named = fn.n && !(fn.n == 1 && fn.p[0] == '?') && fn.p[0] != '(';
-    struct hkd_span tail = after;   /* what follows the function: "(module+0x..) file:line" */
-    /* The last word, when it is "path/file.c:LINE" (frames of code with debug information):
-     * kept as "file.c:LINE". */
-    struct hkd_span src = {NULL, 0}, w;
-    while ((w = word(&after)).n)
-        src = w;
-    size_t colon = src.n;
-    while (colon && src.p[colon - 1] >= '0' && src.p[colon - 1] <= '9')
-        colon--;
-    bool has_src = src.n && src.p[src.n - 1] != ')' && colon > 1 && colon < src.n &&
-                   src.p[colon - 1] == ':';
-    if (has_src) {
-        const char *slash = memrchr(src.p, '/', colon);
-        if (slash) {
-            src.n -= (size_t)(slash + 1 - src.p);
-            src.p = slash + 1;
+    struct hkd_span r = hkd_span_trim(after);
+    f->src = (struct hkd_span){NULL, 0};
+    f->module = (struct hkd_span){NULL, 0};
+    const char *sp = memrchr(r.p, ' ', r.n);
+    if (sp) {
+        struct hkd_span last = {sp + 1, (size_t)(r.p + r.n - sp - 1)};
+        size_t colon = last.n;
+        while (colon && last.p[colon - 1] >= '0' && last.p[colon - 1] <= '9')
+            colon--;
+        if (last.n && last.p[last.n - 1] != ')' && colon > 1 && colon < last.n &&
+            last.p[colon - 1] == ':') {
+            const char *slash = memrchr(last.p, '/', colon);
+            f->src = slash ? (struct hkd_span){slash + 1, (size_t)(last.p + last.n - slash - 1)}
+                           : last;
+            r.n = (size_t)(sp - r.p);
+            r = hkd_span_trim(r);
         }
     }
+    if (r.n && r.p[r.n - 1] == ')') {
+        for (const char *o = r.p + r.n; o > r.p;) {
+            o = memrchr(r.p, '(', (size_t)(o - r.p));
+            if (!o)
+                break;
+            struct hkd_span in = {o, (size_t)(r.p + r.n - o)};
+            if ((o == r.p || o[-1] == ' ') && hkd_span_find(in, "+0x")) {
+                f->module = in;
+                r.n = (size_t)(o - r.p);
+                r = hkd_span_trim(r);
+                break;
+            }
+        }
+    }
+    f->fn = r;
+    return true;
+}
+
+static bool frame_line(struct hkd_report_state *rs, struct hkd_model *m, struct hkd_span rest)
+{
+    struct frame_parts fp;
+    if (!frame_parse(rest, &fp))
+        return false;
+    uint64_t v = fp.pc;
+    struct hkd_span fn = fp.fn, src = fp.src;
+    bool named = fn.n && !(fn.n == 1 && fn.p[0] == '?');
+    bool has_src = src.n != 0;
+    struct hkd_span tail = fp.module;
     if (rs->frames_for == HKD_FRAMES_CRASH)
-        return crash_frame(m, v, hkd_span_trim(tail));
+        return crash_frame(m, v, tail);
     if (rs->frames_for == HKD_FRAMES_LEAK) {
         if (!m->nstacks)
             return false;

@@ -1,0 +1,139 @@
+/* C++ names for the leak report, demangled by a helper process: demangling allocates and the
+ * report does not, so the mangled names go to `hkdump --demangle` (the one built or installed
+ * beside the library, or HAKMEM_DEMANGLER=path; =none turns it off), one a line, and come back
+ * one a line in the same order. Input and output are memfds, so neither side can block on a
+ * full pipe; the helper runs with the program's environment less LD_PRELOAD and HAKMEM_*
+ * (it must not be checked itself), started with vfork (no fork handlers: the leak lock is
+ * held) and waited for. Without a helper the names stay as the symbol table has them. */
+#include "hk_internal.h"
+#include "hk_leak_int.h"
+#include "hk_leak_run.h"
+#include "hk_os.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* dir + rel into buf when that file is executable; NULL otherwise. */
+static const char *hk_dm_try(char *buf, size_t cap, const char *dir, size_t dlen, const char *rel)
+{
+    size_t rl = strlen(rel);
+    if (dlen + rl + 1 > cap)
+        return NULL;
+    memcpy(buf, dir, dlen);
+    memcpy(buf + dlen, rel, rl + 1);
+    return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+/* The helper: HAKMEM_DEMANGLER, else hkdump beside this library (the build tree's
+ * tools/hkdump/, an installed prefix's bin/); NULL when there is none. */
+static const char *hk_dm_path(char *buf, size_t cap)
+{
+    const char *env = hk_os_getenv("HAKMEM_DEMANGLER");
+    if (env)
+        return env[0] && strcmp(env, "none") ? env : NULL;
+    Dl_info dli;
+    const char *slash;
+    if (!dladdr((void *)hk_dm_path, &dli) || !dli.dli_fname ||
+        !(slash = strrchr(dli.dli_fname, '/')))
+        return NULL;
+    size_t dlen = (size_t)(slash - dli.dli_fname) + 1;
+    static const char *const rel[] = {"tools/hkdump/hkdump", "../bin/hkdump",
+                                      "../../bin/hkdump"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        const char *p = hk_dm_try(buf, cap, dli.dli_fname, dlen, rel[i]);
+        if (p)
+            return p;
+    }
+    return NULL;
+}
+
+/* The program's environment less LD_PRELOAD and HAKMEM_*, in a mapping of the run. */
+static char **hk_dm_env(size_t *len)
+{
+    size_t n = 0;
+    for (char **e = environ; e && *e; e++)
+        n++;
+    char **v = hk_leak_run_map((n + 1) * sizeof *v, len);
+    if (!v)
+        return NULL;
+    size_t k = 0;
+    for (char **e = environ; e && *e; e++)
+        if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "HAKMEM_", 7))
+            v[k++] = *e;
+    v[k] = NULL;
+    return v;
+}
+
+static bool hk_dm_write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+/* Runs the helper on fd in (rewound) with its output to fd out; true when it exited 0, or
+ * when the program's own SIGCHLD handling reaped it first (its output is checked anyway). */
+static bool hk_dm_spawn(const char *path, int in, int out)
+{
+    size_t env_len;
+    char **env = hk_dm_env(&env_len);
+    if (!env)
+        return false;
+    char *const argv[] = {(char *)path, (char *)"--demangle", NULL};
+    pid_t pid = vfork();
+    if (pid == 0) {
+        if (dup2(in, 0) < 0 || dup2(out, 1) < 0)
+            _exit(127);
+        execve(path, argv, env);
+        _exit(127);
+    }
+    hk_leak_run_unmap(env, env_len);
+    if (pid < 0)
+        return false;
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+        ;
+    return w < 0 ? errno == ECHILD : WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+bool hk_leak_demangle_run(const char *in, size_t in_len, char **out, size_t *out_len,
+                          size_t *out_map_len)
+{
+    char pathbuf[1024];
+    const char *path = hk_dm_path(pathbuf, sizeof pathbuf);
+    if (!path || !in_len)
+        return false;
+    int fin = memfd_create("hakmem-demangle-in", MFD_CLOEXEC);
+    int fout = fin < 0 ? -1 : memfd_create("hakmem-demangle-out", MFD_CLOEXEC);
+    bool ok = fout >= 0 && hk_dm_write_all(fin, in, in_len) && lseek(fin, 0, SEEK_SET) == 0 &&
+              hk_dm_spawn(path, fin, fout);
+    struct stat st;
+    ok = ok && fstat(fout, &st) == 0 && st.st_size > 0;
+    if (ok) {
+        *out = hk_leak_run_map((size_t)st.st_size + 1, out_map_len);
+        ok = *out && pread(fout, *out, (size_t)st.st_size, 0) == st.st_size;
+        if (*out && !ok)
+            hk_leak_run_unmap(*out, *out_map_len);
+        *out_len = ok ? (size_t)st.st_size : 0;
+    }
+    if (fin >= 0)
+        close(fin);
+    if (fout >= 0)
+        close(fout);
+    return ok;
+}
