@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 
+from hkdump_leak import first_leak_evidence
+
 # innermost function -> [(how, blocks, bytes, held_blocks, held_bytes)], direct first
 EXPECT = {
     'cache_new': [('lost directly', 1, 48, 100, 6600)],
@@ -109,17 +111,13 @@ with tempfile.TemporaryDirectory() as tmp:
         if sorted(got) != sorted(want):
             fail('JSON %s: expected %r, got %r' % (func, want, got))
 
-    log = os.path.join(tmp, 'leaks.log')
-    with open(log, 'w') as f:
-        f.write(p.stderr)
-    h = subprocess.run([hkdump, log], capture_output=True, text=True, timeout=60)
-    ev = re.search(r'^\[\w+\] application-leak: .*\n  evidence:  (.*)$', h.stdout, re.M)
+    out, log, ev = first_leak_evidence(hkdump, p.stderr, tmp)
     if not ev:
-        fail('hkdump: no application-leak finding:\n' + h.stdout)
+        fail('hkdump: no application-leak finding:\n' + out)
     elif not re.match(r'stack \d+: 48 B in 1 block lost directly, holding 6\.4 KiB in 100 '
-                      r'blocks: cache_new ', ev.group(1)):
-        fail('hkdump: the first evidence is not the container: %s' % ev.group(1))
-    elif 'fix the direct leaks first' not in h.stdout:
+                      r'blocks: cache_new ', ev):
+        fail('hkdump: the first evidence is not the container: %s' % ev)
+    elif 'fix the direct leaks first' not in out:
         fail('hkdump: no advice to fix the direct leaks first')
     # The log and the exit dump of one run hold the same stacks: counted once.
     exit_dumps = [os.path.join(dumps, f) for f in os.listdir(dumps) if f.endswith('-exit.dump')]

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 
+from hkdump_leak import first_leak_evidence
+
 REC_RE = re.compile(r'^hakmem: leak (\d+): (\d+) blocks?, (\d+) bytes (lost directly|lost '
                     r'indirectly|still reachable) \(sizes [0-9.]+\)(?:, holding (\d+) blocks?, '
                     r'(\d+) bytes lost indirectly)?, allocated at:$')
@@ -48,18 +50,13 @@ q = subprocess.run([prog], env=env_off, capture_output=True, text=True, timeout=
 if '_ZN5store5Cache4fill' not in q.stderr:
     failures.append('HAKMEM_DEMANGLER=none: the names are not left mangled')
 with tempfile.TemporaryDirectory() as tmp:
-    log = os.path.join(tmp, 'leaks.log')
-    with open(log, 'w') as f:
-        f.write(p.stderr)
-    h = subprocess.run([hkdump, log], capture_output=True, text=True, timeout=60)
-    ev = re.search(r'^\[\w+\] application-leak: .*\n  evidence:  (.*)$', h.stdout, re.M)
+    out, _, ev = first_leak_evidence(hkdump, p.stderr, tmp)
     if not ev:
-        failures.append('hkdump: no application-leak finding:\n' + h.stdout)
+        failures.append('hkdump: no application-leak finding:\n' + out)
     elif not re.search(r'^stack 1: 48 B in 1 block lost directly, holding [0-9.]+ KiB in 100 '
                        r'blocks: .*store::Cache::fill(\[abi:cxx11\])?\(int\) \(cxx_prog\.cpp:\d+\)',
-                       ev.group(1)):
-        failures.append('hkdump: the first evidence is not the map in store::Cache::fill: %s'
-                        % ev.group(1))
+                       ev):
+        failures.append('hkdump: the first evidence is not the map in store::Cache::fill: %s' % ev)
 for f in failures:
     print('FAIL ' + f)
 if failures:

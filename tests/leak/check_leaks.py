@@ -364,6 +364,20 @@ def scenario_json(a, tmp):
         print('ok   %s: "leaks" array matches' % name)
 
 
+def check_module_lines(a, tmp, name, mod, what):
+    """leak_prog with the library file mod instead of the built one: leakmod_leak's record
+    must name its file and line."""
+    rc, out, err = run(a[0], a[1], mod, 'leaks', {}, tmp)
+    recs = [r for r in parse_report(err)[0] if r['frames'] and r['frames'][0][0] == 'leakmod_leak']
+    before = len(failures)
+    if not recs:
+        fail(name, 'no record for leakmod_leak:\n' + err[-1500:])
+    else:
+        check_sources(name, recs)
+    if len(failures) == before:
+        print('ok   %s: %s' % (name, what))
+
+
 def scenario_debuglink(a, tmp):
     """The library's debug information in a separate, compressed file (objcopy
     --only-keep-debug --compress-debug-sections, then --strip-debug --add-gnu-debuglink, as
@@ -390,15 +404,7 @@ def scenario_debuglink(a, tmp):
         if b'.debug_line' in f.read():
             fail(name, 'the stripped library still has .debug_line')
             return
-    rc, out, err = run(a[0], a[1], mod, 'leaks', {}, tmp)
-    recs = [r for r in parse_report(err)[0] if r['frames'] and r['frames'][0][0] == 'leakmod_leak']
-    before = len(failures)
-    if not recs:
-        fail(name, 'no record for leakmod_leak:\n' + err[-1500:])
-    else:
-        check_sources(name, recs)
-    if len(failures) == before:
-        print('ok   %s: file:line from the separate debug file' % name)
+    check_module_lines(a, tmp, name, mod, 'file:line from the separate debug file')
 
 
 def scenario_compressed(a, tmp):
@@ -417,15 +423,7 @@ def scenario_compressed(a, tmp):
     except (OSError, subprocess.SubprocessError) as e:
         fail(name, 'objcopy failed: %s' % e)
         return
-    rc, out, err = run(a[0], a[1], mod, 'leaks', {}, tmp)
-    recs = [r for r in parse_report(err)[0] if r['frames'] and r['frames'][0][0] == 'leakmod_leak']
-    before = len(failures)
-    if not recs:
-        fail(name, 'no record for leakmod_leak:\n' + err[-1500:])
-    else:
-        check_sources(name, recs)
-    if len(failures) == before:
-        print('ok   %s: file:line from compressed DWARF' % name)
+    check_module_lines(a, tmp, name, mod, 'file:line from compressed DWARF')
 
 
 SCENARIOS = {

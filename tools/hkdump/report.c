@@ -138,17 +138,23 @@ static struct hkd_event *crash_event(struct hkd_model *m)
     return NULL;
 }
 
-/* A number in hex (0x..) or decimal at the start of s, into n; s moves past it. */
-static bool take_addr(struct hkd_span *s, struct hkd_num *n, struct hkd_loc at)
+/* A number at the start of s, into n (hex: "0x.." too); s moves past it. */
+static bool take_number(struct hkd_span *s, struct hkd_num *n, struct hkd_loc at, bool hex)
 {
     struct hkd_span d = {s->p, 0};
-    while (d.n < s->n && (isxdigit((unsigned char)d.p[d.n]) || d.p[d.n] == 'x'))
+    while (d.n < s->n && (hex ? isxdigit((unsigned char)d.p[d.n]) || d.p[d.n] == 'x'
+                              : d.p[d.n] >= '0' && d.p[d.n] <= '9'))
         d.n++;
     if (!d.n || !hkd_num_parse(n, d, at))
         return false;
     s->p += d.n;
     s->n -= d.n;
     return true;
+}
+
+static bool take_addr(struct hkd_span *s, struct hkd_num *n, struct hkd_loc at)
+{
+    return take_number(s, n, at, true);
 }
 
 /* HK_LOG_PREFIX_CRASH's line, under the fatal-signal line: the faulting instruction and
@@ -377,14 +383,7 @@ static bool take(struct hkd_span *s, const char *lit)
 /* A number in decimal at the start of s, into n; s moves past it. */
 static bool take_num(struct hkd_span *s, struct hkd_num *n, struct hkd_loc at)
 {
-    struct hkd_span d = {s->p, 0};
-    while (d.n < s->n && d.p[d.n] >= '0' && d.p[d.n] <= '9')
-        d.n++;
-    if (!d.n || !hkd_num_parse(n, d, at))
-        return false;
-    s->p += d.n;
-    s->n -= d.n;
-    return true;
+    return take_number(s, n, at, false);
 }
 
 /* "refused an allocation of N bytes aligned to A bytes: the size is more than physical
