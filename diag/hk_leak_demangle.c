@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -35,6 +36,8 @@ static const char *hk_dm_try(char *buf, size_t cap, const char *dir, size_t dlen
  * tools/hkdump/, an installed prefix's bin/); NULL when there is none. */
 static const char *hk_dm_path(char *buf, size_t cap)
 {
+    if (getauxval(AT_SECURE))   /* a set-uid program runs no helper of anyone's choosing */
+        return NULL;
     const char *env = hk_os_getenv("HAKMEM_DEMANGLER");
     if (env)
         return env[0] && strcmp(env, "none") ? env : NULL;
