@@ -40,6 +40,10 @@ void hk_crash_capture(struct hk_crash *c, int sig, const siginfo_t *info, void *
     c->has_addr = hk_crash_has_addr(sig, info);
     c->addr = c->has_addr ? (uintptr_t)info->si_addr : 0;
     c->pc = hk_crash_pc(ctx);
+}
+
+void hk_crash_unwind(struct hk_crash *c, void *ctx)
+{
 #if defined(__x86_64__) || defined(__aarch64__)
     /* libunwind's unw_context_t is the ucontext_t there: the walk starts at the fault. */
     unw_cursor_t cur;

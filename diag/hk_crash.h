@@ -19,8 +19,11 @@ struct hk_crash {
     uintptr_t frames[HK_CRASH_MAX_FRAMES];
 };
 
-/* Fills c from the handler's arguments (ctx: its ucontext_t, or NULL). */
+/* Fills c from the handler's arguments (ctx: its ucontext_t, or NULL): all but the stack. */
 void hk_crash_capture(struct hk_crash *c, int sig, const siginfo_t *info, void *ctx);
+/* The crashing thread's stack into c, unwound from ctx. A stack smashed by the program can
+ * fault the unwinder: call it after everything that must get out is written. */
+void hk_crash_unwind(struct hk_crash *c, void *ctx);
 
 struct hk_out;
 /* The log lines under the fatal-signal line: "  crashed at pc ...:" and one frame a line. */

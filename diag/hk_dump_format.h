@@ -89,6 +89,8 @@
     X(0, SI_TKILL, "SI_TKILL: sent by tgkill or raise")
 #define HK_LOG_PREFIX_DUMP_WRITTEN "dump written to "
 #define HK_LOG_PREFIX_LEAK_NO_MEMORY "leak report: not enough memory for the check"
+/* HAKMEM_ABORT_ON_ERROR=1 at an out-of-memory event (the event's lines come first). */
+#define HK_LOG_PREFIX_OOM_ABORT "aborting at this out-of-memory event"
 /* The leak tracker's own memory and what the check took (diagnostic cost, no finding). */
 #define HK_LOG_PREFIX_LEAK_TRACKER "tracker: "
 
@@ -120,6 +122,7 @@
     X(leak_reachable, "still reachable blocks are not listed")                          \
     X(leak_suppressed, "suppressed ")                                                   \
     X(leak_tracker, HK_LOG_PREFIX_LEAK_TRACKER)                                         \
+    X(oom_abort, HK_LOG_PREFIX_OOM_ABORT)                                               \
     X(live_skipped, "live reports skipped: ")
 
 #endif

@@ -8,9 +8,13 @@
 #include "hk_internal.h"
 #include "hk_leak_int.h"
 #include "hk_leak_run.h"
+#include "hk_options.h"
 #include "hk_os.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -38,9 +42,9 @@ static const char *hk_dm_path(char *buf, size_t cap)
 {
     if (getauxval(AT_SECURE))   /* a set-uid program runs no helper of anyone's choosing */
         return NULL;
-    const char *env = hk_os_getenv("HAKMEM_DEMANGLER");
-    if (env)
-        return env[0] && strcmp(env, "none") ? env : NULL;
+    const char *opt = hk_opt.demangler;
+    if (opt)
+        return opt[0] && strcmp(opt, "none") ? opt : NULL;
     Dl_info dli;
     const char *slash;
     if (!dladdr((void *)hk_dm_path, &dli) || !dli.dli_fname ||
@@ -97,13 +101,20 @@ static bool hk_dm_spawn(const char *path, int in, int out)
     if (!env)
         return false;
     char *const argv[] = {(char *)path, (char *)"--demangle", NULL};
+    /* No handler of the program's may run in the child, which shares its memory until
+     * execve: every signal blocked around the vfork, the mask given back just before. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t pid = vfork();
     if (pid == 0) {
         if (dup2(in, 0) < 0 || dup2(out, 1) < 0)
             _exit(127);
+        sigprocmask(SIG_SETMASK, &old, NULL);
         execve(path, argv, env);
         _exit(127);
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     hk_leak_run_unmap(env, env_len);
     if (pid < 0)
         return false;
@@ -114,6 +125,17 @@ static bool hk_dm_spawn(const char *path, int in, int out)
     return w < 0 ? errno == ECHILD : WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+/* A memfd (close-on-exec) with a number above 2; -1 when none. */
+static int hk_dm_memfd(const char *name)
+{
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0 || fd > 2)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    return moved;
+}
+
 bool hk_leak_demangle_run(const char *in, size_t in_len, char **out, size_t *out_len,
                           size_t *out_map_len)
 {
@@ -121,8 +143,10 @@ bool hk_leak_demangle_run(const char *in, size_t in_len, char **out, size_t *out
     const char *path = hk_dm_path(pathbuf, sizeof pathbuf);
     if (!path || !in_len)
         return false;
-    int fin = memfd_create("hakmem-demangle-in", MFD_CLOEXEC);
-    int fout = fin < 0 ? -1 : memfd_create("hakmem-demangle-out", MFD_CLOEXEC);
+    /* Above 2, so that the dup2 onto 0 and 1 in the child moves them wherever the program
+     * left its own stdin and stdout (closed, in a daemon). */
+    int fin = hk_dm_memfd("hakmem-demangle-in");
+    int fout = fin < 0 ? -1 : hk_dm_memfd("hakmem-demangle-out");
     bool ok = fout >= 0 && hk_dm_write_all(fin, in, in_len) && lseek(fin, 0, SEEK_SET) == 0 &&
               hk_dm_spawn(path, fin, fout);
     struct stat st;

@@ -218,11 +218,14 @@ static const unsigned char *hk_elf_dwarf(const struct hk_elf *e, const char *nam
  * the symbol tables, each taken from e unless an earlier file gave it. */
 static void hk_elf_read(struct hk_symfile *f, const struct hk_elf *e)
 {
+    /* The line table and its strings from one file: the first that has the table. */
     if (!f->dwarf.line) {
         f->dwarf.line = hk_elf_dwarf(e, ".debug_line", &f->dwarf.line_len, &f->inflated[0]);
-        f->dwarf.line_str =
-            hk_elf_dwarf(e, ".debug_line_str", &f->dwarf.line_str_len, &f->inflated[1]);
-        f->dwarf.str = hk_elf_dwarf(e, ".debug_str", &f->dwarf.str_len, &f->inflated[2]);
+        if (f->dwarf.line) {
+            f->dwarf.line_str =
+                hk_elf_dwarf(e, ".debug_line_str", &f->dwarf.line_str_len, &f->inflated[1]);
+            f->dwarf.str = hk_elf_dwarf(e, ".debug_str", &f->dwarf.str_len, &f->inflated[2]);
+        }
     }
     unsigned n;
     const char *str;
@@ -535,7 +538,8 @@ void hk_leak_sym_demangle(void)
         size_t lines = 0;
         for (size_t i = 0; i < out_len; i++)
             lines += out[i] == '\n';
-        if (lines == n) {   /* one name a line, in order: else none is trusted */
+        /* One name a line, in order, and text only: else none is trusted. */
+        if (lines == n && !memchr(out, '\0', out_len) && out[out_len - 1] == '\n') {
             char *line = out;
             for (size_t i = 0; i < n; i++) {
                 char *nl = strchr(line, '\n');

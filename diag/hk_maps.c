@@ -102,13 +102,15 @@ bool hk_maps_parse(const char *s, struct hk_maps_line *l)
 
 /* The load bias of the ELF file whose headers are mapped (readable) at lo: lo less the page
  * of its first PT_LOAD's address; 0 for a fixed-address executable. */
-static uintptr_t hk_maps_bias(uintptr_t lo)
+static uintptr_t hk_maps_bias(uintptr_t lo, size_t len)
 {
     const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)lo;
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_type == ET_EXEC)
-        return eh->e_type == ET_EXEC ? 0 : lo;
-    if (eh->e_phoff + (size_t)eh->e_phnum * sizeof(ElfW(Phdr)) > 4096)
-        return lo;   /* headers past the first page: not read */
+    if (len < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG))
+        return lo;
+    if (eh->e_type == ET_EXEC)
+        return 0;
+    if (eh->e_phoff > len || (size_t)eh->e_phnum * sizeof(ElfW(Phdr)) > len - eh->e_phoff)
+        return lo;   /* headers past the mapping: not read */
     const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(lo + eh->e_phoff);
     for (unsigned i = 0; i < eh->e_phnum; i++)
         if (ph[i].p_type == PT_LOAD)
@@ -123,6 +125,7 @@ bool hk_maps_module_of(uintptr_t addr, struct hk_maps_module *mod)
         return false;
     bool found = false;
     uintptr_t head = 0;   /* the current file's mapping at offset 0, readable; 0: none */
+    size_t head_len = 0;
     for (char *line; (line = hk_maps_next(&m));) {
         struct hk_maps_line l;
         if (!hk_maps_parse(line, &l))
@@ -136,6 +139,7 @@ bool hk_maps_module_of(uintptr_t addr, struct hk_maps_module *mod)
         }
         if (file && l.offset == 0) {   /* a file's first mapping: its headers */
             head = l.perm[0] == 'r' ? l.lo : 0;
+            head_len = l.hi - l.lo;
             size_t n = strnlen(l.path, sizeof mod->path - 1);
             memcpy(mod->path, l.path, n);
             mod->path[n] = '\0';
@@ -144,7 +148,7 @@ bool hk_maps_module_of(uintptr_t addr, struct hk_maps_module *mod)
             continue;
         if (!file || !head || strncmp(l.path, mod->path, sizeof mod->path - 1))
             break;
-        mod->base = hk_maps_bias(head);
+        mod->base = hk_maps_bias(head, head_len);
         mod->end = l.hi;
         found = true;
     }

@@ -1,4 +1,5 @@
 #include "hk_oom.h"
+#include "hk_dump_format.h"
 #include "hk_log.h"
 #include "hk_hooks.h"
 #include "hk_dump.h"
@@ -10,6 +11,7 @@
 #include "hk_walk.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -84,13 +86,27 @@ static void hk_oom_dump(size_t size, int cls, const char *tier, size_t map_size,
     hk_dump_write("oom", &ev, true);
 }
 
+/* HAKMEM_ABORT_ON_ERROR=1: a core at the failure, after its lines and its dump. */
+static void hk_oom_abort_if_asked(void)
+{
+    if (!hk_opt.abort_on_error)
+        return;
+    struct hk_out o;
+    hk_out_init_fd(&o, hk_log_fd());
+    hk_out_str(&o, "hakmem: " HK_LOG_PREFIX_OOM_ABORT " (HAKMEM_ABORT_ON_ERROR=1)\n");
+    hk_out_flush(&o);
+    abort();
+}
+
 /* A request no machine like this one could satisfy: one short line, no dump. The first
  * events in full, then one in a thousand, as for failed mappings. */
 void hk_oom_refused(size_t size, size_t align)
 {
     uint64_t n = atomic_fetch_add(&hk_pstat.oom_events, 1) + 1;
-    if (n > 4 && n % 1000)
+    if (n > 4 && n % 1000) {
+        hk_oom_abort_if_asked();
         return;
+    }
     size_t limit = hk_walk_large_limit();
     struct hk_out o;
     hk_out_init_fd(&o, hk_log_fd());
@@ -103,16 +119,13 @@ void hk_oom_refused(size_t size, size_t align)
     hk_out_u64(&o, limit);
     hk_out_str(&o, " bytes); returning NULL with ENOMEM\n");
     hk_out_flush(&o);
+    hk_oom_abort_if_asked();
 }
 
-void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int err)
+/* The [SS OOM] line and the limits line. */
+static void hk_oom_print(size_t size, int cls, const char *tier, size_t map_size, int err,
+                         uint64_t n)
 {
-    uint64_t n = atomic_fetch_add(&hk_pstat.oom_events, 1) + 1;
-    if (hk_opt.dump_dir)
-        hk_oom_dump(size, cls, tier, map_size, err);
-    /* The first events in full, then one in a thousand: an OOM storm must not flood. */
-    if (n > 4 && n % 1000)
-        return;
     struct hk_limits lim;
     hk_limits_read(&lim);
     struct hk_out o;
@@ -162,4 +175,15 @@ void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int e
     hk_out_i64(&o, lim.overcommit_memory);
     hk_out_char(&o, '\n');
     hk_out_flush(&o);
+}
+
+void hk_oom_event(size_t size, int cls, const char *tier, size_t map_size, int err)
+{
+    uint64_t n = atomic_fetch_add(&hk_pstat.oom_events, 1) + 1;
+    if (hk_opt.dump_dir)
+        hk_oom_dump(size, cls, tier, map_size, err);
+    /* The first events in full, then one in a thousand: an OOM storm must not flood. */
+    if (n <= 4 || n % 1000 == 0)
+        hk_oom_print(size, cls, tier, map_size, err, n);
+    hk_oom_abort_if_asked();
 }

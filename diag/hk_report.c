@@ -279,6 +279,9 @@ static void hk_fatal_handler(int sig, siginfo_t *info, void *ctx)
         hk_out_str(&o, " in pid ");
         hk_out_u64(&o, (uint64_t)hk_os_pid());
         hk_out_str(&o, "; counters follow\n");
+        hk_out_flush(&o);
+        /* The stack after the line: unwinding through a smashed stack can fault. */
+        hk_crash_unwind(&crash, ctx);
         hk_crash_print(&o, &crash);
         hk_out_flush(&o);
         /* Other threads may hold our locks: read the counters without them. */

@@ -33,6 +33,8 @@ const struct hk_option_def hk_option_defs[] = {
             "exit status when leaks remain (0: report only)"),
     HK_PATH("HAKMEM_LEAK_SUPPRESSIONS", leak_suppressions,
             "LeakSanitizer-style leak:pattern lines; matching stacks are not reported"),
+    HK_PATH("HAKMEM_DEMANGLER", demangler,
+            "the helper that demangles C++ names in the leak report (default: hkdump beside the library; none: off)"),
     HK_CHOICE("HAKMEM_LEAK_REPORT", "lost", "lost|reachable|all", leak_report,
               "which leak records to print and count"),
     HK_BOOL("HAKMEM_LEAK_CHILD", "0", leak_child, "forked children report their leaks too"),
@@ -47,7 +49,7 @@ const struct hk_option_def hk_option_defs[] = {
             "fault injection: munmaps after the n-th successful one fail with ENOMEM (0: never)"),
     HK_BOOL("HAKMEM_TINY_TLS_LIST_SPILL", "1", tls_list_spill,
             "0 reproduces the reference failure: thread lists never give blocks back"),
-    HK_BOOL("HAKMEM_ABORT_ON_ERROR", "0", abort_on_error, "abort after a misuse report"),
+    HK_BOOL("HAKMEM_ABORT_ON_ERROR", "0", abort_on_error, "abort after a misuse report or at an out-of-memory event"),
     HK_BOOL("HAKMEM_REPORT_INVALID", "1", report_invalid, "one line per bad free (0: count only)"),
 };
 const size_t hk_noptions = sizeof hk_option_defs / sizeof hk_option_defs[0];

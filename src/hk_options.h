@@ -22,6 +22,7 @@ struct hk_options {
     bool leak_check;             /* HAKMEM_LEAK_CHECK=1 */
     int leak_exitcode;           /* HAKMEM_LEAK_EXITCODE (23) */
     const char *leak_suppressions;
+    const char *demangler;       /* HAKMEM_DEMANGLER: the leak report's C++ demangler, "none" */
     int leak_report;             /* 0 lost, 1 reachable, 2 all */
     bool leak_child;             /* HAKMEM_LEAK_CHILD */
     const char *dump_dir;        /* HAKMEM_DUMP_DIR */

@@ -60,6 +60,20 @@ else
     fi
 fi
 
+# 2c. HAKMEM_ABORT_ON_ERROR=1 at an out-of-memory event: the event's lines, then the abort
+# (a core at the failure); hkdump reads every line of it.
+run HAKMEM_FAULT_MMAP_FAIL_AFTER=1 HAKMEM_ABORT_ON_ERROR=1 "$prog" plain >/dev/null 2>"$tmp/err"
+status=$?
+[ $status -eq $((128 + 6)) ] || fail "OOM with HAKMEM_ABORT_ON_ERROR=1: exit status $status, expected 134 (SIGABRT)"
+grep -q '^hakmem: \[SS OOM\] mmap failed: err=12 ' "$tmp/err" || fail "no [SS OOM] line before the abort"
+grep -q '^hakmem: aborting at this out-of-memory event (HAKMEM_ABORT_ON_ERROR=1)$' "$tmp/err" ||
+    fail "no line saying why it aborts: $(cat "$tmp/err")"
+if [ -n "$hkdump" ]; then
+    "$hkdump" "$tmp/err" >"$tmp/hk" 2>&1
+    grep -q 'unparsed-lines' "$tmp/hk" && fail "hkdump could not read the abort's lines: $(cat "$tmp/hk")"
+    grep -q '^out of memory: ' "$tmp/hk" || fail "hkdump did not open with the OOM event"
+fi
+
 # 3. fork: the parent and the exit() child report, each with its own pid; _exit() does not.
 run HAKMEM_STATS=1 HAKMEM_STATS_FILE="$tmp/stats.%p" "$prog" fork 2>"$tmp/err" ||
     fail "fork program failed: $(cat "$tmp/err")"

@@ -68,20 +68,22 @@ static int run_diff(int argc, char **argv)
     return rc;
 }
 
-/* One output line per input line, so the caller pairs them by order. */
+/* One output line per input line, so the caller pairs them by order (a NUL ends a name). */
 static int run_demangle(void)
 {
-    char line[4096];
-    while (fgets(line, sizeof line, stdin)) {
-        size_t n = strcspn(line, "\n");
-        char *d = hkd_demangle(line, n);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, stdin)) >= 0) {
+        size_t n = (size_t)len;
+        if (n && line[n - 1] == '\n')
+            n--;
+        char *d = hkd_demangle(line, strnlen(line, n));
         fputs(d, stdout);
         fputc('\n', stdout);
         free(d);
-        if (!line[n])   /* a line longer than the buffer: its rest is dropped */
-            while (fgets(line, sizeof line, stdin) && !strchr(line, '\n'))
-                ;
     }
+    free(line);
     return ferror(stdin) ? 2 : 0;
 }
 

@@ -548,20 +548,23 @@ static const char *misuse_kind(struct hkd_span msg)
         const char *id, *what, *detail;
     } texts[] = {HK_MISUSE_TEXTS(HKD_TEXT)};
 #undef HKD_TEXT
+    /* Without its detail (another writer's line), WHAT alone names the kind when only one
+     * kind has it. */
     const char *plain = NULL;
+    int with_what = 0;
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         if (!hkd_span_starts(msg, texts[i].what))
             continue;
-        if (!texts[i].detail) {
-            plain = plain ? plain : texts[i].id;
+        with_what++;
+        plain = plain ? plain : texts[i].id;
+        if (!texts[i].detail)
             continue;
-        }
         char key[160];
         snprintf(key, sizeof key, ": %s", texts[i].detail);
         if (hkd_span_find(msg, key))
             return texts[i].id;
     }
-    if (plain)
+    if (with_what == 1)
         return plain;
     for (int i = 0; misuse_kinds[i].text; i++)
         if (hkd_span_starts(msg, misuse_kinds[i].text))
