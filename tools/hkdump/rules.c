@@ -1203,6 +1203,22 @@ static int by_root_bytes(const void *a, const void *b)
     return ((*x)->id > (*y)->id) - ((*x)->id < (*y)->id);
 }
 
+/* A frame that is the allocation call itself: operator new or new[] (any overload), or one
+ * of the C allocation functions; "name (file:line)" as symbolized. */
+static bool alloc_entry(const char *name)
+{
+    static const char *const fns[] = {"malloc", "calloc", "realloc", "reallocarray",
+                                      "aligned_alloc", "posix_memalign", "memalign", "valloc",
+                                      "pvalloc", "strdup", "strndup"};
+    if (!strncmp(name, "operator new", 12))
+        return true;
+    size_t n = strcspn(name, " (");
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+        if (strlen(fns[i]) == n && !strncmp(name, fns[i], n))
+            return true;
+    return false;
+}
+
 /* "stack 7: 48 B in 1 block lost directly, holding 8.4 KiB in 100 blocks" and the like. */
 static char *leak_amount(const struct hkd_stack *s)
 {
@@ -1259,7 +1275,9 @@ static void rule_leak(struct ctx *c)
         for (size_t j = 0; j < s->nframes && shown < 3; j++) {
             char *name = s->names ? hkd_xstrdup(s->names[j])   /* from a text report */
                                   : hkd_sym_name(c->sym, s->frames[j], true);
-            bool own = strstr(name, "libhakmem") != NULL;
+            /* hakmem's own frames, and the allocation call the stack starts with (operator
+             * new, malloc, ...): the frames that say who allocated come after them. */
+            bool own = strstr(name, "libhakmem") != NULL || (!shown && alloc_entry(name));
             if (!own) {
                 char *t = hkd_xasprintf("%s%s%s", frames, shown ? " \u2190 " : "", name);
                 free(frames);
