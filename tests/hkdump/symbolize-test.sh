@@ -23,14 +23,17 @@ EOD
 out=$("$hkdump" --folded "$tmp/sym.dump")
 echo "$out"
 case $out in
-"lost;hk_sym_target_leaf (symtarget.c:"*") 64" | "lost;hk_sym_target_leaf 64") ;;
+"lost;hk_sym_target_leaf (symtarget.c:"*") 64") lines=1 ;;
+"lost;hk_sym_target_leaf 64") lines=0 ;;   # libdw reads no line table here (clang 14's DWARF 5)
 *) echo "FAIL: expected 'lost;hk_sym_target_leaf [(symtarget.c:N)] 64'"; exit 1 ;;
 esac
 
 # Inlined code: the chain, innermost first, as addr2line -i gives it. The first address of
 # hk_sym_target_outer that addr2line places inside hk_sym_target_inner is the frame (+1: a
 # frame of a leak stack is a return address, looked up one byte before).
-if command -v addr2line >/dev/null; then
+if [ $lines = 0 ]; then
+    echo "libdw gives no lines for this build of symtarget: the inline chain is not checked"
+elif command -v addr2line >/dev/null; then
     read -r off size < <(nm -S "$target" | awk '$4 == "hk_sym_target_outer" { print $1, $2 }')
     pc=
     for ((i = 0; i < 0x$size; i++)); do

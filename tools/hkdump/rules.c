@@ -1259,9 +1259,10 @@ static void rule_leak(struct ctx *c)
                (double)bytes >= LEAK_OOM_SHARE * (double)hb;
     struct hkd_finding *f = hkd_finding_new(c->out, "application-leak",
                                             big ? HKD_SEV_ERROR : HKD_SEV_WARNING,
-                                            "leak check: %s in %s blocks lost, from %zu "
+                                            "leak check: %s in %s block%s lost, from %zu "
                                             "allocation stack%s", hkd_ibytes(bytes).s,
-                                            hkd_count(blocks).s, n, n == 1 ? "" : "s");
+                                            hkd_count(blocks).s, blocks == 1 ? "" : "s", n,
+                                            n == 1 ? "" : "s");
     /* Its stacks name the holder: above live-heap-growth for the same bytes. */
     f->weight = cause_weight(hb ? (double)bytes / (double)hb : 0) + 0.05;
     hkd_ev_uint(f, "lost_bytes", bytes);
