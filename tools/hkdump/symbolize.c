@@ -162,6 +162,24 @@ static char *with_line(char *name, const char *file, int line)
     return t;
 }
 
+/* The compile unit that holds pc (its address less *bias). libdw finds it through
+ * .debug_aranges, which clang does not emit: then each unit's own ranges are asked. */
+static Dwarf_Die *cu_of(Dwfl_Module *mod, Dwarf_Addr pc, Dwarf_Die *buf, Dwarf_Addr *bias)
+{
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, bias);
+    if (cu)
+        return cu;
+    Dwarf *dw = dwfl_module_getdwarf(mod, bias);
+    Dwarf_Off off = 0, next;
+    size_t hsize;
+    while (dw && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+        if (dwarf_offdie(dw, off + hsize, buf) && dwarf_haspc(buf, pc - *bias) > 0)
+            return buf;
+        off = next;
+    }
+    return NULL;
+}
+
 /* The inline chain at pc, as eu-addr2line -i gives it: "inner (file:line), inlined into
  * outer (file:line)" up to the function the code is in, whose name is fn (the symbol
  * table's); NULL when no inlined code is at pc. */
@@ -169,7 +187,7 @@ static char *inline_chain(Dwfl_Module *mod, Dwarf_Addr pc, const char *fn, const
                           int line)
 {
     Dwarf_Addr bias = 0;
-    Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias), *scopes = NULL;
+    Dwarf_Die cubuf, *cu = cu_of(mod, pc, &cubuf, &bias), *scopes = NULL;
     int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
     if (n <= 0 || dwarf_tag(&scopes[0]) != DW_TAG_inlined_subroutine) {
         free(scopes);
@@ -234,6 +252,15 @@ char *hkd_sym_name(struct hkd_symbolizer *s, uint64_t addr, bool is_return)
             int lineno = 0;
             const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
                                     : NULL;
+            if (!line) {   /* no .debug_aranges: the unit's own line table */
+                Dwarf_Addr bias = 0;
+                Dwarf_Die cubuf, *cu = cu_of(mod, pc, &cubuf, &bias);
+                Dwarf_Line *dl = cu ? dwarf_getsrc_die(cu, pc - bias) : NULL;
+                if (dl && dwarf_lineno(dl, &lineno) == 0)
+                    file = dwarf_linesrc(dl, NULL, NULL);
+                else
+                    lineno = 0;
+            }
             char *chain = inline_chain(mod, pc, fn, file, lineno);
             if (chain)
                 return chain;
