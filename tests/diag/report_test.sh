@@ -74,6 +74,13 @@ if [ -n "$hkdump" ]; then
     grep -q '^out of memory: ' "$tmp/hk" || fail "hkdump did not open with the OOM event"
 fi
 
+# 2d. The diagnostics' own memory, reported apart: diag_bytes with the shadow census (its side
+# tables), none without.
+run HAKMEM_STATS=json HAKMEM_SHADOW=1 HAKMEM_STATS_FILE="$tmp/shadow.json" "$prog" plain >/dev/null 2>&1
+grep -q '"diag_bytes":[1-9]' "$tmp/shadow.json" || fail "no diag_bytes with HAKMEM_SHADOW=1"
+run HAKMEM_STATS=json HAKMEM_STATS_FILE="$tmp/plain.json" "$prog" plain >/dev/null 2>&1
+grep -q '"diag_bytes"' "$tmp/plain.json" && fail "diag_bytes without any diagnostic mode"
+
 # 3. fork: the parent and the exit() child report, each with its own pid; _exit() does not.
 run HAKMEM_STATS=1 HAKMEM_STATS_FILE="$tmp/stats.%p" "$prog" fork 2>"$tmp/err" ||
     fail "fork program failed: $(cat "$tmp/err")"

@@ -378,27 +378,35 @@ def check_module_lines(a, tmp, name, mod, what):
         print('ok   %s: %s' % (name, what))
 
 
+def rebuilt_module(a, tmp, name, steps):
+    """The test library rebuilt by objcopy in tmp/name: steps(src, mod) gives the argument
+    lists, run in that directory. Its path, or None (objcopy missing or failing)."""
+    objcopy = shutil.which('objcopy')
+    if not objcopy:
+        print('note %s: objcopy not found; not checked' % name)
+        return None
+    d = os.path.join(tmp, name)
+    os.mkdir(d)
+    mod = os.path.join(d, os.path.basename(a[2]))
+    try:
+        for args in steps(a[2], mod):
+            subprocess.run([objcopy] + args, check=True, timeout=60, cwd=d)
+    except (OSError, subprocess.SubprocessError) as e:
+        fail(name, 'objcopy failed: %s' % e)
+        return None
+    return mod
+
+
 def scenario_debuglink(a, tmp):
     """The library's debug information in a separate, compressed file (objcopy
     --only-keep-debug --compress-debug-sections, then --strip-debug --add-gnu-debuglink, as
     Debian's -dbgsym packages are made): its frame still gets its file and line, from the file
     beside it that the link names."""
     name = 'debuglink'
-    objcopy = shutil.which('objcopy')
-    if not objcopy:
-        print('note %s: objcopy not found; not checked' % name)
-        return
-    d = os.path.join(tmp, 'split')
-    os.mkdir(d)
-    mod = os.path.join(d, os.path.basename(a[2]))
-    dbg = mod + '.debug'
-    try:
-        subprocess.run([objcopy, '--only-keep-debug', '--compress-debug-sections=zlib', a[2], dbg],
-                       check=True, timeout=60)
-        subprocess.run([objcopy, '--strip-debug', '--add-gnu-debuglink=' + dbg, a[2], mod],
-                       check=True, timeout=60, cwd=d)
-    except (OSError, subprocess.SubprocessError) as e:
-        fail(name, 'objcopy failed: %s' % e)
+    mod = rebuilt_module(a, tmp, name, lambda src, mod: [
+        ['--only-keep-debug', '--compress-debug-sections=zlib', src, mod + '.debug'],
+        ['--strip-debug', '--add-gnu-debuglink=' + mod + '.debug', src, mod]])
+    if not mod:
         return
     with open(mod, 'rb') as f:
         if b'.debug_line' in f.read():
@@ -410,18 +418,9 @@ def scenario_debuglink(a, tmp):
 def scenario_compressed(a, tmp):
     """The library's own debug information compressed (as gcc -gz makes it): inflated."""
     name = 'compressed'
-    objcopy = shutil.which('objcopy')
-    if not objcopy:
-        print('note %s: objcopy not found; not checked' % name)
-        return
-    d = os.path.join(tmp, 'gz')
-    os.mkdir(d)
-    mod = os.path.join(d, os.path.basename(a[2]))
-    try:
-        subprocess.run([objcopy, '--compress-debug-sections=zlib', a[2], mod], check=True,
-                       timeout=60)
-    except (OSError, subprocess.SubprocessError) as e:
-        fail(name, 'objcopy failed: %s' % e)
+    mod = rebuilt_module(a, tmp, name, lambda src, mod: [
+        ['--compress-debug-sections=zlib', src, mod]])
+    if not mod:
         return
     check_module_lines(a, tmp, name, mod, 'file:line from compressed DWARF')
 
