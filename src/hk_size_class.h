@@ -15,8 +15,8 @@
 #define HK_MID_MAX      (512u * 1024u)   /* mid tier: .. 512 KiB; above is the large tier */
 #define HK_NUM_TINY     20u
 #define HK_NUM_CLASSES  56u
-/* Mid classes up to this size live in 256 KiB slabs; larger ones in 2 MiB slabs (a whole
- * SuperSlab each). */
+/* Mid classes up to this size live in 256 KiB slabs; larger ones in 1 MiB slabs (two to a
+ * SuperSlab). */
 #define HK_MID_SMALL_MAX (64u * 1024u)
 
 extern const uint8_t hk_tiny_class_of[65];

@@ -25,7 +25,7 @@
 #define HK_SS_CACHE_AGE_NS (50ull * 1000 * 1000)
 
 static HK_LOCK_DEFINE(hk_ss_lock, HK_RANK_SUPERSLAB);
-static struct hk_dlist hk_ss_partial[3];   /* by slab size: 64 KiB, 256 KiB, 2 MiB */
+static struct hk_dlist hk_ss_partial[3];   /* by slab size: 64 KiB, 256 KiB, 1 MiB */
 static struct hk_dlist hk_ss_cache;        /* empty, formatted for nothing; youngest first */
 static unsigned hk_ss_cache_count;
 static struct hk_dlist hk_ss_all;

@@ -2,7 +2,7 @@
  *
  * A SuperSlab is a 2 MiB region aligned to 2 MiB, registered in the registry, carved into
  * slabs of one size: 64 KiB (32 slabs, tiny classes), 256 KiB (8 slabs, mid classes up to
- * 64 KiB) or 2 MiB (one slab, mid classes up to 512 KiB). The
+ * 64 KiB) or 1 MiB (2 slabs, mid classes up to 512 KiB). The
  * header at the start of slab 0 holds the metadata of every slab; blocks never hold metadata
  * except a freelist link while they are free.
  *
@@ -24,7 +24,7 @@ _Static_assert(HK_WALK_SS_SIZE == HK_SS_SIZE, "the walk's SuperSlab size");
 #define HK_SS_MAGIC       0x484b4d454d53534cull   /* "HKMEMSSL" */
 #define HK_SLAB_SHIFT_TINY 16                     /* 64 KiB slabs */
 #define HK_SLAB_SHIFT_MID  18                     /* 256 KiB slabs */
-#define HK_SLAB_SHIFT_BIG  21                     /* one 2 MiB slab */
+#define HK_SLAB_SHIFT_BIG  20                     /* 1 MiB slabs */
 #define HK_SS_MAX_SLABS   (HK_SS_SIZE >> HK_SLAB_SHIFT_TINY)
 
 struct hk_heap;

@@ -71,7 +71,7 @@ void hk_walk_blocks(hk_walk_block_fn fn, void *ctx, bool large, bool lock)
         hk_large_foreach_live(hk_walk_large_block, &w);
 }
 
-const char *const hk_walk_ss_kind_names[HK_WALK_SS_KINDS] = {"64KiB", "256KiB", "2MiB"};
+const char *const hk_walk_ss_kind_names[HK_WALK_SS_KINDS] = {"64KiB", "256KiB", "1MiB"};
 
 static void hk_walk_ss_summarize(struct hk_superslab *ss, void *arg)
 {

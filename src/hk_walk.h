@@ -57,7 +57,7 @@ typedef void (*hk_walk_block_fn)(void *ctx, const struct hk_walk_block *b);
  * included), then, with large=true, every live large block of diagnostic mode. */
 void hk_walk_blocks(hk_walk_block_fn fn, void *ctx, bool large, bool lock);
 
-/* The SuperSlab table in summary, per slab size (64 KiB, 256 KiB, 2 MiB). */
+/* The SuperSlab table in summary, per slab size (64 KiB, 256 KiB, 1 MiB). */
 struct hk_walk_ss_kind {
     uint64_t superslabs, slabs, slabs_used, blocks_used, capacity;
 };
