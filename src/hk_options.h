@@ -73,7 +73,7 @@ void hk_option_accepts(const struct hk_option_def *def, char *buf, size_t cap);
  * when it names one that is refused (fatal, uncatchable, or one that ends programs). */
 int hk_option_signal(const char *s);
 /* HAKMEM_LEAK_ONLY: whether path, or its file name, matches one of the ':'-separated globs of
- * list (fnmatch(3) syntax without flags: '*' '?' [set] [!set], '\\' quotes). Never allocates. */
+ * list (fnmatch(3) syntax without flags: '*' '?' [set] [!set], '\' quotes). Never allocates. */
 bool hk_option_glob_any(const char *list, const char *path);
 
 #endif
