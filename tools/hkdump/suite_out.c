@@ -95,8 +95,8 @@ void hkd_suite_out_text(FILE *f, const struct hkd_suite *s, const char *dir)
         const struct hkd_sproc *p = &s->procs[i];
         if (!p->blocks)
             continue;
-        fprintf(f, "leaked: %s (pid %llu, %s, %s)", p->name, (unsigned long long)p->pid,
-                hkd_count(p->blocks).s, hkd_ibytes(p->bytes).s);
+        fprintf(f, "leaked: %s (pid %llu, %s block%s, %s)", p->name, (unsigned long long)p->pid,
+                hkd_count(p->blocks).s, p->blocks == 1 ? "" : "s", hkd_ibytes(p->bytes).s);
         if (p->exit_status >= 0)
             fprintf(f, ", exit status %d", p->exit_status);
         fprintf(f, ", %s\n", p->file);
@@ -192,12 +192,13 @@ void hkd_suite_out_junit(FILE *f, const struct hkd_suite *s)
 /* ---- a baseline ---- */
 
 /* The frame that names a leak: the first past the allocator's own entry points (malloc,
- * operator new, ...), as the code that allocated. */
+ * operator new, ...) and the standard library's containers, as the code that allocated. */
 static const struct hkd_sframe *hkd_supp_frame(const struct hkd_sleak *l)
 {
     static const char *const alloc_fns[] = {"malloc", "calloc", "realloc", "reallocarray",
         "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc", "strdup",
-        "strndup", "operator new", "_Znwm", "_Znam", "__libc_", "hakmem_", NULL};
+        "strndup", "__", "operator new", "_Znwm", "_Znam", "hakmem_", "std::", "void std::",
+        NULL};
     for (size_t i = 0; i < l->nframes; i++) {
         const char *fn = l->frames[i].func;
         bool alloc = !strcmp(fn, "?");
@@ -214,15 +215,12 @@ void hkd_suite_out_supp(FILE *f, const struct hkd_suite *s)
     fputs("# hakmem leak baseline (LeakSanitizer syntax), from hkdump suite: each line\n"
           "# suppresses the stacks with a frame of that function; hkdump suite --baseline\n"
           "# reports only leaks outside it.\n", f);
+    struct hkd_strv done = {0};
     for (size_t k = 0; k < s->nleaks; k++) {
         const struct hkd_sleak *l = &s->leaks[s->order[k]];
         const struct hkd_sframe *fr = hkd_supp_frame(l);
         if (l->supp || !fr)
             continue;
-        fprintf(f, "# %s, %s blocks, %s bytes: ", l->kind, hkd_count(l->blocks).s,
-                hkd_count(l->bytes).s);
-        hkd_suite_tests(f, s, s->order[k], 4);
-        fputc('\n', f);
         const char *name = fr->func, *base = strrchr(fr->module, '/');
         if (!strcmp(name, "?"))
             name = base ? base + 1 : fr->module;
@@ -230,7 +228,17 @@ void hkd_suite_out_supp(FILE *f, const struct hkd_suite *s)
         for (char *c = line; *c; c++)   /* a name with a newline cannot end the line */
             if (*c == '\n' || *c == '\r')
                 *c = '?';
-        fprintf(f, "%s\n", line);
+        bool seen = false;
+        for (size_t i = 0; i < done.n && !seen; i++)
+            seen = !strcmp(done.v[i], line);
+        if (!seen) {
+            fprintf(f, "# %s, %s block%s, %s bytes: ", l->kind, hkd_count(l->blocks).s,
+                    l->blocks == 1 ? "" : "s", hkd_count(l->bytes).s);
+            hkd_suite_tests(f, s, s->order[k], 4);
+            fprintf(f, "\n%s\n", line);
+            hkd_strv_add(&done, line);
+        }
         free(line);
     }
+    hkd_strv_free(&done);
 }
