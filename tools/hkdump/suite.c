@@ -273,11 +273,12 @@ bool hkd_suite_baseline(struct hkd_suite *s, const char *text, size_t len, char 
     struct hkd_lines it;
     hkd_lines_init(&it, &in);
     struct hkd_span line;
-    bool complete;
+    bool complete = true;
     while (hkd_lines_next(&it, &line, &complete)) {
         struct hkd_span t = hkd_span_trim(line);
         if (t.n > 4095) {
             snprintf(err, errlen, "line %u is longer than 4095 bytes", it.lineno);
+            hkd_input_free(&in);
             return false;
         }
         if (hkd_span_starts(t, "leak:") && t.n > 5) {
@@ -289,7 +290,7 @@ bool hkd_suite_baseline(struct hkd_suite *s, const char *text, size_t len, char 
             }
         }
     }
-    (void)complete;
+    hkd_input_free(&in);
     return true;
 }
 
