@@ -271,7 +271,7 @@ void hk_emit_init(struct hk_emit *e, struct hk_out *out, int format)
     e->format = format;
 }
 
-static void hk_emit_json_key(struct hk_emit *e, const char *key)
+void hk_emit_json_key(struct hk_emit *e, const char *key)
 {
     if (!e->first[e->depth])
         hk_out_char(e->out, ',');

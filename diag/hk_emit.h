@@ -90,6 +90,9 @@ void hk_emit_str(struct hk_emit *e, const char *key, const char *v);
 void hk_emit_hex(struct hk_emit *e, const char *key, uint64_t v);
 /* A value that is emitted only in JSON (text reports keep their lines short). */
 void hk_emit_json_u64(struct hk_emit *e, const char *key, uint64_t v);
+/* JSON: the comma and "key": of a member of the current object (key NULL: an element of the
+ * current array), for values the calls above do not write (arrays of strings). */
+void hk_emit_json_key(struct hk_emit *e, const char *key);
 /* A table: JSON "name":[{...},...]; text a header line and rows. */
 void hk_emit_table_begin(struct hk_emit *e, const char *name, const char *const *cols,
                          const int *widths, int ncols);

@@ -192,20 +192,38 @@ uint64_t hk_leak_check_run(int fd, bool final)
  * destructor cannot see it; glibc's on_exit hands it to its callback. Exit handlers run in
  * reverse order of registration, and ours is registered at the first allocation, usually
  * before __libc_start_main registers the destructors' run (_dl_fini): then the callback runs
- * after the destructors, and the destructor leaves the verdict (exit code or not) to it.
- * Only the low 8 bits reach the parent. */
+ * after the destructors, and the destructor leaves the verdict (exit code or not) and the
+ * end of a suite report to it. Only the low 8 bits reach the parent. */
 static atomic_int hk_leak_exit_status = -1;
-static atomic_uint_fast64_t hk_leak_pending;   /* leaks found, the verdict left to on_exit */
+static atomic_uint_fast64_t hk_leak_pending;   /* leaks found by the check at exit */
+static atomic_bool hk_leak_waiting;            /* the verdict is left to on_exit */
 static bool hk_leak_watching;
 
-/* n unsuppressed leaks and the program's status: the leak status replaces a clean exit. */
+static bool hk_leak_suite(void) { return hk_opt.leak_suite_dir != NULL; }
+
+/* Whether n leaks change the exit status: HAKMEM_LEAK_EXITCODE=0 reports only, and suite
+ * mode keeps the program's status unless HAKMEM_LEAK_SUITE_FAIL=1. */
+static bool hk_leak_fails(uint64_t n)
+{
+    return n && hk_opt.leak_exitcode && (!hk_leak_suite() || hk_opt.leak_suite_fail);
+}
+
+/* n unsuppressed leaks and the program's status (< 0: unknown, taken as 0): the leak status
+ * replaces a clean exit. Suite mode says it in the report, not on stderr. */
 static void hk_leak_verdict(uint64_t n, int status)
 {
-    if (status) {
-        hk_leak_print_keeping(n, status);
+    bool fails = hk_leak_fails(n), suite = hk_leak_suite();
+    if (suite)
+        hk_leak_suite_end(status, fails && status <= 0 ? hk_opt.leak_exitcode : -1);
+    if (!fails)
+        return;
+    if (status > 0) {
+        if (!suite)
+            hk_leak_print_keeping(n, status);
         return;
     }
-    hk_leak_print_exiting(n);
+    if (!suite)
+        hk_leak_print_exiting(n);
     fflush(NULL);
     _exit(hk_opt.leak_exitcode);
 }
@@ -214,12 +232,25 @@ static void hk_leak_note_status(int status, void *arg)
 {
     (void)arg;
     atomic_store(&hk_leak_exit_status, status & 0xff);
-    uint64_t n = atomic_exchange(&hk_leak_pending, 0);
-    if (n)
-        hk_leak_verdict(n, status & 0xff);
+    if (atomic_exchange(&hk_leak_waiting, false))
+        hk_leak_verdict(atomic_load(&hk_leak_pending), status & 0xff);
 }
 
 void hk_leak_watch_exit(void) { hk_leak_watching = on_exit(hk_leak_note_status, NULL) == 0; }
+
+static void hk_suite_report(struct hk_run *r, void *arg)
+{
+    hk_leak_suite_begin(r);
+    *(uint64_t *)arg = r ? hk_selected_blocks(r) : 0;
+}
+
+/* Suite mode: the report into HAKMEM_LEAK_SUITE_DIR, left open for the exit status. */
+static uint64_t hk_leak_suite_check(void)
+{
+    uint64_t n = 0;
+    hk_leak_with_analysis(hk_suite_report, &n);
+    return n;
+}
 
 void hk_leak_at_exit(void)
 {
@@ -231,15 +262,17 @@ void hk_leak_at_exit(void)
     if (atomic_exchange(&done, 1))
         return;
     fflush(NULL);   /* the program's own output first, and never lost */
-    uint64_t n = hk_leak_check_run(hk_log_fd(), true);
-    /* HAKMEM_LEAK_EXITCODE=0: report only; the program keeps its own exit status. */
-    if (!n || !hk_opt.leak_exitcode)
+    bool suite = hk_leak_suite();
+    uint64_t n = suite ? hk_leak_suite_check() : hk_leak_check_run(hk_log_fd(), true);
+    if (!suite && !hk_leak_fails(n))
         return;
     int status = atomic_load(&hk_leak_exit_status);
-    if (status < 0 && hk_leak_watching)
+    if (status < 0 && hk_leak_watching) {
         atomic_store(&hk_leak_pending, n);   /* exit() is running: on_exit comes after us */
-    else
-        hk_leak_verdict(n, status < 0 ? 0 : status);
+        atomic_store(&hk_leak_waiting, true);
+    } else {
+        hk_leak_verdict(n, status);
+    }
 }
 
 HK_API uint64_t hakmem_leak_check(void)

@@ -9,24 +9,15 @@
 #include "hk_lock.h"
 #include "hk_options.h"
 
-/* JSON: "frames":["f", ...] as a member of the current row (the emitter has no string
- * arrays). */
-static void hk_emit_key(struct hk_emit *e, const char *key)
-{
-    if (!e->first[e->depth])
-        hk_out_char(e->out, ',');
-    e->first[e->depth] = false;
-    hk_out_json_str(e->out, key);
-    hk_out_char(e->out, ':');
-}
-
+/* JSON: "frames":["f", ...] as members of the current row (the emitter has no string
+ * arrays: hk_emit_json_key and the values written here). */
 static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
 {
     const uint32_t *fids;
     int n = hk_stack_frame_ids(stack, &fids);
     for (int part = 0; part < 5; part++) {
         static const char *const keys[] = {"frames", "modules", "offsets", "pcs", "sources"};
-        hk_emit_key(e, keys[part]);
+        hk_emit_json_key(e, keys[part]);
         hk_out_char(e->out, '[');
         for (int i = 0; i < n; i++) {
             struct hk_frame_info fi;
@@ -59,7 +50,7 @@ void hk_leak_emit_frames(struct hk_emit *e, const char *key, uint32_t stack)
     /* As in hk_leak_print_stack; never in a signal handler (dladdr may take the loader's
      * lock): e->lock is off there. */
     bool named = e->lock && hk_trylock(&hk_leak_lock);
-    hk_emit_key(e, key);
+    hk_emit_json_key(e, key);
     hk_out_char(e->out, '[');
     for (int i = 0; i < n; i++) {
         struct hk_frame_info fi = {hk_stack_frame_pc(fids[i]), NULL, NULL, 0, {NULL, NULL, 0}};
@@ -129,6 +120,12 @@ static void hk_emit_records(struct hk_emit *e, const struct hk_run *r)
         hk_emit_row_end(e);
     }
     hk_emit_table_end(e);
+}
+
+void hk_leak_emit_run(struct hk_emit *e, const struct hk_run *r)
+{
+    hk_emit_summary(e, r);
+    hk_emit_records(e, r);
 }
 
 static void hk_emit_analysis(struct hk_run *r, void *arg)

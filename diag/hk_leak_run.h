@@ -160,6 +160,22 @@ bool hk_leak_group(struct hk_run *r);
 /* "direct", "indirect" or "reachable": the kind the JSON report and the dump write. */
 const char *hk_leak_kind_name(const struct hk_group *g);
 
+/* ---- hk_leak_json.c ---- */
+
+struct hk_emit;
+/* JSON: the "leak_summary" object and the "leaks" array of r, in the current object. */
+void hk_leak_emit_run(struct hk_emit *e, const struct hk_run *r);
+
+/* ---- hk_leak_suite.c: suite mode (HAKMEM_LEAK_SUITE_DIR) ---- */
+
+/* Opens this process's report (a temporary name in the directory) and writes all of it but
+ * the exit status: the process fields and, with r, the run (NULL: the check had no memory). */
+void hk_leak_suite_begin(const struct hk_run *r);
+/* Ends the open report, if any: the program's exit status (< 0: unknown) and the leak exit
+ * code that replaces it (< 0: none), then renames it to hakmem-leak.PID.N.json, N the first
+ * number not taken, so that no report is ever overwritten. */
+void hk_leak_suite_end(int status, int replaced);
+
 /* ---- hk_leak_report.c ---- */
 
 struct hk_out;

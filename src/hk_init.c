@@ -17,6 +17,16 @@ bool hk_diag_on;
 bool hk_shadow_on;
 bool hk_leak_on;
 
+/* HAKMEM_LEAK_ONLY: a process whose executable matches none of the globs is not checked at
+ * all (no stacks recorded), so the runner of a test suite costs nothing but its start. */
+static bool hk_leak_selected(void)
+{
+    if (!hk_opt.leak_only)
+        return true;
+    char exe[HK_PATH_MAX + 1];
+    return hk_os_exe_path(exe, sizeof exe) && hk_option_glob_any(hk_opt.leak_only, exe);
+}
+
 HK_COLD void hk_init_slow(void)
 {
     int expected = 0;
@@ -25,7 +35,7 @@ HK_COLD void hk_init_slow(void)
         hk_free_key = hk_os_random64();
         hk_link_key = (uintptr_t)hk_os_random64();
         hk_shadow_on = hk_config_full && hk_opt.shadow;
-        hk_leak_on = hk_config_full && hk_opt.leak_check;
+        hk_leak_on = hk_config_full && hk_opt.leak_check && hk_leak_selected();
         hk_diag_on = hk_shadow_on || hk_leak_on;
         hk_shadow_poison = hk_opt.shadow_poison;
         hk_heap_global_init();

@@ -38,6 +38,12 @@ const struct hk_option_def hk_option_defs[] = {
     HK_CHOICE("HAKMEM_LEAK_REPORT", "lost", "lost|reachable|all", leak_report,
               "which leak records to print and count"),
     HK_BOOL("HAKMEM_LEAK_CHILD", "0", leak_child, "forked children report their leaks too"),
+    HK_PATH("HAKMEM_LEAK_ONLY", leak_only,
+            "check only executables whose path or file name matches one of these ':'-separated globs"),
+    HK_PATH("HAKMEM_LEAK_SUITE_DIR", leak_suite_dir,
+            "suite mode: each checked process writes its leak report as JSON there, not on stderr"),
+    HK_BOOL("HAKMEM_LEAK_SUITE_FAIL", "0", leak_suite_fail,
+            "suite mode: apply HAKMEM_LEAK_EXITCODE too (by default the status is the program's)"),
     HK_UINT("HAKMEM_STACK_DEPTH", "16", 1, 64, 0, false, stack_depth,
             "frames kept per allocation stack"),
     HK_BOOL("HAKMEM_STACK_FP", "1", stack_fp, "walk frame pointers where libunwind verified them"),
@@ -198,6 +204,85 @@ static void hk_option_store(const struct hk_option_def *d, uint64_t num, const c
     } else {
         memcpy(field, &num, sizeof num);
     }
+}
+
+/* ---- HAKMEM_LEAK_ONLY: which executables are checked ---- */
+
+/* One element of a pattern ([*pp, pend), not '*') against byte c; *pp moves past it. A '['
+ * without its ']' is an ordinary byte, as fnmatch(3) has it. */
+static bool hk_glob_one(const char **pp, const char *pend, unsigned char c)
+{
+    const char *p = *pp;
+    if (*p == '?') {
+        *pp = p + 1;
+        return true;
+    }
+    if (*p == '[') {
+        const char *q = p + 1;
+        bool neg = q < pend && (*q == '!' || *q == '^');
+        q += neg;
+        const char *first = q;
+        bool hit = false;
+        while (q < pend && (*q != ']' || q == first)) {
+            unsigned char lo = (unsigned char)*q, hi = lo;
+            if (q + 2 < pend && q[1] == '-' && q[2] != ']') {
+                hi = (unsigned char)q[2];
+                q += 3;
+            } else {
+                q++;
+            }
+            hit |= c >= lo && c <= hi;
+        }
+        if (q < pend) {
+            *pp = q + 1;
+            return hit != neg;
+        }
+    }
+    if (*p == '\\' && p + 1 < pend)
+        p++;
+    *pp = p + 1;
+    return (unsigned char)*p == c;
+}
+
+/* fnmatch(3) without flags ('*' also matches '/'), on a pattern that is not NUL-terminated;
+ * fnmatch itself may allocate, and this runs before the allocator is ready. */
+static bool hk_glob(const char *p, const char *pend, const char *s)
+{
+    const char *star = NULL, *retry = NULL;
+    for (;;) {
+        if (p < pend && *p == '*') {
+            star = ++p;
+            retry = s;
+            continue;
+        }
+        if (p == pend && !*s)
+            return true;
+        const char *np = p;
+        if (p < pend && *s && hk_glob_one(&np, pend, (unsigned char)*s)) {
+            p = np;
+            s++;
+            continue;
+        }
+        if (!star || !*retry)
+            return false;
+        p = star;
+        s = ++retry;
+    }
+}
+
+bool hk_option_glob_any(const char *list, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    while (*list) {
+        const char *end = strchr(list, ':');
+        if (!end)
+            end = list + strlen(list);
+        if (end > list && (hk_glob(list, end, path) || hk_glob(list, end, base)))
+            return true;
+        list = *end ? end + 1 : end;
+    }
+    return false;
 }
 
 /* ---- words for the messages and the documentation ---- */

@@ -25,6 +25,9 @@ struct hk_options {
     const char *demangler;       /* HAKMEM_DEMANGLER: the leak report's C++ demangler, "none" */
     int leak_report;             /* 0 lost, 1 reachable, 2 all */
     bool leak_child;             /* HAKMEM_LEAK_CHILD */
+    const char *leak_only;       /* HAKMEM_LEAK_ONLY: globs of the executables checked */
+    const char *leak_suite_dir;  /* HAKMEM_LEAK_SUITE_DIR: one JSON report a process there */
+    bool leak_suite_fail;        /* HAKMEM_LEAK_SUITE_FAIL: the leak exit code in suite mode */
     const char *dump_dir;        /* HAKMEM_DUMP_DIR */
     uint64_t fault_mmap_fail_after;   /* HAKMEM_FAULT_MMAP_FAIL_AFTER (0 = off) */
     uint64_t fault_munmap_fail_after; /* HAKMEM_FAULT_MUNMAP_FAIL_AFTER (0 = off) */
@@ -69,5 +72,8 @@ void hk_option_accepts(const struct hk_option_def *def, char *buf, size_t cap);
 /* The signal named or numbered by s that a live report may take; 0 when s names none, -1
  * when it names one that is refused (fatal, uncatchable, or one that ends programs). */
 int hk_option_signal(const char *s);
+/* HAKMEM_LEAK_ONLY: whether path, or its file name, matches one of the ':'-separated globs of
+ * list (fnmatch(3) syntax without flags: '*' '?' [set] [!set], '\' quotes). Never allocates. */
+bool hk_option_glob_any(const char *list, const char *path);
 
 #endif

@@ -219,6 +219,7 @@ size_t hk_os_page_size(void)
 
 pid_t hk_os_tid(void) { return (pid_t)syscall(SYS_gettid); }
 pid_t hk_os_pid(void) { return (pid_t)syscall(SYS_getpid); }
+pid_t hk_os_ppid(void) { return (pid_t)syscall(SYS_getppid); }
 
 uint64_t hk_os_random64(void)
 {
@@ -441,6 +442,35 @@ int hk_os_open_file(const char *path, enum hk_os_file how, const char **why)
     errno = err;
     return fd;
 }
+
+bool hk_os_exe_path(char *buf, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+    if (n <= 0 || (size_t)n >= cap - 1)
+        return false;
+    buf[n] = '\0';
+    return true;
+}
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE 1
+#endif
+
+int hk_os_rename_new(const char *from, const char *to)
+{
+#ifdef SYS_renameat2
+    if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return errno;
+#endif
+    if (link(from, to) != 0)
+        return errno;
+    unlink(from);
+    return 0;
+}
+
+void hk_os_unlink(const char *path) { unlink(path); }
 
 long hk_os_read_file(const char *path, char *buf, size_t cap)
 {

@@ -46,6 +46,7 @@ long hk_os_max_map_count(void);
 size_t hk_os_page_size(void);
 pid_t hk_os_tid(void);
 pid_t hk_os_pid(void);
+pid_t hk_os_ppid(void);
 uint64_t hk_os_random64(void);
 uint64_t hk_os_time_ns(void);         /* CLOCK_REALTIME */
 uint64_t hk_os_monotonic_ns(void);    /* CLOCK_MONOTONIC_COARSE: cheap, for ages */
@@ -81,6 +82,13 @@ int hk_os_open_file(const char *path, enum hk_os_file how, const char **why);
 /* Reads up to cap-1 bytes of a small file (e.g. /proc/self/status) into buf, NUL-terminated.
  * Returns the length or -1. */
 long hk_os_read_file(const char *path, char *buf, size_t cap);
+/* The executable's path (/proc/self/exe), NUL-terminated; false when it cannot be read or
+ * does not fit. */
+bool hk_os_exe_path(char *buf, size_t cap);
+/* Renames from to to, never over an existing file: 0, or an errno value (EEXIST when to is
+ * taken). Atomic (renameat2 RENAME_NOREPLACE; link and unlink where the file system lacks it). */
+int hk_os_rename_new(const char *from, const char *to);
+void hk_os_unlink(const char *path);
 
 /* getenv without allocation; NULL in set-uid programs (environment not trusted). */
 const char *hk_os_getenv(const char *name);

@@ -12,13 +12,16 @@ clean_env() { env -u LD_PRELOAD $(env | sed -n 's/^\(HAKMEM_[A-Z_]*\)=.*/-u \1/p
 
 # --help lists every option; an unknown one is refused with status 2.
 "$hkrun" --help >"$tmp/help" || fail "--help exited $?"
-for o in --leak --shadow --stats --dump-dir --log --suppressions --lib --help; do
+for o in --leak --shadow --stats --dump-dir --log --suppressions --suite --only --fail-on-leak \
+         --lib --help; do
     grep -q -- "$o" "$tmp/help" || fail "--help does not document $o"
 done
 "$hkrun" --frobnicate true 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q 'unknown option --frobnicate' "$tmp/err" || fail "unknown option not refused: $(cat "$tmp/err")"
 "$hkrun" 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q 'no command given' "$tmp/err" || fail "no command: $(cat "$tmp/err")"
+"$hkrun" --fail-on-leak true 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q -- '--fail-on-leak goes with --suite' "$tmp/err" || fail "--fail-on-leak without --suite: $(cat "$tmp/err")"
 "$hkrun" --stats=xml true 2>"$tmp/err"
 [ $? -eq 2 ] || fail "--stats=xml accepted"
 

@@ -8,6 +8,7 @@
 static const char usage[] =
     "usage: hkdump [--json | --folded] FILE...\n"
     "       hkdump diff [--json] A B\n"
+    "       hkdump suite [--json] [--junit FILE] [--gen-suppressions FILE] [--baseline FILE] DIR\n"
     "       hkdump --demangle < NAMES\n"
     "\n"
     "Reads hakmem dump files (HAKMEM_DUMP_DIR) and free-form text (stderr captures, CI logs,\n"
@@ -18,6 +19,10 @@ static const char usage[] =
     "  --json      findings as JSON: {\"inputs\":[..], \"findings\":[..], \"unparsed\":[..]}\n"
     "  --folded    leak stacks of the dumps in folded-stack format (flamegraph.pl, speedscope)\n"
     "  diff A B    what changed between two dumps: counters, census, leak stacks\n"
+    "  suite DIR   the leak reports of a test suite run with hkrun --leak --suite DIR, merged:\n"
+    "              each stack once, with the tests that leaked it; --junit FILE one testcase\n"
+    "              per process; --gen-suppressions FILE a baseline of the leaks found;\n"
+    "              --baseline FILE only leaks outside it. Exit 0 without leaks, 23 with\n"
     "  --demangle  each line of stdin, a C++ symbol demangled (any other line as it is):\n"
     "              the leak report's helper (HAKMEM_DEMANGLER)\n"
     "  --version   version, and whether frames are symbolized with libdw and demangled\n"
@@ -91,6 +96,8 @@ int hkd_cli(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "diff") == 0)
         return run_diff(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "suite") == 0)
+        return hkd_suite_cli(argc - 2, argv + 2);
     if (argc == 2 && strcmp(argv[1], "--demangle") == 0)
         return run_demangle();
 

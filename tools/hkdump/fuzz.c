@@ -1,4 +1,4 @@
-/* libFuzzer target: every parser and writer on arbitrary bytes. The input goes through the
+/* libFuzzer target: every parser and writer on arbitrary bytes, the suite reports' JSON too. The input goes through the
  * text scanner, and through the dump parser with a valid first line prepended, then the rules
  * and all outputs run on the result: none of it may crash, leak or read out of bounds. */
 #include "hkdump.h"
@@ -26,8 +26,30 @@ static void exercise(struct hkd_model *m)
     fclose(sink);
 }
 
+/* The input as a suite report (hkdump suite), and as a baseline of the same suite. */
+static void exercise_suite(const uint8_t *data, size_t size)
+{
+    char err[200];
+    struct hkd_suite s;
+    hkd_suite_init(&s);
+    hkd_suite_baseline(&s, (const char *)data, size, err, sizeof err);
+    hkd_suite_add(&s, "fuzz.json", (const char *)data, size, err, sizeof err);
+    hkd_suite_finish(&s);
+    FILE *sink = fopen("/dev/null", "w");
+    if (!sink)
+        abort();
+    hkd_suite_out_text(sink, &s, "fuzz");
+    hkd_suite_out_json(sink, &s, "fuzz");
+    hkd_suite_out_junit(sink, &s);
+    hkd_suite_out_supp(sink, &s);
+    fclose(sink);
+    hkd_suite_free(&s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    exercise_suite(data, size);
+
     char err[200];
     struct hkd_model m;
 

@@ -506,6 +506,101 @@ int hkd_load(struct hkd_model *m, const char *name);
 int hkd_load_memory(struct hkd_model *m, const char *name, const char *data, size_t len,
                     char *err, size_t errlen);
 
+/* ---- json.c: a JSON text as a tree (the suite reports) ---- */
+
+enum hkd_json_type { HKD_J_NULL, HKD_J_BOOL, HKD_J_NUM, HKD_J_STR, HKD_J_ARR, HKD_J_OBJ };
+struct hkd_json {
+    enum hkd_json_type type;
+    bool b;
+    double d;
+    uint64_t u;          /* the exact value when is_uint (a non-negative integer that fits) */
+    bool is_uint;
+    char *s;             /* a string, NUL-terminated (UTF-8; \u0000 becomes U+FFFD) */
+    struct hkd_json *v;  /* members of an array or an object */
+    char **keys;         /* an object's keys, beside v */
+    size_t n;
+};
+/* Parses all of data; 0, or -1 with a one-line reason in err ("unterminated string at byte
+ * 812"). Bounded in nesting and number of values. */
+int hkd_json_parse(const char *data, size_t len, struct hkd_json *out, char *err, size_t errlen);
+void hkd_json_free(struct hkd_json *v);
+/* The member key of an object, if it has that type; NULL otherwise. */
+const struct hkd_json *hkd_json_get(const struct hkd_json *obj, const char *key,
+                                    enum hkd_json_type type);
+const char *hkd_json_str(const struct hkd_json *obj, const char *key, const char *dflt);
+bool hkd_json_u64(const struct hkd_json *obj, const char *key, uint64_t *out);
+
+/* ---- suite.c, suite_out.c: hkdump suite DIR (the reports of HAKMEM_LEAK_SUITE_DIR) ---- */
+
+/* A frame of a leak stack as the process symbolized it. */
+struct hkd_sframe {
+    char *func;          /* "?" when unknown */
+    char *module;        /* full path, "?" when unknown */
+    char *source;        /* "file:line", "" without debug information */
+    uint64_t offset;     /* in the module */
+};
+
+/* One leak record of one process: the merged leak it belongs to, and its numbers there. */
+struct hkd_sprocleak {
+    size_t leak;
+    uint64_t blocks, bytes;
+};
+
+/* One process's report. */
+struct hkd_sproc {
+    char *file;          /* the report's name in DIR */
+    uint64_t pid, ppid;
+    char *exe, *name;    /* name: the test as people call it (argv, argv[0] without its dir) */
+    int exit_status;     /* -1: not known */
+    int leak_exit_status;/* -1: the leak exit code did not replace the status */
+    struct hkd_sprocleak *leaks;
+    size_t nleaks, cap_leaks;
+    uint64_t blocks, bytes;   /* lost (direct and indirect), unsuppressed by the baseline */
+};
+
+/* A leak stack merged over every process: same kind and same frames (module file name and
+ * offset; the function name where the module is unknown). */
+struct hkd_sleak {
+    char *key;
+    char kind[16];       /* direct | indirect */
+    struct hkd_sframe *frames;
+    size_t nframes;
+    uint64_t blocks, bytes;
+    size_t nprocs;
+    char *supp;          /* the --baseline pattern that suppresses it, or NULL */
+};
+
+struct hkd_suite {
+    struct hkd_sproc *procs;
+    size_t nprocs, cap_procs;
+    struct hkd_sleak *leaks;
+    size_t nleaks, cap_leaks;
+    size_t *order;       /* leaks: direct first, then most bytes */
+    size_t skipped;      /* files in DIR that were not reports (each said on stderr) */
+    size_t reachable;    /* still-reachable records seen (not merged: not leaks) */
+    struct hkd_strv baseline;   /* --baseline patterns */
+};
+
+void hkd_suite_init(struct hkd_suite *s);
+void hkd_suite_free(struct hkd_suite *s);
+/* One report's bytes; 0, or -1 with the reason in err (the file is then not counted). */
+int hkd_suite_add(struct hkd_suite *s, const char *file, const char *data, size_t len,
+                  char *err, size_t errlen);
+/* After the last report (and the baseline): totals per process, the order of the leaks. */
+void hkd_suite_finish(struct hkd_suite *s);
+/* Parses a LeakSanitizer suppression file's leak: lines into s->baseline; false with a
+ * reason in err when a line is too long or the file holds none. */
+bool hkd_suite_baseline(struct hkd_suite *s, const char *text, size_t len, char *err,
+                        size_t errlen);
+/* Unsuppressed leaks (direct or indirect) found. */
+size_t hkd_suite_count(const struct hkd_suite *s);
+void hkd_suite_out_text(FILE *f, const struct hkd_suite *s, const char *dir);
+void hkd_suite_out_json(FILE *f, const struct hkd_suite *s, const char *dir);
+void hkd_suite_out_junit(FILE *f, const struct hkd_suite *s);
+void hkd_suite_out_supp(FILE *f, const struct hkd_suite *s);
+/* hkdump suite [OPTIONS] DIR: 0 without leaks, 23 with, 2 when DIR cannot be read. */
+int hkd_suite_cli(int argc, char **argv);
+
 /* ---- cli.c: the command line ---- */
 
 /* Parses argv, reads the inputs it names and writes to stdout (messages to stderr); the exit

@@ -144,3 +144,75 @@ void hkd_out_json(FILE *f, const struct hkd_model *m, const struct hkd_findings 
     }
     fprintf(f, "],\n\"unparsed_total\": %zu}\n", m->unparsed_total);
 }
+
+/* ---- hkdump suite --json ---- */
+
+static void hkd_suite_json_leak(FILE *f, const struct hkd_suite *s, size_t idx)
+{
+    const struct hkd_sleak *l = &s->leaks[idx];
+    fputs("{\"kind\": ", f);
+    str(f, l->kind);
+    fprintf(f, ", \"blocks\": %llu, \"bytes\": %llu, \"processes\": %zu, \"suppressed_by\": ",
+            (unsigned long long)l->blocks, (unsigned long long)l->bytes, l->nprocs);
+    if (l->supp)
+        str(f, l->supp);
+    else
+        fputs("null", f);
+    fputs(",\n   \"tests\": [", f);
+    size_t n = 0;
+    for (size_t i = 0; i < s->nprocs; i++)
+        for (size_t k = 0; k < s->procs[i].nleaks; k++)
+            if (s->procs[i].leaks[k].leak == idx) {
+                fputs(n++ ? ", " : "", f);
+                str(f, s->procs[i].name);
+            }
+    fputs("],\n   \"frames\": [", f);
+    for (size_t i = 0; i < l->nframes; i++) {
+        const struct hkd_sframe *fr = &l->frames[i];
+        fputs(i ? ", {\"function\": " : "{\"function\": ", f);
+        str(f, fr->func);
+        fputs(", \"module\": ", f);
+        str(f, fr->module);
+        fprintf(f, ", \"offset\": %llu, \"source\": ", (unsigned long long)fr->offset);
+        str(f, fr->source);
+        fputc('}', f);
+    }
+    fputs("]}", f);
+}
+
+static void hkd_suite_json_proc(FILE *f, const struct hkd_sproc *p)
+{
+    fputs("{\"name\": ", f);
+    str(f, p->name);
+    fprintf(f, ", \"pid\": %llu, \"ppid\": %llu, \"exe\": ", (unsigned long long)p->pid,
+            (unsigned long long)p->ppid);
+    str(f, p->exe);
+    fputs(", \"file\": ", f);
+    str(f, p->file);
+    fputs(", \"exit_status\": ", f);
+    if (p->exit_status >= 0)
+        fprintf(f, "%d", p->exit_status);
+    else
+        fputs("null", f);
+    fprintf(f, ", \"leaked\": %s, \"blocks\": %llu, \"bytes\": %llu}", p->blocks ? "true" : "false",
+            (unsigned long long)p->blocks, (unsigned long long)p->bytes);
+}
+
+void hkd_suite_out_json(FILE *f, const struct hkd_suite *s, const char *dir)
+{
+    fputs("{\"suite\": ", f);
+    str(f, dir);
+    fprintf(f, ", \"processes\": %zu, \"skipped_files\": %zu, \"reachable_records\": %zu,"
+               " \"new_leaks\": %zu,\n\"leaks\": [", s->nprocs, s->skipped, s->reachable,
+            hkd_suite_count(s));
+    for (size_t k = 0; k < s->nleaks; k++) {
+        fputs(k ? ",\n  " : "\n  ", f);
+        hkd_suite_json_leak(f, s, s->order[k]);
+    }
+    fputs("],\n\"tests\": [", f);
+    for (size_t i = 0; i < s->nprocs; i++) {
+        fputs(i ? ",\n  " : "\n  ", f);
+        hkd_suite_json_proc(f, &s->procs[i]);
+    }
+    fputs("]}\n", f);
+}

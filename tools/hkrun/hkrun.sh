@@ -17,6 +17,11 @@ Runs COMMAND with libhakmem preloaded; its exit status is the command's.
   --dump-dir DIR       dumps on OOM, crash and exit     HAKMEM_DUMP_DIR=DIR (made if missing)
   --log FILE           every report to FILE.PID         HAKMEM_LOG_PATH=FILE
   --suppressions FILE  leak:pattern lines               HAKMEM_LEAK_SUPPRESSIONS=FILE
+  --suite DIR          every process's leak report as   HAKMEM_LEAK_SUITE_DIR=DIR (made if
+                       JSON in DIR, status kept          missing), HAKMEM_LEAK_CHILD=1
+  --only GLOB          check only executables whose     HAKMEM_LEAK_ONLY=GLOB[:GLOB...]
+                       path or name matches (repeatable)
+  --fail-on-leak       --suite: leaks still fail        HAKMEM_LEAK_SUITE_FAIL=1
   --lib PATH           the library (default: the one beside $me; or HKRUN_LIB)
   -h, --help           this text
 
@@ -26,7 +31,7 @@ USAGE
 
 lib=${HKRUN_LIB:-}
 envs=()
-dump_dir= log=
+dump_dir= log= suite= only= fail_on_leak=
 die() { echo "$me: $*" >&2; echo "$me: see $me --help" >&2; exit 2; }
 need() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"; }
 while [ $# -gt 0 ]; do
@@ -41,6 +46,11 @@ while [ $# -gt 0 ]; do
     --log) need "$@"; log=$2; envs+=(HAKMEM_LOG_PATH="$2"); shift 2 ;;
     --suppressions) need "$@"; [ -r "$2" ] || die "cannot read the suppression file $2"
         envs+=(HAKMEM_LEAK_SUPPRESSIONS="$2"); shift 2 ;;
+    --suite) need "$@"; suite=$2; shift 2 ;;
+    --suite=*) suite=${1#*=}; [ -n "$suite" ] || die "--suite needs a value"; shift ;;
+    --only) need "$@"; only=${only:+$only:}$2; shift 2 ;;
+    --only=*) [ -n "${1#*=}" ] || die "--only needs a value"; only=${only:+$only:}${1#*=}; shift ;;
+    --fail-on-leak) fail_on_leak=1; shift ;;
     --lib) need "$@"; lib=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     --) shift; break ;;
@@ -64,6 +74,16 @@ if [ -n "$dump_dir" ]; then
     dump_dir=$(cd "$dump_dir" && pwd)
     envs+=(HAKMEM_DUMP_DIR="$dump_dir")
 fi
+if [ -n "$suite" ]; then
+    mkdir -p "$suite" 2>/dev/null || die "cannot make the suite directory $suite"
+    suite=$(cd "$suite" && pwd)
+    # A forked child reports too: a test that forks a worker which leaks is seen.
+    envs+=(HAKMEM_LEAK_SUITE_DIR="$suite" HAKMEM_LEAK_CHILD=1)
+    [ -n "$fail_on_leak" ] && envs+=(HAKMEM_LEAK_SUITE_FAIL=1)
+elif [ -n "$fail_on_leak" ]; then
+    die "--fail-on-leak goes with --suite"
+fi
+[ -n "$only" ] && envs+=(HAKMEM_LEAK_ONLY="$only")
 hkdump=hkdump
 for c in "$here/hkdump" "$here/../hkdump/hkdump"; do
     [ -x "$c" ] && { hkdump=$(cd "$(dirname "$c")" && pwd)/hkdump; break; }
@@ -79,6 +99,10 @@ fi
     echo "$me: $1 exited with status $status"
     if [ -n "$log" ]; then
         echo "$me: reports in $log.PID; read them with: $hkdump $log.*"
+    fi
+    if [ -n "$suite" ]; then
+        n=$(find "$suite" -maxdepth 1 -name 'hakmem-leak.*.json' 2>/dev/null | wc -l)
+        echo "$me: $n leak report(s) in $suite; merge them with: $hkdump suite $suite"
     fi
     if [ -n "$dump_dir" ]; then
         n=$(find "$dump_dir" -maxdepth 1 -name 'hakmem-*.dump' 2>/dev/null | wc -l)

@@ -1,0 +1,346 @@
+/* hkdump suite DIR: the leak reports that the processes of a test suite wrote in suite mode
+ * (HAKMEM_LEAK_SUITE_DIR, docs/leaks.md "Suite mode") read into one model: a process per
+ * report, and each leak stack once over all of them, with what it cost in all and which
+ * tests leaked it. A file that is not such a report is said in one line and skipped. The
+ * outputs are in suite_out.c and out_json.c. */
+#include "hkdump.h"
+#include "hakmem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void hkd_suite_init(struct hkd_suite *s) { memset(s, 0, sizeof *s); }
+
+static void hkd_sframes_free(struct hkd_sframe *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(f[i].func);
+        free(f[i].module);
+        free(f[i].source);
+    }
+    free(f);
+}
+
+void hkd_suite_free(struct hkd_suite *s)
+{
+    for (size_t i = 0; i < s->nprocs; i++) {
+        struct hkd_sproc *p = &s->procs[i];
+        free(p->file);
+        free(p->exe);
+        free(p->name);
+        free(p->leaks);
+    }
+    for (size_t i = 0; i < s->nleaks; i++) {
+        free(s->leaks[i].key);
+        hkd_sframes_free(s->leaks[i].frames, s->leaks[i].nframes);
+    }
+    free(s->procs);
+    free(s->leaks);
+    free(s->order);
+    hkd_strv_free(&s->baseline);
+    memset(s, 0, sizeof *s);
+}
+
+static const char *hkd_base(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+/* ---- one report ---- */
+
+/* Element i of a parallel array of strings, or dflt. */
+static const char *hkd_sarr_str(const struct hkd_json *a, size_t i, const char *dflt)
+{
+    return a && i < a->n && a->v[i].type == HKD_J_STR ? a->v[i].s : dflt;
+}
+
+static uint64_t hkd_sarr_u64(const struct hkd_json *a, size_t i)
+{
+    return a && i < a->n && a->v[i].type == HKD_J_NUM ? a->v[i].u : 0;
+}
+
+/* The frames of a record (parallel arrays frames, modules, offsets, sources), and the key
+ * that merges equal stacks. */
+static struct hkd_sframe *hkd_suite_frames(const struct hkd_json *rec, size_t *n, char **key)
+{
+    const struct hkd_json *fr = hkd_json_get(rec, "frames", HKD_J_ARR);
+    const struct hkd_json *mo = hkd_json_get(rec, "modules", HKD_J_ARR);
+    const struct hkd_json *of = hkd_json_get(rec, "offsets", HKD_J_ARR);
+    const struct hkd_json *so = hkd_json_get(rec, "sources", HKD_J_ARR);
+    size_t nf = fr ? fr->n : 0;
+    if (mo && mo->n > nf)
+        nf = mo->n;
+    struct hkd_sframe *f = hkd_xcalloc(nf ? nf : 1, sizeof *f);
+    struct hkd_strv parts = {0};
+    for (size_t i = 0; i < nf; i++) {
+        f[i].func = hkd_xstrdup(hkd_sarr_str(fr, i, "?"));
+        f[i].module = hkd_xstrdup(hkd_sarr_str(mo, i, "?"));
+        f[i].source = hkd_xstrdup(hkd_sarr_str(so, i, ""));
+        f[i].offset = hkd_sarr_u64(of, i);
+        if (strcmp(f[i].module, "?"))
+            hkd_strv_addf(&parts, "%s+%llx", hkd_base(f[i].module),
+                          (unsigned long long)f[i].offset);
+        else
+            hkd_strv_addf(&parts, "?%s", f[i].func);
+    }
+    size_t len = 1;
+    for (size_t i = 0; i < parts.n; i++)
+        len += strlen(parts.v[i]) + 1;
+    *key = hkd_xcalloc(len, 1);
+    for (size_t i = 0; i < parts.n; i++) {
+        strcat(*key, parts.v[i]);
+        strcat(*key, ";");
+    }
+    hkd_strv_free(&parts);
+    *n = nf;
+    return f;
+}
+
+/* The merged leak of that kind and key, made when new; its index. */
+static size_t hkd_suite_leak(struct hkd_suite *s, const char *kind, const struct hkd_json *rec)
+{
+    size_t nf;
+    char *key;
+    struct hkd_sframe *f = hkd_suite_frames(rec, &nf, &key);
+    for (size_t i = 0; i < s->nleaks; i++) {
+        if (!strcmp(s->leaks[i].kind, kind) && !strcmp(s->leaks[i].key, key)) {
+            free(key);
+            hkd_sframes_free(f, nf);
+            return i;
+        }
+    }
+    hkd_grow((void **)&s->leaks, &s->cap_leaks, s->nleaks, sizeof *s->leaks);
+    struct hkd_sleak *l = &s->leaks[s->nleaks];
+    memset(l, 0, sizeof *l);
+    l->key = key;
+    snprintf(l->kind, sizeof l->kind, "%s", kind);
+    l->frames = f;
+    l->nframes = nf;
+    return s->nleaks++;
+}
+
+static void hkd_suite_record(struct hkd_suite *s, struct hkd_sproc *p, const struct hkd_json *rec)
+{
+    const char *kind = hkd_json_str(rec, "kind", "");
+    if (!strcmp(kind, "reachable")) {
+        s->reachable++;
+        return;
+    }
+    if (strcmp(kind, "direct") && strcmp(kind, "indirect"))
+        kind = "direct";   /* "lost" (version 2): a leak all the same */
+    struct hkd_sprocleak pl = {hkd_suite_leak(s, kind, rec), 0, 0};
+    hkd_json_u64(rec, "blocks", &pl.blocks);
+    hkd_json_u64(rec, "bytes", &pl.bytes);
+    for (size_t i = 0; i < p->nleaks; i++) {
+        if (p->leaks[i].leak == pl.leak) {   /* the same stack twice in one report */
+            p->leaks[i].blocks = hkd_add_sat(p->leaks[i].blocks, pl.blocks);
+            p->leaks[i].bytes = hkd_add_sat(p->leaks[i].bytes, pl.bytes);
+            return;
+        }
+    }
+    hkd_grow((void **)&p->leaks, &p->cap_leaks, p->nleaks, sizeof *p->leaks);
+    p->leaks[p->nleaks++] = pl;
+}
+
+/* "test arg ...": argv with argv[0]'s directory left out; the executable's name without. */
+static char *hkd_suite_name(const struct hkd_json *argv, const char *exe)
+{
+    struct hkd_strv w = {0};
+    for (size_t i = 0; argv && i < argv->n && i < 16; i++)
+        if (argv->v[i].type == HKD_J_STR)
+            hkd_strv_add(&w, w.n ? argv->v[i].s : hkd_base(argv->v[i].s));
+    if (!w.n)
+        hkd_strv_add(&w, hkd_base(exe));
+    size_t len = 1;
+    for (size_t i = 0; i < w.n; i++)
+        len += strlen(w.v[i]) + 1;
+    char *name = hkd_xcalloc(len, 1);
+    for (size_t i = 0; i < w.n; i++) {
+        if (i)
+            strcat(name, " ");
+        strcat(name, w.v[i]);
+    }
+    hkd_strv_free(&w);
+    return name;
+}
+
+static int hkd_status_of(const struct hkd_json *root, const char *key)
+{
+    uint64_t v;
+    return hkd_json_u64(root, key, &v) && v <= 255 ? (int)v : -1;
+}
+
+/* Whether root is a leak report hkdump can read; why not in err. */
+static bool hkd_suite_valid(const struct hkd_json *root, char *err, size_t errlen)
+{
+    uint64_t version = 0;
+    if (root->type != HKD_J_OBJ)
+        snprintf(err, errlen, "not a JSON object");
+    else if (strcmp(hkd_json_str(root, "report", ""), "leak"))
+        snprintf(err, errlen, "not a hakmem leak report (no \"report\": \"leak\")");
+    else if (!hkd_json_u64(root, "version", &version) || !version)
+        snprintf(err, errlen, "no version");
+    else if (version > HAKMEM_JSON_VERSION)
+        snprintf(err, errlen, "version %llu, newer than this hkdump reads (%d)",
+                 (unsigned long long)version, HAKMEM_JSON_VERSION);
+    else if (!hkd_json_get(root, "leaks", HKD_J_ARR) && !hkd_json_get(root, "error", HKD_J_STR))
+        snprintf(err, errlen, "no \"leaks\" array");
+    else
+        return true;
+    return false;
+}
+
+int hkd_suite_add(struct hkd_suite *s, const char *file, const char *data, size_t len,
+                  char *err, size_t errlen)
+{
+    struct hkd_json root;
+    if (hkd_json_parse(data, len, &root, err, errlen))
+        return -1;
+    if (!hkd_suite_valid(&root, err, errlen)) {
+        hkd_json_free(&root);
+        return -1;
+    }
+    hkd_grow((void **)&s->procs, &s->cap_procs, s->nprocs, sizeof *s->procs);
+    struct hkd_sproc *p = &s->procs[s->nprocs++];
+    memset(p, 0, sizeof *p);
+    p->file = hkd_xstrdup(file);
+    hkd_json_u64(&root, "pid", &p->pid);
+    hkd_json_u64(&root, "ppid", &p->ppid);
+    p->exe = hkd_xstrdup(hkd_json_str(&root, "exe", "?"));
+    p->name = hkd_suite_name(hkd_json_get(&root, "argv", HKD_J_ARR), p->exe);
+    p->exit_status = hkd_status_of(&root, "exit_status");
+    p->leak_exit_status = hkd_status_of(&root, "leak_exit_status");
+    const struct hkd_json *leaks = hkd_json_get(&root, "leaks", HKD_J_ARR);
+    for (size_t i = 0; leaks && i < leaks->n; i++)
+        if (leaks->v[i].type == HKD_J_OBJ)
+            hkd_suite_record(s, p, &leaks->v[i]);
+    hkd_json_free(&root);
+    return 0;
+}
+
+/* ---- the baseline: LeakSanitizer's suppression syntax, matched as hakmem matches it ---- */
+
+/* `*` any run of bytes, `^` and `$` anchors; otherwise a substring (hakmem and LSan alike). */
+static bool hkd_supp_glob(const char *pat, const char *s)
+{
+    bool anchor_start = pat[0] == '^';
+    pat += anchor_start;
+    size_t plen = strlen(pat);
+    bool anchor_end = plen && pat[plen - 1] == '$';
+    const char *p = pat, *pend = pat + plen - anchor_end;
+    const char *star = anchor_start ? NULL : p, *retry = anchor_start ? NULL : s;
+    for (;;) {
+        if (p < pend && *p == '*') {
+            star = ++p;
+            retry = s;
+            continue;
+        }
+        if (p == pend && (!anchor_end || !*s))
+            return true;
+        if (p < pend && *s && *p == *s) {
+            p++;
+            s++;
+            continue;
+        }
+        if (!star || !*retry)
+            return false;
+        p = star;
+        s = ++retry;
+    }
+}
+
+static const char *hkd_supp_match(const struct hkd_suite *s, const struct hkd_sleak *l)
+{
+    for (size_t k = 0; k < s->baseline.n; k++) {
+        const char *pat = s->baseline.v[k];
+        for (size_t i = 0; i < l->nframes; i++) {
+            const struct hkd_sframe *f = &l->frames[i];
+            if ((strcmp(f->func, "?") && hkd_supp_glob(pat, f->func)) ||
+                (strcmp(f->module, "?") && (hkd_supp_glob(pat, f->module) ||
+                                            hkd_supp_glob(pat, hkd_base(f->module)))))
+                return pat;
+        }
+    }
+    return NULL;
+}
+
+bool hkd_suite_baseline(struct hkd_suite *s, const char *text, size_t len, char *err,
+                        size_t errlen)
+{
+    struct hkd_input in;
+    hkd_input_from_memory(&in, "baseline", text, len);
+    struct hkd_lines it;
+    hkd_lines_init(&it, &in);
+    struct hkd_span line;
+    bool complete = true;
+    while (hkd_lines_next(&it, &line, &complete)) {
+        struct hkd_span t = hkd_span_trim(line);
+        if (t.n > 4095) {
+            snprintf(err, errlen, "line %u is longer than 4095 bytes", it.lineno);
+            hkd_input_free(&in);
+            return false;
+        }
+        if (hkd_span_starts(t, "leak:") && t.n > 5) {
+            struct hkd_span pat = hkd_span_trim((struct hkd_span){t.p + 5, t.n - 5});
+            if (pat.n && !memchr(pat.p, '\0', pat.n)) {
+                char *copy = hkd_xstrndup(pat.p, pat.n);
+                hkd_strv_add(&s->baseline, copy);
+                free(copy);
+            }
+        }
+    }
+    hkd_input_free(&in);
+    return true;
+}
+
+/* ---- totals and order ---- */
+
+static const struct hkd_suite *hkd_sort_suite;
+
+static int hkd_leak_cmp(const void *a, const void *b)
+{
+    const struct hkd_sleak *x = &hkd_sort_suite->leaks[*(const size_t *)a];
+    const struct hkd_sleak *y = &hkd_sort_suite->leaks[*(const size_t *)b];
+    int dx = !strcmp(x->kind, "direct"), dy = !strcmp(y->kind, "direct");
+    if (dx != dy)
+        return dy - dx;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
+    if (x->blocks != y->blocks)
+        return x->blocks < y->blocks ? 1 : -1;
+    return strcmp(x->key, y->key);
+}
+
+void hkd_suite_finish(struct hkd_suite *s)
+{
+    for (size_t i = 0; i < s->nleaks; i++)
+        s->leaks[i].supp = (char *)hkd_supp_match(s, &s->leaks[i]);
+    for (size_t i = 0; i < s->nprocs; i++) {
+        struct hkd_sproc *p = &s->procs[i];
+        for (size_t k = 0; k < p->nleaks; k++) {
+            struct hkd_sleak *l = &s->leaks[p->leaks[k].leak];
+            l->blocks = hkd_add_sat(l->blocks, p->leaks[k].blocks);
+            l->bytes = hkd_add_sat(l->bytes, p->leaks[k].bytes);
+            l->nprocs++;
+            if (!l->supp) {
+                p->blocks = hkd_add_sat(p->blocks, p->leaks[k].blocks);
+                p->bytes = hkd_add_sat(p->bytes, p->leaks[k].bytes);
+            }
+        }
+    }
+    s->order = hkd_xcalloc(s->nleaks ? s->nleaks : 1, sizeof *s->order);
+    for (size_t i = 0; i < s->nleaks; i++)
+        s->order[i] = i;
+    hkd_sort_suite = s;
+    qsort(s->order, s->nleaks, sizeof *s->order, hkd_leak_cmp);
+    hkd_sort_suite = NULL;
+}
+
+size_t hkd_suite_count(const struct hkd_suite *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nleaks; i++)
+        n += !s->leaks[i].supp;
+    return n;
+}
