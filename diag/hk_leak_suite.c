@@ -12,6 +12,8 @@
 #include "hakmem.h"
 #include "hk_dump_format.h"
 #include "hk_emit.h"
+#include "hk_glob.h"
+#include "hk_hooks.h"
 #include "hk_log.h"
 #include "hk_internal.h"
 #include "hk_leak_run.h"
@@ -20,6 +22,16 @@
 
 #include <errno.h>
 #include <string.h>
+
+/* A process whose executable matches none of the globs is not checked at all (no stacks
+ * recorded), so the runner of a test suite costs nothing but its start. */
+bool hk_leak_selected(void)
+{
+    if (!hk_opt.leak_only)
+        return true;
+    char exe[HK_PATH_MAX + 1];
+    return hk_os_exe_path(exe, sizeof exe) && hk_glob_any(hk_opt.leak_only, exe);
+}
 
 /* The open report, from hk_leak_suite_begin to hk_leak_suite_end. fd < 0: none. */
 static struct {

@@ -1,6 +1,7 @@
 /* The suppressions in use: the built-in list of glibc's and ld.so's one-time allocations,
  * and HAKMEM_LEAK_SUPPRESSIONS read through the streaming parser (hk_leak_supp.c) into the
  * run's memory; a group is suppressed when a pattern matches a frame of its stack. */
+#include "hk_glob.h"
 #include "hk_internal.h"
 #include "hk_leak.h"
 #include "hk_leak_int.h"
@@ -21,44 +22,6 @@ static const char *const hk_builtin_supp[] = {
     "_dlerror_run",          /* the per-thread dlerror() result */
     "_IO_file_doallocate",   /* stdio buffers */
 };
-
-/* LeakSanitizer's rule: `*` matches any run of characters, `^` anchors at the start and `$`
- * at the end; otherwise the pattern may match anywhere (a substring). */
-static bool hk_glob(const char *pat, const char *s)
-{
-    bool anchor_start = pat[0] == '^';
-    if (anchor_start)
-        pat++;
-    size_t plen = strlen(pat);
-    bool anchor_end = plen && pat[plen - 1] == '$';
-    if (anchor_end)
-        plen--;
-    const char *p = pat, *pend = pat + plen;
-    const char *star = NULL, *retry = NULL;
-    if (!anchor_start) {
-        star = p;      /* an implicit leading '*' */
-        retry = s;
-    }
-    for (;;) {
-        if (p < pend && *p == '*') {
-            star = ++p;
-            retry = s;
-            continue;
-        }
-        if (p == pend) {
-            if (!anchor_end || !*s)
-                return true;
-        } else if (*s && *p == *s) {
-            p++;
-            s++;
-            continue;
-        }
-        if (!star || !*retry)
-            return false;
-        p = star;
-        s = ++retry;
-    }
-}
 
 static const char *hk_basename(const char *path)
 {
@@ -138,9 +101,9 @@ void hk_leak_supp_load(struct hk_run *r)
 
 static bool hk_supp_match_frame(const char *pat, const struct hk_frame_info *fi)
 {
-    if (fi->func && hk_glob(pat, fi->func))
+    if (fi->func && hk_glob_lsan(pat, fi->func))
         return true;
-    return fi->module && (hk_glob(pat, fi->module) || hk_glob(pat, hk_basename(fi->module)));
+    return fi->module && (hk_glob_lsan(pat, fi->module) || hk_glob_lsan(pat, hk_basename(fi->module)));
 }
 
 /* 1 + the pattern that takes frame fid (the file's before the built-in ones, later lines
@@ -155,7 +118,7 @@ static size_t hk_supp_verdict(struct hk_run *r, uint32_t fid)
     size_t v = 0;
     for (size_t s = r->nsupp; s-- > 0 && !v;) {
         const struct hk_supp *sp = &r->supp[s];
-        if (sp->builtin ? fi.func && hk_glob(sp->pat, fi.func) : hk_supp_match_frame(sp->pat, &fi))
+        if (sp->builtin ? fi.func && hk_glob_lsan(sp->pat, fi.func) : hk_supp_match_frame(sp->pat, &fi))
             v = s + 1;
     }
     if (memo)

@@ -64,6 +64,10 @@ void hk_oom_refused(size_t size, size_t align);
  * unwinder's warm-up. */
 void hk_diag_start(void);
 
+/* HAKMEM_LEAK_ONLY: whether this process's executable is one the leak check is asked for
+ * (always true without the option). Called once, at initialisation (diag/hk_leak_suite.c). */
+bool hk_leak_selected(void);
+
 /* Leak tracking: the id (> 0) of the calling stack, skipping `skip` frames; 0 when the
  * stack could not be captured (diag/hk_stack.c). */
 uint32_t hk_stack_capture(int skip);

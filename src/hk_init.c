@@ -17,16 +17,6 @@ bool hk_diag_on;
 bool hk_shadow_on;
 bool hk_leak_on;
 
-/* HAKMEM_LEAK_ONLY: a process whose executable matches none of the globs is not checked at
- * all (no stacks recorded), so the runner of a test suite costs nothing but its start. */
-static bool hk_leak_selected(void)
-{
-    if (!hk_opt.leak_only)
-        return true;
-    char exe[HK_PATH_MAX + 1];
-    return hk_os_exe_path(exe, sizeof exe) && hk_option_glob_any(hk_opt.leak_only, exe);
-}
-
 HK_COLD void hk_init_slow(void)
 {
     int expected = 0;

@@ -72,8 +72,5 @@ void hk_option_accepts(const struct hk_option_def *def, char *buf, size_t cap);
 /* The signal named or numbered by s that a live report may take; 0 when s names none, -1
  * when it names one that is refused (fatal, uncatchable, or one that ends programs). */
 int hk_option_signal(const char *s);
-/* HAKMEM_LEAK_ONLY: whether path, or its file name, matches one of the ':'-separated globs of
- * list (fnmatch(3) syntax without flags: '*' '?' [set] [!set], '\' quotes). Never allocates. */
-bool hk_option_glob_any(const char *list, const char *path);
 
 #endif

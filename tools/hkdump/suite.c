@@ -5,6 +5,7 @@
  * outputs are in suite_out.c and out_json.c. */
 #include "hkdump.h"
 #include "hakmem.h"
+#include "hk_glob.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -221,44 +222,16 @@ int hkd_suite_add(struct hkd_suite *s, const char *file, const char *data, size_
 
 /* ---- the baseline: LeakSanitizer's suppression syntax, matched as hakmem matches it ---- */
 
-/* `*` any run of bytes, `^` and `$` anchors; otherwise a substring (hakmem and LSan alike). */
-static bool hkd_supp_glob(const char *pat, const char *s)
-{
-    bool anchor_start = pat[0] == '^';
-    pat += anchor_start;
-    size_t plen = strlen(pat);
-    bool anchor_end = plen && pat[plen - 1] == '$';
-    const char *p = pat, *pend = pat + plen - anchor_end;
-    const char *star = anchor_start ? NULL : p, *retry = anchor_start ? NULL : s;
-    for (;;) {
-        if (p < pend && *p == '*') {
-            star = ++p;
-            retry = s;
-            continue;
-        }
-        if (p == pend && (!anchor_end || !*s))
-            return true;
-        if (p < pend && *s && *p == *s) {
-            p++;
-            s++;
-            continue;
-        }
-        if (!star || !*retry)
-            return false;
-        p = star;
-        s = ++retry;
-    }
-}
-
+/* The first baseline pattern that matches a frame's function or module, or NULL. */
 static const char *hkd_supp_match(const struct hkd_suite *s, const struct hkd_sleak *l)
 {
     for (size_t k = 0; k < s->baseline.n; k++) {
         const char *pat = s->baseline.v[k];
         for (size_t i = 0; i < l->nframes; i++) {
             const struct hkd_sframe *f = &l->frames[i];
-            if ((strcmp(f->func, "?") && hkd_supp_glob(pat, f->func)) ||
-                (strcmp(f->module, "?") && (hkd_supp_glob(pat, f->module) ||
-                                            hkd_supp_glob(pat, hkd_base(f->module)))))
+            if ((strcmp(f->func, "?") && hk_glob_lsan(pat, f->func)) ||
+                (strcmp(f->module, "?") && (hk_glob_lsan(pat, f->module) ||
+                                            hk_glob_lsan(pat, hkd_base(f->module)))))
                 return pat;
         }
     }
