@@ -1,6 +1,7 @@
-/* libFuzzer target: every parser and writer on arbitrary bytes, the suite reports' JSON too. The input goes through the
- * text scanner, and through the dump parser with a valid first line prepended, then the rules
- * and all outputs run on the result: none of it may crash, leak or read out of bounds. */
+/* libFuzzer target: every parser and writer on arbitrary bytes, the suite reports' JSON too.
+ * The input goes through the text scanner, and through the dump parser with a valid first
+ * line prepended, then the rules and all outputs run on the result: none of it may crash,
+ * leak or read out of bounds. */
 #include "hkdump.h"
 
 #include <stdlib.h>
