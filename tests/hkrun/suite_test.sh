@@ -96,6 +96,22 @@ st=$?
 [ $st -eq 23 ] && grep -q 'hakmem-leak.1.0.json: skipped: ' "$tmp/bad.err" ||
     fail "a truncated report: status $st, $(cat "$tmp/bad.err")"
 
+# The same suite under CTest, where cmake is installed: the same seven reports, the same leaks.
+if command -v cmake >/dev/null && command -v ctest >/dev/null; then
+    clean_env cmake -S "$src" -B "$tmp/c" >"$tmp/cmake.log" 2>&1 &&
+        clean_env cmake --build "$tmp/c" >>"$tmp/cmake.log" 2>&1 ||
+        fail "the example does not build with cmake: $(tail -5 "$tmp/cmake.log")"
+    clean_env "$hkrun" --leak --suite "$tmp/dc" --only "$tmp/c/*" -- ctest --test-dir "$tmp/c" \
+        >"$tmp/ctest.log" 2>&1 || fail "ctest under hkrun --suite: $(tail -5 "$tmp/ctest.log")"
+    "$hkdump" suite "$tmp/dc" >"$tmp/ctest.txt"
+    st=$?
+    [ $st -eq 23 ] && grep -q ': 7 process reports, 4 without leaks, 3 leaked: 5 stacks' "$tmp/ctest.txt" ||
+        fail "CTest suite: status $st, $(head -1 "$tmp/ctest.txt")"
+    grep -Eq 'sx_clean|ctest|cmake' "$tmp/ctest.txt" && fail "CTest: a clean test or the runner is reported"
+else
+    echo "no cmake: the CTest pass is left out"
+fi
+
 if [ $failures -gt 0 ]; then
     echo "$failures check(s) failed"
     exit 1
