@@ -568,13 +568,24 @@ struct hkd_sleak {
     uint64_t blocks, bytes;
     size_t nprocs;
     char *supp;          /* the --baseline pattern that suppresses it, or NULL */
+    size_t last_proc;    /* while reading: 1 + the process that last had it, and where */
+    size_t last_entry;
 };
+
+/* Length of the valid UTF-8 sequence at p (n bytes left: 1 for ASCII), or 0: a bad lead or
+ * continuation byte, an overlong form, a surrogate, or past U+10FFFF (out_json.c). */
+size_t hkd_utf8_len(const unsigned char *p, size_t n);
+
+/* Frames read of a suite record at most (the library writes at most 64). */
+#define HKD_SUITE_MAX_FRAMES 256
 
 struct hkd_suite {
     struct hkd_sproc *procs;
     size_t nprocs, cap_procs;
     struct hkd_sleak *leaks;
     size_t nleaks, cap_leaks;
+    size_t *index;       /* open addressing: leak index + 1, 0 empty (suite.c) */
+    size_t cap_index;    /* a power of two, at least twice nleaks */
     size_t *order;       /* leaks: direct first, then most bytes */
     size_t skipped;      /* files in DIR that were not reports (each said on stderr) */
     size_t reachable;    /* still-reachable records seen (not merged: not leaks) */

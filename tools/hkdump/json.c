@@ -159,7 +159,7 @@ static bool hkd_jp_number(struct hkd_jp *jp, struct hkd_json *v)
     }
     if (!digits)
         return hkd_jp_fail(jp, "not a JSON value");
-    while (p < jp->end && strchr(".eE+-0123456789", *p)) {
+    while (p < jp->end && *p && strchr(".eE+-0123456789", *p)) {
         exact = false;
         p++;
     }

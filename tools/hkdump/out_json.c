@@ -4,11 +4,11 @@
 
 #include <string.h>
 
-/* Length of a valid UTF-8 sequence at p, or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
+size_t hkd_utf8_len(const unsigned char *p, size_t n)
 {
-    size_t len = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
-    if (!len || len > n || (p[0] >= 0xe0 && len == 2))
+    size_t len = p[0] < 0x80 ? 1 : p[0] < 0xc2 ? 0 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3
+               : p[0] <= 0xf4 ? 4 : 0;
+    if (!len || len > n)
         return 0;
     for (size_t i = 1; i < len; i++)
         if ((p[i] & 0xc0) != 0x80)
@@ -42,7 +42,7 @@ void hkd_json_string(FILE *f, const char *s, size_t n)
             fputc(c, f);
             i++;
         } else {
-            size_t len = utf8_len(p + i, n - i);
+            size_t len = hkd_utf8_len(p + i, n - i);
             if (len) {
                 fwrite(p + i, 1, len, f);
                 i += len;

@@ -37,6 +37,7 @@ void hkd_suite_free(struct hkd_suite *s)
     }
     free(s->procs);
     free(s->leaks);
+    free(s->index);
     free(s->order);
     hkd_strv_free(&s->baseline);
     memset(s, 0, sizeof *s);
@@ -49,6 +50,21 @@ static const char *hkd_base(const char *path)
 }
 
 /* ---- one report ---- */
+
+/* A string of a report, copied with every control byte as '?': names, paths and argv go to a
+ * terminal, a baseline file and XML, where a newline or an escape sequence must not pass. */
+static char *hkd_suite_scrub(char *c)
+{
+    for (unsigned char *q = (unsigned char *)c; *q; q++)
+        if (*q < 0x20 || *q == 0x7f)
+            *q = '?';
+    return c;
+}
+
+static char *hkd_suite_str(const char *v)
+{
+    return hkd_suite_scrub(hkd_xstrdup(v));
+}
 
 /* Element i of a parallel array of strings, or dflt. */
 static const char *hkd_sarr_str(const struct hkd_json *a, size_t i, const char *dflt)
@@ -72,12 +88,14 @@ static struct hkd_sframe *hkd_suite_frames(const struct hkd_json *rec, size_t *n
     size_t nf = fr ? fr->n : 0;
     if (mo && mo->n > nf)
         nf = mo->n;
+    if (nf > HKD_SUITE_MAX_FRAMES)
+        nf = HKD_SUITE_MAX_FRAMES;
     struct hkd_sframe *f = hkd_xcalloc(nf ? nf : 1, sizeof *f);
     struct hkd_strv parts = {0};
     for (size_t i = 0; i < nf; i++) {
-        f[i].func = hkd_xstrdup(hkd_sarr_str(fr, i, "?"));
-        f[i].module = hkd_xstrdup(hkd_sarr_str(mo, i, "?"));
-        f[i].source = hkd_xstrdup(hkd_sarr_str(so, i, ""));
+        f[i].func = hkd_suite_str(hkd_sarr_str(fr, i, "?"));
+        f[i].module = hkd_suite_str(hkd_sarr_str(mo, i, "?"));
+        f[i].source = hkd_suite_str(hkd_sarr_str(so, i, ""));
         f[i].offset = hkd_sarr_u64(of, i);
         if (strcmp(f[i].module, "?"))
             hkd_strv_addf(&parts, "%s+%llx", hkd_base(f[i].module),
@@ -88,14 +106,52 @@ static struct hkd_sframe *hkd_suite_frames(const struct hkd_json *rec, size_t *n
     size_t len = 1;
     for (size_t i = 0; i < parts.n; i++)
         len += strlen(parts.v[i]) + 1;
-    *key = hkd_xcalloc(len, 1);
+    char *k = *key = hkd_xcalloc(len, 1);
     for (size_t i = 0; i < parts.n; i++) {
-        strcat(*key, parts.v[i]);
-        strcat(*key, ";");
+        size_t l = strlen(parts.v[i]);
+        memcpy(k, parts.v[i], l);
+        k[l] = ';';
+        k += l + 1;
     }
     hkd_strv_free(&parts);
     *n = nf;
     return f;
+}
+
+/* ---- the merged leaks, found by (kind, key) in an open-addressing table of indices ---- */
+
+static uint64_t hkd_suite_hash(const char *kind, const char *key)
+{
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+    for (const char *p = kind; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h;
+}
+
+/* The slot of (kind, key): the leak's index + 1 there, or 0 where it would go. */
+static size_t *hkd_suite_slot(struct hkd_suite *s, const char *kind, const char *key)
+{
+    size_t mask = s->cap_index - 1;
+    for (size_t i = hkd_suite_hash(kind, key) & mask;; i = (i + 1) & mask) {
+        size_t *slot = &s->index[i];
+        if (!*slot || (!strcmp(s->leaks[*slot - 1].kind, kind) &&
+                       !strcmp(s->leaks[*slot - 1].key, key)))
+            return slot;
+    }
+}
+
+/* Keeps the table at most half full (rebuilt twice as large). */
+static void hkd_suite_index_grow(struct hkd_suite *s)
+{
+    if (2 * (s->nleaks + 1) <= s->cap_index)
+        return;
+    free(s->index);
+    s->cap_index = s->cap_index ? 2 * s->cap_index : 64;
+    s->index = hkd_xcalloc(s->cap_index, sizeof *s->index);
+    for (size_t i = 0; i < s->nleaks; i++)
+        *hkd_suite_slot(s, s->leaks[i].kind, s->leaks[i].key) = i + 1;
 }
 
 /* The merged leak of that kind and key, made when new; its index. */
@@ -104,12 +160,12 @@ static size_t hkd_suite_leak(struct hkd_suite *s, const char *kind, const struct
     size_t nf;
     char *key;
     struct hkd_sframe *f = hkd_suite_frames(rec, &nf, &key);
-    for (size_t i = 0; i < s->nleaks; i++) {
-        if (!strcmp(s->leaks[i].kind, kind) && !strcmp(s->leaks[i].key, key)) {
-            free(key);
-            hkd_sframes_free(f, nf);
-            return i;
-        }
+    hkd_suite_index_grow(s);
+    size_t *slot = hkd_suite_slot(s, kind, key);
+    if (*slot) {
+        free(key);
+        hkd_sframes_free(f, nf);
+        return *slot - 1;
     }
     hkd_grow((void **)&s->leaks, &s->cap_leaks, s->nleaks, sizeof *s->leaks);
     struct hkd_sleak *l = &s->leaks[s->nleaks];
@@ -118,6 +174,7 @@ static size_t hkd_suite_leak(struct hkd_suite *s, const char *kind, const struct
     snprintf(l->kind, sizeof l->kind, "%s", kind);
     l->frames = f;
     l->nframes = nf;
+    *slot = s->nleaks + 1;
     return s->nleaks++;
 }
 
@@ -133,13 +190,15 @@ static void hkd_suite_record(struct hkd_suite *s, struct hkd_sproc *p, const str
     struct hkd_sprocleak pl = {hkd_suite_leak(s, kind, rec), 0, 0};
     hkd_json_u64(rec, "blocks", &pl.blocks);
     hkd_json_u64(rec, "bytes", &pl.bytes);
-    for (size_t i = 0; i < p->nleaks; i++) {
-        if (p->leaks[i].leak == pl.leak) {   /* the same stack twice in one report */
-            p->leaks[i].blocks = hkd_add_sat(p->leaks[i].blocks, pl.blocks);
-            p->leaks[i].bytes = hkd_add_sat(p->leaks[i].bytes, pl.bytes);
-            return;
-        }
+    struct hkd_sleak *l = &s->leaks[pl.leak];
+    if (l->last_proc == s->nprocs) {   /* the same stack twice in one report */
+        struct hkd_sprocleak *q = &p->leaks[l->last_entry];
+        q->blocks = hkd_add_sat(q->blocks, pl.blocks);
+        q->bytes = hkd_add_sat(q->bytes, pl.bytes);
+        return;
     }
+    l->last_proc = s->nprocs;
+    l->last_entry = p->nleaks;
     hkd_grow((void **)&p->leaks, &p->cap_leaks, p->nleaks, sizeof *p->leaks);
     p->leaks[p->nleaks++] = pl;
 }
@@ -163,7 +222,7 @@ static char *hkd_suite_name(const struct hkd_json *argv, const char *exe)
         strcat(name, w.v[i]);
     }
     hkd_strv_free(&w);
-    return name;
+    return hkd_suite_scrub(name);
 }
 
 static int hkd_status_of(const struct hkd_json *root, const char *key)
@@ -208,7 +267,7 @@ int hkd_suite_add(struct hkd_suite *s, const char *file, const char *data, size_
     p->file = hkd_xstrdup(file);
     hkd_json_u64(&root, "pid", &p->pid);
     hkd_json_u64(&root, "ppid", &p->ppid);
-    p->exe = hkd_xstrdup(hkd_json_str(&root, "exe", "?"));
+    p->exe = hkd_suite_str(hkd_json_str(&root, "exe", "?"));
     p->name = hkd_suite_name(hkd_json_get(&root, "argv", HKD_J_ARR), p->exe);
     p->exit_status = hkd_status_of(&root, "exit_status");
     p->leak_exit_status = hkd_status_of(&root, "leak_exit_status");

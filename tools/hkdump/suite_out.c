@@ -111,18 +111,16 @@ void hkd_suite_out_text(FILE *f, const struct hkd_suite *s, const char *dir)
 
 /* ---- JUnit ---- */
 
-/* Text for XML: & < > " ' escaped; bytes XML 1.0 cannot hold (control bytes, invalid UTF-8)
- * become '?'. */
+/* Text for XML: & < > " ' escaped; what XML 1.0 cannot hold (control bytes, invalid UTF-8,
+ * U+FFFE and U+FFFF) becomes '?'. */
 static void hkd_xml(FILE *f, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         unsigned char c = *p;
-        size_t len = c < 0x80 ? 1 : c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-        for (size_t i = 1; i < len; i++)
-            if ((p[i] & 0xc0) != 0x80)
-                len = 0;
-        if (!len || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
+        size_t len = hkd_utf8_len(p, strnlen((const char *)p, 4));
+        bool nonchar = len == 3 && c == 0xef && p[1] == 0xbf && p[2] >= 0xbe;
+        if (!len || nonchar || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
             fputc('?', f);
             p++;
             continue;

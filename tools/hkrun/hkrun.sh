@@ -18,7 +18,8 @@ Runs COMMAND with libhakmem preloaded; its exit status is the command's.
   --log FILE           every report to FILE.PID         HAKMEM_LOG_PATH=FILE
   --suppressions FILE  leak:pattern lines               HAKMEM_LEAK_SUPPRESSIONS=FILE
   --suite DIR          every process's leak report as   HAKMEM_LEAK_SUITE_DIR=DIR (made if
-                       JSON in DIR, status kept          missing), HAKMEM_LEAK_CHILD=1
+                       JSON in DIR, status kept;         missing), HAKMEM_LEAK_CHILD=1,
+                       implies --leak                    HAKMEM_LEAK_CHECK=1
   --only GLOB          check only executables whose     HAKMEM_LEAK_ONLY=GLOB[:GLOB...]
                        path or name matches (repeatable)
   --fail-on-leak       --suite: leaks still fail        HAKMEM_LEAK_SUITE_FAIL=1
@@ -71,14 +72,15 @@ fi
 lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
 if [ -n "$dump_dir" ]; then
     mkdir -p "$dump_dir" 2>/dev/null || die "cannot make the dump directory $dump_dir"
-    dump_dir=$(cd "$dump_dir" && pwd)
+    dump_dir=$(cd "$dump_dir" && pwd -P)
     envs+=(HAKMEM_DUMP_DIR="$dump_dir")
 fi
 if [ -n "$suite" ]; then
     mkdir -p "$suite" 2>/dev/null || die "cannot make the suite directory $suite"
-    suite=$(cd "$suite" && pwd)
+    suite=$(cd "$suite" && pwd -P)
     # A forked child reports too: a test that forks a worker which leaks is seen.
-    envs+=(HAKMEM_LEAK_SUITE_DIR="$suite" HAKMEM_LEAK_CHILD=1)
+    # The suite mode is the leak check's: --suite alone implies --leak.
+    envs+=(HAKMEM_LEAK_CHECK=1 HAKMEM_LEAK_SUITE_DIR="$suite" HAKMEM_LEAK_CHILD=1)
     [ -n "$fail_on_leak" ] && envs+=(HAKMEM_LEAK_SUITE_FAIL=1)
 elif [ -n "$fail_on_leak" ]; then
     die "--fail-on-leak goes with --suite"
