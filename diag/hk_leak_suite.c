@@ -22,11 +22,29 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The suite directory as an absolute path, when it was given relative. */
+static char hk_suite_dir_abs[HK_PATH_MAX + 1];
+
+static void hk_leak_suite_dir_absolute(void)
+{
+    const char *d = hk_opt.leak_suite_dir;
+    if (!d || d[0] == '/' || !getcwd(hk_suite_dir_abs, sizeof hk_suite_dir_abs))
+        return;
+    size_t n = strlen(hk_suite_dir_abs), len = strlen(d);
+    if (n + 1 + len >= sizeof hk_suite_dir_abs)
+        return;   /* too long to join: used as given */
+    hk_suite_dir_abs[n] = '/';
+    memcpy(hk_suite_dir_abs + n + 1, d, len + 1);
+    hk_opt.leak_suite_dir = hk_suite_dir_abs;
+}
 
 /* A process whose executable matches none of the globs is not checked at all (no stacks
  * recorded), so the runner of a test suite costs nothing but its start. */
-bool hk_leak_selected(void)
+bool hk_leak_prepare(void)
 {
+    hk_leak_suite_dir_absolute();
     if (!hk_opt.leak_only)
         return true;
     char exe[HK_PATH_MAX + 1];

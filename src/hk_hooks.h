@@ -64,9 +64,11 @@ void hk_oom_refused(size_t size, size_t align);
  * unwinder's warm-up. */
 void hk_diag_start(void);
 
-/* HAKMEM_LEAK_ONLY: whether this process's executable is one the leak check is asked for
- * (always true without the option). Called once, at initialisation (diag/hk_leak_suite.c). */
-bool hk_leak_selected(void);
+/* Once, at initialisation, when the leak check is asked for: whether this process's
+ * executable is one it is asked for (HAKMEM_LEAK_ONLY; always true without the option), and
+ * HAKMEM_LEAK_SUITE_DIR made absolute, so that a later chdir does not move the reports
+ * (diag/hk_leak_suite.c). */
+bool hk_leak_prepare(void);
 
 /* Leak tracking: the id (> 0) of the calling stack, skipping `skip` frames; 0 when the
  * stack could not be captured (diag/hk_stack.c). */

@@ -25,7 +25,7 @@ HK_COLD void hk_init_slow(void)
         hk_free_key = hk_os_random64();
         hk_link_key = (uintptr_t)hk_os_random64();
         hk_shadow_on = hk_config_full && hk_opt.shadow;
-        hk_leak_on = hk_config_full && hk_opt.leak_check && hk_leak_selected();
+        hk_leak_on = hk_config_full && hk_opt.leak_check && hk_leak_prepare();
         hk_diag_on = hk_shadow_on || hk_leak_on;
         hk_shadow_poison = hk_opt.shadow_poison;
         hk_heap_global_init();
