@@ -1,4 +1,5 @@
 #include "hk_emit.h"
+#include "hk_utf8.h"
 #include "hk_log.h"
 #include "hk_os.h"
 
@@ -256,8 +257,19 @@ void hk_out_json_str_body(struct hk_out *o, const char *s)
             hk_out_str(o, "\\u00");
             hk_out_char(o, "0123456789abcdef"[c >> 4]);
             hk_out_char(o, "0123456789abcdef"[c & 15]);
-        } else {
+        } else if (c < 0x80) {
             hk_out_char(o, (char)c);
+        } else {
+            /* Valid UTF-8 as it is; a byte that is not (argv and paths hold any) becomes
+             * U+FFFD, so the report stays JSON that strict parsers read. */
+            size_t len = hk_utf8_len((const unsigned char *)s, strnlen(s, 4));
+            if (!len) {
+                hk_out_str(o, "\\ufffd");
+                continue;
+            }
+            for (size_t i = 0; i < len; i++)
+                hk_out_char(o, s[i]);
+            s += len - 1;
         }
     }
 }

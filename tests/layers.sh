@@ -2,7 +2,7 @@
 # The include rule of docs/architecture.md ("Layers"), checked on every quoted #include:
 #   src/           src/, include/, the generated hk_config.h
 #   diag/          diag/, include/, hk_config.h, and of src/ only the interface below
-#   tools/hkdump/  tools/hkdump/, include/, diag/hk_dump_format.h, diag/hk_glob.h
+#   tools/hkdump/  tools/hkdump/, include/, diag/hk_dump_format.h, diag/hk_glob.h, diag/hk_utf8.h
 # Prints every include that breaks it and fails; meson has no per-target include rule
 # for headers that share a directory, so this test is the enforcement.
 set -u
@@ -30,6 +30,6 @@ check() {  # file, " allowed/paths ", allowed dirs...
 }
 for f in src/*.[ch]; do check "$f" "" src include; done
 for f in diag/*.[ch]; do check "$f" "$src_for_diag" diag include; done
-for f in tools/hkdump/*.[ch]; do check "$f" " diag/hk_dump_format.h diag/hk_glob.h " tools/hkdump include; done
+for f in tools/hkdump/*.[ch]; do check "$f" " diag/hk_dump_format.h diag/hk_glob.h diag/hk_utf8.h " tools/hkdump include; done
 [ $bad -eq 0 ] && echo "layers: every include follows the rule"
 exit $bad

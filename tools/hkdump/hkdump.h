@@ -556,6 +556,7 @@ struct hkd_sproc {
     struct hkd_sprocleak *leaks;
     size_t nleaks, cap_leaks;
     uint64_t blocks, bytes;   /* lost (direct and indirect), unsuppressed by the baseline */
+    char *error;         /* the check could not run: the report's "error", else NULL */
 };
 
 /* A leak stack merged over every process: same kind and same frames (module file name and
@@ -572,10 +573,6 @@ struct hkd_sleak {
     size_t last_entry;
 };
 
-/* Length of the valid UTF-8 sequence at p (n bytes left: 1 for ASCII), or 0: a bad lead or
- * continuation byte, an overlong form, a surrogate, or past U+10FFFF (out_json.c). */
-size_t hkd_utf8_len(const unsigned char *p, size_t n);
-
 /* Frames read of a suite record at most (the library writes at most 64). */
 #define HKD_SUITE_MAX_FRAMES 256
 
@@ -591,6 +588,10 @@ struct hkd_suite {
     size_t reachable;    /* still-reachable records seen (not merged: not leaks) */
     struct hkd_strv baseline;   /* --baseline patterns */
 };
+
+/* Processes whose leak check could not run (an "error" in the report): neither clean nor
+ * leaking; hkdump suite exits 2 for them when nothing leaked (suite.c). */
+size_t hkd_suite_errors(const struct hkd_suite *s);
 
 void hkd_suite_init(struct hkd_suite *s);
 void hkd_suite_free(struct hkd_suite *s);

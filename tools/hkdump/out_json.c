@@ -1,24 +1,10 @@
 /* The report for machines: {"inputs":[…], "findings":[…], "unparsed":[…]} (docs/hkdump.md).
  * Always valid JSON, whatever bytes the inputs held. */
 #include "hkdump.h"
+#include "hk_utf8.h"
 
 #include <string.h>
 
-size_t hkd_utf8_len(const unsigned char *p, size_t n)
-{
-    size_t len = p[0] < 0x80 ? 1 : p[0] < 0xc2 ? 0 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3
-               : p[0] <= 0xf4 ? 4 : 0;
-    if (!len || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if (len == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)))
-        return 0; /* overlong or surrogate */
-    if (len == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
-        return 0;
-    return len;
-}
 
 void hkd_json_string(FILE *f, const char *s, size_t n)
 {
@@ -42,7 +28,7 @@ void hkd_json_string(FILE *f, const char *s, size_t n)
             fputc(c, f);
             i++;
         } else {
-            size_t len = hkd_utf8_len(p + i, n - i);
+            size_t len = hk_utf8_len(p + i, n - i);
             if (len) {
                 fwrite(p + i, 1, len, f);
                 i += len;
@@ -192,6 +178,11 @@ static void hkd_suite_json_proc(FILE *f, const struct hkd_sproc *p)
     fputs(", \"exit_status\": ", f);
     if (p->exit_status >= 0)
         fprintf(f, "%d", p->exit_status);
+    else
+        fputs("null", f);
+    fputs(", \"error\": ", f);
+    if (p->error)
+        str(f, p->error);
     else
         fputs("null", f);
     fprintf(f, ", \"leaked\": %s, \"blocks\": %llu, \"bytes\": %llu}", p->blocks ? "true" : "false",

@@ -12,6 +12,14 @@
 
 void hkd_suite_init(struct hkd_suite *s) { memset(s, 0, sizeof *s); }
 
+size_t hkd_suite_errors(const struct hkd_suite *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nprocs; i++)
+        n += s->procs[i].error != NULL && !s->procs[i].blocks;
+    return n;
+}
+
 static void hkd_sframes_free(struct hkd_sframe *f, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -30,6 +38,7 @@ void hkd_suite_free(struct hkd_suite *s)
         free(p->exe);
         free(p->name);
         free(p->leaks);
+        free(p->error);
     }
     for (size_t i = 0; i < s->nleaks; i++) {
         free(s->leaks[i].key);
@@ -268,6 +277,8 @@ int hkd_suite_add(struct hkd_suite *s, const char *file, const char *data, size_
     hkd_json_u64(&root, "pid", &p->pid);
     hkd_json_u64(&root, "ppid", &p->ppid);
     p->exe = hkd_suite_str(hkd_json_str(&root, "exe", "?"));
+    const char *error = hkd_json_str(&root, "error", NULL);
+    p->error = error ? hkd_suite_str(error) : NULL;
     p->name = hkd_suite_name(hkd_json_get(&root, "argv", HKD_J_ARR), p->exe);
     p->exit_status = hkd_status_of(&root, "exit_status");
     p->leak_exit_status = hkd_status_of(&root, "leak_exit_status");

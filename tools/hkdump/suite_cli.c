@@ -2,14 +2,16 @@
  * reads every hakmem-leak.*.json of DIR (the temporary names of reports still being
  * written are not), skips with one line what is not a report, and prints the merged report.
  * Exit status 0 without leaks (outside the baseline), 23 with, 2 when DIR or an option's
- * file cannot be used. */
+ * file cannot be used, or when nothing leaked but a process's check could not run. */
 #include "hkdump.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* As LeakSanitizer's and hakmem's default leak exit status, so CI treats both alike. */
 #define HKD_SUITE_LEAK_STATUS 23
@@ -139,13 +141,18 @@ static int hkd_suite_load_baseline(struct hkd_suite *s, const char *file)
     return ok ? 0 : 2;
 }
 
-/* Writes one of the file outputs; 2 (said) when the file cannot be written. */
+/* Writes one of the file outputs; 2 (said) when the file cannot be written. Not through a
+ * symlink (a link planted in a shared directory would redirect the write). */
 static int hkd_suite_write(const char *file, const struct hkd_suite *s,
                            void (*out)(FILE *f, const struct hkd_suite *s))
 {
-    FILE *f = fopen(file, "w");
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
-        fprintf(stderr, "hkdump: %s: cannot write: %s\n", file, strerror(errno));
+        fprintf(stderr, "hkdump: %s: cannot write: %s\n", file,
+                errno == ELOOP ? "a symlink (not followed)" : strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return 2;
     }
     out(f, s);
@@ -180,6 +187,8 @@ int hkd_suite_cli(int argc, char **argv)
             rc = hkd_suite_write(o.gen_supp, &s, hkd_suite_out_supp);
         if (!rc && hkd_suite_count(&s))
             rc = HKD_SUITE_LEAK_STATUS;
+        else if (!rc && hkd_suite_errors(&s))
+            rc = 2;   /* nothing leaked, but some process could not be checked */
     }
     hkd_suite_free(&s);
     return rc;

@@ -2,6 +2,7 @@
  * test process), and a baseline of LeakSanitizer leak: lines for the leaks found now. The
  * JSON output is hkd_suite_out_json in out_json.c. */
 #include "hkdump.h"
+#include "hk_utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,9 +61,11 @@ static void hkd_suite_head(FILE *f, const struct hkd_suite *s, const char *dir)
         bytes = hkd_add_sat(bytes, s->leaks[i].bytes);
         direct += !strcmp(s->leaks[i].kind, "direct");
     }
-    size_t leakers = hkd_suite_leakers(s);
+    size_t leakers = hkd_suite_leakers(s), errors = hkd_suite_errors(s);
     fprintf(f, "hkdump suite %s: %zu process report%s, %zu without leaks", dir, s->nprocs,
-            s->nprocs == 1 ? "" : "s", s->nprocs - leakers);
+            s->nprocs == 1 ? "" : "s", s->nprocs - leakers - errors);
+    if (errors)
+        fprintf(f, ", %zu not checked", errors);
     if (!n) {
         fprintf(f, ": no leaks\n");
         return;
@@ -101,6 +104,12 @@ void hkd_suite_out_text(FILE *f, const struct hkd_suite *s, const char *dir)
             fprintf(f, ", exit status %d", p->exit_status);
         fprintf(f, ", %s\n", p->file);
     }
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const struct hkd_sproc *p = &s->procs[i];
+        if (p->error)
+            fprintf(f, "not checked: %s (pid %llu): %s, %s\n", p->name,
+                    (unsigned long long)p->pid, p->error, p->file);
+    }
     if (s->reachable)
         fprintf(f, "%zu still-reachable record%s not counted as leaks\n", s->reachable,
                 s->reachable == 1 ? "" : "s");
@@ -118,7 +127,7 @@ static void hkd_xml(FILE *f, const char *s)
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         unsigned char c = *p;
-        size_t len = hkd_utf8_len(p, strnlen((const char *)p, 4));
+        size_t len = hk_utf8_len(p, strnlen((const char *)p, 4));
         bool nonchar = len == 3 && c == 0xef && p[1] == 0xbf && p[2] >= 0xbe;
         if (!len || nonchar || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
             fputc('?', f);
@@ -172,7 +181,7 @@ void hkd_suite_out_junit(FILE *f, const struct hkd_suite *s)
 {
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<testsuites>\n  <testsuite name=\"hakmem-leaks\" tests=\"%zu\" failures=\"%zu\""
-               " errors=\"0\">\n", s->nprocs, hkd_suite_leakers(s));
+               " errors=\"%zu\">\n", s->nprocs, hkd_suite_leakers(s), hkd_suite_errors(s));
     for (size_t i = 0; i < s->nprocs; i++) {
         const struct hkd_sproc *p = &s->procs[i];
         fputs("    <testcase classname=\"hakmem.leak\" name=\"", f);
@@ -182,6 +191,11 @@ void hkd_suite_out_junit(FILE *f, const struct hkd_suite *s)
         fputs("\">\n", f);
         if (p->blocks)
             hkd_junit_failure(f, s, p);
+        if (p->error) {
+            fputs("      <error message=\"the leak check could not run\">", f);
+            hkd_xml(f, p->error);
+            fputs("</error>\n", f);
+        }
         fputs("    </testcase>\n", f);
     }
     fputs("  </testsuite>\n</testsuites>\n", f);
