@@ -96,6 +96,29 @@ st=$?
 [ $st -eq 23 ] && grep -q 'hakmem-leak.1.0.json: skipped: ' "$tmp/bad.err" ||
     fail "a truncated report: status $st, $(cat "$tmp/bad.err")"
 
+# A report whose check could not run is "not checked": exit 2 when nothing leaked.
+mkdir -p "$tmp/de"
+python3 - "$tmp/d" "$tmp/de/hakmem-leak.1.0.json" <<'PY'
+import glob, json, sys
+def parse(f):
+    try:
+        return json.load(open(f))
+    except ValueError:      # the truncated report made above
+        return None
+r = next(r for r in map(parse, sorted(glob.glob(sys.argv[1] + "/hakmem-leak.*.json"))) if r)
+r.pop("leaks", None); r.pop("leak_summary", None); r["error"] = "no memory for the check"
+json.dump(r, open(sys.argv[2], "w"))
+PY
+"$hkdump" suite --junit "$tmp/de.xml" "$tmp/de" >"$tmp/de.txt" 2>&1
+st=$?
+[ $st -eq 2 ] && grep -q '^not checked: .*: no memory for the check' "$tmp/de.txt" &&
+    grep -q '<error message=' "$tmp/de.xml" || fail "a report with an error: status $st, $(cat "$tmp/de.txt")"
+
+# Bytes that are not UTF-8 in argv: the report stays JSON that a strict parser reads.
+clean_env "$hkrun" --suite "$tmp/du" -- "$tmp/b/sx_leak_widget" $'\xff\xfe' >/dev/null 2>&1
+python3 -c 'import glob, json, sys; fs = glob.glob(sys.argv[1] + "/*.json"); assert fs; [json.load(open(f)) for f in fs]' \
+    "$tmp/du" || fail "a report with non-UTF-8 argv is not strict JSON"
+
 # The same suite under CTest, where cmake is installed: the same seven reports, the same leaks.
 if command -v cmake >/dev/null && command -v ctest >/dev/null; then
     clean_env cmake -S "$src" -B "$tmp/c" >"$tmp/cmake.log" 2>&1 &&
