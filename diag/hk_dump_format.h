@@ -125,4 +125,43 @@
     X(oom_abort, HK_LOG_PREFIX_OOM_ABORT)                                               \
     X(live_skipped, "live reports skipped: ")
 
+/* ---- the timeline (HAKMEM_STATS_INTERVAL_MS, docs/dump-format.md) ----
+ * Line 1: HK_TIMELINE_MAGIC, a space, HK_TIMELINE_VERSION. Then one header, the option
+ * records (as in a dump), one class record per size class, and in time order one sample per
+ * tick (a sample_census after it when the shadow census ran), the events, and "end" when the
+ * process ended it (exit, or a fatal signal). The file holds at most max_samples samples: when
+ * full, every other sample is dropped, every_ms doubles and the file is written anew
+ * (decimation), so it spans the whole run at a coarser step. */
+#define HK_TIMELINE_MAGIC "hakmem-timeline"
+#define HK_TIMELINE_VERSION 1
+#define HK_TIMELINE_RECORDS(X)                                                          \
+    X(header) X(option) X(class) X(sample) X(sample_census) X(event) X(end)
+
+/* interval_ms: the option; every_ms: the step between the samples this file holds now;
+ * decimations: how often it doubled. rlimit_as_cur ("inf" when unlimited) and mem_total_kb
+ * (/proc/meminfo) are the limits a forecast aims at. */
+#define HK_TIMELINE_HEADER_KEYS(X)                                                      \
+    X(pid) X(time_ns) X(version) X(build) X(exe) X(interval_ms) X(every_ms)             \
+    X(decimations) X(max_samples) X(rlimit_as_cur) X(mem_total_kb) X(page_size)
+#define HK_TIMELINE_CLASS_KEYS(X) X(id) X(size)
+
+/* sample: t_ms since the timeline began (CLOCK_MONOTONIC); vm_size_kb and vm_rss_kb from
+ * /proc/self/statm; then the allocator's gauges. live_bytes = tiny_live_bytes +
+ * mid_live_bytes (live blocks times their block size) + large_bytes (a large block counts
+ * with its mapping; the few cached ones too). remote_queue: blocks freed by other threads
+ * and not yet taken back by the owner (remote_sent - remote_drained over every class).
+ * diag_bytes: the diagnostics' own mappings, of which shadow_bytes the side tables and
+ * timeline_bytes this timeline's memory (the rest is the leak tracker's); never in
+ * bytes_mapped. After the keys, live=ID:BLOCKS,... lists the classes with live blocks. */
+#define HK_TIMELINE_SAMPLE_KEYS(X)                                                      \
+    X(t_ms) X(vm_size_kb) X(vm_rss_kb) X(bytes_mapped) X(superslab_bytes) X(large_bytes) \
+    X(superslabs_mapped) X(superslabs_unmapped) X(superslabs_cached) X(slabs_live)      \
+    X(live_bytes) X(tiny_live_bytes) X(mid_live_bytes) X(large_live) X(remote_queue)    \
+    X(threads_live) X(oom_events) X(diag_bytes) X(shadow_bytes) X(timeline_bytes)
+/* sample_census: the shadow census's totals over every class, by state (the census keys). */
+#define HK_TIMELINE_CENSUS_KEYS(X) X(t_ms) HK_DUMP_CENSUS_STATES(X)
+/* event: kind is a dump's reason (oom, signal, exit, request); dump the file written for it
+ * ("none" when none could be). */
+#define HK_TIMELINE_EVENT_KEYS(X) X(t_ms) X(kind) X(dump)
+
 #endif
