@@ -1,5 +1,6 @@
 /* The census and its thread table (hk_census.h). */
 #include "hk_census.h"
+#include "hk_dump_format.h"
 #include "hk_emit.h"
 #include "hk_hooks.h"
 #include "hk_size_class.h"
@@ -62,19 +63,39 @@ static void hk_census_block(void *arg, const struct hk_walk_block *b)
     c->thr[slot][st]++;
 }
 
+/* The walk's states in the order of HK_DUMP_CENSUS_STATES, with their key names. */
+static const unsigned hk_census_order[HK_CENSUS_NSTATES] = {
+    HK_BLOCK_IN_USE, HK_BLOCK_FAST_CACHE, HK_BLOCK_TLS_LIST, HK_BLOCK_SLAB_FREE,
+    HK_BLOCK_REMOTE, HK_BLOCK_UNCARVED, HK_BLOCK_QUARANTINED};
+#define HK_CENSUS_NAME(k) #k,
+static const char *const hk_census_names[HK_CENSUS_NSTATES] = {
+    HK_DUMP_CENSUS_STATES(HK_CENSUS_NAME)};
+#undef HK_CENSUS_NAME
+_Static_assert(HK_CENSUS_NSTATES == HK_BLOCK_STATES, "a census state without its key");
+
 static void hk_census_emit_class(struct hk_emit *e, unsigned k, const uint64_t *n)
 {
     hk_emit_obj_begin(e, NULL, "census");
     hk_emit_u64(e, "class", k);
     hk_emit_u64(e, "size", hk_class_size[k]);
-    hk_emit_u64(e, "in_use", n[HK_BLOCK_IN_USE]);
-    hk_emit_u64(e, "fast_cache", n[HK_BLOCK_FAST_CACHE]);
-    hk_emit_u64(e, "tls_list", n[HK_BLOCK_TLS_LIST]);
-    hk_emit_u64(e, "slab_free", n[HK_BLOCK_SLAB_FREE]);
-    hk_emit_u64(e, "remote_queue", n[HK_BLOCK_REMOTE]);
-    hk_emit_u64(e, "uncarved", n[HK_BLOCK_UNCARVED]);
-    hk_emit_u64(e, "quarantined", n[HK_BLOCK_QUARANTINED]);
+    for (unsigned i = 0; i < HK_CENSUS_NSTATES; i++)
+        hk_emit_u64(e, hk_census_names[i], n[hk_census_order[i]]);
     hk_emit_obj_end(e);
+}
+
+static void hk_census_total_block(void *arg, const struct hk_walk_block *b)
+{
+    uint64_t *n = arg;
+    n[b->state < HK_BLOCK_STATES ? b->state : HK_BLOCK_QUARANTINED]++;
+}
+
+void hk_census_totals(uint64_t *out, bool lock)
+{
+    static uint64_t n[HK_BLOCK_STATES];   /* static: it may run in a signal handler */
+    memset(n, 0, sizeof n);
+    hk_walk_blocks(hk_census_total_block, n, false, lock);
+    for (unsigned i = 0; i < HK_CENSUS_NSTATES; i++)
+        out[i] = n[hk_census_order[i]];
 }
 
 static void hk_census_emit_thread(struct hk_emit *e, unsigned t, const uint64_t *n)

@@ -12,6 +12,7 @@
 #include "hk_os.h"
 #include "hk_snapshot.h"
 #include "hk_stats.h"
+#include "hk_timeline.h"
 #include "hk_walk.h"
 
 #include <errno.h>
@@ -50,13 +51,32 @@ void hk_dump_rec_str(struct hk_out *o, const char *key, const char *v)
     hk_out_value(o, v);
 }
 
-static void hk_dump_rec_limit(struct hk_out *o, const char *key, uint64_t v)
+void hk_dump_rec_limit(struct hk_out *o, const char *key, uint64_t v)
 {
     if (v == UINT64_MAX) {
         hk_dump_rec_key(o, key);
         hk_out_str(o, "inf");
     } else {
         hk_dump_rec_u64(o, key, v);
+    }
+}
+
+void hk_dump_options(struct hk_out *o)
+{
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, "HAKMEM_", 7))
+            continue;
+        const char *eq = strchr(*e, '=');
+        if (!eq)
+            continue;
+        char name[64];
+        size_t len = (size_t)(eq - *e) < sizeof name - 1 ? (size_t)(eq - *e) : sizeof name - 1;
+        memcpy(name, *e, len);
+        name[len] = '\0';
+        hk_out_str(o, "option");
+        hk_dump_rec_str(o, "name", name);
+        hk_dump_rec_str(o, "value", eq + 1);
+        hk_out_char(o, '\n');
     }
 }
 
@@ -75,22 +95,7 @@ static void hk_dump_header(struct hk_out *o, const char *reason)
     hk_dump_rec_str(o, "reason", reason);
     hk_dump_rec_str(o, "exe", n > 0 ? exe : "unknown");
     hk_out_char(o, '\n');
-    /* Every HAKMEM_* variable that was set. */
-    for (char **e = environ; e && *e; e++) {
-        if (strncmp(*e, "HAKMEM_", 7))
-            continue;
-        const char *eq = strchr(*e, '=');
-        if (!eq)
-            continue;
-        char name[64];
-        size_t len = (size_t)(eq - *e) < sizeof name - 1 ? (size_t)(eq - *e) : sizeof name - 1;
-        memcpy(name, *e, len);
-        name[len] = '\0';
-        hk_out_str(o, "option");
-        hk_dump_rec_str(o, "name", name);
-        hk_dump_rec_str(o, "value", eq + 1);
-        hk_out_char(o, '\n');
-    }
+    hk_dump_options(o);
 }
 
 /* Resident bytes of [lo, hi) (page-aligned), by mincore in windows of 512 pages. */
@@ -110,12 +115,13 @@ static void hk_dump_add_resident(void *ctx, uintptr_t lo, uintptr_t hi)
     }
 }
 
-/* The part of RSS in the diagnostics' own mappings: side tables and the leak tracker's
- * arena. */
+/* The part of RSS in the diagnostics' own mappings: side tables, the timeline and the leak
+ * tracker's arena. */
 static uint64_t hk_dump_diag_resident(bool lock)
 {
     uint64_t total = 0;
     hk_walk_side_tables(hk_dump_add_resident, &total, lock);
+    hk_timeline_mapping(hk_dump_add_resident, &total);
     if (hk_leak_on && lock)   /* the arena's list is read under its lock */
         hk_leak_arena_foreach(hk_dump_add_resident, &total);
     return total;
@@ -258,13 +264,11 @@ static int hk_dump_create(const char *dir, const char *reason, char *path, size_
     return -1;
 }
 
-int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
+/* The dump itself, at path (of cap bytes). */
+static int hk_dump_write_file(const char *dir, const char *reason,
+                              const struct hk_dump_event *ev, bool lock, char *path, size_t cap)
 {
-    const char *dir = hk_opt.dump_dir;
-    if (!dir)
-        return -1;
-    char path[HK_PATH_MAX + 1];
-    int fd = hk_dump_create(dir, reason, path, sizeof path);
+    int fd = hk_dump_create(dir, reason, path, cap);
     if (fd < 0)
         return -1;
     struct hk_out o;
@@ -301,6 +305,17 @@ int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
     hk_out_char(&msg, '\n');
     hk_out_flush(&msg);
     return 0;
+}
+
+int hk_dump_write(const char *reason, const struct hk_dump_event *ev, bool lock)
+{
+    const char *dir = hk_opt.dump_dir;
+    if (!dir)
+        return -1;
+    char path[HK_PATH_MAX + 1];
+    int rc = hk_dump_write_file(dir, reason, ev, lock, path, sizeof path);
+    hk_timeline_event(reason, rc == 0 ? path : NULL, lock);
+    return rc;
 }
 
 HK_API int hakmem_dump(void)

@@ -34,5 +34,9 @@ struct hk_out;
 void hk_dump_rec_u64(struct hk_out *o, const char *key, uint64_t v);
 void hk_dump_rec_hex(struct hk_out *o, const char *key, uint64_t v);
 void hk_dump_rec_str(struct hk_out *o, const char *key, const char *v);
+/* A limit in bytes, "inf" for UINT64_MAX (unlimited). */
+void hk_dump_rec_limit(struct hk_out *o, const char *key, uint64_t v);
+/* One option record for every HAKMEM_* variable that was set (dumps, the timeline). */
+void hk_dump_options(struct hk_out *o);
 
 #endif

@@ -147,17 +147,19 @@
 
 /* sample: t_ms since the timeline began (CLOCK_MONOTONIC); vm_size_kb and vm_rss_kb from
  * /proc/self/statm; then the allocator's gauges. live_bytes = tiny_live_bytes +
- * mid_live_bytes (live blocks times their block size) + large_bytes (a large block counts
- * with its mapping; the few cached ones too). remote_queue: blocks freed by other threads
- * and not yet taken back by the owner (remote_sent - remote_drained over every class).
- * diag_bytes: the diagnostics' own mappings, of which shadow_bytes the side tables and
- * timeline_bytes this timeline's memory (the rest is the leak tracker's); never in
- * bytes_mapped. After the keys, live=ID:BLOCKS,... lists the classes with live blocks. */
+ * mid_live_bytes (live blocks times their block size) + large_live_bytes (the mappings of
+ * the large_live live large blocks; large_bytes also counts the cached and kept ones).
+ * remote_queue: blocks freed by other threads and not yet taken back by the owner
+ * (remote_sent - remote_drained over every class). diag_bytes: the diagnostics' own
+ * mappings, of which shadow_bytes the side tables and timeline_bytes this timeline's memory
+ * (the rest is the leak tracker's); never in bytes_mapped. After the keys,
+ * live=ID:BLOCKS,... lists the classes with live blocks (left out when none has). */
 #define HK_TIMELINE_SAMPLE_KEYS(X)                                                      \
     X(t_ms) X(vm_size_kb) X(vm_rss_kb) X(bytes_mapped) X(superslab_bytes) X(large_bytes) \
     X(superslabs_mapped) X(superslabs_unmapped) X(superslabs_cached) X(slabs_live)      \
-    X(live_bytes) X(tiny_live_bytes) X(mid_live_bytes) X(large_live) X(remote_queue)    \
-    X(threads_live) X(oom_events) X(diag_bytes) X(shadow_bytes) X(timeline_bytes)
+    X(live_bytes) X(tiny_live_bytes) X(mid_live_bytes) X(large_live) X(large_live_bytes) \
+    X(remote_queue) X(threads_live) X(oom_events) X(diag_bytes) X(shadow_bytes)         \
+    X(timeline_bytes)
 /* sample_census: the shadow census's totals over every class, by state (the census keys). */
 #define HK_TIMELINE_CENSUS_KEYS(X) X(t_ms) HK_DUMP_CENSUS_STATES(X)
 /* event: kind is a dump's reason (oom, signal, exit, request); dump the file written for it

@@ -16,6 +16,8 @@ size_t hk_large_usable_size(const void *p, unsigned kind);
 size_t hk_large_requested_size(const void *p, unsigned kind);
 bool hk_large_resize_in_place(void *p, unsigned kind, size_t size);
 size_t hk_large_max_request(void);
+/* Bytes mapped for the live large blocks. */
+size_t hk_large_live_mapped(void);
 /* Diagnostic mode (hk_checked.h): stack id, live list, canary. */
 void *hk_large_alloc_diag(size_t size, size_t align, bool zero, uint32_t stack);
 void hk_large_foreach_live(void (*fn)(void *ctx, void *p, size_t size, size_t usable,

@@ -48,6 +48,8 @@ const struct hk_option_def hk_option_defs[] = {
             "frames kept per allocation stack"),
     HK_BOOL("HAKMEM_STACK_FP", "1", stack_fp, "walk frame pointers where libunwind verified them"),
     HK_PATH("HAKMEM_DUMP_DIR", dump_dir, "write dump files there on OOM, fatal signals and exit"),
+    HK_UINT("HAKMEM_STATS_INTERVAL_MS", "0", 10, 86400000, 0, true, stats_interval_ms,
+            "append a sample to the timeline DUMP_DIR/hakmem-PID.timeline every n ms (0: off)"),
     HK_UINT("HAKMEM_FAULT_MMAP_FAIL_AFTER", "0", 0, UINT64_MAX, 0, false, fault_mmap_fail_after,
             "fault injection: mappings after the n-th fail with ENOMEM (0: never)"),
     HK_UINT("HAKMEM_FAULT_MUNMAP_FAIL_AFTER", "0", 0, UINT64_MAX, 0, false,

@@ -29,6 +29,7 @@ struct hk_options {
     const char *leak_suite_dir;  /* HAKMEM_LEAK_SUITE_DIR: one JSON report a process there */
     bool leak_suite_fail;        /* HAKMEM_LEAK_SUITE_FAIL: the leak exit code in suite mode */
     const char *dump_dir;        /* HAKMEM_DUMP_DIR */
+    uint64_t stats_interval_ms;  /* HAKMEM_STATS_INTERVAL_MS (0 = no timeline) */
     uint64_t fault_mmap_fail_after;   /* HAKMEM_FAULT_MMAP_FAIL_AFTER (0 = off) */
     uint64_t fault_munmap_fail_after; /* HAKMEM_FAULT_MUNMAP_FAIL_AFTER (0 = off) */
     bool tls_list_spill;         /* HAKMEM_TINY_TLS_LIST_SPILL (1); 0 reproduces the leak */

@@ -9,6 +9,8 @@ void hk_walk_counters(struct hk_thread_stats *out, bool lock) { hk_heaps_sum(out
 
 size_t hk_walk_large_limit(void) { return hk_large_max_request(); }
 
+size_t hk_walk_large_live_bytes(void) { return hk_large_live_mapped(); }
+
 struct hk_walk_ctx {
     hk_walk_block_fn fn;
     void *ctx;

@@ -79,5 +79,7 @@ void hk_walk_side_tables(hk_walk_range_fn fn, void *ctx, bool lock);
 
 /* The largest request the large tier will try to map (physical memory plus swap). */
 size_t hk_walk_large_limit(void);
+/* Bytes mapped for the live large blocks (large_bytes less the cached and kept mappings). */
+size_t hk_walk_large_live_bytes(void);
 
 #endif

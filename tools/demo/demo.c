@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { WAVES = 6, WORKERS = 4, REQUESTS = 20000, QUEUE = 1024 };
+enum { WAVES = 6, MAX_WAVES = 1000, WORKERS = 4, REQUESTS = 20000, QUEUE = 1024 };
+static int requests = REQUESTS;
 
 struct queue {
     pthread_mutex_t mu;
@@ -87,7 +88,7 @@ static __attribute__((noinline)) void forget_audit_record(int request)
 static void *worker(void *arg)
 {
     uint64_t seed = (uintptr_t)arg * 0x9E3779B97F4A7C15ull + 1;
-    for (int i = 0; i < REQUESTS; i++) {
+    for (int i = 0; i < requests; i++) {
         uint64_t r = next_random(&seed);
         /* Mostly small objects, some mid-sized buffers, rarely a large one. */
         size_t size = r % 100 < 90 ? 8 + r % 256 : r % 100 < 99 ? 1024 + r % 16384 : 300000;
@@ -115,11 +116,26 @@ static void *sender(void *arg)
     return (void *)(uintptr_t)sent;
 }
 
-int main(void)
+/* hakmem-demo [WAVES]: 6 waves of workers unless told (1 to 1000; the timeline step of the
+ * demo runs more, so that memory over time has a story). */
+int main(int argc, char **argv)
 {
+    int waves = WAVES;
+    if (argc > 2)
+        requests = atoi(argv[2]);
+    if (argc > 1) {
+        char *end;
+        long n = strtol(argv[1], &end, 10);
+        if (argc > 3 || *end || end == argv[1] || n < 1 || n > MAX_WAVES) {
+            fprintf(stderr, "usage: hakmem-demo [WAVES]  (1 to %d, default %d)\n", MAX_WAVES,
+                    WAVES);
+            return 2;
+        }
+        waves = (int)n;
+    }
     pthread_t send_thread, workers[WORKERS];
     pthread_create(&send_thread, NULL, sender, NULL);
-    for (int w = 0; w < WAVES; w++) {
+    for (int w = 0; w < waves; w++) {
         for (int i = 0; i < WORKERS; i++)
             pthread_create(&workers[i], NULL, worker, (void *)(uintptr_t)(w * WORKERS + i + 1));
         for (int i = 0; i < WORKERS; i++)
@@ -132,6 +148,6 @@ int main(void)
     void *sent;
     pthread_join(send_thread, &sent);
     printf("demo: %d worker threads in %d waves served %lu requests; %u sessions kept\n",
-           WAVES * WORKERS, WAVES, (unsigned long)(uintptr_t)sent, session_count);
+           waves * WORKERS, waves, (unsigned long)(uintptr_t)sent, session_count);
     return 0;
 }
