@@ -45,7 +45,7 @@ static const char *const hk_tl_census_names[HK_CENSUS_NSTATES] = {
 
 /* The census runs at a tick only when its last run cost at most this share of the time
  * since: a census walks every block under the heaps' locks. */
-#define HK_TL_CENSUS_SHARE 20   /* 1/20: 5 % */
+#define HK_TL_CENSUS_SHARE 50   /* 1/50: 2 % */
 /* How long an event waits for a tick in progress, in ms (a tick takes well under one). */
 #define HK_TL_WAIT_LOCKED_MS 2000
 #define HK_TL_WAIT_HANDLER_MS 200

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { WAVES = 6, MAX_WAVES = 1000, WORKERS = 4, REQUESTS = 20000, QUEUE = 1024 };
+enum { WAVES = 6, MAX_WAVES = 1000, WORKERS = 4, REQUESTS = 20000, MAX_REQUESTS = 1000000,
+       QUEUE = 1024 };
 static int requests = REQUESTS;
 
 struct queue {
@@ -116,22 +117,28 @@ static void *sender(void *arg)
     return (void *)(uintptr_t)sent;
 }
 
-/* hakmem-demo [WAVES]: 6 waves of workers unless told (1 to 1000; the timeline step of the
- * demo runs more, so that memory over time has a story). */
+/* A whole number in [1, max], or 0. */
+static long demo_arg(const char *s, long max)
+{
+    char *end;
+    long n = strtol(s, &end, 10);
+    return *end || end == s || n < 1 || n > max ? 0 : n;
+}
+
+/* hakmem-demo [WAVES [REQUESTS]]: 6 waves of workers making 20000 requests each unless told
+ * (the demo's timeline step runs many short-lived workers, the reference failure's shape). */
 int main(int argc, char **argv)
 {
     int waves = WAVES;
-    if (argc > 2)
-        requests = atoi(argv[2]);
     if (argc > 1) {
-        char *end;
-        long n = strtol(argv[1], &end, 10);
-        if (argc > 3 || *end || end == argv[1] || n < 1 || n > MAX_WAVES) {
-            fprintf(stderr, "usage: hakmem-demo [WAVES]  (1 to %d, default %d)\n", MAX_WAVES,
-                    WAVES);
+        waves = (int)demo_arg(argv[1], MAX_WAVES);
+        requests = argc > 2 ? (int)demo_arg(argv[2], MAX_REQUESTS) : REQUESTS;
+        if (argc > 3 || !waves || !requests) {
+            fprintf(stderr, "usage: hakmem-demo [WAVES [REQUESTS]]  (waves 1-%d, default %d; "
+                            "requests per worker 1-%d, default %d)\n",
+                    MAX_WAVES, WAVES, MAX_REQUESTS, REQUESTS);
             return 2;
         }
-        waves = (int)n;
     }
     pthread_t send_thread, workers[WORKERS];
     pthread_create(&send_thread, NULL, sender, NULL);
