@@ -8,6 +8,13 @@
 #include <errno.h>
 #include <string.h>
 
+/* allocs - frees: exact when the process is quiescent. While threads run, a free read after
+ * its allocation was missed can make frees the larger: none live then, not 2^64 - 1. */
+static uint64_t hk_snapshot_live(uint64_t allocs, uint64_t frees)
+{
+    return allocs > frees ? allocs - frees : 0;
+}
+
 static void hk_tier_add(struct hakmem_tier_stats *t, const struct hakmem_class_stats *c)
 {
     t->allocs += c->allocs;
@@ -32,7 +39,7 @@ static void hk_snapshot_fill(struct hakmem_stats *out, const struct hk_thread_st
         HAKMEM_CLASS_COUNTERS(HK_COPY)
 #undef HK_COPY
         o->allocs = k->fast_hits + k->slow_allocs;
-        o->live = o->allocs - o->frees;   /* exact when the process is quiescent */
+        o->live = hk_snapshot_live(o->allocs, o->frees);
         hk_tier_add(c < HK_NUM_TINY ? &out->tiny : &out->mid, o);
     }
 #define HK_LOAD(name) atomic_load_explicit(&hk_pstat.name, HK_RELAXED)
@@ -40,13 +47,13 @@ static void hk_snapshot_fill(struct hakmem_stats *out, const struct hk_thread_st
     out->mid.mappings = HK_LOAD(slabs_live_mid);
     out->large.allocs = HK_LOAD(large_allocs);
     out->large.frees = HK_LOAD(large_frees);
-    out->large.live = out->large.allocs - out->large.frees;
+    out->large.live = hk_snapshot_live(out->large.allocs, out->large.frees);
     out->large.bytes_requested = HK_LOAD(large_bytes_requested);
     out->large.mappings = HK_LOAD(large_mapped) - HK_LOAD(large_unmapped);
     out->large.cache_hits = HK_LOAD(large_cache_hits);
     out->totals.allocs = out->tiny.allocs + out->mid.allocs + out->large.allocs;
     out->totals.frees = out->tiny.frees + out->mid.frees + out->large.frees;
-    out->totals.live = out->totals.allocs - out->totals.frees;
+    out->totals.live = hk_snapshot_live(out->totals.allocs, out->totals.frees);
     out->totals.bytes_requested = out->tiny.bytes_requested + out->mid.bytes_requested +
                                   out->large.bytes_requested;
 #define HK_COPY(name, width, doc) out->name = HK_LOAD(name);

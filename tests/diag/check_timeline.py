@@ -85,9 +85,10 @@ def main():
             res['first_t'] = t if res['first_t'] is None else res['first_t']
             res['last_t'] = t
             live = [p.split(':') for p in kv.get('live', '').split(',') if p]
-            bad = [c for c, n in live if int(c) not in classes or int(n) == 0]
+            bad = [c for c, n in live
+                   if int(c) not in classes or not 0 < int(n) < 1 << 63]   # no wrapped count
             if bad:
-                problems.append('line %d: live of unknown classes %s' % (i, bad))
+                problems.append('line %d: live of unknown classes or wrapped counts %s' % (i, bad))
             res['max_live_classes'] = max(res['max_live_classes'], len(live))
             for k in ('bytes_mapped', 'vm_rss_kb', 'vm_size_kb'):
                 res['max_' + k] = max(res.get('max_' + k, 0), int(kv[k]))

@@ -51,3 +51,26 @@ if [ -x "$hkdump" ]; then
     echo "\$ hkdump $out/leaks.log"
     "$hkdump" "$out/leaks.log" || true
 fi
+
+say "9. memory over time: run 3's failure with short-lived workers, a sample every 10 ms (HAKMEM_STATS_INTERVAL_MS)"
+mkdir "$out/tl"
+echo "\$ HAKMEM_TINY_TLS_LIST_SPILL=0 HAKMEM_STATS_INTERVAL_MS=10 HAKMEM_DUMP_DIR=$out/tl LD_PRELOAD=$lib $demo 100 500"
+HAKMEM_TINY_TLS_LIST_SPILL=0 HAKMEM_STATS_INTERVAL_MS=10 HAKMEM_DUMP_DIR="$out/tl" \
+    LD_PRELOAD="$lib" "$demo" 100 500
+timeline=$(ls "$out"/tl/*.timeline)
+if [ -x "$hkdump" ]; then
+    echo "\$ hkdump $timeline"
+    "$hkdump" "$timeline" || true
+    # The picture stays in the build directory after the demo.
+    pic=$(cd "$build" && pwd)/demo-timeline
+    echo "\$ hkdump plot $timeline -o $pic.svg"
+    "$hkdump" plot "$timeline" -o "$pic.svg"
+    "$hkdump" plot "$timeline" --html -o "$pic.html"
+    chromium=$(command -v chromium || command -v chromium-browser || true)
+    if [ -n "$chromium" ]; then
+        "$chromium" --headless --disable-gpu --no-sandbox --hide-scrollbars \
+            --window-size=1200,1000 --screenshot="$pic.png" "file://$pic.html" >/dev/null 2>&1 ||
+            rm -f "$pic.png"
+    fi
+    echo "the picture: $pic.svg, $pic.html$([ -f "$pic.png" ] && echo ", $pic.png")"
+fi
