@@ -78,6 +78,9 @@ const char *hkd_span_find(struct hkd_span s, const char *needle);
 struct hkd_span hkd_span_trim(struct hkd_span s);
 /* A printable copy for messages: control and non-ASCII bytes become '?', at most max bytes. */
 char *hkd_span_printable(struct hkd_span s, size_t max);
+/* Text for XML and HTML (JUnit, plots): & < > " ' escaped; what XML 1.0 cannot hold
+ * (control bytes, invalid UTF-8, U+FFFE and U+FFFF) becomes '?'. */
+void hkd_xml_string(FILE *f, const char *s);
 
 /* ---- fmt.c: numbers for humans. Each returns a small struct by value, so calls can be used
  * directly as printf arguments (the temporary lives until the end of the full expression). ---- */
@@ -624,6 +627,19 @@ char *hkd_sym_name(struct hkd_symbolizer *sym, uint64_t addr, bool is_return);
 /* Stable across runs (no absolute address when the module is known): "prog+0x1234". */
 char *hkd_sym_key(struct hkd_symbolizer *sym, uint64_t addr);
 bool hkd_sym_have_libdw(void);
+
+/* ---- plot.c, plot_cli.c: hkdump plot [--html] -o FILE TIMELINE ---- */
+
+/* The timeline as a self-contained SVG image (no script, no external resource), with the
+ * first of fs in its subtitle. tl must hold a sample. */
+void hkd_plot_svg(FILE *f, const struct hkd_model *m, const struct hkd_timeline *tl,
+                  const struct hkd_findings *fs);
+/* One HTML page: the SVG inline, then the text report of fs (HTML-escaped). */
+void hkd_plot_html(FILE *f, const struct hkd_model *m, const struct hkd_timeline *tl,
+                   const struct hkd_findings *fs);
+/* 0 when the plot was written, 2 (one line on stderr) when the input is no timeline with a
+ * sample, or the command line or the output is wrong. */
+int hkd_plot_cli(int argc, char **argv);
 
 /* ---- folded.c: leak stacks as folded stacks for flamegraph tools ---- */
 
