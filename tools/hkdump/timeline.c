@@ -40,14 +40,14 @@ struct ctx {
     bool said_cap;          /* the first record past a bound was listed as unparsed */
 };
 
-static void over_cap(struct ctx *c, const char *what)
+static void over_cap(struct ctx *c, const char *what, size_t bound)
 {
     c->tl->over_cap++;
     if (c->said_cap)
         return;
     c->said_cap = true;
-    char *why = hkd_xasprintf("more %s than hkdump keeps: this and later ones are not read",
-                              what);
+    char *why = hkd_xasprintf("more %s than hkdump keeps (%s): this and later ones are not "
+                              "read", what, hkd_count(bound).s);
     hkd_recs_unparsed(&c->r, why);
     free(why);
 }
@@ -116,7 +116,7 @@ static void rec_class(struct ctx *c)
     size_t i = hkd_idmap_get(&tl->class_ids, (unsigned)id);
     if (i == SIZE_MAX) {
         if (tl->nclasses >= HKD_TL_MAX_CLASSES) {
-            over_cap(c, "size classes");
+            over_cap(c, "size classes", HKD_TL_MAX_CLASSES);
             return;
         }
         hkd_grow((void **)&tl->classes, &tl->cap_classes, tl->nclasses, sizeof *tl->classes);
@@ -146,7 +146,7 @@ static void live_entry(struct ctx *c, struct hkd_tl_point *p, struct hkd_span e,
         return;
     }
     if (tl->nlive >= HKD_TL_MAX_LIVE) {
-        over_cap(c, "live= entries");
+        over_cap(c, "live= entries", HKD_TL_MAX_LIVE);
         return;
     }
     c->stamp[cls] = n + 1;
@@ -196,7 +196,7 @@ static void rec_sample(struct ctx *c)
 {
     struct hkd_timeline *tl = c->tl;
     if (tl->nsamples >= HKD_TL_MAX_SAMPLES) {
-        over_cap(c, "samples");
+        over_cap(c, "samples", HKD_TL_MAX_SAMPLES);
         return;
     }
     struct hkd_tl_point p;
@@ -213,7 +213,7 @@ static void rec_sample_census(struct ctx *c)
 {
     struct hkd_timeline *tl = c->tl;
     if (tl->ncensus >= HKD_TL_MAX_SAMPLES) {
-        over_cap(c, "census samples");
+        over_cap(c, "census samples", HKD_TL_MAX_SAMPLES);
         return;
     }
     struct hkd_tl_point p;
@@ -232,7 +232,7 @@ static void rec_event(struct ctx *c)
     if (!need_key(c, "t_ms", &t))
         return;
     if (tl->nevents >= HKD_TL_MAX_EVENTS) {
-        over_cap(c, "events");
+        over_cap(c, "events", HKD_TL_MAX_EVENTS);
         return;
     }
     hkd_grow((void **)&tl->events, &tl->cap_events, tl->nevents, sizeof *tl->events);
