@@ -1,9 +1,10 @@
 /* hkdump — internal declarations, grouped by the file that owns them.
  *
- * Data flows one way: input.c reads bytes, the parsers (dump.c, scan.c with legacy.c and
- * report.c) turn lines into a model (model.c), rules.c turns the model into findings, and the
- * writers (out_text.c, out_json.c, folded.c, diff.c) print. Nothing here is global: every
- * function gets what it needs through its arguments. */
+ * Data flows one way: input.c reads bytes, the parsers (dump.c and timeline.c over the
+ * record grammar of records.c, scan.c with legacy.c and report.c) turn lines into a model
+ * (model.c), rules.c and trend.c (over time, from timelines) turn the model into findings,
+ * and the writers (out_text.c, out_json.c, folded.c, diff.c, plot.c) print. Nothing here is
+ * global: every function gets what it needs through its arguments. */
 #ifndef HKDUMP_H
 #define HKDUMP_H
 

@@ -1927,7 +1927,7 @@ static const struct {
     {"overcommit-refused", 0.50},    {"address-space-limit", 0.45},
     {"superslabs-not-returned", 0.30}, {"mapped-vs-resident-gap", 0.20},
     {"superslab-churn", 0.10},       {"live-heap-growth", 0.40},       {"truncated-dump", 0.05},
-    {"truncated-timeline", 0.05},    {"timeline-forecast", 0.30},
+    {"timeline-forecast", 0.30},
 };
 
 static void weigh(struct hkd_findings *out)
