@@ -34,7 +34,8 @@ def macro(name):
 
 records = macro('HK_TIMELINE_RECORDS')
 keys = {'header': macro('HK_TIMELINE_HEADER_KEYS'), 'class': macro('HK_TIMELINE_CLASS_KEYS'),
-        'sample': macro('HK_TIMELINE_SAMPLE_KEYS'), 'sample_census': macro('HK_TIMELINE_CENSUS_KEYS'),
+        'sample': macro('HK_TIMELINE_SAMPLE_KEYS'),
+        'sample_census': macro('HK_TIMELINE_CENSUS_KEYS'),
         'event': macro('HK_TIMELINE_EVENT_KEYS'), 'option': ['name', 'value'], 'end': []}
 rows = {}
 for line in section.splitlines():

@@ -159,7 +159,8 @@ tl=$(dirname "$0")/inputs/tl-census.timeline
 size=$(wc -c <"$tl")
 for ((n = 18; n < size; n += 211)); do
     head -c "$n" "$tl" >"$tmp/cut.timeline"
-    check 0 "timeline cut at $n bytes" '[warning] truncated-timeline: ' "$hkdump" "$tmp/cut.timeline"
+    check 0 "timeline cut at $n bytes" '[warning] truncated-timeline: ' \
+        "$hkdump" "$tmp/cut.timeline"
 done
 printf 'hakmem-timeline' >"$tmp/tl-magic-only"
 check 0 "timeline magic without version (read as text)" 'tl-magic-only: text, 1 lines' \
@@ -175,8 +176,10 @@ for form in bom crlf cr; do
     crlf) sed 's/$/\r/' "$tl" >"$tmp/$form.timeline" ;;
     cr) tr '\n' '\r' <"$tl" >"$tmp/$form.timeline" ;;
     esac
-    check 0 "timeline $form" "$tmp/$form.timeline: timeline version 1" "$hkdump" "$tmp/$form.timeline"
-    tail -n +3 "$tmp/out" | sed "s|$tmp/$form.timeline|$tl|g" | diff -u "$tmp/tl-plain.out" - >/dev/null ||
+    check 0 "timeline $form" "$tmp/$form.timeline: timeline version 1" \
+        "$hkdump" "$tmp/$form.timeline"
+    tail -n +3 "$tmp/out" | sed "s|$tmp/$form.timeline|$tl|g" |
+        diff -u "$tmp/tl-plain.out" - >/dev/null ||
         { echo "FAIL: timeline $form: findings differ"; head -5 "$tmp/out"; fail=1; }
 done
 awk 'BEGIN { print "hakmem-timeline 1"; print "class id=1 size=16"

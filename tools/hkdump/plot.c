@@ -229,7 +229,8 @@ static void time_axis(const struct plot *p, bool labels)
     for (double v = ceil(p->t0 / 1000 / step) * step; v <= p->t1 / 1000 + step * 1e-9;
          v += step) {
         double x = x_of(p, v * 1000);
-        fprintf(p->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n",
+        fprintf(p->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"#e4e4e4\"/>\n",
                 x, p->top, x, p->top + PANEL_H);
         if (!labels)
             continue;
@@ -248,7 +249,8 @@ static void value_axis(const struct plot *p, const struct plot_scale *s)
         double y = y_of(p, s, v * s->div);
         char label[48];
         snprintf(label, sizeof label, "%g%s%s", v, s->unit[0] && v ? " " : "", v ? s->unit : "");
-        fprintf(p->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n",
+        fprintf(p->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"#e4e4e4\"/>\n",
                 PLOT_LEFT, y, PLOT_W - PLOT_RIGHT, y);
         text(p, PLOT_LEFT - 8, y + 4, "text-anchor=\"end\"", label);
     }

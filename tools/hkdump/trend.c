@@ -224,21 +224,23 @@ static double weight_of(double part, double whole)
 
 /* ---- retention: mapped grows, live does not ---- */
 
-/* Blocks that grow alongside over the window: queued for other threads' slabs, or parked
- * in the census; what explains the retention. Returns the phrase for the title or NULL. */
-static const char *retention_why(const struct tctx *c, struct hkd_finding *x,
+/* What holds retained memory, when it grows alongside: blocks queued for their owners' slabs,
+ * or parked in the census's caches and lists. */
+enum held_by { HELD_UNKNOWN = -1, HELD_REMOTE, HELD_PARKED };
+
+/* Blocks that grow alongside over the window: the first explanation found (evidence for
+ * each), or HELD_UNKNOWN. */
+static enum held_by retention_why(const struct tctx *c, struct hkd_finding *x,
                                  const struct series *mapped, const struct fit *mf)
 {
     struct series s[2];
     struct fit f;
-    const char *why = NULL;
+    enum held_by why = HELD_UNKNOWN;
     sample_series(c, HKD_TS_remote_queue, 1, &s[0]);
     parked_series(c, &s[1]);
     static const char *const what[2] = {
         "remote_queue (blocks freed by other threads, waiting for their owner)",
         "census fast_cache + tls_list + remote_queue (freed blocks parked outside the slabs)"};
-    static const char *const phrase[2] = {"remote queues grow alongside",
-                                          "parked blocks grow alongside"};
     static const char *const key[2] = {"remote_queue_growth", "parked_growth"};
     for (int k = 0; k < 2; k++) {
         if (!fit_over(&s[k], mapped, mf, &f) || f.rise < ALONG_MIN_BLOCKS || f.r2 < ALONG_MIN_R2 ||
@@ -251,21 +253,21 @@ static const char *retention_why(const struct tctx *c, struct hkd_finding *x,
                       hkd_count(hkd_u64_of(f.last)).s, f.r2,
                       at_line(c, k == 0 ? c->tl->samples[s[k].idx[f.b]].line
                                         : c->tl->census[s[k].idx[f.b]].line).s);
-        why = why ? why : phrase[k];
+        why = why == HELD_UNKNOWN ? (enum held_by)k : why;
     }
     series_free(&s[0]);
     series_free(&s[1]);
     return why;
 }
 
-static void retention_advice(struct hkd_finding *x, const char *why, bool census)
+static void retention_advice(struct hkd_finding *x, enum held_by why, bool census)
 {
-    if (why && why[0] == 'r')
+    if (why == HELD_REMOTE)
         hkd_strv_add(&x->next, "remote queues drain when the owning thread refills that class: "
                                "an owner that stopped allocating it never drains them; the "
                                "exit dump's census_thread rows name the owners "
                                "(HAKMEM_DUMP_DIR, HAKMEM_SHADOW=1)");
-    else if (why)
+    else if (why == HELD_PARKED)
         hkd_strv_add(&x->next, "blocks parked in thread caches and lists go back on spill and "
                                "at thread exit: check HAKMEM_TINY_TLS_LIST_SPILL and long-lived "
                                "threads that free but no longer allocate");
@@ -302,9 +304,11 @@ static void rule_retention(struct tctx *c)
         hkd_strv_addf(&x->evidence, "%s mapped and not live: grown by %s while live bytes grew "
                       "%s", hkd_ibytes(hkd_u64_of(kept)).s, hkd_ibytes(hkd_u64_of(mf.rise)).s,
                       lf.rise > 0 ? hkd_ibytes(hkd_u64_of(lf.rise)).s : "none");
-        const char *why = retention_why(c, x, &mapped, &mf);
-        if (why) {
-            char *t = hkd_xasprintf("%s (%s)", x->title, why);
+        static const char *const phrase[] = {"remote queues grow alongside",
+                                             "parked blocks grow alongside"};
+        enum held_by why = retention_why(c, x, &mapped, &mf);
+        if (why != HELD_UNKNOWN) {
+            char *t = hkd_xasprintf("%s (%s)", x->title, phrase[why]);
             free(x->title);
             x->title = t;
         }
@@ -463,8 +467,9 @@ static void event_sample(const struct tctx *c, struct hkd_finding *x, uint64_t t
                   hkd_ibytes(p->v[HKD_TS_live_bytes]).s, at_line(c, p->line).s);
 }
 
-static void rule_events(struct tctx *c, struct hkd_findings *out)
+static void rule_events(struct tctx *c)
 {
+    struct hkd_findings *out = c->out;
     const struct hkd_timeline *tl = c->tl;
     static const char *const kinds[] = {"oom", "signal"};
     for (size_t k = 0; k < 2; k++) {
@@ -513,7 +518,7 @@ void hkd_trend_rules(const struct hkd_model *m, struct hkd_findings *out, bool *
         struct tctx c = {.m = m, .tl = &m->timelines[i], .out = out};
         *oom |= has_event(c.tl, "oom");
         c.oom = *oom;
-        rule_events(&c, out);
+        rule_events(&c);
         rule_retention(&c);
         rule_leak(&c);
         rule_forecast(&c);
