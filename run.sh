@@ -11,6 +11,9 @@ root=$(pwd)
 
 core_pkgs=(meson ninja-build gcc clang libclang-rt-14-dev libunwind-dev uthash-dev libdw-dev zlib1g-dev pkg-config
            python3)
+# hkdump plot's tests: xmllint checks the SVG, headless Chromium renders the page (both are
+# skipped without them).
+test_pkgs=(libxml2-utils chromium)
 bench_pkgs=(libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev hyperfine)
 
 log() { printf '\n== %s\n' "$*"; }
@@ -56,7 +59,7 @@ demo)
     exec "$root/tools/demo/demo.sh" "$root/build"
     ;;
 test)
-    ensure_packages "${core_pkgs[@]}"
+    ensure_packages "${core_pkgs[@]}" "${test_pkgs[@]}"
     build_dir build "${werror[@]}"
     status=0
     log "test suites (gcc build): unit integration stress hkdump"

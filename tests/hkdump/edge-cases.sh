@@ -152,6 +152,42 @@ for form in bom crlf cr; do
         { echo "FAIL: $form: findings differ"; head -5 "$tmp/out"; fail=1; }
 done
 
+# Timelines: the same grammar, with the same care. Cut at every length: every complete line
+# read, reported cut off; the first line alone or without a version; BOM, CRLF, CR; a
+# hostile file of 1,200,000 tiny samples is bounded (1,000,000 kept) and quick.
+tl=$(dirname "$0")/inputs/tl-census.timeline
+size=$(wc -c <"$tl")
+for ((n = 18; n < size; n += 211)); do
+    head -c "$n" "$tl" >"$tmp/cut.timeline"
+    check 0 "timeline cut at $n bytes" '[warning] truncated-timeline: ' \
+        "$hkdump" "$tmp/cut.timeline"
+done
+printf 'hakmem-timeline' >"$tmp/tl-magic-only"
+check 0 "timeline magic without version (read as text)" 'tl-magic-only: text, 1 lines' \
+    "$hkdump" "$tmp/tl-magic-only"
+printf 'hakmem-timeline 1' >"$tmp/tl-first-line-cut"
+check 2 "timeline first line cut" \
+    "not a valid timeline: bad first line (expected 'hakmem-timeline 1')" \
+    "$hkdump" "$tmp/tl-first-line-cut"
+"$hkdump" "$tl" | tail -n +3 >"$tmp/tl-plain.out"
+for form in bom crlf cr; do
+    case $form in
+    bom) { printf '\xef\xbb\xbf'; cat "$tl"; } >"$tmp/$form.timeline" ;;
+    crlf) sed 's/$/\r/' "$tl" >"$tmp/$form.timeline" ;;
+    cr) tr '\n' '\r' <"$tl" >"$tmp/$form.timeline" ;;
+    esac
+    check 0 "timeline $form" "$tmp/$form.timeline: timeline version 1" \
+        "$hkdump" "$tmp/$form.timeline"
+    tail -n +3 "$tmp/out" | sed "s|$tmp/$form.timeline|$tl|g" |
+        diff -u "$tmp/tl-plain.out" - >/dev/null ||
+        { echo "FAIL: timeline $form: findings differ"; head -5 "$tmp/out"; fail=1; }
+done
+awk 'BEGIN { print "hakmem-timeline 1"; print "class id=1 size=16"
+    for (i = 0; i < 1200000; i++) printf "sample t_ms=%d live=1:%d\n", 1200000 - i, i % 7
+    print "end" }' >"$tmp/many.timeline"
+check 0 "1,200,000 samples (1,000,000 kept)" 'samples than hkdump keeps' \
+    timeout 60 "$hkdump" "$tmp/many.timeline"
+
 check 2 "no arguments" "hkdump: no input given ('-' reads stdin) (see hkdump --help)" "$hkdump"
 check 0 "help" 'usage: hkdump [--json | --folded] FILE...' "$hkdump" --help
 exit $fail

@@ -8,17 +8,20 @@
 static const char usage[] =
     "usage: hkdump [--json | --folded] FILE...\n"
     "       hkdump diff [--json] A B\n"
+    "       hkdump plot [--html] -o FILE TIMELINE\n"
     "       hkdump suite [--json] [--junit FILE] [--gen-suppressions FILE] [--baseline FILE] DIR\n"
     "       hkdump --demangle < NAMES\n"
     "\n"
-    "Reads hakmem dump files (HAKMEM_DUMP_DIR) and free-form text (stderr captures, CI logs,\n"
-    "documents quoting hakmem lines; '-' is stdin), and says what happened: each finding with\n"
-    "the numbers that show it, what it rules out, and what to try next. Several inputs are\n"
-    "read as one run (e.g. its log and its dump).\n"
+    "Reads hakmem dump files (HAKMEM_DUMP_DIR), timelines (HAKMEM_STATS_INTERVAL_MS) and\n"
+    "free-form text (stderr captures, CI logs, documents quoting hakmem lines; '-' is stdin),\n"
+    "and says what happened: each finding with the numbers that show it, what it rules out,\n"
+    "and what to try next. Several inputs are read as one run (e.g. its log and its dump).\n"
     "\n"
     "  --json      findings as JSON: {\"inputs\":[..], \"findings\":[..], \"unparsed\":[..]}\n"
     "  --folded    leak stacks of the dumps in folded-stack format (flamegraph.pl, speedscope)\n"
     "  diff A B    what changed between two dumps: counters, census, leak stacks\n"
+    "  plot        a timeline as an SVG image (--html: a page with the findings too), panels\n"
+    "              of memory, mapped by tier, the largest classes, the census; '-o -' stdout\n"
     "  suite DIR   the leak reports of a test suite run with hkrun --leak --suite DIR, merged:\n"
     "              each stack once, with the tests that leaked it; --junit FILE one testcase\n"
     "              per process; --gen-suppressions FILE a baseline of the leaks found;\n"
@@ -32,6 +35,8 @@ static const char usage[] =
     "  superslabs-not-returned mapped-vs-resident-gap live-heap-growth tls-parked-blocks\n"
     "  remote-queue-backlog application-leak misuse crash-signal map-count-limit\n"
     "  superslab-churn since-failure truncated-dump unparsed-lines no-hakmem-data\n"
+    "  timeline-retention timeline-leak timeline-forecast timeline-event timeline-short\n"
+    "  truncated-timeline\n"
     "  (docs/hkdump.md)\n"
     "\n"
     "Exit status: 0 when every input was read (whatever was found), 2 when one could not be\n"
@@ -96,6 +101,8 @@ int hkd_cli(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "diff") == 0)
         return run_diff(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "plot") == 0)
+        return hkd_plot_cli(argc - 2, argv + 2);
     if (argc > 1 && strcmp(argv[1], "suite") == 0)
         return hkd_suite_cli(argc - 2, argv + 2);
     if (argc == 2 && strcmp(argv[1], "--demangle") == 0)

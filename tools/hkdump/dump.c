@@ -8,67 +8,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAGIC HK_DUMP_MAGIC " "
+static const struct hkd_format format;
 
 bool hkd_dump_detect(const struct hkd_input *in)
 {
-    return in->len >= strlen(MAGIC) && memcmp(in->data, MAGIC, strlen(MAGIC)) == 0;
+    return hkd_format_detect(in, &format);
 }
 
 struct ctx {
-    struct hkd_model *m;
+    struct hkd_recs r;         /* the line being read (records.c); r.user is this ctx */
     struct hkd_snapshot *snap;
-    struct hkd_loc at;
-    struct hkd_span line;
-    struct hkd_tok *tok;       /* the record's key=value tokens, after its name */
-    size_t ntok, cap_tok;
-    struct hkd_span *keys;     /* their keys, sorted, to find duplicates */
-    size_t cap_keys;
-    bool bad;                  /* the line was already reported */
-    bool ended;                /* the 'end' record was read */
 };
-
-static void unparsed(struct ctx *c, const char *why)
-{
-    if (c->bad)
-        return; /* one report per line */
-    c->bad = true;
-    hkd_model_unparsed(c->m, c->at, c->line, why);
-}
-
-static void bad_value(struct ctx *c, struct hkd_span key)
-{
-    char *k = hkd_span_printable(key, 40);
-    char *why = hkd_xasprintf("bad value for key '%s'", k);
-    unparsed(c, why);
-    free(why);
-    free(k);
-}
-
-/* Sets a field from a numeric token when key names one in the table. */
-static bool num_field(struct ctx *c, const struct hkd_tok *t, const char *const *names,
-                      int count, struct hkd_num *fields)
-{
-    int i = hkd_name_index(names, count, t->key);
-    if (i < 0)
-        return false;
-    if (!hkd_num_parse(&fields[i], t->val, c->at))
-        bad_value(c, t->key);
-    return true;
-}
 
 static void num_fields(struct ctx *c, const char *const *names, int count,
                        struct hkd_num *fields)
 {
-    for (size_t i = 0; i < c->ntok; i++)
-        num_field(c, &c->tok[i], names, count, fields);
+    for (size_t i = 0; i < c->r.ntok; i++)
+        hkd_recs_num(&c->r, &c->r.tok[i], names, count, fields);
 }
 
 static void u64_value(struct ctx *c, const struct hkd_tok *t, uint64_t *out)
 {
     bool inf;
     if (!hkd_parse_u64(t->val, out, &inf))
-        bad_value(c, t->key);
+        hkd_recs_bad_value(&c->r, t->key);
 }
 
 static void copy_str(char *dst, size_t cap, struct hkd_span v)
@@ -78,34 +41,20 @@ static void copy_str(char *dst, size_t cap, struct hkd_span v)
     dst[n] = '\0';
 }
 
-static char *dup_val(const struct hkd_tok *t)
-{
-    return t->quoted ? hkd_kv_unescape(t->val) : hkd_xstrndup(t->val.p, t->val.n);
-}
-
 static void set_str(char **dst, const struct hkd_tok *t)
 {
     free(*dst);
-    *dst = dup_val(t);
-}
-
-/* The token of "key", for records that are keyed (class=, id=, ...). */
-static const struct hkd_tok *find_key(const struct ctx *c, const char *key)
-{
-    for (size_t i = 0; i < c->ntok; i++)
-        if (hkd_span_eq(c->tok[i].key, key))
-            return &c->tok[i];
-    return NULL;
+    *dst = hkd_tok_dup(t);
 }
 
 static bool key_id(struct ctx *c, const char *key, unsigned *id)
 {
-    const struct hkd_tok *t = find_key(c, key);
+    const struct hkd_tok *t = hkd_recs_find(&c->r, key);
     uint64_t v;
     bool inf;
     if (!t || !hkd_parse_u64(t->val, &v, &inf) || inf || v > 1u << 20) {
         char *why = hkd_xasprintf("record without a valid %s=", key);
-        unparsed(c, why);
+        hkd_recs_unparsed(&c->r, why);
         free(why);
         return false;
     }
@@ -143,28 +92,24 @@ static void rec_header(struct ctx *c)
                 {"build", offsetof(struct hkd_snapshot, build)},
                 {"reason", offsetof(struct hkd_snapshot, reason)},
                 {"exe", offsetof(struct hkd_snapshot, exe)}};
-    for (size_t i = 0; i < c->ntok; i++) {
-        const struct hkd_tok *t = &c->tok[i];
+    for (size_t i = 0; i < c->r.ntok; i++) {
+        const struct hkd_tok *t = &c->r.tok[i];
         size_t k = 0;
         while (k < sizeof strs / sizeof strs[0] && !hkd_span_eq(t->key, strs[k].key))
             k++;
         if (k < sizeof strs / sizeof strs[0])
             set_str((char **)((char *)c->snap + strs[k].off), t);
         else
-            num_field(c, t, hkd_field_names, HKD_F_COUNT, c->snap->f);
+            hkd_recs_num(&c->r, t, hkd_field_names, HKD_F_COUNT, c->snap->f);
     }
 }
 
 static void rec_option(struct ctx *c)
 {
-    const struct hkd_tok *n = find_key(c, "name"), *v = find_key(c, "value");
-    if (!n)
-        return;
-    struct hkd_model *m = c->m;
-    hkd_grow((void **)&m->options, &m->cap_options, m->noptions, sizeof *m->options);
-    struct hkd_option *o = &m->options[m->noptions++];
-    o->name = dup_val(n);
-    o->value = v ? dup_val(v) : hkd_xstrdup("");
+    const struct hkd_tok *n = hkd_recs_find(&c->r, "name");
+    const struct hkd_tok *v = hkd_recs_find(&c->r, "value");
+    if (n)
+        hkd_model_option(c->r.m, hkd_tok_dup(n), v ? hkd_tok_dup(v) : hkd_xstrdup(""));
 }
 
 static void rec_process(struct ctx *c)
@@ -177,7 +122,7 @@ static void rec_limits(struct ctx *c)
     num_fields(c, hkd_field_names, HKD_F_COUNT, c->snap->f);
     c->snap->has_limits = true;
     free(c->snap->limits_quote);
-    c->snap->limits_quote = hkd_span_printable(c->line, 300);
+    c->snap->limits_quote = hkd_span_printable(c->r.line, 300);
 }
 
 static void rec_class(struct ctx *c)
@@ -189,10 +134,10 @@ static void rec_class(struct ctx *c)
 
 static void rec_tier(struct ctx *c)
 {
-    const struct hkd_tok *n = find_key(c, "name");
+    const struct hkd_tok *n = hkd_recs_find(&c->r, "name");
     int ti = n ? hkd_name_index(hkd_tier_names, HKD_TIER_COUNT, n->val) : -1;
     if (ti < 0)
-        unparsed(c, "tier record without a known name=");
+        hkd_recs_unparsed(&c->r, "tier record without a known name=");
     else
         num_fields(c, hkd_tier_field_names, HKD_T_COUNT, c->snap->tier[ti]);
 }
@@ -209,12 +154,12 @@ static void census(struct ctx *c, bool thread)
     if (!key_id(c, thread ? "thread" : "class", &id))
         return;
     struct hkd_census_row *r = hkd_snap_census(c->snap, id, thread);
-    r->at = c->at;
-    for (size_t i = 0; i < c->ntok; i++) {
-        if (hkd_span_eq(c->tok[i].key, "state"))
-            copy_str(r->state, sizeof r->state, c->tok[i].val);
+    r->at = c->r.at;
+    for (size_t i = 0; i < c->r.ntok; i++) {
+        if (hkd_span_eq(c->r.tok[i].key, "state"))
+            copy_str(r->state, sizeof r->state, c->r.tok[i].val);
         else
-            num_field(c, &c->tok[i], hkd_census_field_names, HKD_Z_COUNT, r->f);
+            hkd_recs_num(&c->r, &c->r.tok[i], hkd_census_field_names, HKD_Z_COUNT, r->f);
     }
 }
 
@@ -230,14 +175,14 @@ static void rec_census_thread(struct ctx *c)
 
 static void rec_event(struct ctx *c)
 {
-    const struct hkd_tok *k = find_key(c, "kind");
+    const struct hkd_tok *k = hkd_recs_find(&c->r, "kind");
     char kind[16] = "unknown";
     if (k)
         copy_str(kind, sizeof kind, k->val);
-    struct hkd_event *e = hkd_snap_event(c->snap, kind, c->at);
-    e->quote = hkd_span_printable(c->line, 300);
-    for (size_t i = 0; i < c->ntok; i++) {
-        const struct hkd_tok *t = &c->tok[i];
+    struct hkd_event *e = hkd_snap_event(c->snap, kind, c->r.at);
+    e->quote = hkd_span_printable(c->r.line, 300);
+    for (size_t i = 0; i < c->r.ntok; i++) {
+        const struct hkd_tok *t = &c->r.tok[i];
         if (hkd_span_eq(t->key, "tier"))
             copy_str(e->tier, sizeof e->tier, t->val);
         else if (hkd_span_eq(t->key, "name"))
@@ -245,7 +190,7 @@ static void rec_event(struct ctx *c)
         else if (hkd_span_eq(t->key, "frames"))
             parse_frames(&e->frames, &e->nframes, &e->cap_frames, t->val);
         else
-            num_field(c, t, hkd_event_field_names, HKD_E_COUNT, e->f);
+            hkd_recs_num(&c->r, t, hkd_event_field_names, HKD_E_COUNT, e->f);
     }
     if (strcmp(kind, "oom") == 0)
         c->snap->has_oom = true;
@@ -261,19 +206,19 @@ static void rec_misuse(struct ctx *c)
                 {"size", offsetof(struct hkd_misuse, size)},
                 {"thread", offsetof(struct hkd_misuse, thread)},
                 {"alloc_thread", offsetof(struct hkd_misuse, alloc_thread)}};
-    struct hkd_misuse *x = hkd_model_misuse(c->m, c->at);
-    x->quote = hkd_span_printable(c->line, 300);
+    struct hkd_misuse *x = hkd_model_misuse(c->r.m, c->r.at);
+    x->quote = hkd_span_printable(c->r.line, 300);
     snprintf(x->kind, sizeof x->kind, "unknown");
-    for (size_t i = 0; i < c->ntok; i++) {
-        const struct hkd_tok *t = &c->tok[i];
+    for (size_t i = 0; i < c->r.ntok; i++) {
+        const struct hkd_tok *t = &c->r.tok[i];
         if (hkd_span_eq(t->key, "kind"))
             copy_str(x->kind, sizeof x->kind, t->val);
         else if (hkd_span_eq(t->key, "state"))
             copy_str(x->state, sizeof x->state, t->val);
         for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
             if (hkd_span_eq(t->key, nums[k].key) &&
-                !hkd_num_parse((struct hkd_num *)((char *)x + nums[k].off), t->val, c->at))
-                bad_value(c, t->key);
+                !hkd_num_parse((struct hkd_num *)((char *)x + nums[k].off), t->val, c->r.at))
+                hkd_recs_bad_value(&c->r, t->key);
     }
 }
 
@@ -282,8 +227,8 @@ static void rec_module(struct ctx *c)
     struct hkd_module mod = {0};
     if (!key_id(c, "id", &mod.id))
         return;
-    for (size_t i = 0; i < c->ntok; i++) {
-        const struct hkd_tok *t = &c->tok[i];
+    for (size_t i = 0; i < c->r.ntok; i++) {
+        const struct hkd_tok *t = &c->r.tok[i];
         if (hkd_span_eq(t->key, "base"))
             u64_value(c, t, &mod.base);
         else if (hkd_span_eq(t->key, "end"))
@@ -292,11 +237,11 @@ static void rec_module(struct ctx *c)
             set_str(&mod.path, t);
     }
     if (!mod.path || mod.end <= mod.base) {
-        unparsed(c, "module without path= or base < end");
+        hkd_recs_unparsed(&c->r, "module without path= or base < end");
         free(mod.path);
         return;
     }
-    struct hkd_model *m = c->m;
+    struct hkd_model *m = c->r.m;
     hkd_grow((void **)&m->modules, &m->cap_modules, m->nmodules, sizeof *m->modules);
     m->modules[m->nmodules++] = mod;
 }
@@ -306,11 +251,11 @@ static void rec_stack(struct ctx *c)
     unsigned id;
     if (!key_id(c, "id", &id))
         return;
-    struct hkd_stack *st = hkd_model_stack(c->m, c->at);
+    struct hkd_stack *st = hkd_model_stack(c->r.m, c->r.at);
     st->id = id;
     snprintf(st->kind, sizeof st->kind, "lost");
-    for (size_t i = 0; i < c->ntok; i++) {
-        const struct hkd_tok *t = &c->tok[i];
+    for (size_t i = 0; i < c->r.ntok; i++) {
+        const struct hkd_tok *t = &c->r.tok[i];
         if (hkd_span_eq(t->key, "blocks"))
             u64_value(c, t, &st->blocks);
         else if (hkd_span_eq(t->key, "bytes"))
@@ -328,140 +273,32 @@ static void rec_stack(struct ctx *c)
 
 static void rec_end(struct ctx *c)
 {
-    c->ended = true;
+    c->r.ended = true;
 }
 
 /* The table is made from the format header's list: a record added there without a handler
- * here does not compile. */
-static const struct {
-    const char *name;
-    void (*fn)(struct ctx *c);
-} records[] = {
-#define HKD_REC(n) {#n, rec_##n},
+ * here does not compile. Each entry calls its handler with the dump's context. */
+#define HKD_REC(n) static void call_##n(struct hkd_recs *r) { rec_##n(r->user); }
+HK_DUMP_RECORDS(HKD_REC)
+#undef HKD_REC
+static const struct hkd_rec_type records[] = {
+#define HKD_REC(n) {#n, call_##n},
     HK_DUMP_RECORDS(HKD_REC)
 #undef HKD_REC
 };
-
-static int span_cmp(const void *a, const void *b)
-{
-    const struct hkd_span *x = a, *y = b;
-    size_t n = x->n < y->n ? x->n : y->n;
-    int r = n ? memcmp(x->p, y->p, n) : 0; /* a bare word's key is {NULL, 0} */
-    return r ? r : (x->n > y->n) - (x->n < y->n);
-}
-
-/* Splits the line after the record name into c->tok. False (reported) when a value is
- * malformed or a key appears twice: a writer never repeats a key, so a repeated one was
- * injected (a value with an unquoted control character) and neither copy can be trusted. */
-static bool tokenize(struct ctx *c, struct hkd_span rest)
-{
-    struct hkd_tok t;
-    bool bad = false;
-    c->ntok = 0;
-    while (hkd_kv_next(&rest, &t, &bad)) {
-        hkd_grow((void **)&c->tok, &c->cap_tok, c->ntok, sizeof *c->tok);
-        hkd_grow((void **)&c->keys, &c->cap_keys, c->ntok, sizeof *c->keys);
-        c->keys[c->ntok] = t.key;
-        c->tok[c->ntok++] = t;
-    }
-    if (bad) {
-        unparsed(c, "unterminated quoted value");
-        return true; /* the complete tokens are still used */
-    }
-    if (c->ntok > 1) /* keys is NULL while no line had a token */
-        qsort(c->keys, c->ntok, sizeof *c->keys, span_cmp);
-    for (size_t i = 1; i < c->ntok; i++)
-        if (c->keys[i].n && span_cmp(&c->keys[i - 1], &c->keys[i]) == 0) {
-            char *k = hkd_span_printable(c->keys[i], 40);
-            char *why = hkd_xasprintf("key '%s' given twice (record ignored)", k);
-            unparsed(c, why);
-            free(why);
-            free(k);
-            return false;
-        }
-    return true;
-}
-
-/* One record line. Returns false if the record name is unknown. */
-static bool record(struct ctx *c, struct hkd_span name, struct hkd_span rest)
-{
-    size_t i = 0;
-    while (i < sizeof records / sizeof records[0] && !hkd_span_eq(name, records[i].name))
-        i++;
-    if (i == sizeof records / sizeof records[0])
-        return false;
-    if (tokenize(c, rest))
-        records[i].fn(c);
-    return true;
-}
+static const struct hkd_format format = {HK_DUMP_MAGIC, "dump", HK_DUMP_VERSION, records,
+                                         sizeof records / sizeof records[0]};
 
 int hkd_dump_parse(const struct hkd_input *in, struct hkd_model *m, char *err, size_t errlen)
 {
-    struct hkd_lines it;
-    struct hkd_span line;
-    bool complete;
-    hkd_lines_init(&it, in);
-    hkd_lines_next(&it, &line, &complete);
-
-    struct hkd_span vs = {line.p + strlen(MAGIC), line.n - strlen(MAGIC)};
-    uint64_t version;
-    bool inf;
-    if (!complete || !hkd_parse_u64(hkd_span_trim(vs), &version, &inf) || inf || version == 0) {
-        snprintf(err, errlen, "not a valid dump: bad first line (expected 'hakmem-dump %d')",
-                 HK_DUMP_VERSION);
+    unsigned version;
+    if (hkd_format_version(in, &format, &version, err, errlen))
         return -1;
-    }
-    if (version > HK_DUMP_VERSION) {
-        snprintf(err, errlen, "dump version %llu is newer than this hkdump (knows %d)",
-                 (unsigned long long)version, HK_DUMP_VERSION);
-        return -1;
-    }
-
     int idx = hkd_model_add_input(m, in->name, true);
-    struct hkd_input_info *ii = &m->inputs[idx];
-    ii->version = (unsigned)version;
-    struct ctx c = {.m = m, .at = {idx, 1}};
-    c.snap = hkd_model_new_snapshot(m, c.at);
-    unsigned nrecords = 0;
-
-    while (hkd_lines_next(&it, &line, &complete)) {
-        c.at.line = it.lineno;
-        c.line = line;
-        c.bad = false;
-        if (!complete) {
-            /* Cut off mid-line: the record cannot be trusted. */
-            m->inputs[idx].partial_bytes = line.n;
-            break;
-        }
-        if (hkd_span_trim(line).n == 0)
-            continue;
-        if (c.ended) {
-            hkd_model_unparsed(m, c.at, line, "data after the 'end' record");
-            continue;
-        }
-        struct hkd_span rest = line;
-        struct hkd_tok name;
-        bool bad = false;
-        hkd_kv_next(&rest, &name, &bad);
-        if (name.key.n) {
-            hkd_model_unparsed(m, c.at, line, "line does not start with a record name");
-            continue;
-        }
-        if (record(&c, name.val, rest)) {
-            nrecords += !c.ended; /* 'end' closes the file; it holds no facts */
-        } else {
-            char *n = hkd_span_printable(name.val, 40);
-            char *why = hkd_xasprintf("unknown record '%s' (ignored)", n);
-            hkd_model_unparsed(m, c.at, line, why);
-            free(why);
-            free(n);
-        }
-    }
-    free(c.tok);
-    free(c.keys);
-    ii = &m->inputs[idx];
-    ii->lines = it.lineno;
-    ii->records = nrecords;
-    ii->truncated = !c.ended;
+    m->inputs[idx].version = version;
+    struct ctx c = {.r = {.m = m, .at = {idx, 1}}};
+    c.r.user = &c;
+    c.snap = hkd_model_new_snapshot(m, c.r.at);
+    hkd_recs_read(&c.r, in, &format, idx);
     return 0;
 }

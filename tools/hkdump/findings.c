@@ -61,6 +61,11 @@ void hkd_ev_str(struct hkd_finding *f, const char *key, const char *v)
     ev_add(f, key, HKD_EV_STR)->s = hkd_xstrdup(v);
 }
 
+double hkd_cause_weight(double share)
+{
+    return HKD_CAUSE_BASE + HKD_CAUSE_SPAN * (share < 0 ? 0 : share > 1 ? 1 : share);
+}
+
 static int cmp(const void *a, const void *b)
 {
     const struct hkd_finding *x = a, *y = b;

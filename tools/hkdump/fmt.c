@@ -66,3 +66,22 @@ struct hkd_nb hkd_ratio(double num, double den)
         snprintf(r.s, sizeof r.s, "%.1f", num / den);
     return r;
 }
+
+struct hkd_nb hkd_duration(double s)
+{
+    struct hkd_nb r;
+    double v = s > 0 ? floor(s + 0.5) : 0;
+    if (!(s >= 1))
+        snprintf(r.s, sizeof r.s, "less than 1 s");
+    else if (v < 60)
+        snprintf(r.s, sizeof r.s, "%.0f s", v);
+    else if (v < 3600)
+        snprintf(r.s, sizeof r.s, "%.0f min %.0f s", floor(v / 60), fmod(v, 60));
+    else if (v < 86400)
+        snprintf(r.s, sizeof r.s, "%.0f h %.0f min", floor(v / 3600), floor(fmod(v, 3600) / 60));
+    else if (v < 1e9)
+        snprintf(r.s, sizeof r.s, "%.0f d %.0f h", floor(v / 86400), floor(fmod(v, 86400) / 3600));
+    else
+        snprintf(r.s, sizeof r.s, "more than 30 years");
+    return r;
+}

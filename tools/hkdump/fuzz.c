@@ -1,7 +1,8 @@
 /* libFuzzer target: every parser and writer on arbitrary bytes, the suite reports' JSON too.
- * The input goes through the text scanner, and through the dump parser with a valid first
- * line prepended, then the rules and all outputs run on the result: none of it may crash,
- * leak or read out of bounds. */
+ * The input goes through the text scanner, and through the dump and the timeline parsers
+ * with a valid first line prepended, then the rules and all outputs run on the result (the
+ * plots of every timeline with a sample too): none of it may crash, leak or read out of
+ * bounds. */
 #include "hkdump.h"
 
 #include <stdlib.h>
@@ -22,6 +23,11 @@ static void exercise(struct hkd_model *m)
     hkd_out_folded(sink, m, sym);
     hkd_diff(sink, m, m, false);
     hkd_diff(sink, m, m, true);
+    for (size_t i = 0; i < m->ntimelines; i++)
+        if (m->timelines[i].nsamples) {
+            hkd_plot_svg(sink, m, &m->timelines[i], &fs);
+            hkd_plot_html(sink, m, &m->timelines[i], &fs);
+        }
     hkd_findings_free(&fs);
     hkd_sym_free(sym);
     fclose(sink);
@@ -59,16 +65,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     exercise(&m);
     hkd_model_free(&m);
 
-    static const char head[] = "hakmem-dump 1\n";
-    char *dump = malloc(sizeof head + size);
-    if (!dump)
-        return 0;
-    memcpy(dump, head, sizeof head - 1);
-    memcpy(dump + sizeof head - 1, data, size);
-    hkd_model_init(&m);
-    if (hkd_load_memory(&m, "fuzz.dump", dump, sizeof head - 1 + size, err, sizeof err) == 0)
-        exercise(&m);
-    hkd_model_free(&m);
-    free(dump);
+    /* As a dump, then as a timeline: the bytes after a valid first line. */
+    static const char *const heads[] = {HK_DUMP_MAGIC " 1\n", HK_TIMELINE_MAGIC " 1\n"};
+    for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) {
+        size_t hn = strlen(heads[h]);
+        char *text = malloc(hn + size);
+        if (!text)
+            return 0;
+        memcpy(text, heads[h], hn);
+        memcpy(text + hn, data, size);
+        hkd_model_init(&m);
+        if (hkd_load_memory(&m, h ? "fuzz.timeline" : "fuzz.dump", text, hn + size, err,
+                            sizeof err) == 0)
+            exercise(&m);
+        hkd_model_free(&m);
+        free(text);
+    }
     return 0;
 }

@@ -9,8 +9,9 @@
  * Nothing reaches outside the sandbox: an argument that is an absolute path or has a ".."
  * component is replaced by a sandbox name, the sandbox's symlinks lead to devices, to
  * entries of the sandbox or nowhere (never to a directory outside it), stdin and stdout are
- * /dev/null, and hkdump writes no file (its output goes to stdout). The sandbox is removed at
- * exit. The target runs inside it: paths given to the fuzzer must be absolute.
+ * /dev/null, and hkdump writes no file: its output goes to stdout, and the file of plot's
+ * -o FILE is replaced by "-" (stdout). The sandbox is removed at exit. The target runs inside
+ * it: paths given to the fuzzer must be absolute.
  *
  * A run that blocks (an open of a FIFO waits for a writer) fails: libFuzzer's alarm
  * (-timeout=T rings every T/2 + 1 seconds) interrupts the system call, and a run that took
@@ -56,12 +57,20 @@ static const char dump_text[] =
     "stack id=1 blocks=1 bytes=8 kind=lost frames=0x1010,0x2010,0x3010,0x4010\n"
     "end\n";
 
+static const char timeline_text[] =
+    "hakmem-timeline 1\n"
+    "header pid=7 exe=run.log every_ms=100 rlimit_as_cur=inf mem_total_kb=1000\n"
+    "class id=2 size=64\n"
+    "sample t_ms=0 vm_size_kb=900 vm_rss_kb=10 bytes_mapped=1 live_bytes=1 live=2:1\n"
+    "event t_ms=5 kind=oom dump=run.dump\n"
+    "sample t_ms=10 vm_size_kb=990 vm_rss_kb=20 bytes_mapped=2 live_bytes=1 live=2:1\n";
+
 static const char *const links[][2] = {
     {"zero", "/dev/zero"}, {"null", "/dev/null"},   {"link.log", "run.log"},
     {"dirlink", "dir"},    {"dangling", "nowhere"}, {"loop", "loop"},
 };
-static const char *const files[] = {"run.log", "run.dump", "empty", "big", "fifo", "sock",
-                                    "dir/x.log"};
+static const char *const files[] = {"run.log", "run.dump", "run.timeline", "empty", "big",
+                                    "fifo", "sock", "dir/x.log"};
 
 static void die(const char *what)
 {
@@ -110,6 +119,7 @@ static void sandbox_make(void)
     atexit(sandbox_remove);
     write_file("run.log", log_text);
     write_file("run.dump", dump_text);
+    write_file("run.timeline", timeline_text);
     write_file("empty", "");
     int fd = open("big", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 || ftruncate(fd, (off_t)HKD_INPUT_MAX + 1) != 0 || close(fd) != 0)
@@ -163,7 +173,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (char *a = buf; argc <= MAX_ARGS && a < buf + size; argc++) {
         size_t n = strcspn(a, "\n");
         a[n] = '\0';
-        argv[argc] = escapes(a) ? "run.log" : a;
+        /* plot's -o FILE writes to stdout (/dev/null): nothing is written in the sandbox. */
+        bool output = argc > 1 && strcmp(argv[argc - 1], "-o") == 0;
+        argv[argc] = output ? "-" : escapes(a) ? "run.log" : a;
         a += n + 1;
     }
     argv[argc] = NULL;

@@ -1,9 +1,10 @@
 /* hkdump — internal declarations, grouped by the file that owns them.
  *
- * Data flows one way: input.c reads bytes, the parsers (dump.c, scan.c with legacy.c and
- * report.c) turn lines into a model (model.c), rules.c turns the model into findings, and the
- * writers (out_text.c, out_json.c, folded.c, diff.c) print. Nothing here is global: every
- * function gets what it needs through its arguments. */
+ * Data flows one way: input.c reads bytes, the parsers (dump.c and timeline.c over the
+ * record grammar of records.c, scan.c with legacy.c and report.c) turn lines into a model
+ * (model.c), rules.c and trend.c (over time, from timelines) turn the model into findings,
+ * and the writers (out_text.c, out_json.c, folded.c, diff.c, plot.c) print. Nothing here is
+ * global: every function gets what it needs through its arguments. */
 #ifndef HKDUMP_H
 #define HKDUMP_H
 
@@ -78,6 +79,9 @@ const char *hkd_span_find(struct hkd_span s, const char *needle);
 struct hkd_span hkd_span_trim(struct hkd_span s);
 /* A printable copy for messages: control and non-ASCII bytes become '?', at most max bytes. */
 char *hkd_span_printable(struct hkd_span s, size_t max);
+/* Text for XML and HTML (JUnit, plots): & < > " ' escaped; what XML 1.0 cannot hold
+ * (control bytes, invalid UTF-8, U+FFFE and U+FFFF) becomes '?'. */
+void hkd_xml_string(FILE *f, const char *s);
 
 /* ---- fmt.c: numbers for humans. Each returns a small struct by value, so calls can be used
  * directly as printf arguments (the temporary lives until the end of the full expression). ---- */
@@ -90,6 +94,7 @@ struct hkd_nb hkd_ibytes(uint64_t v);           /* 1 MiB, 3.4 GiB (binary units)
 struct hkd_nb hkd_sibytes(uint64_t v);          /* 45.8 GB (decimal units) */
 struct hkd_nb hkd_pct(double num, double den);  /* 2.7 % */
 struct hkd_nb hkd_ratio(double num, double den);/* 363.8, or ∞ when den is 0 */
+struct hkd_nb hkd_duration(double seconds);     /* 42 s, 4 min 10 s, 2 h 5 min, 3 d 4 h */
 
 /* ---- input.c: whole inputs in memory, split into lines ---- */
 
@@ -290,6 +295,7 @@ struct hkd_unparsed {
 struct hkd_input_info {
     char *name;
     bool is_dump;
+    bool is_timeline;  /* a timeline (then not is_dump): its numbers in m->timelines */
     unsigned version;  /* dump version */
     unsigned lines;
     unsigned records;  /* lines that contributed facts */
@@ -310,6 +316,8 @@ struct hkd_model {
     size_t nstacks, cap_stacks;
     struct hkd_option *options;
     size_t noptions, cap_options;
+    struct hkd_timeline *timelines;
+    size_t ntimelines, cap_timelines;
     struct hkd_unparsed *unparsed;
     size_t nunparsed, cap_unparsed;
     size_t unparsed_total; /* including those not kept */
@@ -324,6 +332,8 @@ void hkd_model_free(struct hkd_model *m);
  * each is kept once (docs/hkdump.md, "What it reads"). */
 void hkd_model_merge_runs(struct hkd_model *m);
 int hkd_model_add_input(struct hkd_model *m, const char *name, bool is_dump);
+/* An option record: name and value are the model's from now on. */
+void hkd_model_option(struct hkd_model *m, char *name, char *value);
 struct hkd_snapshot *hkd_model_new_snapshot(struct hkd_model *m, struct hkd_loc at);
 /* The latest snapshot, created if there is none. */
 struct hkd_snapshot *hkd_model_cur(struct hkd_model *m, struct hkd_loc at);
@@ -357,12 +367,130 @@ size_t hkd_model_failure(const struct hkd_model *m);
 void hkd_view_free(struct hkd_snapshot *view);
 const char *hkd_loc_name(const struct hkd_model *m, struct hkd_loc at);
 
+/* ---- records.c: the line grammar of dumps and timelines (docs/dump-format.md) ---- */
+
+/* The record being read: its line, its tokens, and the parser's own state (user). */
+struct hkd_recs {
+    struct hkd_model *m;
+    void *user;
+    struct hkd_loc at;
+    struct hkd_span line;
+    struct hkd_tok *tok;       /* the record's key=value tokens, after its name */
+    size_t ntok, cap_tok;
+    struct hkd_span *keys;     /* their keys, sorted, to find duplicates */
+    size_t cap_keys;
+    bool bad;                  /* the line was already reported */
+    bool ended;                /* the 'end' record was read (its handler sets it) */
+};
+struct hkd_rec_type {
+    const char *name;
+    void (*fn)(struct hkd_recs *r);
+};
+/* A file format: line 1 is "MAGIC VERSION"; what names it in messages ("dump"). */
+struct hkd_format {
+    const char *magic, *what;
+    unsigned version;          /* the newest this hkdump knows */
+    const struct hkd_rec_type *types;
+    size_t ntypes;
+};
+/* True if the input starts with "MAGIC ". */
+bool hkd_format_detect(const struct hkd_input *in, const struct hkd_format *f);
+/* Line 1: 0 and *version, or -1 with the one-line message (a bad line, a newer version). */
+int hkd_format_version(const struct hkd_input *in, const struct hkd_format *f,
+                       unsigned *version, char *err, size_t errlen);
+/* Every line after the first, each record to its handler; unknown records, repeated keys,
+ * lines after 'end' are unparsed. Sets lines, records, truncated, partial_bytes of input idx. */
+void hkd_recs_read(struct hkd_recs *r, const struct hkd_input *in, const struct hkd_format *f,
+                   int idx);
+/* Lists the line as unparsed, once per line. */
+void hkd_recs_unparsed(struct hkd_recs *r, const char *why);
+void hkd_recs_bad_value(struct hkd_recs *r, struct hkd_span key);
+/* The token of that key, or NULL. */
+const struct hkd_tok *hkd_recs_find(const struct hkd_recs *r, const char *key);
+/* Sets fields[i] from t when its key names one of the table; false if it names none. */
+bool hkd_recs_num(struct hkd_recs *r, const struct hkd_tok *t, const char *const *names,
+                  int count, struct hkd_num *fields);
+/* The token's value as a string (unescaped when quoted). */
+char *hkd_tok_dup(const struct hkd_tok *t);
+
 /* ---- dump.c: hakmem dump files (docs/dump-format.md) ---- */
 
 /* True if the input starts with a dump's first line. */
 bool hkd_dump_detect(const struct hkd_input *in);
 /* Parses a dump into m. Returns 0, or -1 with a one-line message in err (e.g. newer version). */
 int hkd_dump_parse(const struct hkd_input *in, struct hkd_model *m, char *err, size_t errlen);
+
+/* ---- timeline.c: the timeline of HAKMEM_STATS_INTERVAL_MS (docs/dump-format.md) ---- */
+
+/* Keys of the header, of a sample and of a sample_census, by index (diag/hk_dump_format.h). */
+#define HKD_ENUM_TH(k) HKD_TH_##k,
+#define HKD_ENUM_TS(k) HKD_TS_##k,
+#define HKD_ENUM_TC(k) HKD_TC_##k,
+enum hkd_tl_header { HK_TIMELINE_HEADER_KEYS(HKD_ENUM_TH) HKD_TH_COUNT };
+enum hkd_tl_sample { HK_TIMELINE_SAMPLE_KEYS(HKD_ENUM_TS) HKD_TS_COUNT };
+enum hkd_tl_census { HK_TIMELINE_CENSUS_KEYS(HKD_ENUM_TC) HKD_TC_COUNT };
+extern const char *const hkd_tl_header_names[HKD_TH_COUNT];
+extern const char *const hkd_tl_sample_names[HKD_TS_COUNT];
+extern const char *const hkd_tl_census_names[HKD_TC_COUNT];
+
+/* Bounds on what one timeline may make hkdump hold (a hostile file is up to 256 MiB): the
+ * writer keeps at most max_samples samples (1,024 by default), far below these. */
+#define HKD_TL_MAX_SAMPLES 1000000
+#define HKD_TL_MAX_CLASSES 4096
+#define HKD_TL_MAX_LIVE ((size_t)1 << 22)  /* live=ID:BLOCKS entries, all samples */
+#define HKD_TL_MAX_EVENTS 10000
+
+/* One point in time: a sample's numbers (bit i of set: key i was given), its live classes
+ * (live[live_at .. live_at + nlive) of the timeline), or a sample_census's states. */
+struct hkd_tl_point {
+    uint64_t v[HKD_TS_COUNT];  /* a census point uses the first HKD_TC_COUNT */
+    uint32_t set;
+    unsigned line;
+    size_t live_at, nlive;
+};
+struct hkd_tl_live {
+    size_t cls;        /* index into classes */
+    uint64_t blocks;
+};
+struct hkd_tl_class {
+    unsigned id;
+    uint64_t size;
+};
+struct hkd_tl_event {
+    uint64_t t_ms;
+    char kind[16];     /* oom | signal | exit | request */
+    char *dump;        /* printable; "none" when none was written */
+    unsigned line;
+};
+
+struct hkd_timeline {
+    int input;
+    struct hkd_num h[HKD_TH_COUNT];
+    char *version, *build, *exe;
+    struct hkd_tl_class *classes;
+    size_t nclasses, cap_classes;
+    struct hkd_idmap class_ids;
+    struct hkd_tl_point *samples, *census;   /* each sorted by t_ms once read */
+    size_t nsamples, cap_samples, ncensus, cap_census;
+    struct hkd_tl_live *live;
+    size_t nlive, cap_live;
+    struct hkd_tl_event *events;
+    size_t nevents, cap_events;
+    size_t over_cap;   /* records not kept: past one of the bounds above */
+};
+
+bool hkd_tl_has(const struct hkd_tl_point *p, int key);
+/* The timeline holds this magic on line 1. */
+bool hkd_timeline_detect(const struct hkd_input *in);
+/* Parses a timeline into m->timelines. 0, or -1 with a one-line message in err. */
+int hkd_timeline_parse(const struct hkd_input *in, struct hkd_model *m, char *err,
+                       size_t errlen);
+void hkd_timeline_free(struct hkd_timeline *tl);
+/* The timeline read from input idx, or NULL. */
+const struct hkd_timeline *hkd_model_timeline(const struct hkd_model *m, int idx);
+/* A class's bytes in a sample: its live blocks times its size; 0 when not listed. */
+uint64_t hkd_tl_class_bytes(const struct hkd_timeline *tl, const struct hkd_tl_point *p,
+                            size_t cls);
 
 /* ---- scan.c: free-form text (logs, documents): finds the hakmem lines wherever they are ---- */
 
@@ -460,6 +588,11 @@ void hkd_ev_str(struct hkd_finding *f, const char *key, const char *v);
 struct hkd_finding *hkd_findings_find(struct hkd_findings *fs, const char *id);
 /* Removes the finding at index i. */
 void hkd_findings_drop(struct hkd_findings *fs, size_t i);
+/* The weight of a cause that accounts for share (0..1) of the memory: HKD_CAUSE_BASE +
+ * HKD_CAUSE_SPAN * share (docs/hkdump.md, "The first line, and the order of findings"). */
+#define HKD_CAUSE_BASE 0.60
+#define HKD_CAUSE_SPAN 0.30
+double hkd_cause_weight(double share);
 /* Most explaining first (weight), then most severe; otherwise rule order. */
 void hkd_findings_sort(struct hkd_findings *fs);
 void hkd_findings_free(struct hkd_findings *fs);
@@ -468,6 +601,12 @@ void hkd_findings_free(struct hkd_findings *fs);
 
 struct hkd_symbolizer;
 void hkd_rules_run(const struct hkd_model *m, struct hkd_symbolizer *sym, struct hkd_findings *out);
+
+/* ---- trend.c: findings over time, from the timelines (docs/hkdump.md) ---- */
+
+/* Retention, leak, forecast and the timelines' events into out; *oom is raised by an OOM
+ * event of a timeline and makes the growth findings errors (as it does when already set). */
+void hkd_trend_rules(const struct hkd_model *m, struct hkd_findings *out, bool *oom);
 
 /* ---- out_text.c / out_json.c ---- */
 
@@ -489,6 +628,19 @@ char *hkd_sym_name(struct hkd_symbolizer *sym, uint64_t addr, bool is_return);
 /* Stable across runs (no absolute address when the module is known): "prog+0x1234". */
 char *hkd_sym_key(struct hkd_symbolizer *sym, uint64_t addr);
 bool hkd_sym_have_libdw(void);
+
+/* ---- plot.c, plot_cli.c: hkdump plot [--html] -o FILE TIMELINE ---- */
+
+/* The timeline as a self-contained SVG image (no script, no external resource), with the
+ * first of fs in its subtitle. tl must hold a sample. */
+void hkd_plot_svg(FILE *f, const struct hkd_model *m, const struct hkd_timeline *tl,
+                  const struct hkd_findings *fs);
+/* One HTML page: the SVG inline, then the text report of fs (HTML-escaped). */
+void hkd_plot_html(FILE *f, const struct hkd_model *m, const struct hkd_timeline *tl,
+                   const struct hkd_findings *fs);
+/* 0 when the plot was written, 2 (one line on stderr) when the input is no timeline with a
+ * sample, or the command line or the output is wrong. */
+int hkd_plot_cli(int argc, char **argv);
 
 /* ---- folded.c: leak stacks as folded stacks for flamegraph tools ---- */
 

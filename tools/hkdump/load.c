@@ -1,4 +1,5 @@
-/* One input into the model: a dump file if it starts like one, free text otherwise. */
+/* One input into the model: a dump file or a timeline if it starts like one, free text
+ * otherwise. */
 #include "hkdump.h"
 
 #include <errno.h>
@@ -8,6 +9,8 @@ static int load(struct hkd_model *m, struct hkd_input *in, char *err, size_t err
 {
     if (hkd_dump_detect(in))
         return hkd_dump_parse(in, m, err, errlen);
+    if (hkd_timeline_detect(in))
+        return hkd_timeline_parse(in, m, err, errlen);
     hkd_scan_text(in, m);
     return 0;
 }

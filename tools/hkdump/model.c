@@ -166,6 +166,9 @@ void hkd_model_free(struct hkd_model *m)
         free(m->options[i].value);
     }
     free(m->options);
+    for (size_t i = 0; i < m->ntimelines; i++)
+        hkd_timeline_free(&m->timelines[i]);
+    free(m->timelines);
     for (size_t i = 0; i < m->nunparsed; i++) {
         free(m->unparsed[i].text);
         free(m->unparsed[i].reason);
@@ -181,6 +184,12 @@ int hkd_model_add_input(struct hkd_model *m, const char *name, bool is_dump)
     ii->name = hkd_xstrdup(name);
     ii->is_dump = is_dump;
     return (int)m->ninputs++;
+}
+
+void hkd_model_option(struct hkd_model *m, char *name, char *value)
+{
+    hkd_grow((void **)&m->options, &m->cap_options, m->noptions, sizeof *m->options);
+    m->options[m->noptions++] = (struct hkd_option){name, value};
 }
 
 struct hkd_snapshot *hkd_model_new_snapshot(struct hkd_model *m, struct hkd_loc at)

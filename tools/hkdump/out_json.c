@@ -83,10 +83,13 @@ void hkd_out_json(FILE *f, const struct hkd_model *m, const struct hkd_findings 
         const struct hkd_input_info *ii = &m->inputs[i];
         fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", f);
         str(f, ii->name);
-        fprintf(f, ", \"kind\": \"%s\"", ii->is_dump ? "dump" : "text");
-        if (ii->is_dump)
+        const struct hkd_timeline *tl = hkd_model_timeline(m, (int)i);
+        fprintf(f, ", \"kind\": \"%s\"", ii->is_dump ? "dump" : tl ? "timeline" : "text");
+        if (ii->is_dump || tl)
             fprintf(f, ", \"version\": %u, \"truncated\": %s", ii->version,
                     ii->truncated ? "true" : "false");
+        if (tl)
+            fprintf(f, ", \"samples\": %zu, \"events\": %zu", tl->nsamples, tl->nevents);
         fprintf(f, ", \"lines\": %u, \"records\": %u}", ii->lines, ii->records);
     }
     fputs("],\n\"event\": ", f);

@@ -16,9 +16,14 @@ static void inputs(FILE *f, const struct hkd_model *m)
     for (size_t i = 0; i < m->ninputs; i++) {
         const struct hkd_input_info *ii = &m->inputs[i];
         const char *name = strcmp(ii->name, "-") ? ii->name : "<stdin>";
+        const struct hkd_timeline *tl = hkd_model_timeline(m, (int)i);
         if (ii->is_dump)
             fprintf(f, "  %s: dump version %u, %u lines, %u records%s\n", name, ii->version,
                     ii->lines, ii->records, ii->truncated ? ", truncated" : "");
+        else if (tl)
+            fprintf(f, "  %s: timeline version %u, %u lines, %u records, %zu sample%s%s\n",
+                    name, ii->version, ii->lines, ii->records, tl->nsamples,
+                    tl->nsamples == 1 ? "" : "s", ii->truncated ? ", truncated" : "");
         else
             fprintf(f, "  %s: text, %u lines, %u hakmem record%s\n", name, ii->lines,
                     ii->records, ii->records == 1 ? "" : "s");

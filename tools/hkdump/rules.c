@@ -36,8 +36,7 @@
 #define FRAG_MIN_SHARE 0.25         /* free bytes in slab freelists / hakmem bytes ... */
 #define FRAG_MAX_USE 0.50           /* ... of classes whose slabs are at most this full */
 #define SPILL_NONE 0.01             /* counters: spilled blocks / frees below this = none */
-#define CAUSE_BASE 0.60             /* weights: a cause that accounts for the memory ... */
-#define CAUSE_SPAN 0.30             /* ... plus this times the share it accounts for */
+#define CAUSE_BASE HKD_CAUSE_BASE  /* weights: a cause that accounts for the memory ... */
 
 struct ctx {
     const struct hkd_model *m;
@@ -264,7 +263,7 @@ static bool any_dump(const struct ctx *c)
 /* A weight for a cause that accounts for share of the memory (docs/hkdump.md). */
 static double cause_weight(double share)
 {
-    return CAUSE_BASE + CAUSE_SPAN * (share < 0 ? 0 : share > 1 ? 1 : share);
+    return hkd_cause_weight(share);
 }
 
 /* What the OOM rule reads: the latest OOM event (may be NULL when only the counter says
@@ -1552,10 +1551,41 @@ static void rule_signal(struct ctx *c)
     free(where0);
 }
 
+/* A timeline without 'end': the process was killed (SIGKILL, the kernel's OOM killer) or
+ * died before it could end the file; every sample up to then is read. */
+static void truncated_timeline(struct ctx *c, size_t i)
+{
+    const struct hkd_input_info *ii = &c->m->inputs[i];
+    const struct hkd_timeline *tl = hkd_model_timeline(c->m, (int)i);
+    struct hkd_finding *f = hkd_finding_new(c->out, "truncated-timeline", HKD_SEV_WARNING,
+                                            "%s was cut off (no 'end' record): the process was "
+                                            "killed, or died without ending it",
+                                            hkd_loc_name(c->m, (struct hkd_loc){(int)i, 0}));
+    hkd_ev_str(f, "input", ii->name);
+    hkd_ev_uint(f, "lines", ii->lines);
+    hkd_ev_uint(f, "samples", tl ? tl->nsamples : 0);
+    if (tl && tl->nsamples) {
+        const struct hkd_tl_point *p = &tl->samples[tl->nsamples - 1];
+        hkd_ev_uint(f, "last_t_ms", p->v[HKD_TS_t_ms]);
+        hkd_strv_addf(&f->evidence, "%zu samples read, the last at t_ms=%llu%s", tl->nsamples,
+                      (unsigned long long)p->v[HKD_TS_t_ms],
+                      where(c, (struct hkd_loc){(int)i, p->line}).s);
+    }
+    if (ii->partial_bytes)
+        hkd_strv_addf(&f->evidence, "the last line stops after %zu bytes without a newline "
+                      "and was not used", ii->partial_bytes);
+    hkd_strv_add(&f->rules_out, "an exit or a fatal signal hakmem saw: either would have ended "
+                                "the file");
+    hkd_strv_add(&f->next, "dmesg | grep -i 'killed process': the kernel's OOM killer names "
+                           "what it killed; the trend findings use every complete sample");
+}
+
 static void rule_truncated(struct ctx *c)
 {
     for (size_t i = 0; i < c->m->ninputs; i++) {
         const struct hkd_input_info *ii = &c->m->inputs[i];
+        if (ii->is_timeline && ii->truncated)
+            truncated_timeline(c, i);
         if (!ii->is_dump || !ii->truncated)
             continue;
         struct hkd_finding *f = hkd_finding_new(c->out, "truncated-dump", HKD_SEV_WARNING,
@@ -1601,7 +1631,7 @@ static void rule_no_data(struct ctx *c)
 {
     for (size_t i = 0; i < c->m->ninputs; i++) {
         const struct hkd_input_info *ii = &c->m->inputs[i];
-        if (ii->is_dump || ii->records)
+        if (ii->is_dump || ii->is_timeline || ii->records)
             continue;
         struct hkd_finding *f = hkd_finding_new(c->out, "no-hakmem-data", HKD_SEV_NOTICE,
                                                 "%s: no hakmem output found in %u line%s",
@@ -1880,6 +1910,13 @@ static void rule_since_failure(struct ctx *c)
                                     "above read the snapshot taken at the failure");
 }
 
+/* The timelines' trends and events (trend.c), after the OOM rule so an OOM of a dump makes
+ * their growth findings errors too. */
+static void rule_timeline(struct ctx *c)
+{
+    hkd_trend_rules(c->m, c->out, &c->oom);
+}
+
 /* Weights of the findings whose rule does not measure a share (docs/hkdump.md). */
 static const struct {
     const char *id;
@@ -1890,6 +1927,7 @@ static const struct {
     {"overcommit-refused", 0.50},    {"address-space-limit", 0.45},
     {"superslabs-not-returned", 0.30}, {"mapped-vs-resident-gap", 0.20},
     {"superslab-churn", 0.10},       {"live-heap-growth", 0.40},       {"truncated-dump", 0.05},
+    {"timeline-forecast", 0.30},
 };
 
 static void weigh(struct hkd_findings *out)
@@ -1934,12 +1972,12 @@ void hkd_rules_run(const struct hkd_model *m, struct hkd_symbolizer *sym, struct
     struct ctx c = {.m = m, .sym = sym, .out = out};
     hkd_model_view(m, &c.v);
     static void (*const rules[])(struct ctx *) = {
-        rule_oom,      rule_huge_request, rule_address_space, rule_overcommit,
-        rule_superslabs, rule_gap,        rule_live_heap,     rule_parked,
-        rule_remote,   rule_leak,         rule_misuse,        rule_signal,
-        rule_map_count, rule_churn,       rule_truncated,     rule_unparsed,
-        rule_no_data,  rule_injected,     rule_fragmentation, parked_counters,
-        rule_outside,  rule_since_failure,
+        rule_oom,        rule_timeline,     rule_huge_request,  rule_address_space,
+        rule_overcommit, rule_superslabs,   rule_gap,           rule_live_heap,
+        rule_parked,     rule_remote,       rule_leak,          rule_misuse,
+        rule_signal,     rule_map_count,    rule_churn,         rule_truncated,
+        rule_unparsed,   rule_no_data,      rule_injected,      rule_fragmentation,
+        parked_counters, rule_outside,      rule_since_failure,
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         rules[i](&c);

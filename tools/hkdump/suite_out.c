@@ -2,7 +2,6 @@
  * test process), and a baseline of LeakSanitizer leak: lines for the leaks found now. The
  * JSON output is hkd_suite_out_json in out_json.c. */
 #include "hkdump.h"
-#include "hk_utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -120,39 +119,13 @@ void hkd_suite_out_text(FILE *f, const struct hkd_suite *s, const char *dir)
 
 /* ---- JUnit ---- */
 
-/* Text for XML: & < > " ' escaped; what XML 1.0 cannot hold (control bytes, invalid UTF-8,
- * U+FFFE and U+FFFF) becomes '?'. */
-static void hkd_xml(FILE *f, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned char c = *p;
-        size_t len = hk_utf8_len(p, strnlen((const char *)p, 4));
-        bool nonchar = len == 3 && c == 0xef && p[1] == 0xbf && p[2] >= 0xbe;
-        if (!len || nonchar || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
-            fputc('?', f);
-            p++;
-            continue;
-        }
-        switch (c) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
-        default: fwrite(p, 1, len, f); break;
-        }
-        p += len;
-    }
-}
-
 /* The failure text of a process: each of its leaks, with the stack. */
 static void hkd_junit_failure(FILE *f, const struct hkd_suite *s, const struct hkd_sproc *p)
 {
     char *msg = hkd_xasprintf("%s blocks, %s bytes lost", hkd_count(p->blocks).s,
                               hkd_count(p->bytes).s);
     fputs("      <failure type=\"leak\" message=\"", f);
-    hkd_xml(f, msg);
+    hkd_xml_string(f, msg);
     fputs("\">", f);
     free(msg);
     for (size_t k = 0; k < p->nleaks; k++) {
@@ -162,7 +135,7 @@ static void hkd_junit_failure(FILE *f, const struct hkd_suite *s, const struct h
         char *head = hkd_xasprintf("%s leak: %s blocks, %s bytes, allocated at:\n", l->kind,
                                    hkd_count(p->leaks[k].blocks).s,
                                    hkd_count(p->leaks[k].bytes).s);
-        hkd_xml(f, head);
+        hkd_xml_string(f, head);
         free(head);
         char *buf = NULL;
         size_t len = 0;
@@ -171,7 +144,7 @@ static void hkd_junit_failure(FILE *f, const struct hkd_suite *s, const struct h
             hkd_oom();
         hkd_suite_frames_out(mf, l, "    ");
         fclose(mf);
-        hkd_xml(f, buf);
+        hkd_xml_string(f, buf);
         free(buf);
     }
     fputs("</failure>\n", f);
@@ -185,15 +158,15 @@ void hkd_suite_out_junit(FILE *f, const struct hkd_suite *s)
     for (size_t i = 0; i < s->nprocs; i++) {
         const struct hkd_sproc *p = &s->procs[i];
         fputs("    <testcase classname=\"hakmem.leak\" name=\"", f);
-        hkd_xml(f, p->name);
+        hkd_xml_string(f, p->name);
         fprintf(f, " (pid %llu)\" file=\"", (unsigned long long)p->pid);
-        hkd_xml(f, p->exe);
+        hkd_xml_string(f, p->exe);
         fputs("\">\n", f);
         if (p->blocks)
             hkd_junit_failure(f, s, p);
         if (p->error) {
             fputs("      <error message=\"the leak check could not run\">", f);
-            hkd_xml(f, p->error);
+            hkd_xml_string(f, p->error);
             fputs("</error>\n", f);
         }
         fputs("    </testcase>\n", f);

@@ -1,5 +1,6 @@
 /* Small helpers: allocation that cannot fail, string lists, spans over input bytes. */
 #include "hkdump.h"
+#include "hk_utf8.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -227,4 +228,30 @@ char *hkd_span_printable(struct hkd_span s, size_t max)
         memcpy(d + n, "...", 3), n += 3;
     d[n] = '\0';
     return d;
+}
+
+/* Text for XML: & < > " ' escaped; what XML 1.0 cannot hold (control bytes, invalid UTF-8,
+ * U+FFFE and U+FFFF) becomes '?'. */
+void hkd_xml_string(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned char c = *p;
+        size_t len = hk_utf8_len(p, strnlen((const char *)p, 4));
+        bool nonchar = len == 3 && c == 0xef && p[1] == 0xbf && p[2] >= 0xbe;
+        if (!len || nonchar || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
+            fputc('?', f);
+            p++;
+            continue;
+        }
+        switch (c) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&apos;", f); break;
+        default: fwrite(p, 1, len, f); break;
+        }
+        p += len;
+    }
 }
