@@ -23,6 +23,8 @@
 #define ALONG_MIN_R2 0.50
 #define FORECAST_MAX_S (7 * 86400.0) /* a limit further than a week away is not forecast */
 #define FORECAST_WARN_S 3600.0       /* within the hour: a warning */
+#define FORECAST_MIN_SPAN_S 1.0      /* a window shorter than this forecasts nothing ... */
+#define FORECAST_MAX_REACH 100.0     /* ... nor one further ahead than this many windows */
 
 /* A series of one timeline: the value of each point that has it, in time order. */
 struct series {
@@ -382,7 +384,10 @@ static void limit_eta(struct limit *l)
     if (l->now >= l->limit)
         return;   /* reached already: the event or the dump says what happened */
     l->eta = (l->limit - l->now) / l->rate;
-    l->ok = l->eta <= FORECAST_MAX_S;
+    /* A start-up burst of a fraction of a second says little about the minutes after it. */
+    double span = l->s.t[l->f.b] - l->s.t[l->f.a];
+    l->ok = l->eta <= FORECAST_MAX_S && span >= FORECAST_MIN_SPAN_S &&
+            l->eta <= FORECAST_MAX_REACH * span;
 }
 
 static bool has_event(const struct hkd_timeline *tl, const char *kind)
