@@ -14,5 +14,7 @@ expect '^hakmem: leak report: '                         # the leak report
 expect '^hakmem:     #0 .* forget_audit_record .*demo\.c:[0-9]+$'   # its site, with file:line
 expect '^\[warning\] application-leak: '                # hkdump on the leak log
 expect '^\[error\] tls-parked-blocks: '                 # hkdump on the dump (census)
+expect '^\[warning\] timeline-retention: mapped grows '   # hkdump on the timeline
+expect '^the picture: .*demo-timeline\.svg'               # hkdump plot
 [ $fail -eq 0 ] && echo "demo: ok"
 exit $fail
