@@ -18,37 +18,39 @@ bench_pkgs=(libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev hyperfine)
 
 log() { printf '\n== %s\n' "$*"; }
 
-ensure_packages() {
-    local missing=()
+# The packages of "$@" that are not installed, into the array missing.
+find_missing() {
+    missing=()
     for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
             missing+=("$p")
     done
+}
+
+apt_install() {
+    log "installing $*"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_packages() {
+    local missing
+    find_missing "$@"
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         echo "missing packages: ${missing[*]}" >&2
         echo "install them (sudo apt-get install ${missing[*]}) or run this script as root" >&2
         exit 1
     fi
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}"
 }
 
 # Like ensure_packages, but what cannot be installed (not root, no network) is only named.
 wish_packages() {
-    local missing=()
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-            missing+=("$p")
-    done
+    local missing
+    find_missing "$@"
     [ ${#missing[@]} -eq 0 ] && return 0
-    if [ "$(id -u)" -eq 0 ]; then
-        log "installing ${missing[*]}"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null && return 0
-    fi
+    [ "$(id -u)" -eq 0 ] && apt_install "${missing[@]}" && return 0
     echo "note: ${missing[*]} not installed: the tests that need them are skipped" >&2
 }
 
