@@ -83,8 +83,7 @@ void hk_dump_options(struct hk_out *o)
 static void hk_dump_header(struct hk_out *o, const char *reason)
 {
     char exe[1024];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
+    bool have_exe = hk_os_exe_path(exe, sizeof exe);
     hk_out_str(o, HK_DUMP_MAGIC " ");
     hk_out_u64(o, HK_DUMP_VERSION);
     hk_out_str(o, "\nheader");
@@ -93,7 +92,7 @@ static void hk_dump_header(struct hk_out *o, const char *reason)
     hk_dump_rec_str(o, "version", HK_VERSION);
     hk_dump_rec_str(o, "build", HK_BUILD);
     hk_dump_rec_str(o, "reason", reason);
-    hk_dump_rec_str(o, "exe", n > 0 ? exe : "unknown");
+    hk_dump_rec_str(o, "exe", have_exe ? exe : "unknown");
     hk_out_char(o, '\n');
     hk_dump_options(o);
 }
