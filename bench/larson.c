@@ -14,6 +14,9 @@
  * array, so the sequence of sizes and slots is fixed by the seed; only how far the run gets in
  * the given time depends on the allocator. Only malloc and free are called.
  *
+ * With -L N each chain stops after N threads instead of at the deadline: a fixed amount of
+ * work, so that whole-process timers (hyperfine, /usr/bin/time) compare allocators by time.
+ *
  * Output (stdout): "ops/s: N", "threads: N", "ops: N", "peak_rss_kib: N". On stderr: which
  * object provides malloc. */
 #include <errno.h>
@@ -39,6 +42,7 @@ struct chain {
 static size_t g_min = 8, g_max = 1024;
 static size_t g_nblocks = 1000;
 static uint64_t g_rounds = 100000;
+static uint64_t g_lifetimes;   /* threads per chain; 0: run until the deadline */
 static atomic_bool g_stop;
 
 static void die(const char *what, int err)
@@ -99,7 +103,8 @@ static void *worker(void *arg)
     c->ops += ops;
     c->rng = rng;
 
-    if (stop || atomic_load_explicit(&g_stop, memory_order_relaxed)) {
+    if (stop || atomic_load_explicit(&g_stop, memory_order_relaxed) ||
+        (g_lifetimes != 0 && c->threads >= g_lifetimes)) {
         c->last = pthread_self();
         sem_post(&c->done);
         return NULL;
@@ -118,11 +123,12 @@ static const struct bench_opt opts[] = {
     { 'M', "max", "max size", BENCH_SIZE, &g_max, 1, NULL },
     { 'n', "blocks_per_thread", "blocks", BENCH_SIZE, &g_nblocks, 1, NULL },
     { 'r', "ops_per_thread_lifetime", "rounds", BENCH_U64, &g_rounds, 1, NULL },
+    { 'L', "threads_per_chain", "lifetimes", BENCH_U64, &g_lifetimes, 0, NULL },
 };
 
 int main(int argc, char **argv)
 {
-    struct bench_cli cli = { .prog = "larson", .opts = opts, .nopts = 4 };
+    struct bench_cli cli = { .prog = "larson", .opts = opts, .nopts = 5 };
     bench_parse_args(argc, argv, &cli);
     long nthreads = cli.threads;
     double seconds = cli.seconds;
@@ -150,8 +156,10 @@ int main(int argc, char **argv)
         bench_start("larson", &t, worker, c);
     }
 
-    bench_sleep_until(t0 + seconds);
-    atomic_store(&g_stop, true);
+    if (g_lifetimes == 0) {
+        bench_sleep_until(t0 + seconds);
+        atomic_store(&g_stop, true);
+    }
 
     uint64_t ops = 0, threads = 0;
     for (long i = 0; i < nthreads; i++) {
