@@ -140,17 +140,23 @@ check 0 "duplicate key" "key 'pid' given twice (record ignored)" "$hkdump" --jso
     { echo "FAIL: closed stdout: exit $rc"; cat "$tmp/err"; fail=1; }
 
 # A byte order mark, CRLF and CR-only line ends: the same findings as the plain file.
-"$hkdump" "$dump" | tail -n +3 >"$tmp/plain.out"
-for form in bom crlf cr; do
-    case $form in
-    bom) { printf '\xef\xbb\xbf'; cat "$dump"; } >"$tmp/$form.dump" ;;
-    crlf) sed 's/$/\r/' "$dump" >"$tmp/$form.dump" ;;
-    cr) tr '\n' '\r' <"$dump" >"$tmp/$form.dump" ;;
-    esac
-    check 0 "$form" "$tmp/$form.dump: dump version 1" "$hkdump" "$tmp/$form.dump"
-    tail -n +3 "$tmp/out" | sed "s|$tmp/$form.dump|$dump|g" | diff -u "$tmp/plain.out" - >/dev/null ||
-        { echo "FAIL: $form: findings differ"; head -5 "$tmp/out"; fail=1; }
-done
+# line_end_forms FILE EXT KIND: FILE rewritten in each form as FORM.EXT, read as "KIND version 1".
+line_end_forms() {
+    local file=$1 ext=$2 kind=$3 form
+    "$hkdump" "$file" | tail -n +3 >"$tmp/plain.out"
+    for form in bom crlf cr; do
+        case $form in
+        bom) { printf '\xef\xbb\xbf'; cat "$file"; } >"$tmp/$form.$ext" ;;
+        crlf) sed 's/$/\r/' "$file" >"$tmp/$form.$ext" ;;
+        cr) tr '\n' '\r' <"$file" >"$tmp/$form.$ext" ;;
+        esac
+        check 0 "$kind $form" "$tmp/$form.$ext: $kind version 1" "$hkdump" "$tmp/$form.$ext"
+        tail -n +3 "$tmp/out" | sed "s|$tmp/$form.$ext|$file|g" |
+            diff -u "$tmp/plain.out" - >/dev/null ||
+            { echo "FAIL: $kind $form: findings differ"; head -5 "$tmp/out"; fail=1; }
+    done
+}
+line_end_forms "$dump" dump dump
 
 # Timelines: the same grammar, with the same care. Cut at every length: every complete line
 # read, reported cut off; the first line alone or without a version; BOM, CRLF, CR; a
@@ -169,19 +175,7 @@ printf 'hakmem-timeline 1' >"$tmp/tl-first-line-cut"
 check 2 "timeline first line cut" \
     "not a valid timeline: bad first line (expected 'hakmem-timeline 1')" \
     "$hkdump" "$tmp/tl-first-line-cut"
-"$hkdump" "$tl" | tail -n +3 >"$tmp/tl-plain.out"
-for form in bom crlf cr; do
-    case $form in
-    bom) { printf '\xef\xbb\xbf'; cat "$tl"; } >"$tmp/$form.timeline" ;;
-    crlf) sed 's/$/\r/' "$tl" >"$tmp/$form.timeline" ;;
-    cr) tr '\n' '\r' <"$tl" >"$tmp/$form.timeline" ;;
-    esac
-    check 0 "timeline $form" "$tmp/$form.timeline: timeline version 1" \
-        "$hkdump" "$tmp/$form.timeline"
-    tail -n +3 "$tmp/out" | sed "s|$tmp/$form.timeline|$tl|g" |
-        diff -u "$tmp/tl-plain.out" - >/dev/null ||
-        { echo "FAIL: timeline $form: findings differ"; head -5 "$tmp/out"; fail=1; }
-done
+line_end_forms "$tl" timeline timeline
 awk 'BEGIN { print "hakmem-timeline 1"; print "class id=1 size=16"
     for (i = 0; i < 1200000; i++) printf "sample t_ms=%d live=1:%d\n", 1200000 - i, i % 7
     print "end" }' >"$tmp/many.timeline"
