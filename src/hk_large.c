@@ -79,13 +79,13 @@ static inline size_t hk_large_usable(const struct hk_large *l)
     return l->map_size - l->user_off;
 }
 
-/* No single block may exceed physical memory plus swap: under overcommit a bigger mapping
- * could succeed and the process would be killed later, on touch. */
 size_t hk_large_live_mapped(void)
 {
     return atomic_load_explicit(&hk_large_live_bytes, HK_RELAXED);
 }
 
+/* No single block may exceed physical memory plus swap: under overcommit a bigger mapping
+ * could succeed and the process would be killed later, on touch. */
 size_t hk_large_max_request(void)
 {
     size_t limit = atomic_load_explicit(&hk_large_limit, HK_RELAXED);
