@@ -91,8 +91,7 @@ static void hk_census_total_block(void *arg, const struct hk_walk_block *b)
 
 void hk_census_totals(uint64_t *out, bool lock)
 {
-    static uint64_t n[HK_BLOCK_STATES];   /* static: it may run in a signal handler */
-    memset(n, 0, sizeof n);
+    uint64_t n[HK_BLOCK_STATES] = {0};
     hk_walk_blocks(hk_census_total_block, n, false, lock);
     for (unsigned i = 0; i < HK_CENSUS_NSTATES; i++)
         out[i] = n[hk_census_order[i]];
