@@ -15,14 +15,20 @@
 #include <errno.h>
 #include <string.h>
 
-/* Empty SuperSlabs kept mapped for reuse (a remapped SuperSlab pays its page faults again):
- * at most HK_SS_CACHE_MAX, and none longer than HK_SS_CACHE_AGE_NS unused, checked whenever
- * a SuperSlab enters the cache. A program that frees and allocates in waves reuses them;
- * one that stops keeps at most HK_SS_CACHE_MAX (hakmem_collect(1) returns them). One whose
- * munmap the kernel refuses stays in the cache beyond this count, its pages dropped: it is
- * used before anything new is mapped. */
-#define HK_SS_CACHE_MAX 16
-#define HK_SS_CACHE_AGE_NS (50ull * 1000 * 1000)
+/* Empty SuperSlabs kept for reuse, youngest first (a remapped SuperSlab pays its page faults
+ * again, and its mmap, munmap and registry updates). The youngest HK_SS_WARM_MAX keep their
+ * pages for HK_SS_PURGE_NS, so a program that frees and allocates in waves reuses them
+ * without a fault; an older one gives its pages back with one madvise (purged: the mapping
+ * and its registry entry stay, so a reuse costs the faults but no system call); after
+ * HK_SS_UNMAP_NS, or beyond HK_SS_CACHE_MAX, it is unmapped. The pages kept are what these
+ * bounds trade against faults (docs/benchmarks.md, "SuperSlab churn"). Ages are checked
+ * whenever a SuperSlab enters or leaves the cache, so a program that stops allocating keeps
+ * what the last check left (hakmem_collect(1) returns it all). One whose munmap the kernel
+ * refuses stays in the cache, purged, and is used like any other before anything is mapped. */
+#define HK_SS_CACHE_MAX 64
+#define HK_SS_WARM_MAX 32
+#define HK_SS_PURGE_NS (100ull * 1000 * 1000)
+#define HK_SS_UNMAP_NS (1000ull * 1000 * 1000)
 
 static HK_LOCK_DEFINE(hk_ss_lock, HK_RANK_SUPERSLAB);
 static struct hk_dlist hk_ss_partial[3];   /* by slab size: 64 KiB, 256 KiB, 1 MiB */
@@ -115,9 +121,17 @@ static struct hk_superslab *hk_ss_map(void)
     return ss;
 }
 
-/* Returns ss to the OS; false (ss as before, registered, its pages dropped) when the kernel
- * refuses. The registry is cleared first: from then on a free of a stale pointer is "not
- * ours". What the unmap takes away is read before it. */
+/* Drops the pages of a cached SuperSlab, all but its header's. */
+static void hk_ss_purge(struct hk_superslab *ss)
+{
+    size_t hdr = hk_ss_header_size();
+    (void)hk_os_discard((char *)ss + hdr, HK_SS_SIZE - hdr);   /* only RSS at stake */
+    ss->purged = 1;
+}
+
+/* Returns ss to the OS; false (ss as before, registered, purged) when the kernel refuses.
+ * The registry is cleared first: from then on a free of a stale pointer is "not ours". What
+ * the unmap takes away is read before it. */
 static bool hk_ss_unmap(struct hk_superslab *ss)
 {
     struct hk_side *side = ss->side;
@@ -131,8 +145,7 @@ static bool hk_ss_unmap(struct hk_superslab *ss)
         hk_ss_all_push(ss);
         /* The leaves it used exist, so this cannot fail. */
         (void)hk_registry_set(ss, HK_SS_SIZE, HK_CHUNK_SUPERSLAB, HK_CHUNK_SUPERSLAB);
-        size_t hdr = hk_ss_header_size();
-        (void)hk_os_discard((char *)ss + hdr, HK_SS_SIZE - hdr);   /* only RSS at stake */
+        hk_ss_purge(ss);
         return false;
     }
     hk_side_free(side);
@@ -141,9 +154,10 @@ static bool hk_ss_unmap(struct hk_superslab *ss)
     return true;
 }
 
-/* Into the empty cache (under hk_ss_lock). */
-static void hk_ss_cache_push(struct hk_superslab *ss)
+/* Into the empty cache, at its head: the cache is ordered by age, youngest first. */
+static void hk_ss_cache_push(struct hk_superslab *ss, uint64_t now)
 {
+    ss->cached_ns = now;
     hk_ss_list_push(&hk_ss_cache, ss);
     hk_ss_cache_count++;
     HK_PSTAT_ADD(superslabs_cached, 1);
@@ -156,37 +170,57 @@ static void hk_ss_cache_remove(struct hk_superslab *ss)
     HK_PSTAT_SUB(superslabs_cached, 1);
 }
 
-/* SuperSlabs whose munmap was refused go back into the cache (as young ones: they are used
- * before anything is mapped, and tried again when they age out). */
-static void hk_ss_cache_keep(struct hk_dlist *refused)
+/* SuperSlabs whose munmap was refused go back into the cache, purged, as young ones: they
+ * are used before anything is mapped, and tried again when they age out. */
+static void hk_ss_cache_keep(struct hk_dlist *refused, uint64_t now)
 {
-    uint64_t now = hk_os_monotonic_ns();
     struct hk_superslab *ss;
     while ((ss = HK_SS_OF(hk_dlist_first(refused)))) {
         hk_ss_list_remove(refused, ss);
-        ss->cached_ns = now;
-        hk_ss_cache_push(ss);
+        hk_ss_cache_push(ss, now);
     }
 }
 
-/* An empty SuperSlab enters the cache at its head (the cache is ordered by age, youngest
- * first); the oldest leave it for the OS while they are too old or too many. */
+/* The cache's ages, checked from its oldest end: SuperSlabs leave for the OS while there are
+ * too many or they are too old, then those past the purge age or the warm count give their
+ * pages back. */
+static void hk_ss_cache_age(uint64_t now)
+{
+    struct hk_dlist refused = {NULL};
+    struct hk_superslab *ss = HK_SS_OF(hk_dlist_last(&hk_ss_cache));
+    while (ss && (hk_ss_cache_count > HK_SS_CACHE_MAX || now - ss->cached_ns > HK_SS_UNMAP_NS)) {
+        struct hk_superslab *younger = HK_SS_OF(ss->link.prev);
+        hk_ss_cache_remove(ss);
+        if (!hk_ss_unmap(ss))
+            hk_ss_list_push(&refused, ss);
+        ss = younger;
+    }
+    for (unsigned ahead = hk_ss_cache_count - 1;   /* younger ones than ss */
+         ss && (ahead >= HK_SS_WARM_MAX || now - ss->cached_ns > HK_SS_PURGE_NS);
+         ss = HK_SS_OF(ss->link.prev), ahead--)
+        if (!ss->purged)
+            hk_ss_purge(ss);
+    hk_ss_cache_keep(&refused, now);
+}
+
+/* An empty SuperSlab enters the cache with its pages. */
 static void hk_ss_cache_put(struct hk_superslab *ss)
 {
     uint64_t now = hk_os_monotonic_ns();
-    ss->cached_ns = now;
-    hk_ss_cache_push(ss);
-    struct hk_dlist refused = {NULL};
-    struct hk_superslab *old = HK_SS_OF(hk_dlist_last(&hk_ss_cache));
-    while (old != ss &&
-           (hk_ss_cache_count > HK_SS_CACHE_MAX || now - old->cached_ns > HK_SS_CACHE_AGE_NS)) {
-        struct hk_superslab *younger = HK_SS_OF(old->link.prev);
-        hk_ss_cache_remove(old);
-        if (!hk_ss_unmap(old))
-            hk_ss_list_push(&refused, old);
-        old = younger;
+    ss->purged = 0;
+    hk_ss_cache_push(ss, now);
+    hk_ss_cache_age(now);
+}
+
+/* The youngest cached SuperSlab (the likeliest to have its pages), out of the cache. */
+static struct hk_superslab *hk_ss_cache_take(void)
+{
+    struct hk_superslab *ss = HK_SS_OF(hk_dlist_first(&hk_ss_cache));
+    if (ss) {
+        hk_ss_cache_remove(ss);
+        hk_ss_cache_age(hk_os_monotonic_ns());
     }
-    hk_ss_cache_keep(&refused);
+    return ss;
 }
 
 /* A SuperSlab with a free slab of the given kind: partial list, then the cache, then a new
@@ -201,10 +235,8 @@ static struct hk_superslab *hk_ss_with_free_slab(unsigned shift, bool may_map)
     if (hk_dlist_empty(&hk_ss_cache) && hk_orphans_collect_locked() &&
         !hk_dlist_empty(&hk_ss_partial[kind]))
         return HK_SS_OF(hk_dlist_first(&hk_ss_partial[kind]));
-    ss = HK_SS_OF(hk_dlist_first(&hk_ss_cache));
-    if (ss) {
-        hk_ss_cache_remove(ss);
-    } else {
+    ss = hk_ss_cache_take();
+    if (!ss) {
         if (!may_map)
             return NULL;
         ss = hk_ss_map();
@@ -468,7 +500,7 @@ void hk_superslab_trim(void)
         if (!hk_ss_unmap(ss))
             hk_ss_list_push(&refused, ss);
     }
-    hk_ss_cache_keep(&refused);
+    hk_ss_cache_keep(&refused, hk_os_monotonic_ns());
     hk_unlock(&hk_ss_lock);
 }
 
