@@ -41,6 +41,12 @@
 #define HK_LARGE_CACHE_BYTES_MAX  (64 * HK_MiB)
 #define HK_LARGE_CACHE_AGE_NS     (50ull * 1000 * 1000)
 #define HK_LARGE_CACHE_AGE_FREES  16u
+/* A cached mapping taken for less than half of it lends the live block its tail (the pages
+ * past the request, resident) for HK_LARGE_LENT_AGE_NS: freed by then, the block goes back
+ * to the cache whole, its pages resident; still live, the tail is given back (madvise) so a
+ * long-lived small block does not hold a big one's pages. Lent tails together hold at most
+ * HK_LARGE_CACHE_BYTES_MAX; past it a tail is given back at once. */
+#define HK_LARGE_LENT_AGE_NS      (50ull * 1000 * 1000)
 
 /* Header at the base of every large mapping. */
 struct hk_large {
@@ -50,23 +56,33 @@ struct hk_large {
     size_t raw_size;                 /* [raw, raw + raw_size) contains [base, base + map_size) */
     size_t user_off;                 /* user pointer = base + user_off */
     size_t requested;
-    struct hk_dlink link;            /* cache or kept list (most recent first) */
+    struct hk_dlink link;            /* cache, kept or lent list (most recent first) */
     struct hk_dlink live;            /* diagnostic mode: list of live blocks */
     uint32_t stack;                  /* diagnostic mode: allocation stack id */
     uint32_t diag;                   /* on the live list */
-    uint64_t cached_ns;              /* when it entered the cache */
-    uint64_t cached_seq;             /* hk_large_cache_seq then */
+    union {
+        struct {                     /* in the cache */
+            uint64_t cached_ns;      /* when it entered the cache */
+            uint64_t cached_seq;     /* hk_large_cache_seq then */
+        };
+        struct {                     /* live */
+            uint64_t lent_ns;        /* when its tail was lent */
+            _Atomic size_t lent_off; /* 0, or where its lent tail begins (from the base) */
+        };
+    };
 };
 
 _Static_assert(sizeof(struct hk_large) + HK_FRONT_GUARD <= HK_LARGE_HDR,
                "large header overlaps the block or its front guard (shadow mode)");
 
 static HK_LOCK_DEFINE(hk_large_lock, HK_RANK_LARGE);
-/* All three under hk_large_lock. */
+/* The lists and their sizes under hk_large_lock. */
 static struct hk_dlist hk_large_live;       /* diagnostic mode only, by live */
 static struct hk_dlist hk_large_cache;      /* by link */
 /* Mappings whose munmap was refused: out of the registry, pages dropped, reused first. */
 static struct hk_dlist hk_large_kept;       /* by link */
+static struct hk_dlist hk_large_lent;       /* live blocks lending a tail, by link */
+static size_t hk_large_lent_bytes;
 static atomic_uint hk_large_kept_count;    /* peeked without the lock */
 static atomic_uint hk_large_cache_count;   /* peeked without the lock */
 static size_t hk_large_cache_bytes;
@@ -74,9 +90,11 @@ static uint64_t hk_large_cache_seq;        /* blocks that entered the cache, eve
 static atomic_size_t hk_large_live_bytes;  /* mapped bytes of the live large blocks */
 static atomic_size_t hk_large_limit; /* requests above this fail without a mapping attempt */
 
-static inline size_t hk_large_usable(const struct hk_large *l)
+/* A block lending its tail may use only what lies before it. */
+static inline size_t hk_large_usable(struct hk_large *l)
 {
-    return l->map_size - l->user_off;
+    size_t lent = atomic_load_explicit(&l->lent_off, HK_ACQUIRE);
+    return (lent ? lent : l->map_size) - l->user_off;
 }
 
 size_t hk_large_live_mapped(void)
@@ -200,9 +218,8 @@ static struct hk_large *hk_kept_take(size_t need)
     return best;
 }
 
-/* The smallest cached mapping that holds `need` bytes. Its pages are resident (the cache
- * keeps them so that a reuse does not fault): when more than half of it is beyond `need`,
- * that part is given back (one madvise instead of a new mapping's page faults). */
+/* The smallest cached mapping that holds `need` bytes, its pages resident (the cache keeps
+ * them so that a reuse does not fault). */
 static struct hk_large *hk_cache_take(size_t need)
 {
     if (!atomic_load_explicit(&hk_large_cache_count, HK_RELAXED))
@@ -215,9 +232,54 @@ static struct hk_large *hk_cache_take(size_t need)
     if (fit)
         hk_cache_remove(fit);
     hk_unlock(&hk_large_lock);
-    if (fit && fit->map_size / 2 > need)
-        (void)hk_os_discard((char *)fit + need, fit->map_size - need);   /* only RSS at stake */
     return fit;
+}
+
+/* Ends l's loan (under hk_large_lock); its tail given back when `give` (l still live). */
+static void hk_lent_end(struct hk_large *l, bool give)
+{
+    size_t off = atomic_load_explicit(&l->lent_off, HK_RELAXED);
+    hk_dlist_remove(&hk_large_lent, &l->link);
+    hk_large_lent_bytes -= l->map_size - off;
+    if (give)
+        (void)hk_os_discard((char *)l + off, l->map_size - off);   /* only RSS at stake */
+    atomic_store_explicit(&l->lent_off, 0, HK_RELEASE);   /* after the discard: usable grows */
+}
+
+/* Gives back the tails lent longer than HK_LARGE_LENT_AGE_NS, oldest (the list's tail)
+ * first (under hk_large_lock). */
+static void hk_lent_age(uint64_t now)
+{
+    struct hk_large *t = HK_LARGE_OF(hk_dlist_last(&hk_large_lent));
+    while (t && now - t->lent_ns > HK_LARGE_LENT_AGE_NS) {
+        struct hk_large *prev = HK_LARGE_OF(t->link.prev);
+        hk_lent_end(t, true);
+        t = prev;
+    }
+}
+
+/* l came from the cache for `need` bytes (user_off and the request included, page-rounded)
+ * and is not yet handed out: its tail is lent, or given back now when it is more than half
+ * of l and cannot be lent (the budget, or diagnostic mode, whose guards stay simple). */
+static void hk_large_lend(struct hk_large *l, size_t need)
+{
+    size_t tail = l->map_size - need;
+    if (l->map_size / 2 <= need)
+        return;
+    uint64_t now = hk_os_monotonic_ns();
+    bool lent = false;
+    hk_lock(&hk_large_lock);
+    hk_lent_age(now);
+    if (!hk_diag_on && hk_large_lent_bytes + tail <= HK_LARGE_CACHE_BYTES_MAX) {
+        l->lent_ns = now;
+        atomic_store_explicit(&l->lent_off, need, HK_RELAXED);
+        hk_dlist_insert(&hk_large_lent, &l->link);
+        hk_large_lent_bytes += tail;
+        lent = true;
+    }
+    hk_unlock(&hk_large_lock);
+    if (!lent)
+        (void)hk_os_discard((char *)l + need, tail);   /* only RSS at stake */
 }
 
 /* A new mapping of need bytes for a request of size; NULL after the OOM event. */
@@ -266,7 +328,8 @@ static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
     /* At least one byte past user_off, so the block (even of size 0) lies in the mapping. */
     size_t need = hk_align_up(user_off + (size ? size : 1), page);
     struct hk_large *l = NULL;
-    if (align <= HK_CHUNK_SIZE && !(l = hk_cache_take(need)))
+    bool cached = align <= HK_CHUNK_SIZE && (l = hk_cache_take(need));
+    if (!cached)
         l = hk_kept_take(need);
     if (l) {
         HK_PSTAT_ADD(large_cache_hits, 1);
@@ -279,6 +342,9 @@ static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
     l->user_off = user_off;
     l->requested = size;
     hk_dlink_init(&l->link);
+    atomic_store_explicit(&l->lent_off, 0, HK_RELAXED);   /* the cache's fields, until now */
+    if (cached)
+        hk_large_lend(l, need);
     hk_dlink_init(&l->live);
     l->diag = 0;
     l->stack = 0;
@@ -396,14 +462,17 @@ void hk_large_free(void *p, unsigned kind)
     HK_PSTAT_ADD(large_frees, 1);
     size_t live = atomic_fetch_sub_explicit(&hk_large_live_bytes, l->map_size, HK_RELAXED) -
                   l->map_size;
-    if (l->map_size > HK_LARGE_CACHE_ENTRY_MAX) {
+    if (l->map_size > HK_LARGE_CACHE_ENTRY_MAX) {   /* never lent: it came from no cache */
         hk_large_unmap(l);
         return;
     }
     struct hk_dlist evict = { NULL };
     uint64_t now = hk_os_monotonic_ns();
-    l->cached_ns = now;
     hk_lock(&hk_large_lock);
+    if (atomic_load_explicit(&l->lent_off, HK_RELAXED))
+        hk_lent_end(l, false);                 /* back whole, its pages resident */
+    hk_lent_age(now);
+    l->cached_ns = now;                        /* the union's cache half from here */
     l->magic = HK_LARGE_CACHED;
     hk_dlist_insert(&hk_large_cache, &l->link);
     l->cached_seq = ++hk_large_cache_seq;
@@ -451,10 +520,13 @@ bool hk_large_resize_in_place(void *p, unsigned kind, size_t size)
     return true;
 }
 
-/* Everything cached or kept goes back to the OS (what the kernel refuses stays kept). */
+/* Everything cached or kept goes back to the OS (what the kernel refuses stays kept), and
+ * every lent tail. */
 void hk_large_trim(void)
 {
     hk_lock(&hk_large_lock);
+    for (struct hk_large *l; (l = HK_LARGE_OF(hk_dlist_first(&hk_large_lent)));)
+        hk_lent_end(l, true);
     struct hk_dlist all = hk_large_cache, kept = hk_large_kept;
     hk_dlist_init(&hk_large_cache);
     hk_dlist_init(&hk_large_kept);
