@@ -119,13 +119,16 @@ static size_t lm_read(const char *path, char *buf, size_t cap)
     return got;
 }
 
-static size_t lm_vmsize(void)
+/* A field of /proc/self/status given in kB ("VmSize:", "VmRSS:"), in bytes. */
+static size_t lm_status(const char *key)
 {
     char buf[4096];
     lm_read("/proc/self/status", buf, sizeof buf);
-    const char *p = strstr(buf, "VmSize:");
-    return p ? (size_t)strtoull(p + 7, NULL, 10) * KiB : 0;
+    const char *p = strstr(buf, key);
+    return p ? (size_t)strtoull(p + strlen(key), NULL, 10) * KiB : 0;
 }
+
+static size_t lm_vmsize(void) { return lm_status("VmSize:"); }
 
 static long lm_maps(void)
 {
@@ -554,13 +557,7 @@ static int lm_oom_size(void)
 
 /* ---- a cached mapping lent to a small block ---- */
 
-static size_t lm_vmrss(void)
-{
-    char buf[4096];
-    lm_read("/proc/self/status", buf, sizeof buf);
-    const char *p = strstr(buf, "VmRSS:");
-    return p ? (size_t)strtoull(p + 6, NULL, 10) * KiB : 0;
-}
+static size_t lm_vmrss(void) { return lm_status("VmRSS:"); }
 
 static long lm_minflt(void)
 {
