@@ -43,9 +43,12 @@
 #define HK_LARGE_CACHE_AGE_FREES  16u
 /* A cached mapping taken for less than half of it lends the live block its tail (the pages
  * past the request, resident) for HK_LARGE_LENT_AGE_NS: freed by then, the block goes back
- * to the cache whole, its pages resident; still live, the tail is given back (madvise) so a
- * long-lived small block does not hold a big one's pages. Lent tails together hold at most
- * HK_LARGE_CACHE_BYTES_MAX; past it a tail is given back at once. */
+ * to the cache whole, its pages resident; still live, the tail is given back (madvise) at the
+ * next large free or cache hit after that, one loan per call (hk_large_lock is held for one
+ * madvise at most), so a long-lived small block does not hold a big one's pages. Lent tails
+ * together hold at most HK_LARGE_CACHE_BYTES_MAX (past it a tail is given back at once);
+ * a program that stops using large blocks keeps them until hakmem_collect(1). Such a
+ * block's usable size is its request, page-rounded, for the whole of its life. */
 #define HK_LARGE_LENT_AGE_NS      (50ull * 1000 * 1000)
 
 /* Header at the base of every large mapping. */
@@ -66,8 +69,9 @@ struct hk_large {
             uint64_t cached_seq;     /* hk_large_cache_seq then */
         };
         struct {                     /* live */
-            uint64_t lent_ns;        /* when its tail was lent */
-            _Atomic size_t lent_off; /* 0, or where its lent tail begins (from the base) */
+            uint64_t lent_ns;        /* when its tail was lent; 0 when not on the lent list */
+            size_t use_end;          /* 0, or the end of what it may use (from the base): set
+                                      * before it is handed out, fixed for its life */
         };
     };
 };
@@ -90,11 +94,10 @@ static uint64_t hk_large_cache_seq;        /* blocks that entered the cache, eve
 static atomic_size_t hk_large_live_bytes;  /* mapped bytes of the live large blocks */
 static atomic_size_t hk_large_limit; /* requests above this fail without a mapping attempt */
 
-/* A block lending its tail may use only what lies before it. */
-static inline size_t hk_large_usable(struct hk_large *l)
+/* A block that was lent a tail may use only what lies before it. */
+static inline size_t hk_large_usable(const struct hk_large *l)
 {
-    size_t lent = atomic_load_explicit(&l->lent_off, HK_ACQUIRE);
-    return (lent ? lent : l->map_size) - l->user_off;
+    return (l->use_end ? l->use_end : l->map_size) - l->user_off;
 }
 
 size_t hk_large_live_mapped(void)
@@ -238,24 +241,21 @@ static struct hk_large *hk_cache_take(size_t need)
 /* Ends l's loan (under hk_large_lock); its tail given back when `give` (l still live). */
 static void hk_lent_end(struct hk_large *l, bool give)
 {
-    size_t off = atomic_load_explicit(&l->lent_off, HK_RELAXED);
     hk_dlist_remove(&hk_large_lent, &l->link);
-    hk_large_lent_bytes -= l->map_size - off;
+    hk_large_lent_bytes -= l->map_size - l->use_end;
     if (give)
-        (void)hk_os_discard((char *)l + off, l->map_size - off);   /* only RSS at stake */
-    atomic_store_explicit(&l->lent_off, 0, HK_RELEASE);   /* after the discard: usable grows */
+        (void)hk_os_discard((char *)l + l->use_end, l->map_size - l->use_end);   /* RSS only */
+    l->lent_ns = 0;
 }
 
-/* Gives back the tails lent longer than HK_LARGE_LENT_AGE_NS, oldest (the list's tail)
- * first (under hk_large_lock). */
+/* Gives back the oldest lent tail (the list's tail) if it is past HK_LARGE_LENT_AGE_NS:
+ * one per call, so that the lock is held for one madvise at most (under hk_large_lock; now
+ * read under it, so no entry is younger than now). */
 static void hk_lent_age(uint64_t now)
 {
     struct hk_large *t = HK_LARGE_OF(hk_dlist_last(&hk_large_lent));
-    while (t && now - t->lent_ns > HK_LARGE_LENT_AGE_NS) {
-        struct hk_large *prev = HK_LARGE_OF(t->link.prev);
+    if (t && now - t->lent_ns > HK_LARGE_LENT_AGE_NS)
         hk_lent_end(t, true);
-        t = prev;
-    }
 }
 
 /* l came from the cache for `need` bytes (user_off and the request included, page-rounded)
@@ -266,13 +266,13 @@ static void hk_large_lend(struct hk_large *l, size_t need)
     size_t tail = l->map_size - need;
     if (l->map_size / 2 <= need)
         return;
-    uint64_t now = hk_os_monotonic_ns();
     bool lent = false;
     hk_lock(&hk_large_lock);
+    uint64_t now = hk_os_monotonic_ns();
     hk_lent_age(now);
     if (!hk_diag_on && hk_large_lent_bytes + tail <= HK_LARGE_CACHE_BYTES_MAX) {
         l->lent_ns = now;
-        atomic_store_explicit(&l->lent_off, need, HK_RELAXED);
+        l->use_end = need;
         hk_dlist_insert(&hk_large_lent, &l->link);
         hk_large_lent_bytes += tail;
         lent = true;
@@ -342,7 +342,8 @@ static void *hk_large_alloc_impl(size_t size, size_t align, bool zero)
     l->user_off = user_off;
     l->requested = size;
     hk_dlink_init(&l->link);
-    atomic_store_explicit(&l->lent_off, 0, HK_RELAXED);   /* the cache's fields, until now */
+    l->lent_ns = 0;                            /* the union held the cache's fields */
+    l->use_end = 0;
     if (cached)
         hk_large_lend(l, need);
     hk_dlink_init(&l->live);
@@ -467,9 +468,9 @@ void hk_large_free(void *p, unsigned kind)
         return;
     }
     struct hk_dlist evict = { NULL };
-    uint64_t now = hk_os_monotonic_ns();
     hk_lock(&hk_large_lock);
-    if (atomic_load_explicit(&l->lent_off, HK_RELAXED))
+    uint64_t now = hk_os_monotonic_ns();       /* under the lock: entries are never younger */
+    if (l->lent_ns)
         hk_lent_end(l, false);                 /* back whole, its pages resident */
     hk_lent_age(now);
     l->cached_ns = now;                        /* the union's cache half from here */

@@ -212,7 +212,8 @@ static void hk_ss_cache_put(struct hk_superslab *ss)
     hk_ss_cache_age(now);
 }
 
-/* The youngest cached SuperSlab (the likeliest to have its pages), out of the cache. */
+/* The youngest cached SuperSlab, out of the cache: unless the kernel refused to unmap it
+ * (those come back purged, as young ones), the likeliest to have its pages. */
 static struct hk_superslab *hk_ss_cache_take(void)
 {
     struct hk_superslab *ss = HK_SS_OF(hk_dlist_first(&hk_ss_cache));

@@ -21,6 +21,7 @@
  *                        mapping comes back whole with its pages (no faults when it is
  *                        reused at full size); kept live, its tail goes back to the OS once
  *                        50 ms have passed (VmRSS falls), and what it could use is intact
+ *                        and as large as before (a usable size never changes while live)
  *   large_maps oom-size  every mmap of 1 MiB or more refused: the OOM line's alloc_size is the
  *                        length of the refused call (over-mapped first, exact once a mapping
  *                        exists), for a large block and a SuperSlab
@@ -39,7 +40,8 @@
  *   lent:     600 KiB usable; 16 MiB reused after free: 3945 faults (glibc unmapped it);
  *             VmRSS 17 -> 17 MiB while the small block lives
  *   (hakmem before lent tails: 16387 KiB usable, the tail given back at once and faulted
- *   in again by the memset over it; VmRSS 18316 -> 18380 KiB: both checks failed)
+ *   in again by the memset over it; VmRSS 18316 -> 18380 KiB: the usable-size and the
+ *   VmRSS checks failed)
  *   oom-size: every malloc succeeds (glibc's own mapping is internal: nothing refuses it)
  * (The numbers under hakmem are printed by each run; see the commit messages.) */
 
@@ -602,12 +604,14 @@ static int lm_lent(void)
     other[0] = 1;
     free(other);
     size_t rss1 = lm_vmrss();
-    size_t bad = 0;
+    size_t bad = 0, usable_after = malloc_usable_size(small);
     for (size_t i = 0; i < usable; i++)
         bad += small[i] != 4;
     printf("lent: VmRSS %zu MiB -> %zu MiB once the loan aged; %zu bytes changed\n",
            rss0 / MiB, rss1 / MiB, bad);
     expect_true(bad == 0, "%zu bytes of the live block changed", bad);
+    expect_true(usable_after == usable, "usable size %zu KiB, %zu KiB before the loan aged",
+                usable_after / KiB, usable / KiB);
     if (lm_hakmem())
         expect_true(rss0 > rss1 + 12 * MiB, "the lent tail went back: VmRSS %zu -> %zu KiB",
                     rss0 / KiB, rss1 / KiB);
