@@ -217,7 +217,8 @@ static void hk_heap_reclaim(struct hk_heap *h, enum hk_reclaim what)
 
 /* Every HK_RECLAIM_PERIOD trips below the fast caches (refills and spills), the heap reclaims
  * what its idle classes hold: a thread that stopped allocating a class would otherwise keep
- * that class's remote frees until it allocates it again. */
+ * that class's remote frees until it allocates it again. The cache of empty SuperSlabs ages
+ * then too: a program that runs on without freeing a whole SuperSlab gives its pages back. */
 #define HK_RECLAIM_PERIOD 1024
 
 static void hk_heap_tick(struct hk_heap *h)
@@ -225,6 +226,7 @@ static void hk_heap_tick(struct hk_heap *h)
     if (HK_UNLIKELY(++h->ticks >= HK_RECLAIM_PERIOD)) {
         h->ticks = 0;
         hk_heap_reclaim(h, HK_RECLAIM_IDLE);
+        hk_superslab_age();
     }
 }
 

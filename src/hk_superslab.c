@@ -22,8 +22,9 @@
  * and its registry entry stay, so a reuse costs the faults but no system call); after
  * HK_SS_UNMAP_NS, or beyond HK_SS_CACHE_MAX, it is unmapped. The pages kept are what these
  * bounds trade against faults (docs/benchmarks.md, "SuperSlab churn"). Ages are checked
- * whenever a SuperSlab enters or leaves the cache, so a program that stops allocating keeps
- * what the last check left (hakmem_collect(1) returns it all). One whose munmap the kernel
+ * whenever a SuperSlab enters or leaves the cache and on each heap's periodic reclaim
+ * (hk_superslab_age), so only a program that stops allocating keeps what the last check
+ * left (hakmem_collect(1) returns it all). One whose munmap the kernel
  * refuses stays in the cache, purged, and is used like any other before anything is mapped. */
 #define HK_SS_CACHE_MAX 64
 #define HK_SS_WARM_MAX 32
@@ -489,6 +490,13 @@ unsigned hk_orphans_collect(void)
     unsigned released = hk_orphans_collect_locked();
     hk_unlock(&hk_ss_lock);
     return released;
+}
+
+void hk_superslab_age(void)
+{
+    hk_lock(&hk_ss_lock);
+    hk_ss_cache_age(hk_os_monotonic_ns());
+    hk_unlock(&hk_ss_lock);
 }
 
 void hk_superslab_trim(void)

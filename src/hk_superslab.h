@@ -190,6 +190,8 @@ void hk_slab_orphan(struct hk_slab *s);
 uint32_t hk_slab_drain_remote(struct hk_slab *s);
 /* Releases orphans whose blocks have all come back; returns how many slabs it released. */
 unsigned hk_orphans_collect(void);
+/* Checks the ages in the cache of empty SuperSlabs (purges, unmaps). Takes hk_ss_lock. */
+void hk_superslab_age(void);
 /* Unmaps every cached empty SuperSlab (those the kernel refuses to unmap stay cached). */
 void hk_superslab_trim(void);
 /* After hk_slab_acquire failed on this thread: the length of the mmap call that failed, or

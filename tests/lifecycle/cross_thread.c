@@ -9,6 +9,10 @@
  *   cross_thread drain-counts    producer/consumer traffic, producers exiting: every remote
  *                                free is counted drained once the threads are gone and the
  *                                caller collected (remote_sent == remote_drained per class).
+ *   cross_thread cache-ages      one thread frees 64 MiB of 4 KiB blocks at once, then runs on
+ *                                with small blocks only: the cache of empty SuperSlabs keeps
+ *                                their pages for a while, and gives them back while the
+ *                                program runs (VmRSS falls to near where it began).
  *
  * "held" is what the process maps: hakmem's own bytes_mapped, and VmRSS from /proc/self/status
  * (both must hold). The same programs under other allocators (HK_TEST_ALLOW_LIBC=1, with
@@ -17,7 +21,12 @@
  *                    (hakmem before the fix: 138 MiB; after: 74 MiB)
  *   producers-exit:  VmRSS with 4 blocks live: glibc 7 MiB, mimalloc 290 MiB, jemalloc
  *                    292 MiB (hakmem before the fix: 288 MiB; after: 34-37 MiB, of which
- *                    32 MiB are the 16 empty SuperSlabs of the cache)
+ *                    32 MiB are the 16 empty SuperSlabs of the cache; with the two-stage
+ *                    cache 69-70 MiB, 64 MiB of it its 32 warm SuperSlabs)
+ *   cache-ages:      VmRSS at the start, after the free, after 250 ms of small blocks:
+ *                    glibc 1 / 1 / 1 MiB (its free trims the heap at once); hakmem with a
+ *                    cache of 16 and 50 ms, aged on put and take only, 1 / 36 / 36 MiB, the
+ *                    two-stage cache aged so 1 / 66 / 66 MiB (both fail), now 1 / 66 / 4
  */
 #include "../common/hk_test.h"
 #include "../integration/preload_check.h"
@@ -238,6 +247,46 @@ static int drain_counts(void)
     return hk_test_done("drain-counts");
 }
 
+/* ---- cache-ages ---- */
+
+#define AGES_N (64u * MiB / 4096u)
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int cache_ages(void)
+{
+    static void *blocks[AGES_N];
+    uint64_t rss_start = vm_rss();
+    for (unsigned i = 0; i < AGES_N; i++) {
+        blocks[i] = malloc(4096);
+        memset(blocks[i], 1, 4096);
+    }
+    for (unsigned i = 0; i < AGES_N; i++)
+        free(blocks[i]);
+    uint64_t rss_freed = vm_rss();
+    /* Small blocks in bursts of 1,000: refills and spills, so the heap's periodic reclaim
+     * runs (every 1,024 of them), long enough for the cache's ages to pass. */
+    for (uint64_t end = now_ms() + 250; now_ms() < end;) {
+        for (unsigned i = 0; i < 1000; i++)
+            blocks[i] = malloc(64);
+        for (unsigned i = 0; i < 1000; i++)
+            free(blocks[i]);
+    }
+    uint64_t rss_after = vm_rss();
+    printf("cache-ages: VmRSS %" PRIu64 " MiB at the start, %" PRIu64 " MiB after the free, %"
+           PRIu64 " MiB after 250 ms of small blocks\n", rss_start / MiB, rss_freed / MiB,
+           rss_after / MiB);
+    if (snapshot_fn)
+        expect_u64_le(rss_after, rss_start + 16 * MiB,
+                      "VmRSS once the cache aged, against the start (+16 MiB)");
+    return hk_test_done("cache-ages");
+}
+
 int main(int argc, char **argv)
 {
     hk_require_preloaded(argv[0]);
@@ -253,6 +302,9 @@ int main(int argc, char **argv)
         return producers_exit();
     if (!strcmp(what, "drain-counts"))
         return drain_counts();
-    fprintf(stderr, "usage: %s owner-returns|producers-exit|drain-counts\n", argv[0]);
+    if (!strcmp(what, "cache-ages"))
+        return cache_ages();
+    fprintf(stderr, "usage: %s owner-returns|producers-exit|drain-counts|cache-ages\n",
+            argv[0]);
     return 2;
 }
