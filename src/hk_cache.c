@@ -8,6 +8,7 @@
  * list operation is hk_block.h's; this file adds the full check of a link the hot path could
  * not vouch for. */
 #include "hk_heap.h"
+#include "hk_large.h"
 #include "hk_hooks.h"
 #include "hk_options.h"
 #include "hk_os.h"
@@ -217,8 +218,9 @@ static void hk_heap_reclaim(struct hk_heap *h, enum hk_reclaim what)
 
 /* Every HK_RECLAIM_PERIOD trips below the fast caches (refills and spills), the heap reclaims
  * what its idle classes hold: a thread that stopped allocating a class would otherwise keep
- * that class's remote frees until it allocates it again. The cache of empty SuperSlabs ages
- * then too: a program that runs on without freeing a whole SuperSlab gives its pages back. */
+ * that class's remote frees until it allocates it again. The cache of empty SuperSlabs and
+ * the large tails lent to live blocks age then too: a program that runs on gives their pages
+ * back even when no SuperSlab or large block comes or goes. */
 #define HK_RECLAIM_PERIOD 1024
 
 static void hk_heap_tick(struct hk_heap *h)
@@ -227,6 +229,7 @@ static void hk_heap_tick(struct hk_heap *h)
         h->ticks = 0;
         hk_heap_reclaim(h, HK_RECLAIM_IDLE);
         hk_superslab_age();
+        hk_large_age();
     }
 }
 

@@ -44,10 +44,11 @@
 /* A cached mapping taken for less than half of it lends the live block its tail (the pages
  * past the request, resident) for HK_LARGE_LENT_AGE_NS: freed by then, the block goes back
  * to the cache whole, its pages resident; still live, the tail is given back (madvise) at the
- * next large free or cache hit after that, one loan per call (hk_large_lock is held for one
- * madvise at most), so a long-lived small block does not hold a big one's pages. Lent tails
- * together hold at most HK_LARGE_CACHE_BYTES_MAX (past it a tail is given back at once);
- * a program that stops using large blocks keeps them until hakmem_collect(1). Such a
+ * next large free or cache hit, or heap's periodic reclaim, after that, one loan per call
+ * (hk_large_lock is held for one madvise at most), so a long-lived small block does not hold
+ * a big one's pages. Lent tails together hold at most HK_LARGE_CACHE_BYTES_MAX (past it a
+ * tail is given back at once); a program that stops allocating keeps them until
+ * hakmem_collect(1). Such a
  * block's usable size is its request, page-rounded, for the whole of its life. */
 #define HK_LARGE_LENT_AGE_NS      (50ull * 1000 * 1000)
 
@@ -256,6 +257,13 @@ static void hk_lent_age(uint64_t now)
     struct hk_large *t = HK_LARGE_OF(hk_dlist_last(&hk_large_lent));
     if (t && now - t->lent_ns > HK_LARGE_LENT_AGE_NS)
         hk_lent_end(t, true);
+}
+
+void hk_large_age(void)
+{
+    hk_lock(&hk_large_lock);
+    hk_lent_age(hk_os_monotonic_ns());
+    hk_unlock(&hk_large_lock);
 }
 
 /* l came from the cache for `need` bytes (user_off and the request included, page-rounded)

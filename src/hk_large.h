@@ -23,6 +23,9 @@ void *hk_large_alloc_diag(size_t size, size_t align, bool zero, uint32_t stack);
 void hk_large_foreach_live(void (*fn)(void *ctx, void *p, size_t size, size_t usable,
                                       uint32_t stack), void *ctx);
 void hk_large_trim(void);
+/* Ends the oldest lent tail's loan if it has aged (the heaps' periodic reclaim calls it, so a
+ * program that stops using large blocks gives the tails back). Takes hk_large_lock. */
+void hk_large_age(void);
 
 
 #endif

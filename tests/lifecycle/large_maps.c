@@ -21,7 +21,8 @@
  *                        mapping comes back whole with its pages (no faults when it is
  *                        reused at full size); kept live, its tail goes back to the OS once
  *                        50 ms have passed (VmRSS falls), and what it could use is intact
- *                        and as large as before (a usable size never changes while live)
+ *                        and as large as before (a usable size never changes while live);
+ *                        the same when only small blocks are used after the loan
  *   large_maps oom-size  every mmap of 1 MiB or more refused: the OOM line's alloc_size is the
  *                        length of the refused call (over-mapped first, exact once a mapping
  *                        exists), for a large block and a SuperSlab
@@ -614,6 +615,29 @@ static int lm_lent(void)
                 usable_after / KiB, usable / KiB);
     if (lm_hakmem())
         expect_true(rss0 > rss1 + 12 * MiB, "the lent tail went back: VmRSS %zu -> %zu KiB",
+                    rss0 / KiB, rss1 / KiB);
+    free(small);
+    /* The same with small blocks only after the loan: the heaps' periodic reclaim ends it.
+     * The caches emptied first, so that the small block is served by the big mapping. */
+    lm_collect();
+    big = malloc(LENT_BIG);
+    memset(big, 5, LENT_BIG);
+    free(big);
+    small = malloc(LENT_SMALL);
+    memset(small, 6, LENT_SMALL);
+    rss0 = lm_vmrss();
+    usleep(80 * 1000);
+    static void *tiny[1000];
+    for (int round = 0; round < 200; round++) {
+        for (unsigned i = 0; i < 1000; i++)
+            tiny[i] = malloc(64);
+        for (unsigned i = 0; i < 1000; i++)
+            free(tiny[i]);
+    }
+    rss1 = lm_vmrss();
+    printf("lent: VmRSS %zu MiB -> %zu MiB after small blocks only\n", rss0 / MiB, rss1 / MiB);
+    if (lm_hakmem())
+        expect_true(rss0 > rss1 + 12 * MiB, "small blocks only: VmRSS %zu -> %zu KiB",
                     rss0 / KiB, rss1 / KiB);
     free(small);
     return hk_test_done("large_maps lent");
