@@ -669,7 +669,7 @@ static void lt_stamp(struct lt_block *b, bool check)
 {
     size_t words = b->usable / sizeof(uint64_t);
     long bad = 0;
-    for (size_t w = 0; w < words; w += 4096 / sizeof(uint64_t)) {
+    for (size_t w = 0; w < words - 1; w += 4096 / sizeof(uint64_t)) {   /* the last is apart */
         if (!check)
             b->p[w] = b->tag ^ w;
         else
