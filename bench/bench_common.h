@@ -7,7 +7,9 @@
 #define BENCH_COMMON_H
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -276,6 +278,61 @@ static inline void bench_join(const char *prog, pthread_t t)
     int err = pthread_join(t, NULL);
     if (err != 0)
         bench_die(prog, "pthread_join", err);
+}
+
+/* A relay of short-lived threads (larson, churn): each thread joins its predecessor first,
+ * and at its end either starts its successor or, being the last, hands over to main, which
+ * joins it. Embedded in a program's per-chain state; pthread_create orders a thread's
+ * writes to that state before its successor's reads. */
+struct bench_relay {
+    pthread_t pred;       /* the thread to join first (valid if has_pred) */
+    bool has_pred;
+    pthread_t last;       /* set by the final thread, for main to join */
+    sem_t done;           /* posted by the final thread */
+    uint64_t threads;     /* threads this chain has run */
+};
+
+/* Main: starts the chain's first thread, fn(arg). */
+static inline void bench_relay_start(const char *prog, struct bench_relay *r,
+                                     void *(*fn)(void *), void *arg)
+{
+    if (sem_init(&r->done, 0, 0) != 0)
+        bench_die(prog, "sem_init", errno);
+    pthread_t first;
+    bench_start(prog, &first, fn, arg);
+}
+
+/* At a thread's start: reap the predecessor (it exits right after starting us). */
+static inline void bench_relay_enter(const char *prog, struct bench_relay *r)
+{
+    if (r->has_pred)
+        bench_join(prog, r->pred);
+    r->threads++;
+}
+
+/* At a thread's end: start fn(arg) as the successor, or, when `last`, post `done` (nothing
+ * of the chain is touched after that). */
+static inline void bench_relay_pass(const char *prog, struct bench_relay *r, bool last,
+                                    void *(*fn)(void *), void *arg)
+{
+    if (last) {
+        r->last = pthread_self();
+        sem_post(&r->done);
+        return;
+    }
+    r->pred = pthread_self();
+    r->has_pred = true;
+    pthread_t next;
+    bench_start(prog, &next, fn, arg);
+}
+
+/* Main: waits for the chain's final thread and joins it. */
+static inline void bench_relay_wait(const char *prog, struct bench_relay *r)
+{
+    while (sem_wait(&r->done) != 0 && errno == EINTR)
+        ;
+    bench_join(prog, r->last);
+    sem_destroy(&r->done);
 }
 
 /* The report lines bench/compare reads: first "ops/s", "threads", "ops"; the program's own

@@ -19,7 +19,6 @@
  * On stderr: which object provides malloc. */
 #include <errno.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <unistd.h>
@@ -30,11 +29,7 @@ struct chain {
     char **set;           /* the blocks handed from thread to thread */
     uint64_t rng;         /* PRNG state, handed over with the blocks */
     uint64_t ops;
-    uint64_t threads;
-    pthread_t pred;       /* the thread to join first (valid if has_pred) */
-    bool has_pred;
-    pthread_t last;       /* set by the final thread, for main to join */
-    sem_t done;           /* posted by the final thread */
+    struct bench_relay relay;
 };
 
 static size_t g_max = 1024;
@@ -59,11 +54,7 @@ static void free_set(char **set)
 static void *worker(void *arg)
 {
     struct chain *c = arg;
-    int err;
-
-    if (c->has_pred && (err = pthread_join(c->pred, NULL)) != 0)
-        die("pthread_join", err);
-    c->threads++;
+    bench_relay_enter("churn", &c->relay);
     if (c->set != NULL)
         free_set(c->set);
 
@@ -77,16 +68,8 @@ static void *worker(void *arg)
     c->rng = rng;
     c->ops += g_nblocks;
 
-    if (atomic_load_explicit(&g_stop, memory_order_relaxed)) {
-        c->last = pthread_self();
-        sem_post(&c->done);
-        return NULL;
-    }
-    /* pthread_create orders our writes to *c before the successor's reads. */
-    c->pred = pthread_self();
-    c->has_pred = true;
-    pthread_t next;
-    bench_start("churn", &next, worker, c);
+    bench_relay_pass("churn", &c->relay, atomic_load_explicit(&g_stop, memory_order_relaxed),
+                     worker, c);
     return NULL;
 }
 
@@ -118,10 +101,7 @@ int main(int argc, char **argv)
     for (long i = 0; i < nthreads; i++) {
         struct chain *c = &chains[i];
         c->rng = bench_seed(seed, (uint64_t)i);
-        if (sem_init(&c->done, 0, 0) != 0)
-            die("sem_init", errno);
-        pthread_t t;
-        bench_start("churn", &t, worker, c);
+        bench_relay_start("churn", &c->relay, worker, c);
     }
     bench_sleep_until(t0 + seconds);
     atomic_store(&g_stop, true);
@@ -129,17 +109,13 @@ int main(int argc, char **argv)
     uint64_t ops = 0, threads = 0;
     for (long i = 0; i < nthreads; i++) {
         struct chain *c = &chains[i];
-        while (sem_wait(&c->done) != 0 && errno == EINTR)
-            ;
-        bench_join("churn", c->last);
+        bench_relay_wait("churn", &c->relay);
         ops += c->ops;
-        threads += c->threads;
+        threads += c->relay.threads;
     }
     double elapsed = bench_now() - t0;
-    for (long i = 0; i < nthreads; i++) {
+    for (long i = 0; i < nthreads; i++)
         free_set(chains[i].set);
-        sem_destroy(&chains[i].done);
-    }
     free(chains);
 
     bench_report_ops(ops, elapsed, threads);

@@ -21,7 +21,6 @@
  * object provides malloc. */
 #include <errno.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <unistd.h>
@@ -32,11 +31,7 @@ struct chain {
     char **blocks;        /* the array handed from thread to thread */
     uint64_t rng;         /* PRNG state, handed over with the array */
     uint64_t ops;         /* ops done by all threads of this chain */
-    uint64_t threads;     /* threads this chain has run */
-    pthread_t pred;       /* the thread to join before starting (valid if has_pred) */
-    bool has_pred;
-    pthread_t last;       /* set by the final thread, for main to join */
-    sem_t done;           /* posted by the final thread */
+    struct bench_relay relay;
 };
 
 static size_t g_min = 8, g_max = 1024;
@@ -69,12 +64,7 @@ static inline char *new_block(uint64_t *rng)
 static void *worker(void *arg)
 {
     struct chain *c = arg;
-    int err;
-
-    /* Reap the predecessor: it exits right after starting us. */
-    if (c->has_pred && (err = pthread_join(c->pred, NULL)) != 0)
-        die("pthread_join", err);
-    c->threads++;
+    bench_relay_enter("larson", &c->relay);
 
     uint64_t rng = c->rng;
     char **blocks = c->blocks;
@@ -103,18 +93,10 @@ static void *worker(void *arg)
     c->ops += ops;
     c->rng = rng;
 
-    if (stop || atomic_load_explicit(&g_stop, memory_order_relaxed) ||
-        (g_lifetimes != 0 && c->threads >= g_lifetimes)) {
-        c->last = pthread_self();
-        sem_post(&c->done);
-        return NULL;
-    }
-    /* Hand the array to a successor and exit; pthread_create orders our writes to *c
-     * before the successor's reads. */
-    c->pred = pthread_self();
-    c->has_pred = true;
-    pthread_t next;
-    bench_start("larson", &next, worker, c);
+    /* Hand the array to a successor and exit, or end the chain. */
+    bool last = stop || atomic_load_explicit(&g_stop, memory_order_relaxed) ||
+                (g_lifetimes != 0 && c->relay.threads >= g_lifetimes);
+    bench_relay_pass("larson", &c->relay, last, worker, c);
     return NULL;
 }
 
@@ -150,10 +132,7 @@ int main(int argc, char **argv)
     for (long i = 0; i < nthreads; i++) {
         struct chain *c = &chains[i];
         c->rng = bench_seed(seed, (uint64_t)i);
-        if (sem_init(&c->done, 0, 0) != 0)
-            die("sem_init", errno);
-        pthread_t t;
-        bench_start("larson", &t, worker, c);
+        bench_relay_start("larson", &c->relay, worker, c);
     }
 
     if (g_lifetimes == 0) {
@@ -164,11 +143,9 @@ int main(int argc, char **argv)
     uint64_t ops = 0, threads = 0;
     for (long i = 0; i < nthreads; i++) {
         struct chain *c = &chains[i];
-        while (sem_wait(&c->done) != 0 && errno == EINTR)
-            ;
-        bench_join("larson", c->last);
+        bench_relay_wait("larson", &c->relay);
         ops += c->ops;
-        threads += c->threads;
+        threads += c->relay.threads;
     }
     double elapsed = bench_now() - t0;
 
@@ -176,7 +153,6 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < g_nblocks; j++)
             free(chains[i].blocks[j]);
         free(chains[i].blocks);
-        sem_destroy(&chains[i].done);
     }
     free(chains);
 
