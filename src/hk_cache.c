@@ -8,8 +8,8 @@
  * list operation is hk_block.h's; this file adds the full check of a link the hot path could
  * not vouch for. */
 #include "hk_heap.h"
-#include "hk_large.h"
 #include "hk_hooks.h"
+#include "hk_large.h"
 #include "hk_options.h"
 #include "hk_os.h"
 #include "hk_side.h"

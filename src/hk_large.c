@@ -44,12 +44,12 @@
 /* A cached mapping taken for less than half of it lends the live block its tail (the pages
  * past the request, resident) for HK_LARGE_LENT_AGE_NS: freed by then, the block goes back
  * to the cache whole, its pages resident; still live, the tail is given back (madvise) at the
- * next large free or cache hit, or heap's periodic reclaim, after that, one loan per call
- * (hk_large_lock is held for one madvise at most), so a long-lived small block does not hold
- * a big one's pages. Lent tails together hold at most HK_LARGE_CACHE_BYTES_MAX (past it a
- * tail is given back at once); a program that stops allocating keeps them until
- * hakmem_collect(1). Such a
- * block's usable size is its request, page-rounded, for the whole of its life. */
+ * next large free, cache hit or heap's periodic reclaim after that, one loan per call (so
+ * hk_large_lock is held for one madvise at most; hakmem_collect(1) gives back all), and a
+ * long-lived small block does not hold a big one's pages. Lent tails together hold at most
+ * HK_LARGE_CACHE_BYTES_MAX (past it a tail is given back at once); a program that stops
+ * allocating keeps them until hakmem_collect(1). Such a block's usable size is its request,
+ * page-rounded, for the whole of its life. */
 #define HK_LARGE_LENT_AGE_NS      (50ull * 1000 * 1000)
 
 /* Header at the base of every large mapping. */

@@ -24,8 +24,8 @@
  * bounds trade against faults (docs/benchmarks.md, "SuperSlab churn"). Ages are checked
  * whenever a SuperSlab enters or leaves the cache and on each heap's periodic reclaim
  * (hk_superslab_age), so only a program that stops allocating keeps what the last check
- * left (hakmem_collect(1) returns it all). One whose munmap the kernel
- * refuses stays in the cache, purged, and is used like any other before anything is mapped. */
+ * left (hakmem_collect(1) returns it all). One whose munmap the kernel refuses stays in the
+ * cache, purged, and is used like any other before anything is mapped. */
 #define HK_SS_CACHE_MAX 64
 #define HK_SS_WARM_MAX 32
 #define HK_SS_PURGE_NS (100ull * 1000 * 1000)
