@@ -67,10 +67,10 @@ uint16_t hk_stack_frame_module(uint32_t fid);
 bool hk_stack_ready(void);
 /* pid of the process that ran hk_stack_init() (a forked child has another). */
 pid_t hk_stack_init_pid(void);
-/* The calling thread's captures so far: by the frame-pointer walk, by libunwind. */
-void hk_stack_capture_counts(uint64_t *fp_walks, uint64_t *unwinds);
-/* HAKMEM_STACK_FP at run time (tests compare the walk with libunwind). */
-void hk_stack_fp_enable(bool on);
+/* The calling thread's captures so far: by the walk (hk_unwind.c), by libunwind. */
+void hk_stack_capture_counts(uint64_t *walks, uint64_t *unwinds);
+/* HAKMEM_STACK_WALK at run time (tests compare the walk with libunwind). */
+void hk_stack_walk_enable(bool on);
 
 /* ---- symbols (hk_leak_sym.c): ELF symbol tables read from the module files ---- */
 

@@ -1,5 +1,5 @@
-/* Allocation stacks for leak tracking: capture (libunwind's unw_backtrace, per-thread
- * caching), deduplication (distinct frames interned, a stack is its frame ids, found through
+/* Allocation stacks for leak tracking: capture (the walk of hk_unwind.c, libunwind's
+ * unw_backtrace where it cannot step a frame), deduplication (distinct frames interned, a stack is its frame ids, found through
  * an index of stack ids, a small per-thread cache of recent hash → id pairs in front of
  * it), the module map (kept after a library is unloaded) and the internal arena all of it
  * lives in. Called on every allocation when HAKMEM_LEAK_CHECK=1:
@@ -13,6 +13,7 @@
 #include "hk_options.h"
 #include "hk_os.h"
 #include "hk_stats.h"
+#include "hk_unwind.h"
 
 #include <link.h>
 #include <pthread.h>
@@ -525,13 +526,28 @@ static bool hk_stack_eq(const void *key, uint32_t id)
     return hk_rec_matches(r, k->f, k->n);
 }
 
-/* Recently seen stacks of this thread: most allocations come from a few call sites. */
+/* Recently seen stacks of this thread: most allocations come from a few call sites. A
+ * stack of up to HK_TCACHE_FRAMES frames keeps a copy of them here, so a hit is compared
+ * without reading its record (n 0: compared with the record). */
 #define HK_TCACHE 16
+#define HK_TCACHE_FRAMES 16
 struct hk_tcache_ent {
     uint64_t hash;
-    uint32_t id;
+    uint32_t id, n;
+    uintptr_t f[HK_TCACHE_FRAMES];
 };
 static HK_TLS struct hk_tcache_ent hk_tcache[HK_TCACHE];
+
+/* A loop rather than memcmp: a handful of words, compared inline. */
+static inline bool hk_frames_equal(const struct hk_tcache_ent *c, const uintptr_t *f, int n)
+{
+    if (c->n != (uint32_t)n)
+        return false;
+    uintptr_t diff = 0;
+    for (int i = 0; i < n; i++)
+        diff |= c->f[i] ^ f[i];
+    return !diff;
+}
 
 /* Stack records are packed at 4-byte alignment in pieces of the arena (the arena's own
  * 16-byte alignment would add 8 bytes a record on average). Table lock held. */
@@ -612,107 +628,38 @@ static inline __attribute__((always_inline)) int hk_unwind(void **buf, int n)
 #endif
 }
 
-/* ---- frame-pointer walk ---------------------------------------------------------------
+/* ---- the walk -------------------------------------------------------------------------
  *
  * libunwind pays a fixed set-up (its context and cursor) before it has even one frame, then a
- * cost per frame (measured in docs/leaks.md with bench/diag_floor). In code built with frame
- * pointers a frame is two words, the caller's frame pointer
- * at [rbp] and the return address at [rbp+8], so a walk of that chain costs a few loads a
- * frame. Whether a function keeps such a frame is a property of its code, the same at every
- * visit of a given return address, so it is learned from libunwind: every time libunwind
- * runs, the frame-pointer chain from the same frame is followed beside it, and each return
- * address whose step gave the same next frame as libunwind is marked GOOD, one whose step
- * led elsewhere BAD. A later capture walks the chain only through GOOD addresses (and stops
- * at one where libunwind's trace ended, END); at an unknown one it falls back to libunwind,
- * which teaches the table more, at a BAD one to libunwind alone. So a
- * walk gives exactly the frames libunwind would, and code without frame pointers (Debian's
- * libc, -O2 programs) simply keeps using libunwind. Every frame pointer is checked to lie in
- * the thread's stack, above the last one, before it is read. hakmem's own code is built with
- * frame pointers for this (meson.build); its hot path (hk_interpose.c) is not. */
+ * cost per frame (measured in docs/leaks.md with bench/diag_floor). The walk steps frames
+ * with hk_unwind_step (diag/hk_unwind.c): the rule .eh_frame gives for each return address,
+ * read once and cached, so a frame costs a table lookup and a few loads, in code with or
+ * without frame pointers. A frame it cannot step (a signal frame, a CFA expression, code
+ * without unwind info) hands the whole stack to libunwind, so a stack is always the one
+ * libunwind gives. It starts from hk_stack_capture's own frame, which keeps a frame pointer
+ * (__builtin_frame_address). */
 
-#define HK_FP_GOOD 1u     /* the code at this return address keeps a standard frame */
-#define HK_FP_END 2u      /* libunwind's trace ends at this return address */
-#define HK_FP_BAD 4u      /* its frame pointer led elsewhere than libunwind: never walked */
-#define HK_FP_SLOTS 16384u
-#define HK_FP_PROBES 8u
-
-static _Atomic uintptr_t hk_fp_ip[HK_FP_SLOTS];
-static _Atomic uint8_t hk_fp_bits[HK_FP_SLOTS];
-static _Atomic uint32_t hk_fp_gen_seen;     /* hk_stack_code_gen when the table was filled */
-static _Atomic uint32_t hk_stack_code_gen;  /* bumped when a library is unloaded */
-static bool hk_fp_on = true;                /* HAKMEM_STACK_FP */
+static bool hk_walk_on = true;              /* HAKMEM_STACK_WALK */
 
 /* The calling thread's stack (top 0: not looked up yet, 1: unknown), and its counters. */
-static HK_TLS uintptr_t hk_fp_stack_lo, hk_fp_stack_top;
-static HK_TLS uint64_t hk_fp_walks, hk_unwinds;
-/* Walks of this thread that ended at a BAD address in a row. A thread whose stacks all
- * cross code without frame pointers (every stack, in a program built without them) then
- * tries the walk only once in HK_FP_RETRY captures, so that failed walks cost nearly
- * nothing; any walk that succeeds resets it. */
-static HK_TLS uint32_t hk_fp_misses;
-#define HK_FP_MISSES 16u
-#define HK_FP_RETRY 64u
-
-static inline unsigned hk_fp_slot(uintptr_t ip)
-{
-    return (unsigned)((ip * 0x9e3779b97f4a7c15ull) >> 50);   /* 14 bits */
-}
-
-static inline unsigned hk_fp_lookup(uintptr_t ip)
-{
-    unsigned s = hk_fp_slot(ip);
-    for (unsigned k = 0; k < HK_FP_PROBES; k++, s = (s + 1) & (HK_FP_SLOTS - 1)) {
-        uintptr_t v = atomic_load_explicit(&hk_fp_ip[s], HK_ACQUIRE);
-        if (v == ip)
-            return atomic_load_explicit(&hk_fp_bits[s], HK_RELAXED);
-        if (!v)
-            return 0;
-    }
-    return 0;
-}
-
-static void hk_fp_mark(uintptr_t ip, unsigned bits)
-{
-    unsigned s = hk_fp_slot(ip);
-    for (unsigned k = 0; k < HK_FP_PROBES; k++, s = (s + 1) & (HK_FP_SLOTS - 1)) {
-        uintptr_t v = atomic_load_explicit(&hk_fp_ip[s], HK_ACQUIRE);
-        if (!v && atomic_compare_exchange_strong(&hk_fp_ip[s], &v, ip))
-            v = ip;
-        if (v == ip) {
-            /* Read first: the bits are set once, and this line is read by every thread. */
-            if ((atomic_load_explicit(&hk_fp_bits[s], HK_RELAXED) & bits) != bits)
-                atomic_fetch_or_explicit(&hk_fp_bits[s], (uint8_t)bits, HK_RELAXED);
-            return;
-        }
-    }
-    /* No room near its slot: this address stays with libunwind. */
-}
+static HK_TLS uintptr_t hk_thread_stack_lo, hk_thread_stack_top;
+static HK_TLS uint64_t hk_walks, hk_unwinds;
 
 /* A library was unloaded: code at a known address may be gone, and other code may be
- * loaded there later. The table is forgotten (at the next capture). */
+ * loaded there later. Every cached rule is read again. */
 void hk_stack_code_unloaded(void)
 {
-    atomic_fetch_add_explicit(&hk_stack_code_gen, 1, HK_RELAXED);
-}
-
-static void hk_fp_forget_if_stale(void)
-{
-    uint32_t gen = atomic_load_explicit(&hk_stack_code_gen, HK_RELAXED);
-    if (HK_LIKELY(atomic_load_explicit(&hk_fp_gen_seen, HK_RELAXED) == gen))
-        return;
-    for (unsigned s = 0; s < HK_FP_SLOTS; s++)
-        atomic_store_explicit(&hk_fp_bits[s], 0, HK_RELAXED);
-    atomic_store_explicit(&hk_fp_gen_seen, gen, HK_RELAXED);
+    hk_unwind_forget();
 }
 
 /* The top of the calling thread's stack when `here` (an address in the caller's frame) lies
  * in it, else 1: no walk then (a signal or coroutine stack, or the stack is unknown). Looked
  * up once per thread; pthread_getattr_np may allocate: the caller holds the recursion
- * guard. Everything between `here` and the top is mapped, so a frame pointer checked to lie
- * there can be read. */
-static uintptr_t hk_fp_top(uintptr_t here)
+ * guard. Everything between `here` and the top is mapped, so a word checked to lie there
+ * can be read. */
+static uintptr_t hk_stack_top(uintptr_t here)
 {
-    if (HK_UNLIKELY(!hk_fp_stack_top)) {
+    if (HK_UNLIKELY(!hk_thread_stack_top)) {
         uintptr_t lo = 0, top = 1;
         pthread_attr_t attr;
         if (pthread_getattr_np(pthread_self(), &attr) == 0) {
@@ -724,74 +671,59 @@ static uintptr_t hk_fp_top(uintptr_t here)
             }
             pthread_attr_destroy(&attr);
         }
-        hk_fp_stack_lo = lo;
-        hk_fp_stack_top = top;
+        hk_thread_stack_lo = lo;
+        hk_thread_stack_top = top;
     }
-    return here >= hk_fp_stack_lo && here < hk_fp_stack_top ? hk_fp_stack_top : 1;
+    return here >= hk_thread_stack_lo && here < hk_thread_stack_top ? hk_thread_stack_top : 1;
 }
 
-/* A frame pointer that may be read: inside the stack, above the previous one, aligned.
- * Compared as integers below top - 16: a garbage frame pointer near the top of the address
- * space (seen: 0xfffffffffffffff0 in GNU as) would wrap fp + 2 around to a small address. */
-static inline bool hk_fp_frame_ok(const uintptr_t *fp, const uintptr_t *prev, uintptr_t top)
+static inline bool hk_in_self(uintptr_t ra)
 {
-    uintptr_t a = (uintptr_t)fp;
-    return fp > prev && (a & 7) == 0 && top >= 2 * sizeof *fp && a <= top - 2 * sizeof *fp;
+    return ra - 1 >= hk_self_lo && ra - 1 < hk_self_hi;
 }
 
-/* The walk: raw[1..] from the frame `fp` of hk_stack_capture, as unw_backtrace would give
- * them (raw[0], a return address inside hk_stack_capture, is never used). Returns the
- * number of entries; or -1 when libunwind must do it and can teach the table something
- * (the walk reached an address not known yet), -2 when it cannot (one known BAD). */
-static inline int hk_fp_walk(const uintptr_t *fp, uintptr_t *raw, int want, int skip,
-                             uintptr_t top)
+/* raw[1..] from the frame `fp` of hk_stack_capture, as unw_backtrace would give them
+ * (raw[0], a return address inside hk_stack_capture, is never used), stopping once `depth`
+ * frames of the program are in (libunwind needs the spare too). Returns the number of
+ * entries, or -1 when libunwind must do this stack. */
+static inline int hk_stack_walk(const uintptr_t *fp, uintptr_t *raw, int want, int skip,
+                                int depth, uintptr_t top)
 {
-    const uintptr_t *prev = raw;   /* hk_stack_capture's array: below its frame */
+    struct hk_unwind_frame f = {.pc = fp[1], .sp = (uintptr_t)(fp + 2), .bp = fp[0]};
     raw[0] = 0;
     int n = 1;
-    /* Index of the program's first frame (as hk_stack_capture finds it); the walk stops
-     * once it has HAKMEM_STACK_DEPTH of them, where libunwind needs the spare too. */
+    /* Index of the program's first frame (as hk_first_frame finds it). */
     int first = hk_self_hi ? 0 : 1 + skip;
     for (;;) {
-        if (!hk_fp_frame_ok(fp, prev, top))
-            return -1;
-        uintptr_t ra = fp[1];
-        raw[n++] = ra;
-        if (!first && !(ra - 1 >= hk_self_lo && ra - 1 < hk_self_hi))
+        raw[n++] = f.pc;
+        if (!first && !hk_in_self(f.pc))
             first = n - 1;
-        if (n == want || (first && n - first >= hk_depth))
+        if (n == want || (first && n - first >= depth))
             return n;
-        unsigned bits = hk_fp_lookup(ra);
-        if (bits & HK_FP_END)
+        enum hk_unwind_step st = hk_unwind_step(&f, top);
+        if (st == HK_UNWIND_END)
             return n;
-        if (bits & HK_FP_BAD)
-            return -2;
-        if (!(bits & HK_FP_GOOD))
+        if (st == HK_UNWIND_CANNOT)
             return -1;
-        prev = fp;
-        fp = (const uintptr_t *)fp[0];
     }
 }
 
-/* After libunwind gave raw[0..n) (n < want: the trace ended): follows the frame-pointer
- * chain beside it and marks each return address whose frame led to the right next one. */
-static void hk_fp_learn(const uintptr_t *fp, const uintptr_t *raw, int n, int want,
-                        uintptr_t top)
+/* The raw frames of the calling hk_stack_capture (inlined into it, so that libunwind's
+ * raw[1] is its return address, as the walk's). */
+static inline __attribute__((always_inline)) int hk_stack_raw(const uintptr_t *fp,
+                                                              uintptr_t *raw, int want,
+                                                              int skip, int depth,
+                                                              uintptr_t top)
 {
-    const uintptr_t *prev = raw;
-    for (int k = 1; k < n; k++) {
-        if (!hk_fp_frame_ok(fp, prev, top) || fp[1] != raw[k]) {
-            if (k >= 2)
-                hk_fp_mark(raw[k - 1], HK_FP_BAD);    /* its frame did not give raw[k] */
-            break;
+    if (top > 1) {
+        int n = hk_stack_walk(fp, raw, want, skip, depth, top);
+        if (n >= 0) {
+            hk_walks++;
+            return n;
         }
-        if (k >= 2)
-            hk_fp_mark(raw[k - 1], HK_FP_GOOD);   /* its frame gave raw[k] */
-        prev = fp;
-        fp = (const uintptr_t *)fp[0];
     }
-    if (n < want && n > 1)
-        hk_fp_mark(raw[n - 1], HK_FP_END);
+    hk_unwinds++;
+    return hk_unwind((void **)raw, want);
 }
 
 static bool hk_in_glibc(uintptr_t ra)
@@ -807,7 +739,7 @@ static int hk_first_frame(const uintptr_t *raw, int n, int skip)
 {
     int i = 1;
     if (hk_self_hi) {
-        while (i < n && raw[i] - 1 >= hk_self_lo && raw[i] - 1 < hk_self_hi)
+        while (i < n && hk_in_self(raw[i]))
             i++;
     } else {
         i += skip;
@@ -815,13 +747,13 @@ static int hk_first_frame(const uintptr_t *raw, int n, int skip)
     return i;
 }
 
-void hk_stack_capture_counts(uint64_t *fp_walks, uint64_t *unwinds)
+void hk_stack_capture_counts(uint64_t *walks, uint64_t *unwinds)
 {
-    *fp_walks = hk_fp_walks;
+    *walks = hk_walks;
     *unwinds = hk_unwinds;
 }
 
-void hk_stack_fp_enable(bool on) { hk_fp_on = on; }
+void hk_stack_walk_enable(bool on) { hk_walk_on = on; }
 
 HK_NOINLINE uint32_t hk_stack_capture(int skip)
 {
@@ -836,33 +768,16 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
         want = HK_RAW_MAX;
     /* This function's own frame pointer (the builtin makes it keep one). */
     const uintptr_t *fp = __builtin_frame_address(0);
-    uintptr_t top = hk_fp_on ? hk_fp_top((uintptr_t)raw) : 1;
-    int n = -2;      /* as for a walk that ended at a BAD address: libunwind, no learning */
-    if (top > 1 && (hk_fp_misses < HK_FP_MISSES || hk_fp_misses++ % HK_FP_RETRY == 0)) {
-        hk_fp_forget_if_stale();
-        n = hk_fp_walk(fp, raw, want, skip, top);
-        if (n == -2 && hk_fp_misses < HK_FP_MISSES)
-            hk_fp_misses++;
-    }
-    if (n >= 0) {
-        hk_fp_walks++;
-        hk_fp_misses = 0;
-    } else {
-        bool learn = n == -1;
-        n = hk_unwind((void **)raw, want);
-        hk_unwinds++;
-        if (learn)
-            hk_fp_learn(fp, raw, n, want, top);
-    }
+    uintptr_t top = HK_UNWIND_FAST && hk_walk_on ? hk_stack_top((uintptr_t)raw) : 1;
+    int n = hk_stack_raw(fp, raw, want, skip, hk_depth, top);
     /* When hakmem is a module of its own, its frames are recognised by address (robust
      * to inlining and tail calls); linked into the program, `skip` says how many. */
     int i = hk_first_frame(raw, n, skip);
     int keep = hk_depth;
     if (hk_depth < HK_GLIBC_FRAMES && i < n && hk_in_glibc(raw[i])) {
         keep = HK_GLIBC_FRAMES;
-        if (n - i < keep) {   /* the walk stopped at the depth: unwind further */
-            n = hk_unwind((void **)raw, HK_RAW_MAX);
-            hk_unwinds++;
+        if (n - i < keep) {   /* the walk stopped at the depth: walk further */
+            n = hk_stack_raw(fp, raw, HK_RAW_MAX, skip, keep, top);
             i = hk_first_frame(raw, n, skip);
         }
     }
@@ -874,13 +789,17 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
         const uintptr_t *f = raw + i;
         uint64_t h = hk_frames_hash(f, m);
         struct hk_tcache_ent *c = &hk_tcache[(h ^ (h >> 17)) & (HK_TCACHE - 1)];
-        if (c->hash == h && c->id && hk_rec_matches(hk_stack_rec_get(c->id), f, m)) {
+        if (c->hash == h && c->id &&
+            (c->n ? hk_frames_equal(c, f, m) : hk_rec_matches(hk_stack_rec_get(c->id), f, m))) {
             id = c->id;
         } else {
             id = hk_stack_intern(f, m, h);
             if (id) {
                 c->hash = h;
                 c->id = id;
+                c->n = m <= HK_TCACHE_FRAMES ? (uint32_t)m : 0;
+                if (c->n)
+                    memcpy(c->f, f, (size_t)m * sizeof *f);
             }
         }
     }
@@ -912,7 +831,7 @@ void hk_stack_init(void)
         return;
     bool guarded = hk_stack_guard_enter();
     hk_pid = hk_os_pid();
-    hk_fp_on = hk_opt.stack_fp;
+    hk_walk_on = hk_opt.stack_walk;
     int d = hk_opt.stack_depth;
     hk_depth = d <= 0 ? 16 : d > HK_STACK_MAX_DEPTH ? HK_STACK_MAX_DEPTH : d;
     hk_stack_modules_refresh();

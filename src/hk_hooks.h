@@ -78,7 +78,7 @@ static inline uint32_t hk_hook_stack(int skip)
     return HK_UNLIKELY(hk_leak_on) ? hk_stack_capture(skip) : 0;
 }
 
-/* A library was unloaded: the frame-pointer walk forgets what it learned of code. */
+/* A library was unloaded: the stack walk forgets the unwind rules it read. */
 void hk_stack_code_unloaded(void);
 static inline void hk_hook_code_unloaded(void)
 {

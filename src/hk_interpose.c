@@ -29,8 +29,8 @@ HK_API void *valloc(size_t size) { return hakmem_valloc(size); }
 HK_API void *pvalloc(size_t size) { return hakmem_pvalloc(size); }
 HK_API size_t malloc_usable_size(void *p) { return hakmem_malloc_usable_size(p); }
 
-/* dlclose, passed through: unloading code also makes leak tracking forget what its
- * frame-pointer walk learned about code addresses (diag/hk_stack.c). */
+/* dlclose, passed through: unloading code also makes leak tracking forget the unwind rules
+ * it read for code addresses (diag/hk_unwind.c). */
 HK_API int dlclose(void *handle)
 {
     static int (*_Atomic real_dlclose)(void *);

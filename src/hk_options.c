@@ -46,7 +46,7 @@ const struct hk_option_def hk_option_defs[] = {
             "suite mode: apply HAKMEM_LEAK_EXITCODE too (by default the status is the program's)"),
     HK_UINT("HAKMEM_STACK_DEPTH", "16", 1, 64, 0, false, stack_depth,
             "frames kept per allocation stack"),
-    HK_BOOL("HAKMEM_STACK_FP", "1", stack_fp, "walk frame pointers where libunwind verified them"),
+    HK_BOOL("HAKMEM_STACK_WALK", "1", stack_walk, "walk stacks with rules read from .eh_frame (0: libunwind for all)"),
     HK_PATH("HAKMEM_DUMP_DIR", dump_dir, "write dump files there on OOM, fatal signals and exit"),
     HK_UINT("HAKMEM_STATS_INTERVAL_MS", "0", 10, 86400000, 0, true, stats_interval_ms,
             "append a sample to the timeline DUMP_DIR/hakmem-PID.timeline every n ms (0: off)"),

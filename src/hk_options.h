@@ -36,7 +36,7 @@ struct hk_options {
     int stats_signal;            /* HAKMEM_STATS_SIGNAL (0 = none) */
     bool abort_on_error;         /* HAKMEM_ABORT_ON_ERROR */
     int stack_depth;             /* HAKMEM_STACK_DEPTH (16) */
-    bool stack_fp;               /* HAKMEM_STACK_FP (1): frame-pointer walks where verified */
+    bool stack_walk;             /* HAKMEM_STACK_WALK (1): hakmem's own unwinder first */
     bool report_invalid;         /* HAKMEM_REPORT_INVALID (1): one line per misuse */
     uint32_t shadow_poison;      /* HAKMEM_SHADOW_POISON (256): 16 + the bytes checked */
 };

@@ -1,7 +1,8 @@
 /* Stack capture and deduplication, through the static library (no allocator involved):
  * one call site gives one id, another site another, frames start in the calling function,
- * depth is honoured, the recursion guard returns 0, threads agree on ids, the frame-pointer
- * walk gives libunwind's ids; prints the cost of a capture (cached and new stacks). */
+ * depth is honoured, the recursion guard returns 0, threads agree on ids, the walk gives
+ * libunwind's ids in code with and without frame pointers, in libc, in threads and through
+ * a signal frame; prints the cost of a capture (cached and new stacks). */
 #include "hk_hooks.h"
 #include "hk_leak.h"
 #include "hk_leak_int.h"
@@ -9,6 +10,7 @@
 #include "../common/hk_test.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -103,6 +105,70 @@ static void *worker(void *arg)
     return NULL;
 }
 
+typedef uint32_t (*shape_cap)(void);
+uint32_t shape_any(shape_cap cap, unsigned pick, int n);   /* stack_shapes.c */
+
+/* A capture from a comparison function that libc's qsort calls. */
+static uint32_t sort_id;
+static int by_capture(const void *x, const void *y)
+{
+    if (!sort_id)
+        sort_id = site_b();
+    return *(const int *)x - *(const int *)y;
+}
+
+uint32_t sorted_capture(unsigned i);
+__attribute__((noinline)) uint32_t sorted_capture(unsigned i)
+{
+    int v[8];
+    for (int k = 0; k < 8; k++)
+        v[k] = (int)((i * 31u + (unsigned)k * 17u) % 13u);
+    sort_id = 0;
+    qsort(v, 8, sizeof v[0], by_capture);
+    return sort_id;
+}
+
+static volatile uint32_t signal_id;
+static void on_signal(int sig)
+{
+    (void)sig;
+    signal_id = site_a();
+}
+
+/* The stacks compared walked and unwound: frame pointers all the way (padded), optimised
+ * frames without them (stack_shapes.c), both short enough to end in libc's start code, and
+ * libc's qsort calling back. */
+static uint32_t capture_by(unsigned kind, unsigned i)
+{
+    switch (kind) {
+    case 0: return padded(i, 6, 20);
+    case 1: return shape_any(site_b, i, 1 + (int)(i % 7));
+    case 2: return padded(i, 3, (int)(i % 4));
+    default: return sorted_capture(i);
+    }
+}
+
+/* Captures in a thread, walked and unwound (the switch is global: the threads take turns,
+ * the main thread waits). */
+static _Atomic int walk_worker_bad;
+static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *walk_worker(void *arg)
+{
+    (void)arg;
+    for (unsigned i = 0; i < 16; i++)
+        for (unsigned kind = 0; kind < 4; kind++) {
+            uint32_t ids[2];
+            pthread_mutex_lock(&walk_lock);
+            for (int walk = 0; walk < 2; walk++) {
+                hk_stack_walk_enable(walk);
+                ids[walk] = capture_by(kind, i);
+            }
+            pthread_mutex_unlock(&walk_lock);
+            walk_worker_bad += !ids[0] || ids[1] != ids[0];
+        }
+    return NULL;
+}
+
 int main(void)
 {
     setenv("HAKMEM_LEAK_CHECK", "1", 1);
@@ -161,61 +227,74 @@ int main(void)
         expect_true(thread_ids[t] && thread_ids[t] == thread_ids[0],
                     "thread %d id %u vs thread 0 id %u", t, thread_ids[t], thread_ids[0]);
 
-    /* The frame-pointer walk. This program and hakmem's internals keep frame pointers, so
-     * once libunwind has run beside the walk, a stack whose first HAKMEM_STACK_DEPTH frames
-     * (and the spare) are this program's is walked, not unwound; Debian's libc keeps none,
-     * so a stack that reaches it (site_a from main) still goes to libunwind. Walked stacks
-     * must get the ids libunwind gives them. */
-    uint64_t fp0, unw0, fp1, unw1;
-    for (int i = 0; i < 3; i++)
-        deep(40);
-    hk_stack_capture_counts(&fp0, &unw0);
+    /* The walk (diag/hk_unwind.c): every stack is walked with the rules of .eh_frame, in
+     * this program (frame pointers), in optimised code without them (stack_shapes.c), in
+     * Debian's libc (its start code under main, qsort calling back), and must give the ids
+     * libunwind gives; a stack through a signal frame goes to libunwind. */
+    uint64_t w0, unw0, w1, unw1;
+    hk_stack_capture_counts(&w0, &unw0);
     uint32_t d2 = deep(40);
-    hk_stack_capture_counts(&fp1, &unw1);
-    expect_true(d2 == d, "deep(40) walked: id %u, unwound: %u", d2, d);
-    expect_true(fp1 == fp0 + 1 && unw1 == unw0,
-                "deep(40) was not walked: walks %llu -> %llu, unwinds %llu -> %llu",
-                (unsigned long long)fp0, (unsigned long long)fp1, (unsigned long long)unw0,
-                (unsigned long long)unw1);
-    /* 17 frames of this program, then libc: the walk stops after HAKMEM_STACK_DEPTH=16 of
-     * them, before libc (libunwind would have needed the spare frames beyond). */
-    deep(15);
-    deep(15);
-    hk_stack_capture_counts(&fp0, &unw0);
-    deep(15);
-    hk_stack_capture_counts(&fp1, &unw1);
-    expect_true(fp1 == fp0 + 1, "a stack with 16 frames of this program before libc was not walked");
-    site_a();
-    hk_stack_capture_counts(&fp0, &unw0);
-    expect_true(unw0 == unw1 + 1, "a stack through libc's start code was walked");
-    unsigned same = 0, paths = 64;
-    for (unsigned i = 0; i < paths; i++) {
-        hk_stack_fp_enable(false);
-        uint32_t by_unwind = padded(i, 6, 20);
-        hk_stack_fp_enable(true);
-        padded(i, 6, 20);                   /* libunwind again, learning this path */
-        uint32_t by_walk = padded(i, 6, 20);
-        same += by_unwind && by_walk == by_unwind;
+    hk_stack_capture_counts(&w1, &unw1);
+    expect_true(d2 == d, "deep(40) walked: id %u, first seen as %u", d2, d);
+    expect_true(w1 == w0 + 1 && unw1 == unw0, "deep(40) was not walked: walks %llu -> %llu, "
+                "unwinds %llu -> %llu", (unsigned long long)w0, (unsigned long long)w1,
+                (unsigned long long)unw0, (unsigned long long)unw1);
+    unsigned same = 0, paths = 64, kinds = 4;
+    for (unsigned i = 0; i < paths; i++)
+        for (unsigned kind = 0; kind < kinds; kind++) {
+            uint32_t ids[2];
+            for (int walk = 0; walk < 2; walk++) {
+                hk_stack_walk_enable(walk);
+                ids[walk] = capture_by(kind, i);   /* one call site: the ids may be equal */
+            }
+            same += ids[0] && ids[1] == ids[0];
+        }
+    hk_stack_capture_counts(&w0, &unw0);
+    expect_true(same == kinds * paths, "%u of %u stacks got the same id walked and unwound",
+                same, kinds * paths);
+    expect_true(w0 - w1 == kinds * paths, "only %llu of %u captures were walked",
+                (unsigned long long)(w0 - w1), kinds * paths);
+    /* Threads: their stacks end in libc's thread start, which the walk must end as
+     * libunwind does. */
+    pthread_t tw[2];
+    for (int t = 0; t < 2; t++)
+        pthread_create(&tw[t], NULL, walk_worker, NULL);
+    for (int t = 0; t < 2; t++)
+        pthread_join(tw[t], NULL);
+    expect_true(walk_worker_bad == 0, "%d thread captures differ walked and unwound",
+                (int)walk_worker_bad);
+    /* A signal handler: __restore_rt's frame has no plain rule, so libunwind does it. */
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    uint32_t sig_ids[2];
+    uint64_t sig_unwinds = 0;
+    for (int walk = 0; walk < 2; walk++) {
+        hk_stack_walk_enable(walk);
+        hk_stack_capture_counts(&w0, &unw0);
+        raise(SIGUSR1);
+        hk_stack_capture_counts(&w1, &unw1);
+        sig_ids[walk] = signal_id;
+        sig_unwinds += unw1 - unw0;
     }
-    hk_stack_capture_counts(&fp1, &unw1);
-    expect_true(same == paths, "%u of %u call paths got the same id walked and unwound", same, paths);
-    expect_true(fp1 - fp0 >= paths, "only %llu of %u path captures were walked",
-                (unsigned long long)(fp1 - fp0), paths);
+    expect_true(sig_ids[0] && sig_ids[1] == sig_ids[0], "in a signal handler: %u walked, %u "
+                "unwound", sig_ids[1], sig_ids[0]);
+    expect_true(sig_unwinds == 2, "a stack through a signal frame was walked");
 
-    /* Cost: cached stacks (the per-thread cache hits) through libc's start code (unwound),
-     * deep ones of this program (walked, and unwound for comparison), new stacks (insert). */
+    /* Cost: cached stacks (the per-thread cache hits) through libc's start code, deep ones
+     * of this program (walked, and unwound for comparison), new stacks (insert). */
     const int reps = 200000;
     uint64_t t0 = now_ns();
     for (int i = 0; i < reps; i++)
         deep(8);
     uint64_t t1 = now_ns();
     for (int i = 0; i < reps; i++)
-        deep(24);              /* the first 23 frames are this program's: walked */
+        deep(24);              /* walked */
     uint64_t t2 = now_ns();
-    hk_stack_fp_enable(false);
+    hk_stack_walk_enable(false);
     for (int i = 0; i < reps; i++)
         deep(24);
-    hk_stack_fp_enable(true);
+    hk_stack_walk_enable(true);
     uint64_t t3 = now_ns();
     uint32_t before = hk_stack_count();
     const unsigned news = 128;   /* 7 levels of 2 frames + site_b + path = 16 frames */
@@ -228,8 +307,8 @@ int main(void)
     for (unsigned i = 0; i < news; i++)
         again += path(i, 7) > before ? 1 : 0;
     expect_true(again == news && hk_stack_count() - before == news, "paths re-captured differently");
-    printf("capture at depth 16: %.0f ns (cached stack, unwound), %.0f ns (walked), "
-           "%.0f ns (same stack unwound), %.0f ns (new stack); %u stacks, "
+    printf("capture at depth 16: %.0f ns (cached stack, 12 deep), %.0f ns (28 deep, walked), "
+           "%.0f ns (28 deep, unwound), %.0f ns (new stack); %u stacks, "
            "%zu bytes of tracker memory\n",
            (double)(t1 - t0) / reps, (double)(t2 - t1) / reps, (double)(t3 - t2) / reps,
            (double)(t4 - t3) / news, hk_stack_count(), hk_leak_arena_used());

@@ -1,0 +1,134 @@
+/* The fast unwinder for allocation stacks (x86-64): steps a frame with the rule that the
+ * module's .eh_frame gives for its return address, read once and cached per address.
+ * Elsewhere every step answers "cannot", and libunwind does every stack. */
+#ifndef HK_UNWIND_H
+#define HK_UNWIND_H
+
+#include "hk_internal.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#define HK_UNWIND_FAST 1
+#else
+#define HK_UNWIND_FAST 0
+#endif
+
+/* A frame as the walk sees it: the return address that entered it (`pc`, a call site's
+ * next instruction) and the two registers a frame's CFA is ever computed from. */
+struct hk_unwind_frame {
+    uintptr_t pc, sp, bp;
+};
+
+enum hk_unwind_step {
+    HK_UNWIND_CALLER = 1,   /* *f is now its caller's frame */
+    HK_UNWIND_END = 0,      /* the stack ends here (the return address is undefined, or 0) */
+    HK_UNWIND_CANNOT = -1,  /* no plain rule for this frame (a signal frame, a CFA expression,
+                               no unwind info) or its words lie outside [f->sp, top): libunwind
+                               must do this stack */
+};
+
+#if HK_UNWIND_FAST
+
+/* How a rule carries a frame (0 in the table: not read yet). */
+enum {
+    HK_RULE_SP = 1,      /* CFA = sp + cfa_off */
+    HK_RULE_BP = 2,      /* CFA = bp + cfa_off */
+    HK_RULE_END = 3,     /* the return address is undefined: the outermost frame */
+    HK_RULE_CANNOT = 4,
+};
+
+/* Invariant: for SP and BP the return address is at CFA - 8 and the CFA is the caller's
+ * stack pointer; bp_saved says rbp was saved at CFA + bp_off (else the caller's rbp is this
+ * frame's). Packed into one atomic word. */
+struct hk_unwind_rule {
+    int32_t cfa_off;
+    int16_t bp_off;
+    uint8_t kind;
+    uint8_t bp_saved;
+};
+
+/* Open addressing by return address, key and rule on one line; a key is set once and never
+ * removed, its rule is cleared when code is unloaded and read again. */
+#define HK_UNWIND_SLOTS 32768u
+#define HK_UNWIND_PROBES 16u
+struct hk_unwind_slot {
+    _Atomic uintptr_t pc;
+    _Atomic uint64_t rule;
+};
+extern struct hk_unwind_slot hk_unwind_table[HK_UNWIND_SLOTS];
+
+struct hk_unwind_rule hk_unwind_rule_miss(uintptr_t pc);
+
+static inline unsigned hk_unwind_hash(uintptr_t pc)
+{
+    return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 49);   /* 15 bits */
+}
+
+static inline struct hk_unwind_rule hk_unwind_rule_get(uintptr_t pc)
+{
+    unsigned s = hk_unwind_hash(pc);
+    for (unsigned k = 0; k < HK_UNWIND_PROBES; k++, s = (s + 1) & (HK_UNWIND_SLOTS - 1)) {
+        struct hk_unwind_slot *e = &hk_unwind_table[s];
+        uintptr_t v = atomic_load_explicit(&e->pc, HK_ACQUIRE);
+        if (v == pc) {
+            uint64_t w = atomic_load_explicit(&e->rule, HK_ACQUIRE);
+            if (HK_UNLIKELY(!w))
+                break;
+            struct hk_unwind_rule r;
+            memcpy(&r, &w, sizeof r);
+            return r;
+        }
+        if (!v)
+            break;
+    }
+    return hk_unwind_rule_miss(pc);
+}
+
+/* One step from *f to its caller. Reads the stack only between f->sp and `top`, the end
+ * of the thread's stack; never allocates; the first look at a return address takes the
+ * loader's lock (dl_iterate_phdr) to find its module. */
+static inline enum hk_unwind_step hk_unwind_step(struct hk_unwind_frame *f, uintptr_t top)
+{
+    struct hk_unwind_rule r = hk_unwind_rule_get(f->pc);
+    if (r.kind == HK_RULE_END)
+        return HK_UNWIND_END;
+    if (r.kind != HK_RULE_SP && r.kind != HK_RULE_BP)
+        return HK_UNWIND_CANNOT;
+    uintptr_t cfa = (r.kind == HK_RULE_SP ? f->sp : f->bp) + (uintptr_t)(intptr_t)r.cfa_off;
+    /* The words read (the return address at CFA - 8, rbp's slot) lie in this frame: above
+     * its stack pointer, below the top of the stack. Compared as integers: a garbage rbp
+     * may wrap the sum. */
+    if (cfa < f->sp + 8 || cfa > top || (cfa & 7))
+        return HK_UNWIND_CANNOT;
+    uintptr_t bp = f->bp;
+    if (r.bp_saved) {
+        uintptr_t at = cfa + (uintptr_t)(intptr_t)r.bp_off;
+        if (at < f->sp || at > cfa - 16)
+            return HK_UNWIND_CANNOT;
+        bp = *(const uintptr_t *)at;
+    }
+    uintptr_t ra = *(const uintptr_t *)(cfa - 8);
+    f->pc = ra;
+    f->sp = cfa;
+    f->bp = bp;
+    return ra ? HK_UNWIND_CALLER : HK_UNWIND_END;
+}
+
+#else
+
+static inline enum hk_unwind_step hk_unwind_step(struct hk_unwind_frame *f, uintptr_t top)
+{
+    (void)f;
+    (void)top;
+    return HK_UNWIND_CANNOT;
+}
+
+#endif
+
+/* Code was unloaded: every rule is read again when next needed. */
+void hk_unwind_forget(void);
+
+#endif
