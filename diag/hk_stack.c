@@ -538,15 +538,16 @@ struct hk_tcache_ent {
 };
 static HK_TLS struct hk_tcache_ent hk_tcache[HK_TCACHE];
 
-/* A loop rather than memcmp: a handful of words, compared inline. */
+/* A handful of words compared one by one, as they were just stored: a wider load across two
+ * of those stores (memcmp, or a vectorised loop) waits for them to reach the cache. */
 static inline bool hk_frames_equal(const struct hk_tcache_ent *c, const uintptr_t *f, int n)
 {
     if (c->n != (uint32_t)n)
         return false;
-    uintptr_t diff = 0;
     for (int i = 0; i < n; i++)
-        diff |= c->f[i] ^ f[i];
-    return !diff;
+        if (c->f[i] != f[i])
+            return false;
+    return true;
 }
 
 /* Stack records are packed at 4-byte alignment in pieces of the arena (the arena's own
