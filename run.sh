@@ -89,10 +89,11 @@ test)
     log "test suites (clang + ThreadSanitizer): unit stress"
     meson test -C build-tsan --print-errorlogs --num-processes 2 --suite unit --suite stress ||
         status=1
-    # clang build: warnings of the second compiler and the hkdump fuzz target.
+    # clang build: warnings of the second compiler, hkdump and the fuzz targets.
     CC=clang build_dir build-clang "${werror[@]}"
-    log "test suites (clang build): hkdump (with the fuzz run)"
-    meson test -C build-clang --print-errorlogs --num-processes 2 --suite hkdump || status=1
+    log "test suites (clang build): hkdump, fuzz"
+    meson test -C build-clang --print-errorlogs --num-processes 2 --suite hkdump --suite fuzz ||
+        status=1
     python3 "$root/scripts/test_summary.py" build build-tsan build-clang || status=1
     exit $status
     ;;

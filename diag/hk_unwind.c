@@ -16,6 +16,7 @@
 #include "hk_unwind.h"
 
 #include <link.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -82,8 +83,10 @@ static int64_t hk_rd_sleb(struct hk_rd *r)
     return 0;
 }
 
-/* A pointer in DW_EH_PE encoding `enc` (absolute, or relative to where it is read or to
- * `datarel`); indirect and text/function-relative encodings are not used on x86-64. */
+/* A pointer in DW_EH_PE encoding `enc`: absolute, or relative to where it is read, or to
+ * `datarel` (0: none given, and the pointer is bad). Text- and function-relative encodings
+ * are not used on x86-64; an indirect one (the bit 0x80, which C++ personality pointers
+ * carry) is refused, and hk_cie_read strips it from the one pointer it skips. */
 static uintptr_t hk_rd_ptr(struct hk_rd *r, uint8_t enc, uintptr_t datarel)
 {
     uintptr_t here = (uintptr_t)r->p;
@@ -103,7 +106,11 @@ static uintptr_t hk_rd_ptr(struct hk_rd *r, uint8_t enc, uintptr_t datarel)
     switch (enc & 0x70) {
     case 0x00: break;
     case 0x10: v += here; break;       /* pcrel */
-    case 0x30: v += datarel; break;    /* datarel */
+    case 0x30:                         /* datarel */
+        if (!datarel)
+            r->bad = true;
+        v += datarel;
+        break;
     default: r->bad = true; return 0;
     }
     if (enc & 0x80)
@@ -132,8 +139,14 @@ struct hk_cie {
     struct hk_rd insns;
 };
 
-static void hk_row_set(struct hk_row *row, uint64_t reg, uint8_t how, int64_t off)
+/* Register numbers above the return address's (the vector registers) make libunwind end
+ * the stack at this frame: so does the walk (false), by handing the stack to it. */
+#define HK_REG_MAX HK_REG_RA
+
+static bool hk_row_set(struct hk_row *row, uint64_t reg, uint8_t how, int64_t off)
 {
+    if (reg > HK_REG_MAX)
+        return false;
     if (reg == HK_REG_BP) {
         row->bp_how = how;
         row->bp_off = off;
@@ -141,10 +154,13 @@ static void hk_row_set(struct hk_row *row, uint64_t reg, uint8_t how, int64_t of
         row->ra_how = how;
         row->ra_off = off;
     }
+    return true;
 }
 
-static void hk_row_restore(struct hk_row *row, const struct hk_row *init, uint64_t reg)
+static bool hk_row_restore(struct hk_row *row, const struct hk_row *init, uint64_t reg)
 {
+    if (reg > HK_REG_MAX)
+        return false;
     if (reg == HK_REG_BP) {
         row->bp_how = init->bp_how;
         row->bp_off = init->bp_off;
@@ -152,17 +168,34 @@ static void hk_row_restore(struct hk_row *row, const struct hk_row *init, uint64
         row->ra_how = init->ra_how;
         row->ra_off = init->ra_off;
     }
+    return true;
+}
+
+/* A factored offset, in unsigned arithmetic: malformed data wraps instead of overflowing. */
+static inline int64_t hk_factor(uint64_t v, int64_t align)
+{
+    return (int64_t)(v * (uint64_t)align);
+}
+
+static bool hk_cfa_def(struct hk_row *row, uint64_t reg)
+{
+    if (reg > HK_REG_MAX)
+        return false;
+    row->cfa_reg = reg == HK_REG_SP || reg == HK_REG_BP ? (int)reg : -1;
+    return true;
 }
 
 /* Runs call-frame instructions from `loc` until the row that covers `target` (the call
  * instruction). `init` is the CIE's row (for DW_CFA_restore), NULL while running the CIE.
- * Returns false on an instruction it does not know or malformed data. */
+ * Returns false on an instruction it does not know, one that libunwind does not know
+ * either (val_offset), a register libunwind refuses, or malformed data. */
 static bool hk_cfa_run(struct hk_rd *r, const struct hk_cie *c, struct hk_row *row,
                        const struct hk_row *init, uintptr_t loc, uintptr_t target)
 {
     struct hk_row saved[8];
     unsigned nsaved = 0;
-    while (r->p < r->end && !r->bad) {
+    bool ok = true;
+    while (ok && r->p < r->end && !r->bad) {
         uint8_t op = (uint8_t)hk_rd_bytes(r, 1);
         uint64_t reg, delta = 0;
         switch (op >> 6) {
@@ -170,12 +203,10 @@ static bool hk_cfa_run(struct hk_rd *r, const struct hk_cie *c, struct hk_row *r
             delta = op & 0x3f;
             goto advance;
         case 2:                                        /* DW_CFA_offset */
-            hk_row_set(row, op & 0x3f, HK_HOW_OFFSET, (int64_t)hk_rd_uleb(r) * c->data_align);
+            ok = hk_row_set(row, op & 0x3f, HK_HOW_OFFSET, hk_factor(hk_rd_uleb(r), c->data_align));
             continue;
         case 3:                                        /* DW_CFA_restore */
-            if (!init)
-                return false;
-            hk_row_restore(row, init, op & 0x3f);
+            ok = init && hk_row_restore(row, init, op & 0x3f);
             continue;
         }
         switch (op) {
@@ -183,6 +214,8 @@ static bool hk_cfa_run(struct hk_rd *r, const struct hk_cie *c, struct hk_row *r
             break;
         case 0x01:                                     /* set_loc */
             loc = hk_rd_ptr(r, c->fde_enc, 0);
+            if (!init)
+                return false;
             if (loc > target)
                 return !r->bad;
             break;
@@ -191,73 +224,59 @@ static bool hk_cfa_run(struct hk_rd *r, const struct hk_cie *c, struct hk_row *r
         case 0x04: delta = hk_rd_bytes(r, 4); goto advance;
         case 0x05:                                     /* offset_extended */
             reg = hk_rd_uleb(r);
-            hk_row_set(row, reg, HK_HOW_OFFSET, (int64_t)hk_rd_uleb(r) * c->data_align);
+            ok = hk_row_set(row, reg, HK_HOW_OFFSET, hk_factor(hk_rd_uleb(r), c->data_align));
             break;
         case 0x06:                                     /* restore_extended */
-            if (!init)
-                return false;
-            hk_row_restore(row, init, hk_rd_uleb(r));
+            ok = init && hk_row_restore(row, init, hk_rd_uleb(r));
             break;
-        case 0x07: hk_row_set(row, hk_rd_uleb(r), HK_HOW_UNDEF, 0); break;
-        case 0x08: hk_row_set(row, hk_rd_uleb(r), HK_HOW_SAME, 0); break;
+        case 0x07: ok = hk_row_set(row, hk_rd_uleb(r), HK_HOW_UNDEF, 0); break;
+        case 0x08: ok = hk_row_set(row, hk_rd_uleb(r), HK_HOW_SAME, 0); break;
         case 0x09:                                     /* register */
             reg = hk_rd_uleb(r);
-            hk_rd_uleb(r);
-            hk_row_set(row, reg, HK_HOW_OTHER, 0);
+            ok = hk_rd_uleb(r) <= HK_REG_MAX && hk_row_set(row, reg, HK_HOW_OTHER, 0);
             break;
         case 0x0a:                                     /* remember_state */
             if (nsaved == sizeof saved / sizeof saved[0])
                 return false;
             saved[nsaved++] = *row;
             break;
-        case 0x0b:                                     /* restore_state */
+        case 0x0b:                                     /* restore_state (the CFA too) */
             if (!nsaved)
                 return false;
             *row = saved[--nsaved];
             break;
         case 0x0c:                                     /* def_cfa */
-            reg = hk_rd_uleb(r);
-            row->cfa_reg = reg == HK_REG_SP || reg == HK_REG_BP ? (int)reg : -1;
+            ok = hk_cfa_def(row, hk_rd_uleb(r));
             row->cfa_off = (int64_t)hk_rd_uleb(r);
             break;
-        case 0x0d:                                     /* def_cfa_register */
-            reg = hk_rd_uleb(r);
-            row->cfa_reg = reg == HK_REG_SP || reg == HK_REG_BP ? (int)reg : -1;
-            break;
-        case 0x0e: row->cfa_off = (int64_t)hk_rd_uleb(r); break;
+        case 0x0d: ok = hk_cfa_def(row, hk_rd_uleb(r)); break;   /* def_cfa_register */
+        case 0x0e: row->cfa_off = (int64_t)hk_rd_uleb(r); break; /* def_cfa_offset */
         case 0x0f:                                     /* def_cfa_expression */
             row->cfa_reg = -1;
             goto skip_block;
         case 0x10:                                     /* expression */
         case 0x16:                                     /* val_expression */
-            hk_row_set(row, hk_rd_uleb(r), HK_HOW_OTHER, 0);
+            ok = hk_row_set(row, hk_rd_uleb(r), HK_HOW_OTHER, 0);
             goto skip_block;
         case 0x11:                                     /* offset_extended_sf */
             reg = hk_rd_uleb(r);
-            hk_row_set(row, reg, HK_HOW_OFFSET, hk_rd_sleb(r) * c->data_align);
+            ok = hk_row_set(row, reg, HK_HOW_OFFSET,
+                            hk_factor((uint64_t)hk_rd_sleb(r), c->data_align));
             break;
         case 0x12:                                     /* def_cfa_sf */
-            reg = hk_rd_uleb(r);
-            row->cfa_reg = reg == HK_REG_SP || reg == HK_REG_BP ? (int)reg : -1;
-            row->cfa_off = hk_rd_sleb(r) * c->data_align;
+            ok = hk_cfa_def(row, hk_rd_uleb(r));
+            row->cfa_off = hk_factor((uint64_t)hk_rd_sleb(r), c->data_align);
             break;
-        case 0x13: row->cfa_off = hk_rd_sleb(r) * c->data_align; break;
-        case 0x14:                                     /* val_offset */
-            reg = hk_rd_uleb(r);
-            hk_rd_uleb(r);
-            hk_row_set(row, reg, HK_HOW_OTHER, 0);
-            break;
-        case 0x15:                                     /* val_offset_sf */
-            reg = hk_rd_uleb(r);
-            hk_rd_sleb(r);
-            hk_row_set(row, reg, HK_HOW_OTHER, 0);
+        case 0x13:                                     /* def_cfa_offset_sf */
+            row->cfa_off = hk_factor((uint64_t)hk_rd_sleb(r), c->data_align);
             break;
         case 0x2e: hk_rd_uleb(r); break;               /* GNU_args_size */
         case 0x2f:                                     /* GNU_negative_offset_extended */
             reg = hk_rd_uleb(r);
-            hk_row_set(row, reg, HK_HOW_OFFSET, -(int64_t)hk_rd_uleb(r) * c->data_align);
+            ok = hk_row_set(row, reg, HK_HOW_OFFSET,
+                            hk_factor(0 - hk_rd_uleb(r), c->data_align));
             break;
-        default:
+        default:                                       /* val_offset(_sf) among them */
             return false;
         }
         continue;
@@ -275,7 +294,7 @@ static bool hk_cfa_run(struct hk_rd *r, const struct hk_cie *c, struct hk_row *r
         if (loc > target)
             return !r->bad;
     }
-    return !r->bad;
+    return ok && !r->bad;
 }
 
 static bool hk_cie_read(struct hk_rd *r, struct hk_cie *c)
@@ -330,44 +349,12 @@ static bool hk_cie_read(struct hk_rd *r, struct hk_cie *c)
     return !r->bad;
 }
 
-/* Where a module's unwind table is, and the loaded segment it lies in. */
-struct hk_eh {
-    uintptr_t pc;
-    const uint8_t *hdr, *seg_lo, *seg_hi;
-};
-
-static int hk_eh_visit(struct dl_phdr_info *info, size_t size, void *arg)
+/* The FDE covering `target` through the binary-search table of .eh_frame_hdr at `hdr`,
+ * which lies in the loaded segment [seg_lo, seg_hi). */
+static const uint8_t *hk_fde_find(const uint8_t *hdr, const uint8_t *seg_lo,
+                                  const uint8_t *seg_hi, uintptr_t target)
 {
-    (void)size;
-    struct hk_eh *e = arg;
-    bool in = false;
-    uintptr_t hdr = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && e->pc >= a && e->pc - a < ph->p_memsz)
-            in = true;
-        else if (ph->p_type == PT_GNU_EH_FRAME)
-            hdr = a;
-    }
-    if (!in)
-        return 0;
-    for (int i = 0; hdr && i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && hdr >= a && hdr - a < ph->p_filesz) {
-            e->hdr = (const uint8_t *)hdr;
-            e->seg_lo = (const uint8_t *)a;
-            e->seg_hi = (const uint8_t *)(a + ph->p_filesz);
-        }
-    }
-    return 1;
-}
-
-/* The FDE covering `target` through the binary-search table of .eh_frame_hdr. */
-static const uint8_t *hk_fde_find(const struct hk_eh *e, uintptr_t target)
-{
-    struct hk_rd r = {.p = e->hdr, .end = e->seg_hi};
+    struct hk_rd r = {.p = hdr, .end = seg_hi};
     uint8_t version = (uint8_t)hk_rd_bytes(&r, 1);
     uint8_t ptr_enc = (uint8_t)hk_rd_bytes(&r, 1);
     uint8_t count_enc = (uint8_t)hk_rd_bytes(&r, 1);
@@ -376,9 +363,9 @@ static const uint8_t *hk_fde_find(const struct hk_eh *e, uintptr_t target)
      * offsets from the start of the header. */
     if (r.bad || version != 1 || table_enc != 0x3b || count_enc == 0xff)
         return NULL;
-    hk_rd_ptr(&r, ptr_enc, (uintptr_t)e->hdr);
-    uint64_t count = hk_rd_ptr(&r, count_enc, (uintptr_t)e->hdr);
-    if (r.bad || count == 0 || count > (uint64_t)(e->seg_hi - r.p) / 8)
+    hk_rd_ptr(&r, ptr_enc, (uintptr_t)hdr);
+    uint64_t count = hk_rd_ptr(&r, count_enc, (uintptr_t)hdr);
+    if (r.bad || count == 0 || count > (uint64_t)(seg_hi - r.p) / 8)
         return NULL;
     const uint8_t *table = r.p;
     uint64_t lo = 0, hi = count;     /* the last entry whose location <= target */
@@ -386,7 +373,7 @@ static const uint8_t *hk_fde_find(const struct hk_eh *e, uintptr_t target)
         uint64_t mid = lo + (hi - lo) / 2;
         int32_t loc;
         memcpy(&loc, table + mid * 8, 4);
-        if ((uintptr_t)e->hdr + (intptr_t)loc <= target)
+        if ((uintptr_t)hdr + (intptr_t)loc <= target)
             lo = mid;
         else
             hi = mid;
@@ -394,10 +381,10 @@ static const uint8_t *hk_fde_find(const struct hk_eh *e, uintptr_t target)
     int32_t loc, fde;
     memcpy(&loc, table + lo * 8, 4);
     memcpy(&fde, table + lo * 8 + 4, 4);
-    if ((uintptr_t)e->hdr + (intptr_t)loc > target)
+    if ((uintptr_t)hdr + (intptr_t)loc > target)
         return NULL;
-    const uint8_t *p = e->hdr + fde;
-    return p >= e->seg_lo && p < e->seg_hi ? p : NULL;
+    uintptr_t p = (uintptr_t)hdr + (uintptr_t)(intptr_t)fde;
+    return p >= (uintptr_t)seg_lo && p < (uintptr_t)seg_hi ? (const uint8_t *)p : NULL;
 }
 
 static struct hk_unwind_rule hk_rule_of_row(const struct hk_row *row)
@@ -405,13 +392,15 @@ static struct hk_unwind_rule hk_rule_of_row(const struct hk_row *row)
     struct hk_unwind_rule cannot = {.kind = HK_RULE_CANNOT};
     if (row->ra_how == HK_HOW_UNDEF)
         return (struct hk_unwind_rule){.kind = HK_RULE_END};
+    /* libunwind's fast path takes a frame as plain only within these bounds (a CFA offset
+     * below 2^28, an rbp slot within 2^14), and its slow path ends some stacks otherwise. */
     if (row->cfa_reg < 0 || row->ra_how != HK_HOW_OFFSET || row->ra_off != -8 ||
-        row->cfa_off < 8 || row->cfa_off > INT32_MAX)
+        row->cfa_off < 8 || row->cfa_off >= (1 << 28))
         return cannot;
     struct hk_unwind_rule rule = {.cfa_off = (int32_t)row->cfa_off,
                            .kind = row->cfa_reg == HK_REG_SP ? HK_RULE_SP : HK_RULE_BP};
     if (row->bp_how == HK_HOW_OFFSET) {
-        if (row->bp_off < INT16_MIN || row->bp_off > -8)
+        if (row->bp_off <= -(1 << 14) || row->bp_off > -16 || row->bp_off % 8)
             return cannot;
         rule.bp_off = (int16_t)row->bp_off;
         rule.bp_saved = 1;
@@ -421,28 +410,25 @@ static struct hk_unwind_rule hk_rule_of_row(const struct hk_row *row)
     return rule;
 }
 
-/* The rule at return address `pc`, read from its module's .eh_frame. */
-static struct hk_unwind_rule hk_rule_read(uintptr_t pc)
+/* The rule for the call instruction at `target`, from the unwind table at `hdr` in the
+ * loaded segment [seg_lo, seg_hi) (every byte read lies there). */
+struct hk_unwind_rule hk_unwind_rule_from(const uint8_t *hdr, const uint8_t *seg_lo,
+                                          const uint8_t *seg_hi, uintptr_t target)
 {
     struct hk_unwind_rule cannot = {.kind = HK_RULE_CANNOT};
-    uintptr_t target = pc - 1;              /* the call instruction */
-    struct hk_eh e = {.pc = target};
-    dl_iterate_phdr(hk_eh_visit, &e);
-    if (!e.hdr)
-        return cannot;
-    const uint8_t *fde = hk_fde_find(&e, target);
+    const uint8_t *fde = hk_fde_find(hdr, seg_lo, seg_hi, target);
     if (!fde)
         return cannot;
-    struct hk_rd r = {.p = fde, .end = e.seg_hi};
+    struct hk_rd r = {.p = fde, .end = seg_hi};
     uint32_t len = (uint32_t)hk_rd_bytes(&r, 4);
     if (r.bad || len == 0 || len == 0xffffffffu || len > (size_t)(r.end - r.p))
         return cannot;
     r.end = r.p + len;
     const uint8_t *idp = r.p;
     uint32_t cie_off = (uint32_t)hk_rd_bytes(&r, 4);
-    if (r.bad || cie_off == 0 || cie_off > (uintptr_t)(idp - e.seg_lo))
+    if (r.bad || cie_off == 0 || cie_off > (uintptr_t)(idp - seg_lo))
         return cannot;
-    struct hk_rd cr = {.p = idp - cie_off, .end = e.seg_hi};
+    struct hk_rd cr = {.p = idp - cie_off, .end = seg_hi};
     struct hk_cie cie;
     if (!hk_cie_read(&cr, &cie) || cie.signal)
         return cannot;
@@ -466,11 +452,68 @@ static struct hk_unwind_rule hk_rule_read(uintptr_t pc)
     return hk_rule_of_row(&row);
 }
 
-/* Reads the rule and caches it (hk_unwind_rule_get found none). A full neighbourhood keeps
- * the address with libunwind rather than reading .eh_frame at every visit. */
+/* The loader's count of unloaded objects when the rules were last checked against it
+ * (all ones: not read yet). */
+static _Atomic unsigned long long hk_unwind_subs = ~0ull;
+
+struct hk_eh {
+    uintptr_t target;
+    struct hk_unwind_rule rule;
+    unsigned long long subs;
+};
+
+/* Finds the module holding the call and reads its rule there, while dl_iterate_phdr holds
+ * the loader's lock (the module cannot be unloaded meanwhile). */
+static int hk_eh_visit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct hk_eh *e = arg;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+        e->subs = info->dlpi_subs;
+    bool in = false;
+    uintptr_t hdr = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && e->target >= a && e->target - a < ph->p_memsz)
+            in = true;
+        else if (ph->p_type == PT_GNU_EH_FRAME)
+            hdr = a;
+    }
+    if (!in)
+        return 0;
+    for (int i = 0; hdr && i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && hdr >= a && hdr - a < ph->p_filesz) {
+            e->rule = hk_unwind_rule_from((const uint8_t *)hdr, (const uint8_t *)a,
+                                          (const uint8_t *)(a + ph->p_filesz), e->target);
+            break;
+        }
+    }
+    return 1;
+}
+
+/* The rule at return address `pc`, read from its module's .eh_frame. An object unloaded
+ * since the last read (glibc unloads some itself, past the dlclose that hakmem interposes)
+ * clears every cached rule first. */
+static struct hk_unwind_rule hk_rule_read(uintptr_t pc)
+{
+    struct hk_eh e = {.target = pc - 1, .rule = {.kind = HK_RULE_CANNOT}};
+    dl_iterate_phdr(hk_eh_visit, &e);
+    unsigned long long seen = atomic_load_explicit(&hk_unwind_subs, HK_RELAXED);
+    if (e.subs != seen) {
+        atomic_store_explicit(&hk_unwind_subs, e.subs, HK_RELAXED);
+        if (seen != ~0ull)
+            hk_unwind_forget();
+    }
+    return e.rule;
+}
+
+/* Reads the rule and caches it (hk_unwind_rule_get found none). An address whose
+ * neighbourhood is full (every slot taken by others: keys are never removed) goes to
+ * libunwind without reading .eh_frame, at this and every later visit. */
 struct hk_unwind_rule hk_unwind_rule_miss(uintptr_t pc)
 {
-    struct hk_unwind_rule rule = hk_rule_read(pc);
     unsigned s = hk_unwind_hash(pc);
     for (unsigned k = 0; k < HK_UNWIND_PROBES; k++, s = (s + 1) & (HK_UNWIND_SLOTS - 1)) {
         struct hk_unwind_slot *e = &hk_unwind_table[s];
@@ -478,6 +521,7 @@ struct hk_unwind_rule hk_unwind_rule_miss(uintptr_t pc)
         if (!v && atomic_compare_exchange_strong(&e->pc, &v, pc))
             v = pc;
         if (v == pc) {
+            struct hk_unwind_rule rule = hk_rule_read(pc);
             atomic_store_explicit(&e->rule, hk_rule_pack(rule), HK_RELEASE);
             return rule;
         }

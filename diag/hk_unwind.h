@@ -52,7 +52,7 @@ struct hk_unwind_rule {
 
 /* Open addressing by return address, key and rule on one line; a key is set once and never
  * removed, its rule is cleared when code is unloaded and read again. */
-#define HK_UNWIND_SLOTS 32768u
+#define HK_UNWIND_SLOTS 65536u
 #define HK_UNWIND_PROBES 16u
 struct hk_unwind_slot {
     _Atomic uintptr_t pc;
@@ -62,9 +62,15 @@ extern struct hk_unwind_slot hk_unwind_table[HK_UNWIND_SLOTS];
 
 struct hk_unwind_rule hk_unwind_rule_miss(uintptr_t pc);
 
+/* The rule for the call instruction at `target` from an .eh_frame_hdr table at `hdr`, in
+ * the readable segment [seg_lo, seg_hi) where every byte read must lie (the fuzz target
+ * calls it on arbitrary bytes). */
+struct hk_unwind_rule hk_unwind_rule_from(const uint8_t *hdr, const uint8_t *seg_lo,
+                                          const uint8_t *seg_hi, uintptr_t target);
+
 static inline unsigned hk_unwind_hash(uintptr_t pc)
 {
-    return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 49);   /* 15 bits */
+    return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 48);   /* 16 bits */
 }
 
 static inline struct hk_unwind_rule hk_unwind_rule_get(uintptr_t pc)
@@ -114,7 +120,8 @@ static inline enum hk_unwind_step hk_unwind_step(struct hk_unwind_frame *f, uint
     f->pc = ra;
     f->sp = cfa;
     f->bp = bp;
-    return ra ? HK_UNWIND_CALLER : HK_UNWIND_END;
+    /* libunwind ends a stack at a return address this low, as at 0. */
+    return ra >= 0x4000 ? HK_UNWIND_CALLER : HK_UNWIND_END;
 }
 
 #else

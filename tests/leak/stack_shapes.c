@@ -1,7 +1,8 @@
 /* Frames of the shapes optimised C gives, for the stack walk's test (test_stack.c): built
  * with -O2 -fomit-frame-pointer, so that the walk must use each function's .eh_frame rule
  * (a CFA from rsp at several offsets, one from rbp where alloca makes a frame pointer, a
- * large frame, saved registers) where a frame-pointer chain would be lost. */
+ * large frame, saved registers) where a frame-pointer chain would be lost, and one whose rule
+ * the walk must refuse. */
 #include <alloca.h>
 #include <stdint.h>
 #include <string.h>
@@ -63,3 +64,23 @@ __attribute__((noinline)) uint32_t shape_any(shape_cap cap, unsigned pick, int n
     sink = (unsigned char)id;
     return id;
 }
+
+#if defined(__x86_64__)
+/* A Microsoft-ABI function calling a System V one saves xmm6-15: its unwind information
+ * names registers above the return address's, where libunwind ends the stack; the walk must
+ * hand such a stack to it rather than walk on. Called through shape_via_ms_abi. */
+__attribute__((noinline, ms_abi)) static uint32_t shape_ms_abi(shape_cap cap, int n)
+{
+    uint32_t id = n ? shape_any(cap, (unsigned)n, n - 1) : cap();
+    sink = (unsigned char)id;
+    return id;
+}
+
+uint32_t shape_via_ms_abi(shape_cap cap, int n);
+__attribute__((noinline)) uint32_t shape_via_ms_abi(shape_cap cap, int n)
+{
+    uint32_t id = shape_ms_abi(cap, n);
+    sink = (unsigned char)id;
+    return id;
+}
+#endif

@@ -107,6 +107,7 @@ static void *worker(void *arg)
 
 typedef uint32_t (*shape_cap)(void);
 uint32_t shape_any(shape_cap cap, unsigned pick, int n);   /* stack_shapes.c */
+uint32_t shape_via_ms_abi(shape_cap cap, int n);
 
 /* A capture from a comparison function that libc's qsort calls. */
 static uint32_t sort_id;
@@ -136,15 +137,16 @@ static void on_signal(int sig)
 }
 
 /* The stacks compared walked and unwound: frame pointers all the way (padded), optimised
- * frames without them (stack_shapes.c), both short enough to end in libc's start code, and
- * libc's qsort calling back. */
+ * frames without them (stack_shapes.c), both short enough to end in libc's start code,
+ * libc's qsort calling back; and (kind 4) a frame the walk must leave to libunwind. */
 static uint32_t capture_by(unsigned kind, unsigned i)
 {
     switch (kind) {
     case 0: return padded(i, 6, 20);
     case 1: return shape_any(site_b, i, 1 + (int)(i % 7));
     case 2: return padded(i, 3, (int)(i % 4));
-    default: return sorted_capture(i);
+    case 3: return sorted_capture(i);
+    default: return shape_via_ms_abi(site_b, (int)(i % 3));
     }
 }
 
@@ -156,7 +158,7 @@ static void *walk_worker(void *arg)
 {
     (void)arg;
     for (unsigned i = 0; i < 16; i++)
-        for (unsigned kind = 0; kind < 4; kind++) {
+        for (unsigned kind = 0; kind <= 4; kind++) {
             uint32_t ids[2];
             pthread_mutex_lock(&walk_lock);
             for (int walk = 0; walk < 2; walk++) {
@@ -241,7 +243,7 @@ int main(void)
                 (unsigned long long)unw0, (unsigned long long)unw1);
     unsigned same = 0, paths = 64, kinds = 4;
     for (unsigned i = 0; i < paths; i++)
-        for (unsigned kind = 0; kind < kinds; kind++) {
+        for (unsigned kind = 0; kind <= kinds; kind++) {   /* kinds: walked; one more not */
             uint32_t ids[2];
             for (int walk = 0; walk < 2; walk++) {
                 hk_stack_walk_enable(walk);
@@ -250,10 +252,13 @@ int main(void)
             same += ids[0] && ids[1] == ids[0];
         }
     hk_stack_capture_counts(&w0, &unw0);
-    expect_true(same == kinds * paths, "%u of %u stacks got the same id walked and unwound",
-                same, kinds * paths);
-    expect_true(w0 - w1 == kinds * paths, "only %llu of %u captures were walked",
+    expect_true(same == (kinds + 1) * paths, "%u of %u stacks got the same id walked and "
+                "unwound", same, (kinds + 1) * paths);
+    expect_true(w0 - w1 == kinds * paths, "%llu captures were walked, %u expected",
                 (unsigned long long)(w0 - w1), kinds * paths);
+    /* The Microsoft-ABI frames: unwound each time, walk on or off. */
+    expect_true(unw0 - unw1 == (kinds + 2) * paths, "%llu captures were unwound, %u expected",
+                (unsigned long long)(unw0 - unw1), (kinds + 2) * paths);
     /* Threads: their stacks end in libc's thread start, which the walk must end as
      * libunwind does. */
     pthread_t tw[2];
