@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 struct hk_options hk_opt;
@@ -303,9 +304,51 @@ static void hk_option_read(const struct hk_option_def *d)
     hk_option_store(d, num, str);
 }
 
+/* Names that were options once, and what took their place. */
+static const char *const hk_option_renamed[][2] = {
+    {"HAKMEM_STACK_FP", "HAKMEM_STACK_WALK"},
+};
+
+/* "hakmem: NAME is not an option of hakmem: ignored" for each HAKMEM_ name in the
+ * environment that the table does not know (a typo would otherwise change nothing,
+ * silently), at most a few lines. */
+static void hk_options_unknown(void)
+{
+    if (getauxval(AT_SECURE))
+        return;
+    unsigned said = 0;
+    for (char **e = environ; e && *e && said < 8; e++) {
+        const char *eq = strchr(*e, '=');
+        if (strncmp(*e, "HAKMEM_", 7) || !eq)
+            continue;
+        size_t len = (size_t)(eq - *e);
+        bool known = false;
+        for (size_t i = 0; i < hk_noptions && !known; i++)
+            known = strlen(hk_option_defs[i].name) == len &&
+                    !strncmp(hk_option_defs[i].name, *e, len);
+        if (known)
+            continue;
+        char line[256];
+        struct hk_text t = {line, sizeof line - 1, 0};
+        hk_text_str(&t, "hakmem: ");
+        hk_text_add(&t, *e, len > 64 ? 64 : len);
+        hk_text_str(&t, " is not an option of hakmem: ignored");
+        for (size_t i = 0; i < sizeof hk_option_renamed / sizeof hk_option_renamed[0]; i++)
+            if (strlen(hk_option_renamed[i][0]) == len && !strncmp(hk_option_renamed[i][0], *e, len)) {
+                hk_text_str(&t, " (now ");
+                hk_text_str(&t, hk_option_renamed[i][1]);
+                hk_text_str(&t, ")");
+            }
+        hk_text_str(&t, "\n");
+        hk_os_write_all(STDERR_FILENO, line, t.len);
+        said++;
+    }
+}
+
 void hk_options_init(void)
 {
     for (size_t i = 0; i < hk_noptions; i++)
         hk_option_read(&hk_option_defs[i]);
+    hk_options_unknown();
     hk_os_set_fail_after(hk_opt.fault_mmap_fail_after, hk_opt.fault_munmap_fail_after);
 }

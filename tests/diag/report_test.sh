@@ -160,6 +160,14 @@ for bad in HAKMEM_STACK_DEPTH=0 HAKMEM_STACK_DEPTH=65 HAKMEM_STATS=yes HAKMEM_LE
     run "$bad" "$prog" plain >/dev/null 2>"$tmp/err"
     grep -q "^hakmem: $bad ignored: expected " "$tmp/err" || fail "$bad accepted silently"
 done
+# Names that are not options (a typo, an option renamed) are said, never silently dropped;
+# known names are not.
+run HAKMEM_LEAK_CHEK=1 HAKMEM_STACK_FP=0 HAKMEM_STATS=0 "$prog" plain >/dev/null 2>"$tmp/err"
+grep -qx 'hakmem: HAKMEM_LEAK_CHEK is not an option of hakmem: ignored' "$tmp/err" ||
+    fail "HAKMEM_LEAK_CHEK accepted silently: $(head -3 "$tmp/err")"
+grep -qx 'hakmem: HAKMEM_STACK_FP is not an option of hakmem: ignored (now HAKMEM_STACK_WALK)' \
+    "$tmp/err" || fail "HAKMEM_STACK_FP not said to be renamed: $(head -3 "$tmp/err")"
+! grep -q 'HAKMEM_STATS ' "$tmp/err" || fail "HAKMEM_STATS called unknown"
 long=$tmp/$(printf 'd%.0s' $(seq 4100))
 run HAKMEM_STATS=1 HAKMEM_STATS_FILE="$long" "$prog" plain >/dev/null 2>"$tmp/err"
 grep -q '^hakmem: HAKMEM_STATS_FILE=.*ignored: expected a path of 1-4095 bytes' "$tmp/err" ||
