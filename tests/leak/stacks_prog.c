@@ -1,9 +1,9 @@
 /* Leak tracking on stacks other than the thread's own: allocations from a coroutine on a
  * heap-allocated stack (swapcontext) and from a signal handler on an alternate signal stack.
  * Run under LD_PRELOAD with HAKMEM_LEAK_CHECK=1, it must run through and exit 0 (everything
- * is freed). The frame-pointer walk stays off such stacks (it only walks a frame inside the
- * thread's own stack); this is a smoke test of that path, not a proof: a frame pointer
- * followed off the stack would only crash if it pointed at unmapped memory. */
+ * is freed). The stack walk (diag/hk_unwind.c) stays off such stacks (it only reads words
+ * inside the thread's own stack); this is a smoke test of that path, not a proof: a word
+ * read off the stack would only crash if it pointed at unmapped memory. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
