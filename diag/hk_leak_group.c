@@ -137,6 +137,7 @@ bool hk_leak_group(struct hk_run *r)
         }
     }
     hk_leak_run_unmap(map, map_len);
+    hk_leak_sym_inline(r);
     hk_group_totals(r);
     return true;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #define HK_STACK_MAX_DEPTH 64
@@ -90,16 +91,39 @@ struct hk_frame_info {
     const char *module;     /* NULL when unknown */
     uintptr_t offset;
     struct hk_line src;     /* file:line (file NULL without debug information) */
+    /* The helper's inline chain: ninlined entries, the innermost inlined function first,
+     * the function they are inlined into (func) last with the line of the call; NULL, 0
+     * without inlined code at pc. Read with hk_leak_inline_next. */
+    const char *inlined;
+    uint32_t ninlined;
 };
+/* One entry of an inline chain, and the chain past it. An entry is "function\0file\0line\0",
+ * or "function\0\0" without a source (src->file NULL then). */
+static inline void hk_leak_inline_next(const char **chain, const char **func,
+                                       struct hk_line *src)
+{
+    const char *p = *chain;
+    *func = p;
+    p += strlen(p) + 1;
+    *src = (struct hk_line){NULL, NULL, 0};
+    if (*p) {
+        src->file = p;
+        p += strlen(p) + 1;
+        for (; *p; p++)
+            src->line = src->line * 10 + (unsigned)(*p - '0');
+    }
+    *chain = p + 1;
+}
 void hk_leak_frame_info(uint32_t fid, bool src, struct hk_frame_info *fi);
 /* Unmaps the files opened by lookups, their indexes and what was kept of each frame. */
 void hk_leak_sym_release(void);
-/* Names every recorded frame and has the C++ ones demangled by the helper (hk_leak_demangle.c):
- * the report, the suppressions and the JSON then see people's names. */
+/* Names every recorded frame and has the C++ ones demangled by the helper
+ * (hk_leak_helper.c): the report, the suppressions and the JSON then see people's names. */
 void hk_leak_sym_demangle(void);
-/* The helper on in (names, one a line): its output, one a line, in a run mapping *out of
- * *out_map_len bytes; false when there is no helper or it failed. */
-bool hk_leak_demangle_run(const char *in, size_t in_len, char **out, size_t *out_len,
-                          size_t *out_map_len);
+/* The helper in `mode` (--demangle, --inline) on in (one item a line): its output, one a
+ * line, in a run mapping *out of *out_map_len bytes; false when there is no helper or it
+ * failed. */
+bool hk_leak_helper_run(const char *mode, const char *in, size_t in_len, char **out,
+                        size_t *out_len, size_t *out_map_len);
 
 #endif

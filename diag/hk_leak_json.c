@@ -9,14 +9,52 @@
 #include "hk_lock.h"
 #include "hk_options.h"
 
-/* JSON: "frames":["f", ...] as members of the current row (the emitter has no string
- * arrays: hk_emit_json_key and the values written here). */
+/* The source of a frame: with an inline chain, the line of the call in the frame's own
+ * function (the chain's last entry). */
+static struct hk_line hk_frame_source(const struct hk_frame_info *fi)
+{
+    const char *chain = fi->inlined, *func;
+    struct hk_line src = fi->src;
+    for (uint32_t k = 0; k < fi->ninlined; k++)
+        hk_leak_inline_next(&chain, &func, &src);
+    return src;
+}
+
+static void hk_json_source(struct hk_out *o, const struct hk_line *src)
+{
+    hk_out_char(o, '"');                   /* "" without debug information */
+    if (src->file)
+        hk_leak_out_source(o, src, true);
+    hk_out_char(o, '"');
+}
+
+/* "inlined": per frame, the functions inlined at its pc, innermost first, each
+ * {"function","source"}; [] for a frame without. */
+static void hk_json_inlined(struct hk_out *o, const struct hk_frame_info *fi)
+{
+    hk_out_char(o, '[');
+    const char *chain = fi->inlined, *func;
+    struct hk_line src;
+    for (uint32_t k = 0; k + 1 < fi->ninlined; k++) {
+        hk_leak_inline_next(&chain, &func, &src);
+        hk_out_str(o, k ? ",{\"function\":" : "{\"function\":");
+        hk_out_json_str(o, func);
+        hk_out_str(o, ",\"source\":");
+        hk_json_source(o, &src);
+        hk_out_char(o, '}');
+    }
+    hk_out_char(o, ']');
+}
+
+/* JSON: "frames":["f", ...] and its parallel arrays as members of the current row (the
+ * emitter has no string arrays: hk_emit_json_key and the values written here). */
 static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
 {
     const uint32_t *fids;
     int n = hk_stack_frame_ids(stack, &fids);
-    for (int part = 0; part < 5; part++) {
-        static const char *const keys[] = {"frames", "modules", "offsets", "pcs", "sources"};
+    for (int part = 0; part < 6; part++) {
+        static const char *const keys[] = {"frames",  "modules", "offsets",
+                                           "pcs",     "sources", "inlined"};
         hk_emit_json_key(e, keys[part]);
         hk_out_char(e->out, '[');
         for (int i = 0; i < n; i++) {
@@ -28,12 +66,11 @@ static void hk_emit_frames(struct hk_emit *e, uint32_t stack)
                 hk_out_json_str(e->out, fi.func ? fi.func : "?");
             else if (part == 1)
                 hk_out_json_str(e->out, fi.module ? fi.module : "?");
-            else if (part == 4) {              /* "" without debug information */
-                hk_out_char(e->out, '"');
-                if (fi.src.file)
-                    hk_leak_out_source(e->out, &fi.src, true);
-                hk_out_char(e->out, '"');
-            }
+            else if (part == 4) {
+                struct hk_line src = hk_frame_source(&fi);
+                hk_json_source(e->out, &src);
+            } else if (part == 5)
+                hk_json_inlined(e->out, &fi);
             else
                 hk_out_u64(e->out, part == 2 ? fi.offset : fi.pc);
         }
@@ -53,7 +90,7 @@ void hk_leak_emit_frames(struct hk_emit *e, const char *key, uint32_t stack)
     hk_emit_json_key(e, key);
     hk_out_char(e->out, '[');
     for (int i = 0; i < n; i++) {
-        struct hk_frame_info fi = {hk_stack_frame_pc(fids[i]), NULL, NULL, 0, {NULL, NULL, 0}};
+        struct hk_frame_info fi = {.pc = hk_stack_frame_pc(fids[i])};
         if (named)
             hk_leak_frame_info(fids[i], false, &fi);
         if (i)

@@ -70,31 +70,51 @@ static void hk_out_plural(struct hk_out *o, uint64_t n, const char *one, const c
 
 #define HK_REPORT_MAX_RECORDS 1000
 
+/* One numbered line: pc, function, module+offset, source; `inlined` marks code inlined
+ * into the next line's function at the same pc. */
+static void hk_print_frame(struct hk_out *o, unsigned n, const struct hk_frame_info *fi,
+                           const char *func, const struct hk_line *src, bool inlined)
+{
+    hk_out_str(o, "hakmem:     #");
+    hk_out_u64(o, n);
+    hk_out_char(o, ' ');
+    hk_out_hex(o, fi->pc);
+    hk_out_char(o, ' ');
+    hk_out_str(o, func ? func : "?");
+    if (fi->module) {
+        hk_out_str(o, " (");
+        hk_out_str(o, fi->module);
+        hk_out_char(o, '+');
+        hk_out_hex(o, fi->offset);
+        hk_out_char(o, ')');
+    }
+    if (src->file) {
+        hk_out_char(o, ' ');
+        hk_leak_out_source(o, src, false);
+    }
+    if (inlined)
+        hk_out_str(o, " (inlined)");
+    hk_out_char(o, '\n');
+}
+
+/* A frame with an inline chain is a line per function of it, as eu-addr2line -i and
+ * llvm-symbolizer give them, with the helper's sources. */
 static void hk_print_frames(struct hk_out *o, uint32_t stack)
 {
     const uint32_t *fids;
     int n = hk_stack_frame_ids(stack, &fids);
+    unsigned line = 0;
     for (int i = 0; i < n; i++) {
         struct hk_frame_info fi;
         hk_leak_frame_info(fids[i], true, &fi);
-        hk_out_str(o, "hakmem:     #");
-        hk_out_u64(o, (uint64_t)i);
-        hk_out_char(o, ' ');
-        hk_out_hex(o, fi.pc);
-        hk_out_char(o, ' ');
-        hk_out_str(o, fi.func ? fi.func : "?");
-        if (fi.module) {
-            hk_out_str(o, " (");
-            hk_out_str(o, fi.module);
-            hk_out_char(o, '+');
-            hk_out_hex(o, fi.offset);
-            hk_out_char(o, ')');
+        const char *chain = fi.inlined, *func;
+        struct hk_line src;
+        for (uint32_t k = 0; k < fi.ninlined; k++) {
+            hk_leak_inline_next(&chain, &func, &src);
+            hk_print_frame(o, line++, &fi, func, &src, k + 1 < fi.ninlined);
         }
-        if (fi.src.file) {
-            hk_out_char(o, ' ');
-            hk_leak_out_source(o, &fi.src, false);
-        }
-        hk_out_char(o, '\n');
+        if (!fi.ninlined)
+            hk_print_frame(o, line++, &fi, fi.func, &fi.src, false);
     }
 }
 

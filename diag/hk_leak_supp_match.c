@@ -99,9 +99,24 @@ void hk_leak_supp_load(struct hk_run *r)
         r->supp[i].pat = r->supp_text + r->supp[i].off;
 }
 
-static bool hk_supp_match_frame(const char *pat, const struct hk_frame_info *fi)
+/* A function of the frame: its own, or one inlined at its pc (as LeakSanitizer matches). */
+static bool hk_supp_match_func(const char *pat, const struct hk_frame_info *fi)
 {
     if (fi->func && hk_glob_lsan(pat, fi->func))
+        return true;
+    const char *chain = fi->inlined, *func;
+    struct hk_line src;
+    for (uint32_t k = 0; k + 1 < fi->ninlined; k++) {
+        hk_leak_inline_next(&chain, &func, &src);
+        if (hk_glob_lsan(pat, func))
+            return true;
+    }
+    return false;
+}
+
+static bool hk_supp_match_frame(const char *pat, const struct hk_frame_info *fi)
+{
+    if (hk_supp_match_func(pat, fi))
         return true;
     return fi->module && (hk_glob_lsan(pat, fi->module) || hk_glob_lsan(pat, hk_basename(fi->module)));
 }
@@ -118,7 +133,7 @@ static size_t hk_supp_verdict(struct hk_run *r, uint32_t fid)
     size_t v = 0;
     for (size_t s = r->nsupp; s-- > 0 && !v;) {
         const struct hk_supp *sp = &r->supp[s];
-        if (sp->builtin ? fi.func && hk_glob_lsan(sp->pat, fi.func) : hk_supp_match_frame(sp->pat, &fi))
+        if (sp->builtin ? hk_supp_match_func(sp->pat, &fi) : hk_supp_match_frame(sp->pat, &fi))
             v = s + 1;
     }
     if (memo)

@@ -483,11 +483,14 @@ const char *hk_leak_sym_lookup(uint32_t module, uintptr_t addr)
 /* What each frame is named, by frame id, for the check that holds the leak lock. */
 struct hk_frame_memo {
     const char *func;
+    const char *inl;          /* the helper's inline chain (struct hk_frame_info), or NULL */
+    uint32_t ninl;
     struct hk_line src;
     uint8_t have;             /* HK_MEMO_* */
 };
 #define HK_MEMO_FUNC 1
 #define HK_MEMO_SRC 2
+#define HK_MEMO_LISTED 4      /* in a stack the report lists: asked about inlined code */
 static struct hk_frame_memo *hk_memo;
 static size_t hk_nmemo, hk_memo_len;
 
@@ -503,64 +506,183 @@ static struct hk_frame_memo *hk_memo_of(uint32_t fid)
     return fid < hk_nmemo ? &hk_memo[fid] : NULL;
 }
 
-/* The helper's output (hk_leak_demangle_run): the memo's demangled names point into it. */
-static char *hk_dm_out;
-static size_t hk_dm_out_map;
+/* The helper's answers (hk_leak_helper_run), one run mapping per mode: the memo's
+ * demangled names and inline chains point into them. */
+static struct {
+    char *out;
+    size_t map;
+} hk_answers[2];
 
-/* A to the end of *buf (a run mapping grown by doubling); false without memory. */
-static bool hk_dm_append(char **buf, size_t *len, size_t *cap, const void *a, size_t n)
+/* A growing run mapping: a question for the helper, or the frame ids it is about. */
+struct hk_sym_buf {
+    char *p;
+    size_t len, cap;
+    bool ok;
+};
+
+static void hk_sym_put(struct hk_sym_buf *b, const void *a, size_t n)
 {
-    if (!hk_leak_run_grow((void **)buf, cap, *len + n))
+    b->ok = b->ok && hk_leak_run_grow((void **)&b->p, &b->cap, b->len + n);
+    if (b->ok) {
+        memcpy(b->p + b->len, a, n);
+        b->len += n;
+    }
+}
+
+/* A C++ frame's question: its mangled name. */
+static bool hk_ask_demangle(const struct hk_frame_info *fi, struct hk_sym_buf *in)
+{
+    if (!fi->func || strncmp(fi->func, "_Z", 2) || strchr(fi->func, '\n'))
         return false;
-    memcpy(*buf + *len, a, n);
-    *len += n;
+    hk_sym_put(in, fi->func, strlen(fi->func));
     return true;
+}
+
+static bool hk_take_demangle(struct hk_frame_memo *memo, char *answer, bool keep)
+{
+    if (keep && answer[0])
+        memo->func = answer;
+    return true;
+}
+
+/* Any frame in a file: "path<TAB>hex", its address in the file's own terms. */
+static bool hk_ask_inline(const struct hk_frame_info *fi, struct hk_sym_buf *in)
+{
+    if (!fi->module || !fi->module[0] || strpbrk(fi->module, "\t\n") || fi->offset < 2)
+        return false;
+    char hex[2 * sizeof(uintptr_t) + 1];
+    int n = 0;
+    for (int sh = (int)(8 * sizeof(uintptr_t)) - 4; sh >= 0; sh -= 4)
+        if ((fi->offset >> sh) || n)
+            hex[n++] = "0123456789abcdef"[(fi->offset >> sh) & 15];
+    hk_sym_put(in, fi->module, strlen(fi->module));
+    hk_sym_put(in, "\t", 1);
+    hk_sym_put(in, hex, (size_t)n);
+    return true;
+}
+
+/* The answer is "function<TAB>file:line" pairs, tab-separated (the source may be empty), two
+ * or more of them (an inlined function and the one it is in). Kept as hk_leak_inline_next
+ * reads it: each tab, and the colon before a line, made a NUL. Anything else makes the whole
+ * answer untrusted. */
+static bool hk_take_inline(struct hk_frame_memo *memo, char *answer, bool keep)
+{
+    if (!answer[0])
+        return true;
+    uint32_t n = 0;
+    for (char *p = answer; n <= 4096; n++) {
+        char *tab = strchr(p, '\t');
+        if (!tab || tab == p)
+            return false;
+        char *src = tab + 1, *end = strchr(src, '\t');
+        if (!end)
+            end = src + strlen(src);
+        if (end > src) {            /* "file:line": a line of 1 to 9 digits, not 0 */
+            char *colon = memrchr(src, ':', (size_t)(end - src));
+            size_t digits = colon ? (size_t)(end - colon - 1) : 0;
+            if (!colon || colon == src || !digits || digits > 9 || colon[1] == '0' ||
+                strspn(colon + 1, "0123456789") < digits)
+                return false;
+            if (keep)
+                *colon = '\0';
+        }
+        if (keep)
+            *tab = '\0';
+        if (!*end)
+            break;
+        if (keep)
+            *end = '\0';
+        p = end + 1;
+    }
+    if (n < 1 || n > 4096)          /* n: pairs less one */
+        return false;
+    if (keep) {
+        memo->inl = answer;
+        memo->ninl = n + 1;
+    }
+    return true;
+}
+
+/* One helper run over the recorded frames (those whose memo has the bits of `only`): ask
+ * writes a frame's question (false: nothing to ask), take keeps its answer line; all or none
+ * is taken (one line an asked frame, text). */
+static void hk_sym_helper_pass(int slot, const char *mode, uint8_t only,
+                               bool (*ask)(const struct hk_frame_info *, struct hk_sym_buf *),
+                               bool (*take)(struct hk_frame_memo *, char *, bool keep))
+{
+    struct hk_sym_buf in = {NULL, 0, 0, true}, ids = {NULL, 0, 0, true};
+    uint32_t nf = hk_stack_frame_count();
+    for (uint32_t fid = 1; fid <= nf && in.ok && ids.ok; fid++) {
+        struct hk_frame_info fi;
+        hk_leak_frame_info(fid, false, &fi);
+        if (fid >= hk_nmemo || (hk_memo[fid].have & only) != only || !ask(&fi, &in))
+            continue;
+        hk_sym_put(&in, "\n", 1);
+        hk_sym_put(&ids, &fid, sizeof fid);
+    }
+    char *out = NULL;
+    size_t out_len = 0, out_map = 0, n = ids.len / sizeof(uint32_t);
+    bool ok = in.ok && ids.ok && n &&
+              hk_leak_helper_run(mode, in.p, in.len, &out, &out_len, &out_map);
+    if (ok) {
+        size_t lines = 0;
+        for (size_t i = 0; i < out_len; i++)
+            lines += out[i] == '\n';
+        ok = lines == n && !memchr(out, '\0', out_len) && out[out_len - 1] == '\n';
+    }
+    /* Checked first, kept after: a bad line leaves every frame as it was (take changes
+     * nothing without keep). */
+    for (int keep = 0; keep < 2 && ok; keep++) {
+        char *line = out;
+        for (size_t i = 0; i < n && ok; i++) {
+            char *nl = strchr(line, '\n');
+            *nl = '\0';
+            uint32_t fid;
+            memcpy(&fid, ids.p + i * sizeof fid, sizeof fid);
+            ok = take(&hk_memo[fid], line, keep);
+            if (!keep)
+                *nl = '\n';
+            line = nl + 1;
+        }
+    }
+    if (ok) {
+        hk_answers[slot].out = out;
+        hk_answers[slot].map = out_map;
+    } else if (out) {
+        hk_leak_run_unmap(out, out_map);
+    }
+    if (in.p)
+        hk_leak_run_unmap(in.p, in.cap);
+    if (ids.p)
+        hk_leak_run_unmap(ids.p, ids.cap);
 }
 
 void hk_leak_sym_demangle(void)
 {
-    char *in = NULL, *ids = NULL;
-    size_t in_len = 0, in_cap = 0, ids_len = 0, ids_cap = 0;
-    uint32_t nf = hk_stack_frame_count();
-    bool ok = true;
-    for (uint32_t fid = 1; fid <= nf && ok; fid++) {
-        struct hk_frame_info fi;
-        hk_leak_frame_info(fid, false, &fi);
-        if (!fi.func || strncmp(fi.func, "_Z", 2) || strchr(fi.func, '\n'))
+    hk_sym_helper_pass(0, "--demangle", 0, hk_ask_demangle, hk_take_demangle);
+}
+
+/* Only the listed stacks' frames: the helper reads the debug information of each file it is
+ * asked about, which for a few thousand frames in libraries with separate debug files takes
+ * seconds, and a program with nothing to report asks nothing. */
+void hk_leak_sym_inline(const struct hk_run *r)
+{
+    bool any = false;
+    for (size_t i = 0; i < r->ng; i++) {
+        if (!hk_leak_kind_selected(r->g[i].kind))
             continue;
-        ok = hk_dm_append(&in, &in_len, &in_cap, fi.func, strlen(fi.func)) &&
-             hk_dm_append(&in, &in_len, &in_cap, "\n", 1) &&
-             hk_dm_append(&ids, &ids_len, &ids_cap, &fid, sizeof fid);
-    }
-    char *out = NULL;
-    size_t out_len = 0, out_map = 0, n = ids_len / sizeof(uint32_t);
-    if (ok && n && hk_leak_demangle_run(in, in_len, &out, &out_len, &out_map)) {
-        size_t lines = 0;
-        for (size_t i = 0; i < out_len; i++)
-            lines += out[i] == '\n';
-        /* One name a line, in order, and text only: else none is trusted. */
-        if (lines == n && !memchr(out, '\0', out_len) && out[out_len - 1] == '\n') {
-            char *line = out;
-            for (size_t i = 0; i < n; i++) {
-                char *nl = strchr(line, '\n');
-                *nl = '\0';
-                uint32_t fid;
-                memcpy(&fid, ids + i * sizeof fid, sizeof fid);
-                struct hk_frame_memo *memo = hk_memo_of(fid);
-                if (memo && line[0])
-                    memo->func = line;
-                line = nl + 1;
+        const uint32_t *fids;
+        int n = hk_stack_frame_ids(r->g[i].stack, &fids);
+        for (int k = 0; k < n; k++) {
+            struct hk_frame_memo *memo = hk_memo_of(fids[k]);
+            if (memo) {
+                memo->have |= HK_MEMO_LISTED;
+                any = true;
             }
-            hk_dm_out = out;
-            hk_dm_out_map = out_map;
-        } else {
-            hk_leak_run_unmap(out, out_map);
         }
     }
-    if (in)
-        hk_leak_run_unmap(in, in_cap);
-    if (ids)
-        hk_leak_run_unmap(ids, ids_cap);
+    if (any)
+        hk_sym_helper_pass(1, "--inline", HK_MEMO_LISTED, hk_ask_inline, hk_take_inline);
 }
 
 void hk_leak_sym_release(void)
@@ -583,9 +705,11 @@ void hk_leak_sym_release(void)
         hk_leak_run_unmap(hk_memo, hk_memo_len);
     hk_memo = NULL;
     hk_nmemo = 0;
-    if (hk_dm_out)
-        hk_leak_run_unmap(hk_dm_out, hk_dm_out_map);
-    hk_dm_out = NULL;
+    for (int k = 0; k < 2; k++) {
+        if (hk_answers[k].out)
+            hk_leak_run_unmap(hk_answers[k].out, hk_answers[k].map);
+        hk_answers[k].out = NULL;
+    }
 }
 
 /* The function of a frame: the module file's symbols; dladdr for one the file does not
@@ -609,13 +733,15 @@ void hk_leak_frame_info(uint32_t fid, bool src, struct hk_frame_info *fi)
     fi->module = NULL;
     fi->offset = 0;
     fi->src = (struct hk_line){NULL, NULL, 0};
+    fi->inlined = NULL;
+    fi->ninlined = 0;
     uint32_t mi = hk_stack_frame_module(fid);
     if (mi == HK_MODULE_NONE || mi >= hk_stack_module_count())
         return;
     const struct hk_leak_module *m = hk_stack_module(mi);
     fi->module = m->path;
     fi->offset = fi->pc - m->base;
-    struct hk_frame_memo *memo = hk_memo_of(fid), none = {NULL, {NULL, NULL, 0}, 0};
+    struct hk_frame_memo *memo = hk_memo_of(fid), none = {NULL, NULL, 0, {NULL, NULL, 0}, 0};
     if (!memo)
         memo = &none;
     if (!(memo->have & HK_MEMO_FUNC)) {
@@ -623,6 +749,8 @@ void hk_leak_frame_info(uint32_t fid, bool src, struct hk_frame_info *fi)
         memo->have |= HK_MEMO_FUNC;
     }
     fi->func = memo->func;
+    fi->inlined = memo->inl;
+    fi->ninlined = memo->ninl;
     if (!src)
         return;
     if (!(memo->have & HK_MEMO_SRC)) {

@@ -35,7 +35,7 @@ const struct hk_option_def hk_option_defs[] = {
     HK_PATH("HAKMEM_LEAK_SUPPRESSIONS", leak_suppressions,
             "LeakSanitizer-style leak:pattern lines; matching stacks are not reported"),
     HK_PATH("HAKMEM_DEMANGLER", demangler,
-            "the helper that demangles C++ names in the leak report (default: hkdump beside the library; none: off)"),
+            "the helper that demangles C++ names and names inlined code in the leak report (default: hkdump beside the library; none: off)"),
     HK_CHOICE("HAKMEM_LEAK_REPORT", "lost", "lost|reachable|all", leak_report,
               "which leak records to print and count"),
     HK_BOOL("HAKMEM_LEAK_CHILD", "0", leak_child, "forked children report their leaks too"),

@@ -11,6 +11,7 @@ static const char usage[] =
     "       hkdump plot [--html] -o FILE TIMELINE\n"
     "       hkdump suite [--json] [--junit FILE] [--gen-suppressions FILE] [--baseline FILE] DIR\n"
     "       hkdump --demangle < NAMES\n"
+    "       hkdump --inline < FRAMES\n"
     "\n"
     "Reads hakmem dump files (HAKMEM_DUMP_DIR), timelines (HAKMEM_STATS_INTERVAL_MS) and\n"
     "free-form text (stderr captures, CI logs, documents quoting hakmem lines; '-' is stdin),\n"
@@ -28,6 +29,9 @@ static const char usage[] =
     "              --baseline FILE only leaks outside it. Exit 0 without leaks, 23 with\n"
     "  --demangle  each line of stdin, a C++ symbol demangled (any other line as it is):\n"
     "              the leak report's helper (HAKMEM_DEMANGLER)\n"
+    "  --inline    each line of stdin \"FILE<TAB>HEX\" (a return address in FILE): the code\n"
+    "              inlined there, \"function<TAB>file:line\" innermost first, tab-separated,\n"
+    "              or an empty line: the leak report's helper too\n"
     "  --version   version, and whether frames are symbolized with libdw and demangled\n"
     "  --help      this text\n"
     "\n"
@@ -97,6 +101,32 @@ static int run_demangle(void)
     return ferror(stdin) ? 2 : 0;
 }
 
+/* One output line per input line, as run_demangle: "FILE\tHEX" in, the chain out. */
+static int run_inline(void)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, stdin)) >= 0) {
+        size_t n = (size_t)len;
+        if (n && line[n - 1] == '\n')
+            line[--n] = '\0';
+        char *tab = strchr(line, '\t'), *end = NULL;
+        unsigned long long addr = tab ? strtoull(tab + 1, &end, 16) : 0;
+        char *chain = NULL;
+        if (tab && end != tab + 1 && !*end && strlen(line) == n) {
+            *tab = '\0';
+            chain = hkd_sym_inline_at(line, addr);
+        }
+        if (chain && !strchr(chain, '\n'))
+            fputs(chain, stdout);
+        fputc('\n', stdout);
+        free(chain);
+    }
+    free(line);
+    return ferror(stdin) ? 2 : 0;
+}
+
 int hkd_cli(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "diff") == 0)
@@ -107,6 +137,8 @@ int hkd_cli(int argc, char **argv)
         return hkd_suite_cli(argc - 2, argv + 2);
     if (argc == 2 && strcmp(argv[1], "--demangle") == 0)
         return run_demangle();
+    if (argc == 2 && strcmp(argv[1], "--inline") == 0)
+        return run_inline();
 
     bool json = false, folded = false, opts = true;
     const char **files = hkd_xcalloc((size_t)argc, sizeof *files);

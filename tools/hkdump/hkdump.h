@@ -529,6 +529,7 @@ struct hkd_report_state {
      * record, or one of the stacks under a misuse report (HKD_FRAMES_*), in the model's
      * latest stack or misuse. */
     int frames_for;
+    bool inline_open;  /* the last leak frame line was "(inlined)": the next one joins it */
 };
 enum { HKD_FRAMES_NONE, HKD_FRAMES_LEAK, HKD_FRAMES_ALLOC, HKD_FRAMES_FREE, HKD_FRAMES_REPORT,
        HKD_FRAMES_CRASH };
@@ -628,6 +629,11 @@ char *hkd_sym_name(struct hkd_symbolizer *sym, uint64_t addr, bool is_return);
 /* Stable across runs (no absolute address when the module is known): "prog+0x1234". */
 char *hkd_sym_key(struct hkd_symbolizer *sym, uint64_t addr);
 bool hkd_sym_have_libdw(void);
+/* The leak report's helper (hkdump --inline): the code inlined at return address vaddr of
+ * the file path (its own address: the process's load bias taken off), innermost first,
+ * "function\tfile:line" each, tab-separated, the function it is inlined into last; NULL
+ * without inlined code there, without libdw or without the file. */
+char *hkd_sym_inline_at(const char *path, uint64_t vaddr);
 
 /* ---- plot.c, plot_cli.c: hkdump plot [--html] -o FILE TIMELINE ---- */
 

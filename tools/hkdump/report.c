@@ -18,6 +18,7 @@ void hkd_report_init(struct hkd_report_state *rs)
     memcpy(rs->columns, def, sizeof def);
     rs->ncolumns = (int)(sizeof def / sizeof def[0]);
     rs->frames_for = HKD_FRAMES_NONE;
+    rs->inline_open = false;
 }
 
 static struct hkd_span word(struct hkd_span *s)
@@ -208,6 +209,7 @@ static bool crash_frame(struct hkd_model *m, uint64_t pc, struct hkd_span tail)
 struct frame_parts {
     uint64_t pc;
     struct hkd_span fn, module, src;   /* module: "(path+0x..)"; src: "file.c:LINE" */
+    bool inlined;                      /* " (inlined)" at the end: into the next line's */
 };
 
 static bool frame_parse(struct hkd_span rest, struct frame_parts *f)
@@ -221,6 +223,11 @@ static bool frame_parse(struct hkd_span rest, struct frame_parts *f)
     struct hkd_span r = hkd_span_trim(after);
     f->src = (struct hkd_span){NULL, 0};
     f->module = (struct hkd_span){NULL, 0};
+    static const char mark[] = " (inlined)";
+    f->inlined = r.n > sizeof mark - 1 &&
+                 memcmp(r.p + r.n - (sizeof mark - 1), mark, sizeof mark - 1) == 0;
+    if (f->inlined)
+        r.n -= sizeof mark - 1;
     const char *sp = memrchr(r.p, ' ', r.n);
     if (sp) {
         struct hkd_span last = {sp + 1, (size_t)(r.p + r.n - sp - 1)};
@@ -275,14 +282,24 @@ static bool frame_line(struct hkd_report_state *rs, struct hkd_model *m, struct 
         hkd_grow((void **)&st->frames, &cap_frames, st->nframes, sizeof *st->frames);
         hkd_grow((void **)&st->names, &cap_names, st->nframes, sizeof *st->names);
         st->cap_frames = cap_frames;
-        st->frames[st->nframes] = v;
         char *name = named ? hkd_demangle(fn.p, fn.n) : hkd_xstrdup("?");
         if (has_src) {
             char *t = hkd_xasprintf("%s (%.*s)", name, (int)src.n, src.p);
             free(name);
             name = t;
         }
-        st->names[st->nframes++] = name;
+        /* The lines of an inline chain are one frame, named as hkdump names one itself. */
+        if (rs->inline_open && st->nframes && st->frames[st->nframes - 1] == v) {
+            char **prev = &st->names[st->nframes - 1];
+            char *t = hkd_xasprintf("%s, inlined into %s", *prev, name);
+            free(*prev);
+            free(name);
+            *prev = t;
+        } else {
+            st->frames[st->nframes] = v;
+            st->names[st->nframes++] = name;
+        }
+        rs->inline_open = fp.inlined;
         return true;
     }
     if (!m->nmisuse)
@@ -360,6 +377,7 @@ static bool context_line(struct hkd_report_state *rs, struct hkd_model *m, struc
         if (!leak_record(m, rest, at))
             return false;
         rs->frames_for = HKD_FRAMES_LEAK;
+        rs->inline_open = false;
         return true;
     }
     return hkd_span_starts(rest, "suppressed ") || hkd_span_starts(rest, "... and ") ||

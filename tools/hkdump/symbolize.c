@@ -139,7 +139,25 @@ char *hkd_sym_key(struct hkd_symbolizer *s, uint64_t addr)
 }
 
 #if HKD_HAVE_LIBDW
-/* A function's name from its DWARF entry: the linkage name demangled, else the plain one. */
+/* The entry that declares die: its abstract origin's or specification's, followed. */
+static Dwarf_Die declaration_of(Dwarf_Die *die, Dwarf_Die *buf)
+{
+    Dwarf_Die d = *die;
+    for (int hops = 0; hops < 8; hops++) {
+        Dwarf_Attribute a;
+        Dwarf_Attribute *r = dwarf_attr(&d, DW_AT_abstract_origin, &a);
+        if (!r)
+            r = dwarf_attr(&d, DW_AT_specification, &a);
+        if (!r || !dwarf_formref_die(r, buf))
+            break;
+        d = *buf;
+    }
+    return d;
+}
+
+/* A function's name from its DWARF entry: the linkage name demangled, else the plain name
+ * under the namespaces and classes that hold its declaration ("store::make_node", as
+ * llvm-symbolizer names a static inline function, which has no linkage name). */
 static char *die_name(Dwarf_Die *die)
 {
     Dwarf_Attribute a;
@@ -149,7 +167,21 @@ static char *die_name(Dwarf_Die *die)
     if (ln)
         return hkd_demangle(ln, strlen(ln));
     const char *n = dwarf_diename(die);
-    return hkd_xstrdup(n ? n : "?");
+    char *name = hkd_xstrdup(n ? n : "?");
+    Dwarf_Die buf, decl = declaration_of(die, &buf), *scopes = NULL;
+    int ns = dwarf_getscopes_die(&decl, &scopes);
+    for (int i = 1; i < ns; i++) {    /* scopes[0] is decl itself */
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_namespace && tag != DW_TAG_class_type &&
+            tag != DW_TAG_structure_type && tag != DW_TAG_union_type)
+            continue;
+        const char *outer = dwarf_diename(&scopes[i]);
+        char *t = hkd_xasprintf("%s::%s", outer ? outer : "(anonymous namespace)", name);
+        free(name);
+        name = t;
+    }
+    free(scopes);
+    return name;
 }
 
 /* "name (file:line)"; just the name without a line. */
@@ -180,22 +212,45 @@ static Dwarf_Die *cu_of(Dwfl_Module *mod, Dwarf_Addr pc, Dwarf_Die *buf, Dwarf_A
     return NULL;
 }
 
+/* One entry of a chain: "name (file:line)" after "prev, inlined into "; with tabs (the
+ * leak report's helper) "name\tfile:line" after "prev\t", the file's whole path. */
+static char *chain_add(char *prev, char *name, const char *file, int line, bool tabs)
+{
+    char *t;
+    if (tabs) {
+        char *entry = file && line > 0 ? hkd_xasprintf("%s\t%s:%d", name, file, line)
+                                       : hkd_xasprintf("%s\t", name);
+        t = prev ? hkd_xasprintf("%s\t%s", prev, entry) : hkd_xstrdup(entry);
+        free(entry);
+    } else {
+        name = with_line(name, file, line);
+        t = prev ? hkd_xasprintf("%s, inlined into %s", prev, name) : hkd_xstrdup(name);
+    }
+    free(prev);
+    free(name);
+    return t;
+}
+
 /* The inline chain at pc, as eu-addr2line -i gives it: "inner (file:line), inlined into
  * outer (file:line)" up to the function the code is in, whose name is fn (the symbol
  * table's); NULL when no inlined code is at pc. */
 static char *inline_chain(Dwfl_Module *mod, Dwarf_Addr pc, const char *fn, const char *file,
-                          int line)
+                          int line, bool tabs)
 {
     Dwarf_Addr bias = 0;
     Dwarf_Die cubuf, *cu = cu_of(mod, pc, &cubuf, &bias), *scopes = NULL;
-    int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
-    if (n <= 0 || dwarf_tag(&scopes[0]) != DW_TAG_inlined_subroutine) {
+    int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0, in = 0;
+    /* The innermost function scope (blocks of it may be inside): inlined, or no chain. */
+    while (in < n && dwarf_tag(&scopes[in]) != DW_TAG_inlined_subroutine &&
+           dwarf_tag(&scopes[in]) != DW_TAG_subprogram)
+        in++;
+    if (in >= n || dwarf_tag(&scopes[in]) != DW_TAG_inlined_subroutine) {
         free(scopes);
         return NULL;
     }
     /* Those are the abstract scopes; the concrete ones, up to the function the inlined code
      * sits in, contain the innermost inlined instance. */
-    Dwarf_Die inner = scopes[0], *chain = NULL;
+    Dwarf_Die inner = scopes[in], *chain = NULL;
     free(scopes);
     scopes = NULL;
     n = dwarf_getscopes_die(&inner, &chain);
@@ -215,11 +270,7 @@ static char *inline_chain(Dwfl_Module *mod, Dwarf_Addr pc, const char *fn, const
             continue;
         char *name = tag == DW_TAG_subprogram && fn ? hkd_demangle(fn, strlen(fn))
                                                     : die_name(&scopes[i]);
-        name = with_line(name, file, line);
-        char *t = out ? hkd_xasprintf("%s, inlined into %s", out, name) : hkd_xstrdup(name);
-        free(out);
-        free(name);
-        out = t;
+        out = chain_add(out, name, file, line, tabs);
         if (tag == DW_TAG_subprogram)
             break;
         /* Where this inlined code was called: the caller's file and line. */
@@ -238,6 +289,26 @@ static char *inline_chain(Dwfl_Module *mod, Dwarf_Addr pc, const char *fn, const
 }
 #endif
 
+#if HKD_HAVE_LIBDW
+/* The source line of pc (file NULL, *lineno 0 when unknown). */
+static const char *source_of(Dwfl_Module *mod, Dwarf_Addr pc, int *lineno)
+{
+    Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
+    *lineno = 0;
+    const char *file = line ? dwfl_lineinfo(line, NULL, lineno, NULL, NULL, NULL) : NULL;
+    if (!line) {   /* no .debug_aranges: the unit's own line table */
+        Dwarf_Addr bias = 0;
+        Dwarf_Die cubuf, *cu = cu_of(mod, pc, &cubuf, &bias);
+        Dwarf_Line *dl = cu ? dwarf_getsrc_die(cu, pc - bias) : NULL;
+        if (dl && dwarf_lineno(dl, lineno) == 0)
+            file = dwarf_linesrc(dl, NULL, NULL);
+        else
+            *lineno = 0;
+    }
+    return file;
+}
+#endif
+
 char *hkd_sym_name(struct hkd_symbolizer *s, uint64_t addr, bool is_return)
 {
 #if HKD_HAVE_LIBDW
@@ -248,20 +319,9 @@ char *hkd_sym_name(struct hkd_symbolizer *s, uint64_t addr, bool is_return)
         Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
         const char *fn = mod ? dwfl_module_addrname(mod, pc) : NULL;
         if (fn) {
-            Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
             int lineno = 0;
-            const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
-                                    : NULL;
-            if (!line) {   /* no .debug_aranges: the unit's own line table */
-                Dwarf_Addr bias = 0;
-                Dwarf_Die cubuf, *cu = cu_of(mod, pc, &cubuf, &bias);
-                Dwarf_Line *dl = cu ? dwarf_getsrc_die(cu, pc - bias) : NULL;
-                if (dl && dwarf_lineno(dl, &lineno) == 0)
-                    file = dwarf_linesrc(dl, NULL, NULL);
-                else
-                    lineno = 0;
-            }
-            char *chain = inline_chain(mod, pc, fn, file, lineno);
+            const char *file = source_of(mod, pc, &lineno);
+            char *chain = inline_chain(mod, pc, fn, file, lineno, false);
             if (chain)
                 return chain;
             char *name = hkd_demangle(fn, strlen(fn));
@@ -277,4 +337,64 @@ char *hkd_sym_name(struct hkd_symbolizer *s, uint64_t addr, bool is_return)
     (void)is_return;
 #endif
     return hkd_sym_key(s, addr);
+}
+
+#if HKD_HAVE_LIBDW
+/* The files hkd_sym_inline_at has opened, each reported alone at its own addresses. */
+#define INLINE_FILES 64
+static struct {
+    char *path;
+    Dwfl *dwfl;      /* NULL: the file could not be used */
+} inline_files[INLINE_FILES];
+static unsigned inline_nfiles;
+
+static Dwfl *inline_dwfl(const char *path)
+{
+    for (unsigned i = 0; i < inline_nfiles; i++)
+        if (strcmp(inline_files[i].path, path) == 0)
+            return inline_files[i].dwfl;
+    if (inline_nfiles == INLINE_FILES)
+        return NULL;
+    Dwfl *d = NULL;
+    struct stat sb;
+    int fd = stat(path, &sb) == 0 && S_ISREG(sb.st_mode)
+                 ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+                 : -1;
+    if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+        (d = dwfl_begin(&offline_callbacks))) {
+        dwfl_report_begin(d);
+        if (dwfl_report_elf(d, path, path, fd, 0, false))
+            fd = -1;           /* consumed */
+        else {
+            dwfl_end(d);
+            d = NULL;
+        }
+        if (d)
+            dwfl_report_end(d, NULL, NULL);
+    }
+    if (fd >= 0)
+        close(fd);
+    inline_files[inline_nfiles].path = hkd_xstrdup(path);
+    inline_files[inline_nfiles++].dwfl = d;
+    return d;
+}
+#endif
+
+char *hkd_sym_inline_at(const char *path, uint64_t vaddr)
+{
+#if HKD_HAVE_LIBDW
+    Dwfl *d = vaddr ? inline_dwfl(path) : NULL;
+    Dwarf_Addr pc = vaddr - 1;   /* a return address: the call is one byte earlier */
+    Dwfl_Module *mod = d ? dwfl_addrmodule(d, pc) : NULL;
+    const char *fn = mod ? dwfl_module_addrname(mod, pc) : NULL;
+    if (!fn)
+        return NULL;
+    int lineno = 0;
+    const char *file = source_of(mod, pc, &lineno);
+    return inline_chain(mod, pc, fn, file, lineno, true);
+#else
+    (void)path;
+    (void)vaddr;
+    return NULL;
+#endif
 }

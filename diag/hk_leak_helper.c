@@ -1,10 +1,12 @@
-/* C++ names for the leak report, demangled by a helper process: demangling allocates and the
- * report does not, so the mangled names go to `hkdump --demangle` (the one built or installed
- * beside the library, or HAKMEM_DEMANGLER=path; =none turns it off), one a line, and come back
- * one a line in the same order. Input and output are memfds, so neither side can block on a
- * full pipe; the helper runs with the program's environment less LD_PRELOAD and HAKMEM_*
- * (it must not be checked itself), started with vfork (no fork handlers: the leak lock is
- * held) and waited for. Without a helper the names stay as the symbol table has them. */
+/* The leak report's helper process: demangling allocates and the report does not, so the
+ * mangled names go to `hkdump --demangle` (the one built or installed beside the library, or
+ * HAKMEM_DEMANGLER=path; =none turns it off), one a line, and come back one a line in the
+ * same order; the frames of the listed stacks go to `hkdump --inline` likewise, for the
+ * code inlined at each (libdw reads what the report's own readers do not: the inline tree
+ * of .debug_info). Input and output are memfds, so neither side can block on a full pipe;
+ * the helper runs with the program's environment less LD_PRELOAD and HAKMEM_* (it must not
+ * be checked itself), started with vfork (no fork handlers: the leak lock is held) and
+ * waited for. Without a helper the names stay as the symbol table has them. */
 #include "hk_internal.h"
 #include "hk_leak_int.h"
 #include "hk_leak_run.h"
@@ -94,13 +96,13 @@ static bool hk_dm_write_all(int fd, const char *p, size_t n)
 
 /* Runs the helper on fd in (rewound) with its output to fd out; true when it exited 0, or
  * when the program's own SIGCHLD handling reaped it first (its output is checked anyway). */
-static bool hk_dm_spawn(const char *path, int in, int out)
+static bool hk_dm_spawn(const char *path, const char *mode, int in, int out)
 {
     size_t env_len;
     char **env = hk_dm_env(&env_len);
     if (!env)
         return false;
-    char *const argv[] = {(char *)path, (char *)"--demangle", NULL};
+    char *const argv[] = {(char *)path, (char *)mode, NULL};
     /* No handler of the program's may run in the child, which shares its memory until
      * execve: every signal blocked around the vfork, the mask given back just before. */
     sigset_t all, old;
@@ -136,8 +138,8 @@ static int hk_dm_memfd(const char *name)
     return moved;
 }
 
-bool hk_leak_demangle_run(const char *in, size_t in_len, char **out, size_t *out_len,
-                          size_t *out_map_len)
+bool hk_leak_helper_run(const char *mode, const char *in, size_t in_len, char **out,
+                        size_t *out_len, size_t *out_map_len)
 {
     char pathbuf[1024];
     const char *path = hk_dm_path(pathbuf, sizeof pathbuf);
@@ -145,10 +147,10 @@ bool hk_leak_demangle_run(const char *in, size_t in_len, char **out, size_t *out
         return false;
     /* Above 2, so that the dup2 onto 0 and 1 in the child moves them wherever the program
      * left its own stdin and stdout (closed, in a daemon). */
-    int fin = hk_dm_memfd("hakmem-demangle-in");
-    int fout = fin < 0 ? -1 : hk_dm_memfd("hakmem-demangle-out");
+    int fin = hk_dm_memfd("hakmem-helper-in");
+    int fout = fin < 0 ? -1 : hk_dm_memfd("hakmem-helper-out");
     bool ok = fout >= 0 && hk_dm_write_all(fin, in, in_len) && lseek(fin, 0, SEEK_SET) == 0 &&
-              hk_dm_spawn(path, fin, fout);
+              hk_dm_spawn(path, mode, fin, fout);
     struct stat st;
     ok = ok && fstat(fout, &st) == 0 && st.st_size > 0;
     if (ok) {
