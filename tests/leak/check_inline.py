@@ -5,7 +5,8 @@ a frame line of its own, at the same pc, marked "(inlined)", with its own file:l
 function they are inlined into must follow with the line of the call (the lines are found by
 the "// MARK name" comments of inline_prog.cpp); the JSON report must carry the same chain
 ("inlined", the frame's "sources" the call's line); a suppression must match an inlined
-function's name; hkdump must read the chain back as one frame. Without the helper
+function's name; hkdump must read the chain back as one frame, and hkdump suite must print
+it, write it in JSON and match a baseline against it. Without the helper
 (HAKMEM_DEMANGLER=none), or with a helper whose answers are malformed, the frames must be as
 before: one line each. hkdump --inline itself must answer every input line, bad ones empty.
 
@@ -175,7 +176,38 @@ with tempfile.TemporaryDirectory() as tmp:
         if f0[2] != want_fn:
             fail('%s: frame 0 of the fill record is %r, expected %s' % (name, f0, want_fn))
 
-    # 6. hkdump --inline on bad input: one answer a line, empty, no crash
+    # 6. suite mode: hkdump suite prints the chain as the process did, --json carries it,
+    #    and a --baseline pattern matches the inlined function
+    sd = os.path.join(tmp, 'suite')
+    os.mkdir(sd)
+    run({'HAKMEM_LEAK_SUITE_DIR': sd})
+    t = subprocess.run([hkdump, 'suite', sd], capture_output=True, text=True, timeout=60)
+    want = [r'#0 store::make_node \S*%s \(\S+\) \(inlined\)$' % re.escape(at('make_node')),
+            r'#1 store::make_entry \S*%s \(\S+\) \(inlined\)$' % re.escape(at('make_entry')),
+            r'#2 store::Cache::fill\(int\) \S*%s \(\S+\)$' % re.escape(at('fill'))]
+    for w in want:
+        if not re.search(w, t.stdout, re.M):
+            fail('hkdump suite: no line %r:\n%s' % (w, t.stdout))
+    j = subprocess.run([hkdump, 'suite', '--json', sd], capture_output=True, text=True,
+                       timeout=60)
+    try:
+        fr = next(l for l in json.loads(j.stdout)['leaks'] if l['bytes'] == 48)['frames'][0]
+        got = [i['function'] for i in fr['inlined']]
+        if fr['function'] != 'store::Cache::fill(int)' or \
+                got != ['store::make_node', 'store::make_entry']:
+            fail('hkdump suite --json frame 0: %r' % fr)
+    except (ValueError, KeyError, StopIteration) as e:
+        fail('hkdump suite --json: %s: %s' % (e, j.stdout[-1500:]))
+    base = os.path.join(tmp, 'baseline')
+    with open(base, 'w') as f:
+        f.write('leak:store::scratch_area\n')
+    b = subprocess.run([hkdump, 'suite', '--baseline', base, sd], capture_output=True,
+                       text=True, timeout=60)
+    if '300 bytes' in b.stdout or '1 stack in the baseline' not in b.stdout or \
+            b.stdout.count('(inlined)') != 4:
+        fail('hkdump suite --baseline: the inlined name does not suppress:\n' + b.stdout)
+
+    # 7. hkdump --inline on bad input: one answer a line, empty, no crash
     lines = ['%s\t0' % prog, '%s\tzz' % prog, 'no tab', '/dev/zero\t1000', '/nonexistent\t1000',
              '%s\t%s' % (tmp, 'ffffffffffffffff'), '%s\t11' % src]
     h = subprocess.run([hkdump, '--inline'], input='\n'.join(lines) + '\n', capture_output=True,

@@ -696,6 +696,10 @@ struct hkd_sframe {
     char *module;        /* full path, "?" when unknown */
     char *source;        /* "file:line", "" without debug information */
     uint64_t offset;     /* in the module */
+    /* The functions inlined at the frame's pc, innermost first (the report's "inlined"):
+     * inl[2k] the function, inl[2k+1] its "file:line" or "". */
+    char **inl;
+    size_t ninl;
 };
 
 /* One leak record of one process: the merged leak it belongs to, and its numbers there. */

@@ -164,7 +164,15 @@ static void hkd_suite_json_leak(FILE *f, const struct hkd_suite *s, size_t idx)
         str(f, fr->module);
         fprintf(f, ", \"offset\": %llu, \"source\": ", (unsigned long long)fr->offset);
         str(f, fr->source);
-        fputc('}', f);
+        fputs(", \"inlined\": [", f);
+        for (size_t k = 0; k < fr->ninl; k++) {
+            fputs(k ? ", {\"function\": " : "{\"function\": ", f);
+            str(f, fr->inl[2 * k]);
+            fputs(", \"source\": ", f);
+            str(f, fr->inl[2 * k + 1]);
+            fputc('}', f);
+        }
+        fputs("]}", f);
     }
     fputs("]}", f);
 }

@@ -26,6 +26,9 @@ static void hkd_sframes_free(struct hkd_sframe *f, size_t n)
         free(f[i].func);
         free(f[i].module);
         free(f[i].source);
+        for (size_t k = 0; k < 2 * f[i].ninl; k++)
+            free(f[i].inl[k]);
+        free(f[i].inl);
     }
     free(f);
 }
@@ -86,14 +89,35 @@ static uint64_t hkd_sarr_u64(const struct hkd_json *a, size_t i)
     return a && i < a->n && a->v[i].type == HKD_J_NUM ? a->v[i].u : 0;
 }
 
-/* The frames of a record (parallel arrays frames, modules, offsets, sources), and the key
- * that merges equal stacks. */
+/* The inlined functions of frame i (the record's "inlined"; entries that are not
+ * {"function": string, ...} are left out). */
+static void hkd_suite_inlined(struct hkd_sframe *f, const struct hkd_json *in, size_t i)
+{
+    const struct hkd_json *a = in && i < in->n && in->v[i].type == HKD_J_ARR ? &in->v[i] : NULL;
+    size_t n = a ? a->n : 0;
+    if (n > HKD_SUITE_MAX_FRAMES)
+        n = HKD_SUITE_MAX_FRAMES;
+    f->inl = n ? hkd_xcalloc(2 * n, sizeof *f->inl) : NULL;
+    for (size_t k = 0; k < n; k++) {
+        const struct hkd_json *fn = hkd_json_get(&a->v[k], "function", HKD_J_STR);
+        const struct hkd_json *so = hkd_json_get(&a->v[k], "source", HKD_J_STR);
+        if (!fn)
+            continue;
+        f->inl[2 * f->ninl] = hkd_suite_str(fn->s);
+        f->inl[2 * f->ninl + 1] = hkd_suite_str(so ? so->s : "");
+        f->ninl++;
+    }
+}
+
+/* The frames of a record (parallel arrays frames, modules, offsets, sources, inlined), and
+ * the key that merges equal stacks. */
 static struct hkd_sframe *hkd_suite_frames(const struct hkd_json *rec, size_t *n, char **key)
 {
     const struct hkd_json *fr = hkd_json_get(rec, "frames", HKD_J_ARR);
     const struct hkd_json *mo = hkd_json_get(rec, "modules", HKD_J_ARR);
     const struct hkd_json *of = hkd_json_get(rec, "offsets", HKD_J_ARR);
     const struct hkd_json *so = hkd_json_get(rec, "sources", HKD_J_ARR);
+    const struct hkd_json *in = hkd_json_get(rec, "inlined", HKD_J_ARR);
     size_t nf = fr ? fr->n : 0;
     if (mo && mo->n > nf)
         nf = mo->n;
@@ -106,6 +130,7 @@ static struct hkd_sframe *hkd_suite_frames(const struct hkd_json *rec, size_t *n
         f[i].module = hkd_suite_str(hkd_sarr_str(mo, i, "?"));
         f[i].source = hkd_suite_str(hkd_sarr_str(so, i, ""));
         f[i].offset = hkd_sarr_u64(of, i);
+        hkd_suite_inlined(&f[i], in, i);
         if (strcmp(f[i].module, "?"))
             hkd_strv_addf(&parts, "%s+%llx", hkd_base(f[i].module),
                           (unsigned long long)f[i].offset);
@@ -292,7 +317,8 @@ int hkd_suite_add(struct hkd_suite *s, const char *file, const char *data, size_
 
 /* ---- the baseline: LeakSanitizer's suppression syntax, matched as hakmem matches it ---- */
 
-/* The first baseline pattern that matches a frame's function or module, or NULL. */
+/* The first baseline pattern that matches a frame's function (or one inlined there) or
+ * module, or NULL. */
 static const char *hkd_supp_match(const struct hkd_suite *s, const struct hkd_sleak *l)
 {
     for (size_t k = 0; k < s->baseline.n; k++) {
@@ -303,6 +329,9 @@ static const char *hkd_supp_match(const struct hkd_suite *s, const struct hkd_sl
                 (strcmp(f->module, "?") && (hk_glob_lsan(pat, f->module) ||
                                             hk_glob_lsan(pat, hkd_base(f->module)))))
                 return pat;
+            for (size_t j = 0; j < f->ninl; j++)   /* inlined functions, as the process */
+                if (hk_glob_lsan(pat, f->inl[2 * j]))
+                    return pat;
         }
     }
     return NULL;

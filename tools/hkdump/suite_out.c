@@ -25,17 +25,27 @@ static void hkd_suite_tests(FILE *f, const struct hkd_suite *s, size_t leak, siz
         fprintf(f, " and %zu more", more);
 }
 
-/* The frames of a stack, up to main (what runs before it is the same for every test). */
+static void hkd_suite_frame_line(FILE *f, const char *indent, size_t n, const char *func,
+                                 const char *source, const struct hkd_sframe *fr, bool inlined)
+{
+    const char *base = strrchr(fr->module, '/');
+    fprintf(f, "%s#%zu %s", indent, n, func);
+    if (source[0])
+        fprintf(f, " %s", source);
+    fprintf(f, " (%s+0x%llx)%s\n", base ? base + 1 : fr->module, (unsigned long long)fr->offset,
+            inlined ? " (inlined)" : "");
+}
+
+/* The frames of a stack, up to main (what runs before it is the same for every test); the
+ * code inlined at a frame a line of its own before it, as the process printed it. */
 static void hkd_suite_frames_out(FILE *f, const struct hkd_sleak *l, const char *indent)
 {
+    size_t line = 0;
     for (size_t i = 0; i < l->nframes; i++) {
         const struct hkd_sframe *fr = &l->frames[i];
-        const char *base = strrchr(fr->module, '/');
-        fprintf(f, "%s#%zu %s", indent, i, fr->func);
-        if (fr->source[0])
-            fprintf(f, " %s", fr->source);
-        fprintf(f, " (%s+0x%llx)\n", base ? base + 1 : fr->module,
-                (unsigned long long)fr->offset);
+        for (size_t k = 0; k < fr->ninl; k++)
+            hkd_suite_frame_line(f, indent, line++, fr->inl[2 * k], fr->inl[2 * k + 1], fr, true);
+        hkd_suite_frame_line(f, indent, line++, fr->func, fr->source, fr, false);
         if (!strcmp(fr->func, "main"))
             break;
     }
