@@ -5,7 +5,7 @@
  * code inlined at each (libdw reads what the report's own readers do not: the inline tree
  * of .debug_info). Input and output are memfds, so neither side can block on a full pipe;
  * the helper runs with the program's environment less LD_PRELOAD and HAKMEM_* (it must not
- * be checked itself), started with vfork (no fork handlers: the leak lock is held) and
+ * be checked itself) and DEBUGINFOD_*, started with vfork (no fork handlers: the leak lock is held) and
  * waited for. Without a helper the names stay as the symbol table has them. */
 #include "hk_internal.h"
 #include "hk_leak_int.h"
@@ -63,7 +63,9 @@ static const char *hk_dm_path(char *buf, size_t cap)
     return NULL;
 }
 
-/* The program's environment less LD_PRELOAD and HAKMEM_*, in a mapping of the run. */
+/* The program's environment less LD_PRELOAD, HAKMEM_* and DEBUGINFOD_* (libdw would fetch
+ * debug files over the network, with minutes of timeouts, while the program waits at
+ * exit), in a mapping of the run. */
 static char **hk_dm_env(size_t *len)
 {
     size_t n = 0;
@@ -74,7 +76,8 @@ static char **hk_dm_env(size_t *len)
         return NULL;
     size_t k = 0;
     for (char **e = environ; e && *e; e++)
-        if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "HAKMEM_", 7))
+        if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "HAKMEM_", 7) &&
+            strncmp(*e, "DEBUGINFOD_", 11))
             v[k++] = *e;
     v[k] = NULL;
     return v;

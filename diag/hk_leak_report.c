@@ -111,7 +111,8 @@ static void hk_print_frames(struct hk_out *o, uint32_t stack)
         struct hk_line src;
         for (uint32_t k = 0; k < fi.ninlined; k++) {
             hk_leak_inline_next(&chain, &func, &src);
-            hk_print_frame(o, line++, &fi, func, &src, k + 1 < fi.ninlined);
+            bool inl = k + 1 < fi.ninlined;   /* the last: the frame's own function */
+            hk_print_frame(o, line++, &fi, inl || !fi.func ? func : fi.func, &src, inl);
         }
         if (!fi.ninlined)
             hk_print_frame(o, line++, &fi, fi.func, &fi.src, false);

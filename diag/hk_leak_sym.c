@@ -13,6 +13,7 @@
 #include "hk_leak_int.h"
 #include "hk_leak_line.h"
 #include "hk_leak_run.h"
+#include "hk_options.h"
 #include "hk_os.h"
 #include "hk_sort.h"
 
@@ -662,14 +663,15 @@ void hk_leak_sym_demangle(void)
     hk_sym_helper_pass(0, "--demangle", 0, hk_ask_demangle, hk_take_demangle);
 }
 
-/* Only the listed stacks' frames: the helper reads the debug information of each file it is
- * asked about, which for a few thousand frames in libraries with separate debug files takes
- * seconds, and a program with nothing to report asks nothing. */
+/* Only the frames of stacks the report lists: the helper reads the debug information of
+ * each file it is asked about, which for a few thousand frames in libraries with separate
+ * debug files takes seconds, and a program with nothing to report asks nothing. The text
+ * lists the kinds HAKMEM_LEAK_REPORT selects; JSON and suite reports list every kind. */
 void hk_leak_sym_inline(const struct hk_run *r)
 {
-    bool any = false;
+    bool all = hk_opt.stats == HK_STATS_JSON || hk_opt.leak_suite_dir, any = false;
     for (size_t i = 0; i < r->ng; i++) {
-        if (!hk_leak_kind_selected(r->g[i].kind))
+        if (!all && !hk_leak_kind_selected(r->g[i].kind))
             continue;
         const uint32_t *fids;
         int n = hk_stack_frame_ids(r->g[i].stack, &fids);

@@ -101,9 +101,11 @@ static int run_demangle(void)
     return ferror(stdin) ? 2 : 0;
 }
 
-/* One output line per input line, as run_demangle: "FILE\tHEX" in, the chain out. */
+/* One output line per input line, as run_demangle: "FILE\tHEX" in, the chain out. No
+ * debuginfod: the program that asks waits for the answer at its exit. */
 static int run_inline(void)
 {
+    unsetenv("DEBUGINFOD_URLS");
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -111,10 +113,12 @@ static int run_inline(void)
         size_t n = (size_t)len;
         if (n && line[n - 1] == '\n')
             line[--n] = '\0';
+        /* Exactly 1-16 lowercase hex digits after the tab (no sign, space or 0x). */
         char *tab = strchr(line, '\t'), *end = NULL;
-        unsigned long long addr = tab ? strtoull(tab + 1, &end, 16) : 0;
+        size_t digits = tab ? strspn(tab + 1, "0123456789abcdef") : 0;
+        unsigned long long addr = digits ? strtoull(tab + 1, &end, 16) : 0;
         char *chain = NULL;
-        if (tab && end != tab + 1 && !*end && strlen(line) == n) {
+        if (digits && digits <= 16 && end == tab + 1 + digits && !*end && strlen(line) == n) {
             *tab = '\0';
             chain = hkd_sym_inline_at(line, addr);
         }

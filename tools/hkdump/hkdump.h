@@ -530,7 +530,9 @@ struct hkd_report_state {
      * latest stack or misuse. */
     int frames_for;
     bool inline_open;  /* the last leak frame line was "(inlined)": the next one joins it */
+    unsigned inline_merged;   /* lines joined into the last frame */
 };
+#define HKD_INLINE_MAX 64
 enum { HKD_FRAMES_NONE, HKD_FRAMES_LEAK, HKD_FRAMES_ALLOC, HKD_FRAMES_FREE, HKD_FRAMES_REPORT,
        HKD_FRAMES_CRASH };
 void hkd_report_init(struct hkd_report_state *rs);

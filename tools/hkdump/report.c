@@ -19,6 +19,7 @@ void hkd_report_init(struct hkd_report_state *rs)
     rs->ncolumns = (int)(sizeof def / sizeof def[0]);
     rs->frames_for = HKD_FRAMES_NONE;
     rs->inline_open = false;
+    rs->inline_merged = 0;
 }
 
 static struct hkd_span word(struct hkd_span *s)
@@ -290,12 +291,17 @@ static bool frame_line(struct hkd_report_state *rs, struct hkd_model *m, struct 
         }
         /* The lines of an inline chain are one frame, named as hkdump names one itself. */
         if (rs->inline_open && st->nframes && st->frames[st->nframes - 1] == v) {
-            char **prev = &st->names[st->nframes - 1];
-            char *t = hkd_xasprintf("%s, inlined into %s", *prev, name);
-            free(*prev);
+            /* At most HKD_INLINE_MAX functions a frame: a hostile log cannot make each
+             * line copy an ever longer name. */
+            if (rs->inline_merged++ < HKD_INLINE_MAX) {
+                char **prev = &st->names[st->nframes - 1];
+                char *t = hkd_xasprintf("%s, inlined into %s", *prev, name);
+                free(*prev);
+                *prev = t;
+            }
             free(name);
-            *prev = t;
         } else {
+            rs->inline_merged = 0;
             st->frames[st->nframes] = v;
             st->names[st->nframes++] = name;
         }

@@ -5,6 +5,7 @@
 #include "hkdump.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -213,13 +214,20 @@ static Dwarf_Die *cu_of(Dwfl_Module *mod, Dwarf_Addr pc, Dwarf_Die *buf, Dwarf_A
 }
 
 /* One entry of a chain: "name (file:line)" after "prev, inlined into "; with tabs (the
- * leak report's helper) "name\tfile:line" after "prev\t", the file's whole path. */
+ * leak report's helper) "name\tfile:line" after "prev\t", the path as the debug
+ * information has it. The helper's answer is all or nothing for the report, so one odd
+ * entry must not spoil it: a tab or newline in a name becomes '?', an empty name "?", and a
+ * source that cannot be written so is left out. */
 static char *chain_add(char *prev, char *name, const char *file, int line, bool tabs)
 {
     char *t;
     if (tabs) {
-        char *entry = file && line > 0 ? hkd_xasprintf("%s\t%s:%d", name, file, line)
-                                       : hkd_xasprintf("%s\t", name);
+        for (char *c = name; *c; c++)
+            if (*c == '\t' || *c == '\n')
+                *c = '?';
+        bool src = file && file[0] && !strpbrk(file, "\t\n") && line > 0 && line <= 999999999;
+        char *entry = src ? hkd_xasprintf("%s\t%s:%d", name[0] ? name : "?", file, line)
+                          : hkd_xasprintf("%s\t", name[0] ? name : "?");
         t = prev ? hkd_xasprintf("%s\t%s", prev, entry) : hkd_xstrdup(entry);
         free(entry);
     } else {
@@ -282,7 +290,7 @@ static char *inline_chain(Dwfl_Module *mod, Dwarf_Addr pc, const char *fn, const
             cf < nfiles)
             file = dwarf_filesrc(files, cf, NULL, NULL);
         if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &a), &cl) == 0)
-            line = (int)cl;
+            line = cl <= INT_MAX ? (int)cl : 0;
     }
     free(scopes);
     return out;
@@ -340,8 +348,10 @@ char *hkd_sym_name(struct hkd_symbolizer *s, uint64_t addr, bool is_return)
 }
 
 #if HKD_HAVE_LIBDW
-/* The files hkd_sym_inline_at has opened, each reported alone at its own addresses. */
-#define INLINE_FILES 64
+/* The files hkd_sym_inline_at has looked at (those it could not use too, so that each is
+ * looked at once), each reported alone at its own addresses; a file past the first
+ * INLINE_FILES gets no chains. */
+#define INLINE_FILES 1024
 static struct {
     char *path;
     Dwfl *dwfl;      /* NULL: the file could not be used */
@@ -363,7 +373,8 @@ static Dwfl *inline_dwfl(const char *path)
     if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
         (d = dwfl_begin(&offline_callbacks))) {
         dwfl_report_begin(d);
-        if (dwfl_report_elf(d, path, path, fd, 0, false))
+        /* Placed at its own virtual addresses (bias 0): the report sends those. */
+        if (dwfl_report_elf(d, path, path, fd, 0, true))
             fd = -1;           /* consumed */
         else {
             dwfl_end(d);
