@@ -8,27 +8,13 @@
 
 #include <pthread.h>
 
-static void hk_fork_prepare(void)
-{
-    if (!hk_lock_fork_exec_only)
-        hk_locks_fork_prepare();
-}
-
-static void hk_fork_parent(void)
-{
-    if (!hk_lock_fork_exec_only)
-        hk_locks_fork_parent();
-}
-
 static void hk_fork_child(void)
 {
-    if (hk_lock_fork_exec_only)
-        return;
     hk_locks_fork_child();
     hk_heap_fork_child();
 }
 
 void hk_fork_init(void)
 {
-    pthread_atfork(hk_fork_prepare, hk_fork_parent, hk_fork_child);
+    pthread_atfork(hk_locks_fork_prepare, hk_locks_fork_parent, hk_fork_child);
 }

@@ -78,8 +78,6 @@ static unsigned hk_locks_sorted(hk_lock_t **out, unsigned cap)
     return n;
 }
 
-HK_TLS bool hk_lock_fork_exec_only;
-
 #define HK_LOCKS_MAX 32
 static hk_lock_t *hk_fork_locks[HK_LOCKS_MAX];
 static unsigned hk_fork_nlocks;

@@ -68,11 +68,6 @@ static inline bool hk_trylock(hk_lock_t *l)
     return true;
 }
 
-/* Set around a fork whose child only execs (the leak check's helper, started by a vfork
- * that a sanitizer may turn into a fork): the fork handler then neither takes the locks,
- * which the thread may hold, nor touches the heaps. */
-extern HK_TLS bool hk_lock_fork_exec_only;
-
 /* The fork handler (hk_fork.c): every defined lock, in rank order. */
 void hk_locks_fork_prepare(void);
 void hk_locks_fork_parent(void);
