@@ -5,8 +5,9 @@
  * code inlined at each (libdw reads what the report's own readers do not: the inline tree
  * of .debug_info). Input and output are memfds, so neither side can block on a full pipe;
  * the helper runs with the program's environment less LD_PRELOAD and HAKMEM_* (it must not
- * be checked itself) and DEBUGINFOD_*, started with clone (no fork handlers: the leak lock
- * is held) and waited for. Without a helper the names stay as the symbol table has them. */
+ * be checked itself) and DEBUGINFOD_*, started with vfork (no fork handlers: the leak lock
+ * is held) and waited for; a ThreadSanitizer build starts none. Without a helper the names
+ * stay as the symbol table has them. */
 #include "hk_internal.h"
 #include "hk_leak_int.h"
 #include "hk_leak_run.h"
@@ -14,14 +15,12 @@
 #include "hk_os.h"
 
 #include <dlfcn.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -42,9 +41,23 @@ static const char *hk_dm_try(char *buf, size_t cap, const char *dir, size_t dlen
 
 /* The helper: HAKMEM_DEMANGLER, else hkdump beside this library (the build tree's
  * tools/hkdump/, an installed prefix's bin/); NULL when there is none. */
+/* A ThreadSanitizer build starts no helper: its vfork is a fork, which runs the program's
+ * fork handlers, and hakmem's, inside the check (the leak lock held); its clone breaks. */
+#if defined(__SANITIZE_THREAD__)
+#define HK_DM_SPAWN_OK 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HK_DM_SPAWN_OK 0
+#endif
+#endif
+#ifndef HK_DM_SPAWN_OK
+#define HK_DM_SPAWN_OK 1
+#endif
+
 static const char *hk_dm_path(char *buf, size_t cap)
 {
-    if (getauxval(AT_SECURE))   /* a set-uid program runs no helper of anyone's choosing */
+    /* A set-uid program runs no helper of anyone's choosing. */
+    if (!HK_DM_SPAWN_OK || getauxval(AT_SECURE))
         return NULL;
     const char *opt = hk_opt.demangler;
     if (opt)
@@ -99,56 +112,29 @@ static bool hk_dm_write_all(int fd, const char *p, size_t n)
     return true;
 }
 
-#define HK_DM_STACK (64 * 1024)
-
-/* What the child needs, in the parent's memory (the child shares it until execve). */
-struct hk_dm_child {
-    const char *path;
-    char *const *argv;
-    char **env;
-    int in, out;
-    const sigset_t *mask;
-};
-
-/* The child, on a stack of its own: system calls only, no libc wrapper that a sanitizer or
- * the program may interpose (fd 0 and 1 from the memfds, the program's signal mask back,
- * execve). in and out are above 2, so dup3 never meets its own number. */
-static int hk_dm_child(void *arg)
-{
-    const struct hk_dm_child *c = arg;
-    if (syscall(SYS_dup3, c->in, 0, 0) < 0 || syscall(SYS_dup3, c->out, 1, 0) < 0)
-        syscall(SYS_exit_group, 127);
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, c->mask, NULL, _NSIG / 8);
-    syscall(SYS_execve, c->path, c->argv, c->env);
-    syscall(SYS_exit_group, 127);
-    return 127;
-}
-
 /* Runs the helper on fd in (rewound) with its output to fd out; true when it exited 0, or
- * when the program's own SIGCHLD handling reaped it first (its output is checked anyway).
- * Started with clone(CLONE_VM | CLONE_VFORK), as posix_spawn does: no fork handlers run
- * (the leak lock is held, and hakmem's own handler takes it), where vfork may be fork in
- * disguise (ThreadSanitizer's vfork is). */
+ * when the program's own SIGCHLD handling reaped it first (its output is checked anyway). */
 static bool hk_dm_spawn(const char *path, const char *mode, int in, int out)
 {
-    size_t env_len, stack_len;
+    size_t env_len;
     char **env = hk_dm_env(&env_len);
-    char *stack = env ? hk_leak_run_map(HK_DM_STACK, &stack_len) : NULL;
-    if (!stack) {
-        if (env)
-            hk_leak_run_unmap(env, env_len);
+    if (!env)
         return false;
-    }
     char *const argv[] = {(char *)path, (char *)mode, NULL};
     /* No handler of the program's may run in the child, which shares its memory until
-     * execve: every signal blocked around the clone, the mask given back just before. */
+     * execve: every signal blocked around the vfork, the mask given back just before. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    struct hk_dm_child c = {path, argv, env, in, out, &old};
-    pid_t pid = clone(hk_dm_child, stack + stack_len, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+    pid_t pid = vfork();
+    if (pid == 0) {
+        if (dup2(in, 0) < 0 || dup2(out, 1) < 0)
+            _exit(127);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        execve(path, argv, env);
+        _exit(127);
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    hk_leak_run_unmap(stack, stack_len);
     hk_leak_run_unmap(env, env_len);
     if (pid < 0)
         return false;
