@@ -82,30 +82,11 @@ static int run_diff(int argc, char **argv)
     return rc;
 }
 
-/* One output line per input line, so the caller pairs them by order (a NUL ends a name). */
-static int run_demangle(void)
+/* The leak report's helper modes: one output line per input line, so the caller pairs
+ * them by order; answer gives a line's answer (NULL, or one with a newline: an empty
+ * line). */
+static int run_helper(char *(*answer)(char *line, size_t n))
 {
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, stdin)) >= 0) {
-        size_t n = (size_t)len;
-        if (n && line[n - 1] == '\n')
-            n--;
-        char *d = hkd_demangle(line, strnlen(line, n));
-        fputs(d, stdout);
-        fputc('\n', stdout);
-        free(d);
-    }
-    free(line);
-    return ferror(stdin) ? 2 : 0;
-}
-
-/* One output line per input line, as run_demangle: "FILE\tHEX" in, the chain out. No
- * debuginfod: the program that asks waits for the answer at its exit. */
-static int run_inline(void)
-{
-    unsetenv("DEBUGINFOD_URLS");
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -113,22 +94,33 @@ static int run_inline(void)
         size_t n = (size_t)len;
         if (n && line[n - 1] == '\n')
             line[--n] = '\0';
-        /* Exactly 1-16 lowercase hex digits after the tab (no sign, space or 0x). */
-        char *tab = strchr(line, '\t'), *end = NULL;
-        size_t digits = tab ? strspn(tab + 1, "0123456789abcdef") : 0;
-        unsigned long long addr = digits ? strtoull(tab + 1, &end, 16) : 0;
-        char *chain = NULL;
-        if (digits && digits <= 16 && end == tab + 1 + digits && !*end && strlen(line) == n) {
-            *tab = '\0';
-            chain = hkd_sym_inline_at(line, addr);
-        }
-        if (chain && !strchr(chain, '\n'))
-            fputs(chain, stdout);
+        char *a = answer(line, n);
+        if (a && !strchr(a, '\n'))
+            fputs(a, stdout);
         fputc('\n', stdout);
-        free(chain);
+        free(a);
     }
     free(line);
     return ferror(stdin) ? 2 : 0;
+}
+
+/* --demangle: a NUL ends a name. */
+static char *demangle_answer(char *line, size_t n)
+{
+    return hkd_demangle(line, strnlen(line, n));
+}
+
+/* --inline: "FILE\tHEX", exactly 1-16 lowercase hex digits after the tab (no sign, space or
+ * 0x), gives the chain at HEX in FILE. */
+static char *inline_answer(char *line, size_t n)
+{
+    char *tab = strchr(line, '\t'), *end = NULL;
+    size_t digits = tab ? strspn(tab + 1, "0123456789abcdef") : 0;
+    unsigned long long addr = digits ? strtoull(tab + 1, &end, 16) : 0;
+    if (!digits || digits > 16 || end != tab + 1 + digits || *end || strlen(line) != n)
+        return NULL;
+    *tab = '\0';
+    return hkd_sym_inline_at(line, addr);
 }
 
 int hkd_cli(int argc, char **argv)
@@ -140,9 +132,11 @@ int hkd_cli(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "suite") == 0)
         return hkd_suite_cli(argc - 2, argv + 2);
     if (argc == 2 && strcmp(argv[1], "--demangle") == 0)
-        return run_demangle();
-    if (argc == 2 && strcmp(argv[1], "--inline") == 0)
-        return run_inline();
+        return run_helper(demangle_answer);
+    if (argc == 2 && strcmp(argv[1], "--inline") == 0) {
+        unsetenv("DEBUGINFOD_URLS");   /* the program that asks waits at its exit */
+        return run_helper(inline_answer);
+    }
 
     bool json = false, folded = false, opts = true;
     const char **files = hkd_xcalloc((size_t)argc, sizeof *files);
