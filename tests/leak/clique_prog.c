@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leak_scrub.h"
+
 struct node {
     struct node *next;
     char *name;
@@ -132,14 +134,6 @@ __attribute__((noinline)) static void lose_all(void)
     lost[2] = ~(uintptr_t)r;
     (void)lost;
     kept = cache_fill(20);
-}
-
-/* Overwrites the dead frames below main's, so that no stale copy of a lost address stays. */
-__attribute__((noinline)) static void scrub_stack(void)
-{
-    volatile char junk[16384];
-    for (size_t i = 0; i < sizeof junk; i++)
-        junk[i] = 0;
 }
 
 int main(void)

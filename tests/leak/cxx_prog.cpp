@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "leak_scrub.h"
+
 namespace store {
 struct Cache {
     std::map<int, std::string> *fill(int n);
@@ -19,13 +21,6 @@ __attribute__((noinline)) std::map<int, std::string> *Cache::fill(int n)
     return m;
 }
 } // namespace store
-
-__attribute__((noinline)) static void scrub_stack()
-{
-    volatile char junk[16384];
-    for (auto &c : junk)
-        c = 0;
-}
 
 int main()
 {

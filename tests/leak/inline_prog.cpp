@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "leak_scrub.h"
+
 namespace store {
 struct Node {
     Node *next;
@@ -56,13 +58,6 @@ __attribute__((noinline)) void *Cache::scratch(size_t n)
     return scratch_area(n);   // MARK scratch
 }
 } // namespace store
-
-__attribute__((noinline)) static void scrub_stack()
-{
-    volatile char junk[16384];
-    for (auto &c : junk)
-        c = 0;
-}
 
 int main()
 {

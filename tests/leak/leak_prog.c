@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "leak_scrub.h"
+
 #define NWORKERS 4
 
 void site_small_main(void);
@@ -32,7 +34,6 @@ void site_child(void);
 void site_mid_worker(void);
 void site_reach_worker(int t);
 void churn(unsigned seed);
-void scrub_stack(void);
 
 void *g_keep[6];
 void *g_wkeep[NWORKERS];
@@ -129,15 +130,6 @@ static void *worker(void *arg)
         site_mid_worker();
     site_reach_worker(t);
     return NULL;
-}
-
-/* Overwrites the dead part of the stack, where stale copies of lost pointers would make a
- * conservative scan call them reachable. */
-__attribute__((noinline)) void scrub_stack(void)
-{
-    volatile char buf[64 * 1024];
-    for (size_t i = 0; i < sizeof buf; i++)
-        buf[i] = 0;
 }
 
 int main(int argc, char **argv)

@@ -16,6 +16,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "leak_scrub.h"
+
 #define REGION (1u << 20)
 
 static void **g_region;   /* the mapping; the block's address is only inside it */
@@ -35,13 +37,6 @@ static void *worker(void *arg)
     void *volatile on_stack = malloc(3000);   /* lost when the thread is gone */
     (void)on_stack;
     return NULL;
-}
-
-__attribute__((noinline)) static void scrub_stack(void)
-{
-    volatile char buf[64 * 1024];
-    for (size_t i = 0; i < sizeof buf; i++)
-        buf[i] = 0;
 }
 
 int main(int argc, char **argv)
