@@ -6,7 +6,8 @@ function they are inlined into must follow with the line of the call (the lines 
 the "// MARK name" comments of inline_prog.cpp); the JSON report must carry the same chain
 ("inlined", the frame's "sources" the call's line); a suppression must match an inlined
 function's name; hkdump must read the chain back as one frame, and hkdump suite must print
-it, write it in JSON and match a baseline against it. Without the helper
+it, write it in JSON and match a baseline against it; the chain must be the same with the
+debug information split into a compressed .gnu_debuglink file. Without the helper
 (HAKMEM_DEMANGLER=none), or with a helper whose answers are malformed, the frames must be as
 before: one line each. hkdump --inline itself must answer every input line, bad ones empty.
 
@@ -15,6 +16,7 @@ Exit 0 when every check passed, 1 otherwise, 77 when hkdump has no libdw."""
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -222,10 +224,10 @@ with tempfile.TemporaryDirectory() as tmp:
             fail('hkdump suite --json frame 0: %r' % fr)
     except (ValueError, KeyError, StopIteration) as e:
         fail('hkdump suite --json: %s: %s' % (e, j.stdout[-1500:]))
-    base = os.path.join(tmp, 'baseline')
-    with open(base, 'w') as f:
+    baseline = os.path.join(tmp, 'baseline')
+    with open(baseline, 'w') as f:
         f.write('leak:store::scratch_area\n')
-    b = subprocess.run([hkdump, 'suite', '--baseline', base, sd], capture_output=True,
+    b = subprocess.run([hkdump, 'suite', '--baseline', baseline, sd], capture_output=True,
                        text=True, timeout=60)
     if '300 bytes' in b.stdout or '1 stack in the baseline' not in b.stdout or \
             b.stdout.count('(inlined)') != 4:
@@ -247,7 +249,25 @@ with tempfile.TemporaryDirectory() as tmp:
         if w not in out:
             fail('hkdump on broken chains: no %r:\n%s' % (w, out))
 
-    # 8. hkdump --inline on bad input: one answer a line, empty, no crash
+    # 8. the debug information in a separate file, compressed (as Debian's -dbgsym files
+    #    are), found by .gnu_debuglink: the chain is the same
+    split = os.path.join(tmp, 'split')
+    os.mkdir(split)
+    exe = os.path.join(split, 'inline_prog')
+    shutil.copy(prog, exe)
+    try:
+        for cmd in (['objcopy', '--only-keep-debug', '--compress-debug-sections=zlib', exe,
+                     exe + '.debug'],
+                    ['objcopy', '--strip-debug', '--add-gnu-debuglink=' + exe + '.debug', exe]):
+            subprocess.run(cmd, check=True, capture_output=True, cwd=split, timeout=60)
+    except (OSError, subprocess.CalledProcessError) as e:
+        fail('objcopy: %s' % e)
+    else:
+        p = subprocess.run([exe], env=env0, capture_output=True, text=True, timeout=60)
+        fr = {re.search(r'(\d+) bytes', h).group(1): f for h, f in records(p.stderr)}
+        check_chain('separate debug file', fr.get('48', []), FILL)
+
+    # 9. hkdump --inline on bad input: one answer a line, empty, no crash
     lines = ['%s\t0' % prog, '%s\tzz' % prog, 'no tab', '/dev/zero\t1000', '/nonexistent\t1000',
              '%s\t%s' % (tmp, 'ffffffffffffffff'), '%s\t11' % src]
     h = subprocess.run([hkdump, '--inline'], input='\n'.join(lines) + '\n', capture_output=True,
