@@ -148,9 +148,14 @@ void hk_leak_scan_mappings(struct hk_run *r);
 /* The built-in list, then HAKMEM_LEAK_SUPPRESSIONS: all of the file or (refused, with
  * r->supp_why) none of it. */
 void hk_leak_supp_load(struct hk_run *r);
-/* The inline chains of the frames of the groups of the kinds reported, from the helper
- * (hk_leak_sym.c): before the suppressions, which match inlined functions too. */
-void hk_leak_sym_inline(const struct hk_run *r);
+/* The inline chains of the frames of the groups of the kinds reported that no suppression
+ * takes by their own names, from the helper (hk_leak_sym.c): before the suppressions are
+ * applied, as they match inlined functions too. */
+void hk_leak_sym_inline(struct hk_run *r);
+/* Whether a suppression takes g (nothing counted). */
+bool hk_leak_supp_matches(struct hk_run *r, const struct hk_group *g);
+/* Forgets the per-frame verdicts: the frames have new names (inline chains). */
+void hk_leak_supp_forget(struct hk_run *r);
 /* 0 not suppressed, 1 by the file, 2 by the built-in list; counts the hit. */
 uint8_t hk_leak_suppressed(struct hk_run *r, const struct hk_group *g);
 

@@ -141,7 +141,8 @@ static size_t hk_supp_verdict(struct hk_run *r, uint32_t fid)
     return v;
 }
 
-uint8_t hk_leak_suppressed(struct hk_run *r, const struct hk_group *g)
+/* 1 + the pattern that takes the stack of g (the highest of its frames'), 0 for none. */
+static size_t hk_supp_best(struct hk_run *r, const struct hk_group *g)
 {
     if (!r->verdict && !r->verdict_failed) {
         r->nverdict = (size_t)hk_stack_frame_count() + 1;
@@ -158,6 +159,23 @@ uint8_t hk_leak_suppressed(struct hk_run *r, const struct hk_group *g)
         if (v > best)
             best = v;
     }
+    return best;
+}
+
+bool hk_leak_supp_matches(struct hk_run *r, const struct hk_group *g)
+{
+    return hk_supp_best(r, g) != 0;
+}
+
+void hk_leak_supp_forget(struct hk_run *r)
+{
+    if (r->verdict)
+        memset(r->verdict, 0, r->nverdict * sizeof *r->verdict);
+}
+
+uint8_t hk_leak_suppressed(struct hk_run *r, const struct hk_group *g)
+{
+    size_t best = hk_supp_best(r, g);
     if (!best)
         return 0;
     struct hk_supp *sp = &r->supp[best - 1];

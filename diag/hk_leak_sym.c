@@ -664,14 +664,16 @@ void hk_leak_sym_demangle(void)
 }
 
 /* Only the frames of stacks the report lists: the helper reads the debug information of
- * each file it is asked about, which for a few thousand frames in libraries with separate
- * debug files takes seconds, and a program with nothing to report asks nothing. The text
- * lists the kinds HAKMEM_LEAK_REPORT selects; JSON and suite reports list every kind. */
-void hk_leak_sym_inline(const struct hk_run *r)
+ * each file it is asked about (a tenth of a second for libc's alone, seconds for a few
+ * thousand frames), so a program with nothing to report asks nothing. The text lists the
+ * kinds HAKMEM_LEAK_REPORT selects; JSON and suite reports list every kind. A stack that a
+ * suppression takes by its frames' own names is not listed either (more names can only
+ * match more): the blocks every process has in libc and the loader ask nothing. */
+void hk_leak_sym_inline(struct hk_run *r)
 {
     bool all = hk_opt.stats == HK_STATS_JSON || hk_opt.leak_suite_dir, any = false;
     for (size_t i = 0; i < r->ng; i++) {
-        if (!all && !hk_leak_kind_selected(r->g[i].kind))
+        if ((!all && !hk_leak_kind_selected(r->g[i].kind)) || hk_leak_supp_matches(r, &r->g[i]))
             continue;
         const uint32_t *fids;
         int n = hk_stack_frame_ids(r->g[i].stack, &fids);
@@ -683,8 +685,10 @@ void hk_leak_sym_inline(const struct hk_run *r)
             }
         }
     }
-    if (any)
+    if (any) {
         hk_sym_helper_pass(1, "--inline", HK_MEMO_LISTED, hk_ask_inline, hk_take_inline);
+        hk_leak_supp_forget(r);
+    }
 }
 
 void hk_leak_sym_release(void)

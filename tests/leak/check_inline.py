@@ -170,6 +170,22 @@ with tempfile.TemporaryDirectory() as tmp:
     if '300 bytes lost' in err or 'by leak:store::scratch_area' not in err:
         fail('leak:store::scratch_area does not suppress the inlined allocation:\n' + err[-1500:])
 
+    # 4b. a stack that a suppression takes by its own names is not asked about: with every
+    #     lost stack suppressed so, no helper starts for inline chains
+    log = os.path.join(tmp, 'helper.log')
+    logger = os.path.join(tmp, 'logging-helper')
+    with open(logger, 'w') as f:
+        f.write('#!/bin/sh\necho "$1" >> %s\nexec %s "$@"\n' % (log, hkdump))
+    os.chmod(logger, stat.S_IRWXU)
+    with open(supp, 'w') as f:
+        f.write('leak:store::Cache::fill\nleak:store::Cache::scratch\n')
+    err = run({'HAKMEM_LEAK_SUPPRESSIONS': supp, 'HAKMEM_DEMANGLER': logger})
+    asked = open(log).read().split() if os.path.exists(log) else []
+    if 'lost directly' in err or '--inline' in asked:
+        fail('suppressed by their own names: helper runs %r, report:\n%s' % (asked, err[-1500:]))
+    if '--demangle' not in asked:
+        fail('the logging helper did not run (%r): the check above proves nothing' % asked)
+
     # 5. without the helper, and with a helper whose chains are malformed: one line a frame
     # The bad helpers answer --inline with hkdump's own answers, spoiled: the last line
     # malformed (the answer is all or none: the valid chains before it must not be kept), or
