@@ -76,6 +76,9 @@ __attribute__((noinline)) uint32_t padded(unsigned i, int k, int n)
 }
 
 static volatile int three = 3;
+/* A trip count the compiler cannot see, so that a loop that must run one call site twice
+ * (walk off, then on) is not unrolled into two (an -fsanitize=undefined build did). */
+static volatile int two = 2;
 
 static uint64_t now_ns(void)
 {
@@ -161,7 +164,7 @@ static void *walk_worker(void *arg)
         for (unsigned kind = 0; kind <= 4; kind++) {
             uint32_t ids[2];
             pthread_mutex_lock(&walk_lock);
-            for (int walk = 0; walk < 2; walk++) {
+            for (int walk = 0; walk < two; walk++) {
                 hk_stack_walk_enable(walk);
                 ids[walk] = capture_by(kind, i);
             }
@@ -245,7 +248,7 @@ int main(void)
     for (unsigned i = 0; i < paths; i++)
         for (unsigned kind = 0; kind <= kinds; kind++) {   /* kinds: walked; one more not */
             uint32_t ids[2];
-            for (int walk = 0; walk < 2; walk++) {
+            for (int walk = 0; walk < two; walk++) {
                 hk_stack_walk_enable(walk);
                 ids[walk] = capture_by(kind, i);   /* one call site: the ids may be equal */
             }
@@ -274,7 +277,7 @@ int main(void)
     sigaction(SIGUSR1, &sa, NULL);
     uint32_t sig_ids[2];
     uint64_t sig_unwinds = 0;
-    for (int walk = 0; walk < 2; walk++) {
+    for (int walk = 0; walk < two; walk++) {
         hk_stack_walk_enable(walk);
         hk_stack_capture_counts(&w0, &unw0);
         raise(SIGUSR1);
