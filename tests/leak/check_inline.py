@@ -5,7 +5,8 @@ a frame line of its own, at the same pc, marked "(inlined)", with its own file:l
 function they are inlined into must follow with the line of the call (the lines are found by
 the "// MARK name" comments of inline_prog.cpp); the JSON report must carry the same chain
 ("inlined", the frame's "sources" the call's line); a suppression must match an inlined
-function's name; hkdump must read the chain back as one frame, and hkdump suite must print
+function's name, and stacks that suppressions take by their own names must start no helper
+for chains; hkdump must read the chain back as one frame, and hkdump suite must print
 it, write it in JSON and match a baseline against it; the chain must be the same with the
 debug information split into a compressed .gnu_debuglink file. Without the helper
 (HAKMEM_DEMANGLER=none), or with a helper whose answers are malformed, the frames must be as
