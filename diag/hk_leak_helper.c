@@ -15,10 +15,10 @@
 #include "hk_os.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <errno.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -27,6 +27,20 @@
 #include <unistd.h>
 
 extern char **environ;
+
+/* A ThreadSanitizer build starts no helper: its vfork is a fork, which runs the program's
+ * fork handlers, and hakmem's, inside the check (the leak lock held), and a clone with
+ * CLONE_VM fails its own runtime check. */
+#if defined(__SANITIZE_THREAD__)
+#define HK_DM_SPAWN_OK 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HK_DM_SPAWN_OK 0
+#endif
+#endif
+#ifndef HK_DM_SPAWN_OK
+#define HK_DM_SPAWN_OK 1
+#endif
 
 /* dir + rel into buf when that file is executable; NULL otherwise. */
 static const char *hk_dm_try(char *buf, size_t cap, const char *dir, size_t dlen, const char *rel)
@@ -41,19 +55,6 @@ static const char *hk_dm_try(char *buf, size_t cap, const char *dir, size_t dlen
 
 /* The helper: HAKMEM_DEMANGLER, else hkdump beside this library (the build tree's
  * tools/hkdump/, an installed prefix's bin/); NULL when there is none. */
-/* A ThreadSanitizer build starts no helper: its vfork is a fork, which runs the program's
- * fork handlers, and hakmem's, inside the check (the leak lock held); its clone breaks. */
-#if defined(__SANITIZE_THREAD__)
-#define HK_DM_SPAWN_OK 0
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define HK_DM_SPAWN_OK 0
-#endif
-#endif
-#ifndef HK_DM_SPAWN_OK
-#define HK_DM_SPAWN_OK 1
-#endif
-
 static const char *hk_dm_path(char *buf, size_t cap)
 {
     /* A set-uid program runs no helper of anyone's choosing. */
