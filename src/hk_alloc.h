@@ -1,9 +1,11 @@
 /* The hot paths, inlined into both the hakmem_* entry points and the standard names.
  *
  * malloc: pop the fast cache of the size class (hk_fast_pop: the top block carries the
- *         free mark), or call the noinline slow path.
- * free:   the registry says whether p is in a SuperSlab; if its slab belongs to this thread,
- *         p starts a carved block without the free mark, and the fast cache has room, push;
+ *         free mark), or call the noinline miss path (the active slab's freelist, then the
+ *         slow path).
+ * free:   the registry says whether p is in a SuperSlab; if its slab belongs to this thread
+ *         and p starts a carved block without the free mark, push onto the fast cache, or,
+ *         when it is full, call the noinline function that puts p back on its slab;
  *         anything else goes to the noinline slow path, which checks the pointer fully and
  *         reports misuse.
  * Counters are plain per-thread adds (compiled out with -Ddiag=none). */
@@ -23,7 +25,7 @@ static inline void *hk_malloc_inline(size_t size)
         struct hk_block *b = hk_fast_pop(fc);
         if (HK_LIKELY(b != NULL))
             return hk_fast_hand_out(fc, b, size);
-        return hk_alloc_slow(size, cls);
+        return hk_heap_alloc_miss(size, cls);
     }
     return hk_alloc_large_slow(size);
 }
@@ -33,15 +35,17 @@ static inline void hk_free_inline(void *p)
     if (HK_LIKELY(hk_registry_kind(p) == HK_CHUNK_SUPERSLAB)) {
         struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
         struct hk_heap *h = hk_tls_heap;
-        if (HK_LIKELY(atomic_load_explicit(&s->owner, HK_RELAXED) == h)) {
+        if (HK_LIKELY(atomic_load_explicit(&s->owner, HK_RELAXED) == h &&
+                      hk_slab_is_block_start(s, p) && !hk_block_is_free(p))) {
             struct hk_fast *fc = &h->fast[s->class_idx];
-            if (HK_LIKELY(fc->count < fc->cap && hk_slab_is_block_start(s, p) &&
-                          !hk_block_is_free(p))) {
+            if (HK_LIKELY(fc->count < fc->cap)) {
                 hk_fast_push(fc, p);
                 if (hk_config_stats)
                     fc->frees++;
                 return;
             }
+            hk_heap_free_full(h, s, p);
+            return;
         }
     }
     hk_free_slow(p);

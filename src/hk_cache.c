@@ -1,10 +1,11 @@
 /* The slow paths of the thread caches (tiny and mid classes): refill, spill, remote frees,
  * flush, and the checks of every link they follow.
  *
- * Levels, top to bottom:  fast cache -> TLS list -> owned slabs (freelist, carve, remote)
+ * Levels, top to bottom:  fast cache -> (TLS list) -> owned slabs (freelist, carve, remote)
  * -> orphaned slabs -> a new slab from a SuperSlab. A block moves up on allocation and down
- * on spill; it never stays in a thread cache longer than it takes the cache to pass its cap,
- * the thread to exit, or hakmem_collect() to run (docs/architecture.md, "lifecycle"). Every
+ * when the fast cache is full (straight to its slab) or flushed; it never stays in a thread
+ * cache longer than it takes the thread to exit or hakmem_collect() to run, and the TLS list
+ * holds blocks only with HAKMEM_TINY_TLS_LIST_SPILL=0 (hk_heap.h). Every
  * list operation is hk_block.h's; this file adds the full check of a link the hot path could
  * not vouch for. */
 #include "hk_heap.h"
@@ -216,11 +217,11 @@ static void hk_heap_reclaim(struct hk_heap *h, enum hk_reclaim what)
     }
 }
 
-/* Every HK_RECLAIM_PERIOD trips below the fast caches (refills and spills), the heap reclaims
- * what its idle classes hold: a thread that stopped allocating a class would otherwise keep
- * that class's remote frees until it allocates it again. The cache of empty SuperSlabs and
- * the large tails lent to live blocks age then too: a program that runs on gives their pages
- * back even when no SuperSlab or large block comes or goes. */
+/* Every HK_RECLAIM_PERIOD trips below the fast caches (refills, frees past a full one), the
+ * heap reclaims what its idle classes hold: a thread that stopped allocating a class would
+ * otherwise keep that class's remote frees until it allocates it again. The cache of empty
+ * SuperSlabs and the large tails lent to live blocks age then too: a program that runs on
+ * gives their pages back even when no SuperSlab or large block comes or goes. */
 #define HK_RECLAIM_PERIOD 1024
 
 static void hk_heap_tick(struct hk_heap *h)
@@ -358,6 +359,24 @@ static bool hk_fast_refill(struct hk_heap *h, unsigned cls)
     return moved > 0;
 }
 
+/* The fast cache was empty: the active slab's freelist hands out its head itself. One block
+ * a call, as the program asks for it, so each block's cold line is read when the program is
+ * about to write it anyway, instead of a batch of them in a row with nothing to overlap. A
+ * thread without a heap, a diagnostic mode (hk_tls_heap is the empty sentinel: no slabs), an
+ * empty or claimed active slab go on to the full slow path. */
+HK_NOINLINE void *hk_heap_alloc_miss(size_t size, unsigned cls)
+{
+    struct hk_heap *h = hk_tls_heap;
+    struct hk_slab *s = hk_heap_active(h, cls);
+    struct hk_block *b;
+    if (!s || !s->free || hk_slab_claimed(s) || !(b = hk_slab_pop(s)))
+        return hk_alloc_slow(size, cls);
+    s->used++;
+    HK_STAT(h, cls, slow_allocs, 1);
+    HK_STAT(h, cls, bytes_requested, size);
+    return hk_block_hand_out(b);
+}
+
 void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)
 {
     struct hk_fast *fc = &h->fast[cls];
@@ -447,6 +466,31 @@ static void hk_heap_free_remote(struct hk_heap *h, struct hk_slab *s, void *p)
     hk_slab_remote_push(s, p);
 }
 
+/* A free into h's full fast cache. The freed block is the warm one (the program just had
+ * it) and the cached ones are cold: so p goes straight onto its slab's freelist, and no
+ * cached block moves. With HAKMEM_TINY_TLS_LIST_SPILL=0 the older half of the cache goes to
+ * the TLS list instead, which keeps it (the reference failure). */
+static void hk_heap_free_past_cache(struct hk_heap *h, struct hk_slab *s, void *p)
+{
+    unsigned cls = s->class_idx;
+    struct hk_fast *fc = &h->fast[cls];
+    hk_heap_tick(h);
+    if (hk_opt.tls_list_spill) {
+        hk_slab_put(h, s, p, HK_BLOCK_IN_USE);
+        HK_STAT(h, cls, spill_blocks, 1);
+        return;
+    }
+    hk_fast_spill(h, cls, fc->cap / 2 ? fc->cap / 2 : 1);
+    hk_side_move(p, HK_BLOCK_IN_USE, HK_BLOCK_FAST_CACHE);
+    hk_fast_push(fc, p);
+}
+
+HK_NOINLINE void hk_heap_free_full(struct hk_heap *h, struct hk_slab *s, void *p)
+{
+    HK_STAT(h, s->class_idx, frees, 1);
+    hk_heap_free_past_cache(h, s, p);
+}
+
 /* h: the caller's heap (live or the dead heap under its lock). The block passed checks. A
  * free into an orphan claims it: the slab has no owner who would drain a remote stack, and
  * the freeing thread's caches reuse its blocks from now on. */
@@ -465,8 +509,8 @@ void hk_heap_free_slow(struct hk_heap *h, struct hk_slab *s, void *p)
     }
     struct hk_fast *fc = &h->fast[cls];
     if (fc->count >= fc->cap) {
-        hk_fast_spill(h, cls, fc->cap / 2 ? fc->cap / 2 : 1);
-        hk_heap_tick(h);
+        hk_heap_free_past_cache(h, s, p);
+        return;
     }
     hk_side_move(p, HK_BLOCK_IN_USE, HK_BLOCK_FAST_CACHE);
     hk_fast_push(fc, p);

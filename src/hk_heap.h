@@ -1,11 +1,18 @@
 /* Thread heaps: the per-thread front end of the tiny and mid tiers.
  *
- * A malloc of class c pops h->fast[c]; when that is empty it calls the noinline slow path,
- * which refills the fast cache from the TLS list, the TLS list from the thread's slabs, and
- * the slabs from SuperSlabs. A free of a block whose slab h owns pushes onto h->fast[c];
- * when that is full half of it moves to the TLS list, and when the TLS list passes its cap
- * half of it goes back to the slab freelists (spill). Blocks of other threads' slabs go to
- * that slab's remote stack.
+ * A malloc of class c pops h->fast[c]; when that is empty it calls a noinline function that
+ * pops the head of the active slab's freelist, and when that is empty the slow path, which
+ * refills the fast cache from the thread's slabs (carving, draining remote frees, other
+ * slabs) and the slabs from SuperSlabs. A free of a block whose slab h owns pushes onto
+ * h->fast[c]; when that is full the block goes straight back to its slab's freelist. So a
+ * burst of frees or of allocations larger than a fast cache moves each block once, between
+ * the program and its slab, as it comes. Blocks of other threads' slabs go to that slab's
+ * remote stack.
+ *
+ * The TLS lists hold blocks only with HAKMEM_TINY_TLS_LIST_SPILL=0 (the reference failure,
+ * reproduced on purpose): a full fast cache then moves half of itself to the TLS list, which
+ * never gives blocks back; refills take from it first. Otherwise a TLS list is only the way
+ * a flush takes the fast cache back to the slabs.
  *
  * hk_tls_heap starts at hk_heap_empty, whose caches are empty and whose caps are 0, so the
  * very first malloc or free of a thread takes the slow path, which creates the heap: the
@@ -124,6 +131,10 @@ void hk_heap_dead_unlock(void);
 extern struct hk_heap hk_heap_dead;
 
 /* Slow paths (hk_cache.c). */
+/* malloc's fast cache was empty: the head of the active slab's freelist, or hk_alloc_slow. */
+void *hk_heap_alloc_miss(size_t size, unsigned cls);
+/* free of a checked block of h's own slab s (h live) into a full fast cache. */
+void hk_heap_free_full(struct hk_heap *h, struct hk_slab *s, void *p);
 void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls);
 /* A block of class cls from the calling thread's heap, or the dead heap; NULL with errno
  * ENOMEM after an OOM event. *serial: the allocating thread's number (0: the dead heap). */
