@@ -125,19 +125,27 @@ static struct hk_block *hk_fast_pop_checked(struct hk_fast *fc, unsigned cls)
 
 /* ---- slabs ---- */
 
+/* s has just become empty and is not the active one (or is claimed): back to its
+ * SuperSlab. */
+static HK_NOINLINE void hk_slab_put_last(struct hk_heap *h, struct hk_slab *s)
+{
+    hk_heap_slab_unlink(h, s);
+    hk_slab_release(s);
+}
+
 /* Gives a block back to its slab freelist (owner side). An empty slab that is not the
- * active one goes back to its SuperSlab. */
-static void hk_slab_put(struct hk_heap *h, struct hk_slab *s, struct hk_block *b,
-                        unsigned from)
+ * active one goes back to its SuperSlab. Inline: it is the whole of a free past a full
+ * fast cache. */
+static inline void hk_slab_put(struct hk_heap *h, struct hk_slab *s, struct hk_block *b,
+                               unsigned from)
 {
     HK_ASSERT(s->used > 0);
     hk_side_move(b, from, HK_BLOCK_SLAB_FREE);
     hk_block_push_onto(b, s->free);
     s->free = b;
-    if (--s->used == 0 && (hk_heap_active(h, s->class_idx) != s || hk_slab_claimed(s))) {
-        hk_heap_slab_unlink(h, s);
-        hk_slab_release(s);
-    }
+    if (HK_UNLIKELY(--s->used == 0) &&
+        (hk_heap_active(h, s->class_idx) != s || hk_slab_claimed(s)))
+        hk_slab_put_last(h, s);
 }
 
 static bool hk_slab_has_blocks(struct hk_slab *s)
@@ -145,16 +153,22 @@ static bool hk_slab_has_blocks(struct hk_slab *s)
     return s->free || s->carved < s->capacity || hk_slab_remote_pending(s);
 }
 
-/* Pops the slab freelist's head. An entry that is not a free block of s means the freelist
- * was overwritten (use after free): it is reported and the rest is dropped. */
-static struct hk_block *hk_slab_pop(struct hk_slab *s)
+/* The head of s's freelist is not a free block of s: the freelist was overwritten (use
+ * after free). Reported; the rest is dropped. */
+static HK_NOINLINE struct hk_block *hk_slab_pop_bad(struct hk_slab *s)
+{
+    hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, s->free, s->class_idx, "slab-free", NULL);
+    s->free = NULL;
+    return NULL;
+}
+
+/* Pops the slab freelist's head, checked (hk_slab_pop_bad otherwise). Inline: it is the
+ * whole of an allocation past an empty fast cache. */
+static inline struct hk_block *hk_slab_pop(struct hk_slab *s)
 {
     struct hk_block *b = s->free;
-    if (HK_UNLIKELY(!hk_slab_is_block_start(s, b) || !hk_block_is_free(b))) {
-        hk_misuse_report(HK_MISUSE_CORRUPT_FREELIST, b, s->class_idx, "slab-free", NULL);
-        s->free = NULL;
-        return NULL;
-    }
+    if (HK_UNLIKELY(!hk_slab_is_block_start(s, b) || !hk_block_is_free(b)))
+        return hk_slab_pop_bad(s);
     s->free = hk_block_next(b);
     return b;
 }
@@ -224,14 +238,18 @@ static void hk_heap_reclaim(struct hk_heap *h, enum hk_reclaim what)
  * gives their pages back even when no SuperSlab or large block comes or goes. */
 #define HK_RECLAIM_PERIOD 1024
 
-static void hk_heap_tick(struct hk_heap *h)
+static HK_NOINLINE void hk_heap_period(struct hk_heap *h)
 {
-    if (HK_UNLIKELY(++h->ticks >= HK_RECLAIM_PERIOD)) {
-        h->ticks = 0;
-        hk_heap_reclaim(h, HK_RECLAIM_IDLE);
-        hk_superslab_age();
-        hk_large_age();
-    }
+    h->ticks = 0;
+    hk_heap_reclaim(h, HK_RECLAIM_IDLE);
+    hk_superslab_age();
+    hk_large_age();
+}
+
+static inline void hk_heap_tick(struct hk_heap *h)
+{
+    if (HK_UNLIKELY(++h->ticks >= HK_RECLAIM_PERIOD))
+        hk_heap_period(h);
 }
 
 /* Finds a slab of class cls with blocks: the active one, another owned one (draining remote
@@ -466,23 +484,28 @@ static void hk_heap_free_remote(struct hk_heap *h, struct hk_slab *s, void *p)
     hk_slab_remote_push(s, p);
 }
 
-/* A free into h's full fast cache. The freed block is the warm one (the program just had
- * it) and the cached ones are cold: so p goes straight onto its slab's freelist, and no
- * cached block moves. With HAKMEM_TINY_TLS_LIST_SPILL=0 the older half of the cache goes to
- * the TLS list instead, which keeps it (the reference failure). */
-static void hk_heap_free_past_cache(struct hk_heap *h, struct hk_slab *s, void *p)
+/* A free into h's full fast cache with HAKMEM_TINY_TLS_LIST_SPILL=0: the older half of the
+ * cache goes to the TLS list, which keeps it (the reference failure), and p takes its place. */
+static HK_NOINLINE void hk_heap_free_to_list(struct hk_heap *h, unsigned cls, void *p)
 {
-    unsigned cls = s->class_idx;
     struct hk_fast *fc = &h->fast[cls];
-    hk_heap_tick(h);
-    if (hk_opt.tls_list_spill) {
-        hk_slab_put(h, s, p, HK_BLOCK_IN_USE);
-        HK_STAT(h, cls, spill_blocks, 1);
-        return;
-    }
     hk_fast_spill(h, cls, fc->cap / 2 ? fc->cap / 2 : 1);
     hk_side_move(p, HK_BLOCK_IN_USE, HK_BLOCK_FAST_CACHE);
     hk_fast_push(fc, p);
+}
+
+/* A free into h's full fast cache. The freed block is the warm one (the program just had
+ * it) and the cached ones are cold: so p goes straight onto its slab's freelist, and no
+ * cached block moves. */
+static inline void hk_heap_free_past_cache(struct hk_heap *h, struct hk_slab *s, void *p)
+{
+    hk_heap_tick(h);
+    if (HK_UNLIKELY(!hk_opt.tls_list_spill)) {
+        hk_heap_free_to_list(h, s->class_idx, p);
+        return;
+    }
+    hk_slab_put(h, s, p, HK_BLOCK_IN_USE);
+    HK_STAT(h, s->class_idx, spill_blocks, 1);
 }
 
 HK_NOINLINE void hk_heap_free_full(struct hk_heap *h, struct hk_slab *s, void *p)
