@@ -192,7 +192,7 @@ static uint32_t hk_slab_take(struct hk_heap *h, struct hk_slab *s, uint32_t want
     uint32_t got = 0;
     if (hk_slab_claimed(s))          /* allocated from: an ordinary owned slab from now on */
         atomic_store_explicit(&s->owner, h, HK_RELAXED);
-    if (!s->free && s->carved == s->capacity)
+    if (!s->free)                    /* freed blocks before fresh pages: drain, then carve */
         hk_slab_drain_remote(s);
     struct hk_block *b;
     while (got < want && s->free && (b = hk_slab_pop(s))) {
