@@ -354,15 +354,34 @@ uint64_t hk_slab_drained_unowned(unsigned cls)
     return atomic_load_explicit(&hk_drained_unowned[cls], HK_RELAXED);
 }
 
-uint32_t hk_slab_drain_remote(struct hk_slab *s)
+/* The remote stack from `first` is already a list of free blocks linked as a freelist is
+ * (hk_slab_remote_push links with hk_block_push_onto): when every block is a free block of
+ * s and the list ends within s->used blocks, it can join the freelist whole. Returns its
+ * last block and *n its length, reading the blocks only; NULL for anything else (a bad
+ * link, a loop: a list that ends holds no block twice), which the careful drain handles. */
+static struct hk_block *hk_slab_remote_tail(struct hk_slab *s, struct hk_block *first,
+                                            uint32_t *n)
 {
-    if (!hk_slab_remote_pending(s))
-        return 0;
-    struct hk_block *first = atomic_exchange_explicit(hk_slab_remote(s), NULL, HK_ACQUIRE);
-    /* First the count: each block must be a free block of s, and its mark is cleared as it
-     * is counted, so a stack that loops back (a block written after its free, then freed
-     * again) ends at the block seen twice; a bad link is reported and the rest dropped.
-     * Then the blocks counted go onto the freelist, so `used` stays exact. */
+    uint32_t k = 0;
+    struct hk_block *last = NULL;
+    for (struct hk_block *b = first; b; b = hk_block_next(b)) {
+        if (k == s->used || !hk_slab_is_block_start(s, b) || !hk_block_is_free(b))
+            return NULL;
+        k++;
+        last = b;
+    }
+    *n = k;
+    return last;
+}
+
+/* The drain that checks every block on the way and writes each twice. First the count:
+ * each block must be a free block of s, and its mark is cleared as it is counted, so a
+ * stack that loops back (a block written after its free, then freed again) ends at the
+ * block seen twice; a bad link is reported and the rest dropped. Then the blocks counted go
+ * onto the freelist, so `used` stays exact. In shadow mode every block also moves in the
+ * census. */
+static uint32_t hk_slab_drain_careful(struct hk_slab *s, struct hk_block *first)
+{
     uint32_t n = 0;
     for (struct hk_block *b = first; b; b = hk_block_next(b), n++) {
         if (HK_UNLIKELY(!hk_slab_is_block_start(s, b) || !hk_block_is_free(b) ||
@@ -379,6 +398,24 @@ uint32_t hk_slab_drain_remote(struct hk_slab *s)
         hk_block_push_onto(b, s->free);
         s->free = b;
         b = next;
+    }
+    return n;
+}
+
+/* One read of each block in the common case: the stack joins the freelist whole, its
+ * last block relinked to the old head. */
+uint32_t hk_slab_drain_remote(struct hk_slab *s)
+{
+    if (!hk_slab_remote_pending(s))
+        return 0;
+    struct hk_block *first = atomic_exchange_explicit(hk_slab_remote(s), NULL, HK_ACQUIRE);
+    uint32_t n = 0;
+    struct hk_block *last = hk_shadow_on ? NULL : hk_slab_remote_tail(s, first, &n);
+    if (last) {
+        hk_block_push_onto(last, s->free);
+        s->free = first;
+    } else {
+        n = hk_slab_drain_careful(s, first);
     }
     HK_ASSERT(n <= s->used);
     s->used -= n;

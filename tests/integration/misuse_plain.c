@@ -22,6 +22,8 @@
  *   wild                  the same in up to three freed blocks at once, sometimes in their
  *                         second word (the free mark) too
  *   wild-remote           the same on blocks that another thread freed (remote queue)
+ *   remote-loop           another thread frees a block, writes bytes 8-15 of it and frees it
+ *                         again: the block's remote queue now leads back to the block
  *
  * Every mode ends with tag_workload: many live blocks, each filled with a tag of its own;
  * no two may overlap (a block handed out twice), every tag must survive, every block must be
@@ -572,6 +574,37 @@ static void mode_wild_remote(void)
     tag_workload(sizes, 4, NULL, 0, "after wild links in the remote queue");
 }
 
+static void *free_write_free(void *p)
+{
+    free(p);
+    memset((char *)p + 8, 0, 8);   /* the free mark: the second free looks like a first */
+    free_fn(p);
+    return NULL;
+}
+
+static void mode_remote_loop(void)
+{
+    static const size_t sizes[] = {16, 100, 1000, 5000};
+    for (int r = 0; r < 16 && !failures; r++) {
+        size_t sz = sizes[r % 4];
+        void *victim = malloc_fn(sz);
+        pthread_t t;
+        pthread_create(&t, NULL, free_write_free, victim);
+        pthread_join(t, NULL);
+        /* enough allocations of the class to drain the remote queue */
+        enum { M = 600 };
+        static struct live v[M];
+        for (int i = 0; i < M; i++)
+            if (!live_new(&v[i], sz, "a remote queue that loops"))
+                return;
+        globals_check("a remote queue that loops");
+        live_check(v, M, "a remote queue that loops");
+        for (int i = 0; i < M; i++)
+            free(v[i].p);
+    }
+    tag_workload(sizes, 4, NULL, 0, "after remote queues that loop");
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, stdout_buf, _IOFBF, sizeof stdout_buf);
@@ -604,6 +637,8 @@ int main(int argc, char **argv)
         mode_wild(0);
     else if (!strcmp(m, "wild-remote"))
         mode_wild_remote();
+    else if (!strcmp(m, "remote-loop"))
+        mode_remote_loop();
     else {
         fprintf(stderr, "misuse_plain: unknown mode '%s'\n", m);
         return 2;

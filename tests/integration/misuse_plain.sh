@@ -84,12 +84,8 @@ fi
 check carved-interior 1 2
 check double-write 1 1
 check double-write-between 1 1
-# KNOWN FAILURE (a37ea52, plain mode only): double-write and double-write-deep fail here
-# with the library of this commit: the second free of the written block is accepted, the
-# fast cache's count and its list then disagree (debug build: "assertion failed:
-# l->count > 0 (src/hk_block.h:97)" in hk_list_pop from malloc), and in a release build a
-# later malloc returns NULL with a false "[SS OOM]" report. double-write-deep gets no
-# report at all. Kept failing on purpose: the library needs the fix, not the test.
+# The written block's second free, the block out of the fast cache by then: reported, and
+# the block is handed out once.
 check double-write-deep 1 1
 # 3. Freelist poisoning: the planted address is never handed out, the global is untouched;
 #    wild links (random words) never crash malloc.
@@ -97,13 +93,12 @@ check plant-global 1 1 '(corrupt freelist|use after free)'
 for seed in 1 2; do
     check wild-link "$seed" 1
 done
-# KNOWN FAILURE (a37ea52, plain and shadow): several freed blocks overwritten at once (some
-# in their free mark too): when the TLS list's head has lost its free mark, hk_fast_refill
-# drops the list and moves nothing, returns false, and hk_heap_alloc_slow returns NULL
-# (src/hk_cache.c:301) without trying the slabs: malloc fails with a false "[SS OOM]"
-# report while memory is plentiful. No crash.
+# Several freed blocks overwritten at once (some in their free mark too): reported, the
+# lists dropped from there, and malloc goes on to the slabs (no false out-of-memory).
 check wild 1 1
 check wild-remote 1 1
+# A remote queue that leads back to a block already on it: reported, the block handed out once.
+check remote-loop 1 1
 
 # Every 8-byte-aligned address of a SuperSlab freed: exit 0, one report per bad free (all
 # but the blocks the program held there, which are valid frees), then a sound allocator.
