@@ -540,6 +540,22 @@ static void *free_all(void *arg)
     return NULL;
 }
 
+/* Enough allocations of size sz for the owner to drain its remote queue of the class:
+ * checked (no overlap, no global handed out), then freed. 0 after a failed malloc. */
+static int drain_and_check(size_t sz, const char *when)
+{
+    enum { M = 600 };
+    static struct live v[M];
+    for (int i = 0; i < M; i++)
+        if (!live_new(&v[i], sz, when))
+            return 0;
+    globals_check(when);
+    live_check(v, M, when);
+    for (int i = 0; i < M; i++)
+        free(v[i].p);
+    return 1;
+}
+
 static void mode_wild_remote(void)
 {
     static const size_t sizes[] = {16, 100, 1000, 5000};
@@ -560,16 +576,8 @@ static void mode_wild_remote(void)
             w = rnd();
             memcpy((char *)victim + 8, &w, 8);
         }
-        /* enough allocations of the class to drain the remote queue */
-        enum { M = 600 };
-        static struct live v[M];
-        for (int i = 0; i < M; i++)
-            if (!live_new(&v[i], sz, "wild links in the remote queue"))
-                return;
-        globals_check("wild links in the remote queue");
-        live_check(v, M, "wild links in the remote queue");
-        for (int i = 0; i < M; i++)
-            free(v[i].p);
+        if (!drain_and_check(sz, "wild links in the remote queue"))
+            return;
     }
     tag_workload(sizes, 4, NULL, 0, "after wild links in the remote queue");
 }
@@ -591,16 +599,8 @@ static void mode_remote_loop(void)
         pthread_t t;
         pthread_create(&t, NULL, free_write_free, victim);
         pthread_join(t, NULL);
-        /* enough allocations of the class to drain the remote queue */
-        enum { M = 600 };
-        static struct live v[M];
-        for (int i = 0; i < M; i++)
-            if (!live_new(&v[i], sz, "a remote queue that loops"))
-                return;
-        globals_check("a remote queue that loops");
-        live_check(v, M, "a remote queue that loops");
-        for (int i = 0; i < M; i++)
-            free(v[i].p);
+        if (!drain_and_check(sz, "a remote queue that loops"))
+            return;
     }
     tag_workload(sizes, 4, NULL, 0, "after remote queues that loop");
 }
