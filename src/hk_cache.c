@@ -497,21 +497,23 @@ static HK_NOINLINE void hk_heap_free_to_list(struct hk_heap *h, unsigned cls, vo
 /* A free into h's full fast cache. The freed block is the warm one (the program just had
  * it) and the cached ones are cold: so p goes straight onto its slab's freelist, and no
  * cached block moves. */
-static inline void hk_heap_free_past_cache(struct hk_heap *h, struct hk_slab *s, void *p)
+static inline void hk_heap_free_past_cache(struct hk_heap *h, struct hk_slab *s, unsigned cls,
+                                           void *p)
 {
     hk_heap_tick(h);
     if (HK_UNLIKELY(!hk_opt.tls_list_spill)) {
-        hk_heap_free_to_list(h, s->class_idx, p);
+        hk_heap_free_to_list(h, cls, p);
         return;
     }
     hk_slab_put(h, s, p, HK_BLOCK_IN_USE);
-    HK_STAT(h, s->class_idx, spill_blocks, 1);
+    HK_STAT(h, cls, spill_blocks, 1);
 }
 
 HK_NOINLINE void hk_heap_free_full(struct hk_heap *h, struct hk_slab *s, void *p)
 {
-    HK_STAT(h, s->class_idx, frees, 1);
-    hk_heap_free_past_cache(h, s, p);
+    unsigned cls = s->class_idx;
+    HK_STAT(h, cls, frees, 1);
+    hk_heap_free_past_cache(h, s, cls, p);
 }
 
 /* h: the caller's heap (live or the dead heap under its lock). The block passed checks. A
@@ -532,7 +534,7 @@ void hk_heap_free_slow(struct hk_heap *h, struct hk_slab *s, void *p)
     }
     struct hk_fast *fc = &h->fast[cls];
     if (fc->count >= fc->cap) {
-        hk_heap_free_past_cache(h, s, p);
+        hk_heap_free_past_cache(h, s, cls, p);
         return;
     }
     hk_side_move(p, HK_BLOCK_IN_USE, HK_BLOCK_FAST_CACHE);
