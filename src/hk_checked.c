@@ -86,15 +86,10 @@ static inline void *hk_checked_hand_out(struct hk_side *e, char *b, size_t size,
 
 /* Free of p, the program's pointer to a block (entry e) `avail` bytes before its end: checks
  * the state, the front guard and the canary, and poisons the block. False (after a report)
- * when the free must not proceed: double free, parked block, underflow, overflow. The state
- * stays IN_USE for the caller's transition; with leak tracking alone it becomes SLAB_FREE
- * ("not in use"). */
+ * when the free must not proceed: double free, parked block, underflow, overflow. Shadow
+ * mode only; the state stays IN_USE for the caller's transition. */
 static inline bool hk_checked_take_back(struct hk_side *e, char *p, int cls, uint32_t avail)
 {
-    if (!hk_shadow_on) {
-        e->state = HK_BLOCK_SLAB_FREE;
-        return true;
-    }
     if (HK_UNLIKELY(e->state != HK_BLOCK_IN_USE) || HK_UNLIKELY(!hk_guard_intact(p)) ||
         (e->size < avail && HK_UNLIKELY(!hk_canary_intact(p, e->size, avail))))
         return hk_checked_bad_free(p, e, cls);
@@ -203,7 +198,9 @@ void hk_checked_free(struct hk_slab *s, void *b)
 {
     unsigned cls = s->class_idx;
     struct hk_side *e = hk_side_of(b);
-    if (e) {
+    if (e && !hk_shadow_on)
+        e->state = HK_BLOCK_SLAB_FREE;  /* leak tracking alone: front 0, nothing to check */
+    else if (e) {
         size_t front = hk_side_front(e);
         HK_ASSERT(front < s->block_size);
         if (!hk_checked_take_back(e, (char *)b + front, (int)cls,
