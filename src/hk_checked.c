@@ -197,10 +197,10 @@ void *hk_checked_block(struct hk_slab *s, void *p)
 void hk_checked_free(struct hk_slab *s, void *b)
 {
     unsigned cls = s->class_idx;
-    struct hk_side *e = hk_side_of(b);
-    if (e && !hk_shadow_on)
-        e->state = HK_BLOCK_SLAB_FREE;  /* leak tracking alone: front 0, nothing to check */
-    else if (e) {
+    /* Leak tracking alone leaves the entry as it is: the free mark the block gets says it
+     * is free (hk_walk_slab). */
+    struct hk_side *e = hk_shadow_on ? hk_side_of(b) : NULL;
+    if (e) {
         size_t front = hk_side_front(e);
         HK_ASSERT(front < s->block_size);
         if (!hk_checked_take_back(e, (char *)b + front, (int)cls,
@@ -211,7 +211,7 @@ void hk_checked_free(struct hk_slab *s, void *b)
     if (HK_LIKELY(h != NULL) && atomic_load_explicit(&s->owner, HK_RELAXED) == h) {
         struct hk_fast *fc = &h->fast[cls];
         if (HK_LIKELY(fc->count < fc->cap)) {
-            if (hk_shadow_on && e)
+            if (e)
                 e->state = HK_BLOCK_FAST_CACHE;     /* was IN_USE (hk_checked_take_back) */
             hk_fast_push(fc, b);
             if (hk_config_stats)
