@@ -68,8 +68,9 @@ uint16_t hk_stack_frame_module(uint32_t fid);
 bool hk_stack_ready(void);
 /* pid of the process that ran hk_stack_init() (a forked child has another). */
 pid_t hk_stack_init_pid(void);
-/* The calling thread's captures so far: by the walk (hk_unwind.c), by libunwind. */
-void hk_stack_capture_counts(uint64_t *walks, uint64_t *unwinds);
+/* The calling thread's captures so far: by the walk (hk_unwind.c), by libunwind, and of
+ * the walked ones those the memo answered (hk_stack.c). */
+void hk_stack_capture_counts(uint64_t *walks, uint64_t *unwinds, uint64_t *memo_hits);
 /* HAKMEM_STACK_WALK at run time (tests compare the walk with libunwind). */
 void hk_stack_walk_enable(bool on);
 

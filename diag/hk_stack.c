@@ -688,9 +688,10 @@ static inline bool hk_in_self(uintptr_t ra)
  * frames of the program are in (libunwind needs the spare too). Returns the number of
  * entries, or -1 when libunwind must do this stack. */
 static inline int hk_stack_walk(const uintptr_t *fp, uintptr_t *raw, int want, int skip,
-                                int depth, uintptr_t top)
+                                int depth, uintptr_t top, struct hk_unwind_trace *t)
 {
     struct hk_unwind_frame f = {.pc = fp[1], .sp = (uintptr_t)(fp + 2), .bp = fp[0]};
+    hk_unwind_trace_start(t, fp);
     raw[0] = 0;
     int n = 1;
     /* Index of the program's first frame (as hk_first_frame finds it). */
@@ -701,7 +702,7 @@ static inline int hk_stack_walk(const uintptr_t *fp, uintptr_t *raw, int want, i
             first = n - 1;
         if (n == want || (first && n - first >= depth))
             return n;
-        enum hk_unwind_step st = hk_unwind_step(&f, top);
+        enum hk_unwind_step st = hk_unwind_step(&f, top, t);
         if (st == HK_UNWIND_END)
             return n;
         if (st == HK_UNWIND_CANNOT)
@@ -710,21 +711,70 @@ static inline int hk_stack_walk(const uintptr_t *fp, uintptr_t *raw, int want, i
 }
 
 /* The raw frames of the calling hk_stack_capture (inlined into it, so that libunwind's
- * raw[1] is its return address, as the walk's). */
+ * raw[1] is its return address, as the walk's), and in *t the words a walk read (n over
+ * HK_UNWIND_TRACE when libunwind gave them). */
 static inline __attribute__((always_inline)) int hk_stack_raw(const uintptr_t *fp,
                                                               uintptr_t *raw, int want,
                                                               int skip, int depth,
-                                                              uintptr_t top)
+                                                              uintptr_t top,
+                                                              struct hk_unwind_trace *t)
 {
     if (top > 1) {
-        int n = hk_stack_walk(fp, raw, want, skip, depth, top);
+        int n = hk_stack_walk(fp, raw, want, skip, depth, top, t);
         if (n >= 0) {
             hk_walks++;
             return n;
         }
     }
+    t->n = HK_UNWIND_TRACE + 1;
     hk_unwinds++;
     return hk_unwind((void **)raw, want);
+}
+
+/* ---- the memo ---------------------------------------------------------------------------
+ *
+ * A walk is a function of the frame it starts from (hk_stack_capture's frame pointer), of
+ * the stack words it reads and of the rules of the return addresses it meets, which stay
+ * the same until code is unloaded (hk_unwind_gen). A thread's captures start from a few
+ * frame addresses, most of them with the same words above: a loop that calls malloc, often
+ * from more than one line of the same function (the same start). The memo keeps the words
+ * that decided a thread's last walks (their traces) and the ids their stacks got; when
+ * every word of a trace from the same start still holds its value, that walk would give
+ * the same frames again, so the id is returned after a few independent loads from the
+ * stack, where the walk is a chain of dependent ones (return address, its rule, the next).
+ *
+ * Invariant: hk_memo_fp[i] non-NULL means hk_memo[i] was filled by a walk from that frame
+ * with this skip under generation gen, its trace kept whole, and gave id (not 0). The
+ * words lie in the calling thread's stack above the frame, mapped while the frame is live. */
+#define HK_MEMO 8
+struct hk_memo {
+    uint32_t gen, id;
+    int skip;
+    struct hk_unwind_trace t;
+};
+static HK_TLS const uintptr_t *hk_memo_fp[HK_MEMO];   /* the starts: one line, read first */
+static HK_TLS struct hk_memo hk_memo[HK_MEMO];
+static HK_TLS unsigned hk_memo_next;                  /* the next entry to refill */
+static HK_TLS uint64_t hk_memo_hits;
+
+/* Every word of the trace holds its value; the first that differs ends the look. */
+static inline bool hk_memo_holds(const struct hk_memo *m, int skip, uint32_t gen)
+{
+    if (m->skip != skip || m->gen != gen)
+        return false;
+    for (unsigned i = 0; i < m->t.n; i++)
+        if (*m->t.at[i] != m->t.val[i])
+            return false;
+    return true;
+}
+
+/* The id a remembered walk from fp gave, if it would give the same frames now; else 0. */
+static inline uint32_t hk_memo_find(const uintptr_t *fp, int skip, uint32_t gen)
+{
+    for (unsigned i = 0; i < HK_MEMO; i++)
+        if (hk_memo_fp[i] == fp && hk_memo_holds(&hk_memo[i], skip, gen))
+            return hk_memo[i].id;
+    return 0;
 }
 
 static bool hk_in_glibc(uintptr_t ra)
@@ -748,10 +798,11 @@ static int hk_first_frame(const uintptr_t *raw, int n, int skip)
     return i;
 }
 
-void hk_stack_capture_counts(uint64_t *walks, uint64_t *unwinds)
+void hk_stack_capture_counts(uint64_t *walks, uint64_t *unwinds, uint64_t *memo_hits)
 {
     *walks = hk_walks;
     *unwinds = hk_unwinds;
+    *memo_hits = hk_memo_hits;
 }
 
 void hk_stack_walk_enable(bool on) { hk_walk_on = on; }
@@ -770,7 +821,19 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
     /* This function's own frame pointer (the builtin makes it keep one). */
     const uintptr_t *fp = __builtin_frame_address(0);
     uintptr_t top = HK_UNWIND_FAST && hk_walk_on ? hk_stack_top((uintptr_t)raw) : 1;
-    int n = hk_stack_raw(fp, raw, want, skip, hk_depth, top);
+    uint32_t gen = atomic_load_explicit(&hk_unwind_gen, HK_RELAXED);
+    uint32_t id = top > 1 ? hk_memo_find(fp, skip, gen) : 0;
+    if (id) {
+        hk_walks++;
+        hk_memo_hits++;
+        goto out;
+    }
+    /* This walk's trace goes straight into the entry it will refill. */
+    unsigned slot = hk_memo_next++ % HK_MEMO;
+    hk_memo_fp[slot] = NULL;
+    struct hk_memo *memo = &hk_memo[slot];
+    struct hk_unwind_trace *t = &memo->t;
+    int n = hk_stack_raw(fp, raw, want, skip, hk_depth, top, t);
     /* When hakmem is a module of its own, its frames are recognised by address (robust
      * to inlining and tail calls); linked into the program, `skip` says how many. */
     int i = hk_first_frame(raw, n, skip);
@@ -778,14 +841,13 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
     if (hk_depth < HK_GLIBC_FRAMES && i < n && hk_in_glibc(raw[i])) {
         keep = HK_GLIBC_FRAMES;
         if (n - i < keep) {   /* the walk stopped at the depth: walk further */
-            n = hk_stack_raw(fp, raw, HK_RAW_MAX, skip, keep, top);
+            n = hk_stack_raw(fp, raw, HK_RAW_MAX, skip, keep, top, t);
             i = hk_first_frame(raw, n, skip);
         }
     }
     int m = n - i;
     if (m > keep)
         m = keep;
-    uint32_t id = 0;
     if (m > 0) {
         const uintptr_t *f = raw + i;
         uint64_t h = hk_frames_hash(f, m);
@@ -804,6 +866,13 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
             }
         }
     }
+    if (id && t->n <= HK_UNWIND_TRACE) {
+        memo->gen = gen;
+        memo->skip = skip;
+        memo->id = id;
+        hk_memo_fp[slot] = fp;
+    }
+out:
     hk_stack_busy = 0;
     return id;
 }

@@ -21,6 +21,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
+_Atomic uint32_t hk_unwind_gen;
+
 #if HK_UNWIND_FAST
 
 _Static_assert(sizeof(struct hk_unwind_rule) == 8, "a rule is one word");
@@ -531,12 +533,13 @@ struct hk_unwind_rule hk_unwind_rule_miss(uintptr_t pc)
 
 void hk_unwind_forget(void)
 {
+    atomic_fetch_add_explicit(&hk_unwind_gen, 1, HK_RELAXED);
     for (unsigned s = 0; s < HK_UNWIND_SLOTS; s++)
         atomic_store_explicit(&hk_unwind_table[s].rule, 0, HK_RELAXED);
 }
 
 #else
 
-void hk_unwind_forget(void) {}
+void hk_unwind_forget(void) { atomic_fetch_add_explicit(&hk_unwind_gen, 1, HK_RELAXED); }
 
 #endif

@@ -30,6 +30,39 @@ enum hk_unwind_step {
                                must do this stack */
 };
 
+/* The stack words that decided a walk's frames, in the order read, so that a later walk
+ * from the same frame can be answered by checking them (hk_stack.c, the memo). A return
+ * address is kept at every step; the word rbp was read from only when a rule computes a
+ * CFA from it, so an rbp that holds data no rule uses decides nothing. */
+#define HK_UNWIND_TRACE 40
+struct hk_unwind_trace {
+    unsigned n;                  /* words read; over HK_UNWIND_TRACE: too many to keep */
+    bool bp_kept;                /* the word of the frame's rbp is kept already */
+    const uintptr_t *bp_at;      /* the word the frame's rbp was read from */
+    const uintptr_t *at[HK_UNWIND_TRACE];
+    uintptr_t val[HK_UNWIND_TRACE];
+};
+
+static inline void hk_unwind_trace_keep(struct hk_unwind_trace *t, const uintptr_t *at,
+                                        uintptr_t v)
+{
+    if (t->n < HK_UNWIND_TRACE) {
+        t->at[t->n] = at;
+        t->val[t->n] = v;
+    }
+    if (t->n <= HK_UNWIND_TRACE)
+        t->n++;
+}
+
+/* A walk starts from a frame whose pc and rbp are read from `fp` (a frame record). */
+static inline void hk_unwind_trace_start(struct hk_unwind_trace *t, const uintptr_t *fp)
+{
+    t->n = 0;
+    hk_unwind_trace_keep(t, &fp[1], fp[1]);
+    t->bp_at = &fp[0];
+    t->bp_kept = false;
+}
+
 #if HK_UNWIND_FAST
 
 /* How a rule carries a frame (0 in the table: not read yet). */
@@ -96,13 +129,18 @@ static inline struct hk_unwind_rule hk_unwind_rule_get(uintptr_t pc)
 /* One step from *f to its caller. Reads the stack only between f->sp and `top`, the end
  * of the thread's stack; never allocates; the first look at a return address takes the
  * loader's lock (dl_iterate_phdr) to find its module. */
-static inline enum hk_unwind_step hk_unwind_step(struct hk_unwind_frame *f, uintptr_t top)
+static inline enum hk_unwind_step hk_unwind_step(struct hk_unwind_frame *f, uintptr_t top,
+                                                 struct hk_unwind_trace *t)
 {
     struct hk_unwind_rule r = hk_unwind_rule_get(f->pc);
     if (r.kind == HK_RULE_END)
         return HK_UNWIND_END;
     if (r.kind != HK_RULE_SP && r.kind != HK_RULE_BP)
         return HK_UNWIND_CANNOT;
+    if (r.kind == HK_RULE_BP && !t->bp_kept) {
+        hk_unwind_trace_keep(t, t->bp_at, f->bp);
+        t->bp_kept = true;
+    }
     uintptr_t cfa = (r.kind == HK_RULE_SP ? f->sp : f->bp) + (uintptr_t)(intptr_t)r.cfa_off;
     /* The words read (the return address at CFA - 8, rbp's slot) lie in this frame: above
      * its stack pointer, below the top of the stack. Compared as integers: a garbage rbp
@@ -115,8 +153,11 @@ static inline enum hk_unwind_step hk_unwind_step(struct hk_unwind_frame *f, uint
         if (at < f->sp || at > cfa - 16)
             return HK_UNWIND_CANNOT;
         bp = *(const uintptr_t *)at;
+        t->bp_at = (const uintptr_t *)at;
+        t->bp_kept = false;
     }
     uintptr_t ra = *(const uintptr_t *)(cfa - 8);
+    hk_unwind_trace_keep(t, (const uintptr_t *)(cfa - 8), ra);
     f->pc = ra;
     f->sp = cfa;
     f->bp = bp;
@@ -126,16 +167,20 @@ static inline enum hk_unwind_step hk_unwind_step(struct hk_unwind_frame *f, uint
 
 #else
 
-static inline enum hk_unwind_step hk_unwind_step(struct hk_unwind_frame *f, uintptr_t top)
+static inline enum hk_unwind_step hk_unwind_step(struct hk_unwind_frame *f, uintptr_t top,
+                                                 struct hk_unwind_trace *t)
 {
     (void)f;
     (void)top;
+    (void)t;
     return HK_UNWIND_CANNOT;
 }
 
 #endif
 
-/* Code was unloaded: every rule is read again when next needed. */
+/* Code was unloaded: every rule is read again when next needed, and hk_unwind_gen counts
+ * one more (a walk remembered from before may no longer be the one the rules give). */
 void hk_unwind_forget(void);
+extern _Atomic uint32_t hk_unwind_gen;
 
 #endif

@@ -2,11 +2,13 @@
  * one call site gives one id, another site another, frames start in the calling function,
  * depth is honoured, the recursion guard returns 0, threads agree on ids, the walk gives
  * libunwind's ids in code with and without frame pointers, in libc, in threads and through
- * a signal frame; prints the cost of a capture (cached and new stacks). */
+ * a signal frame, the memo answers only while the words that decided a walk hold (and not
+ * after code is unloaded); prints the cost of a capture (cached and new stacks). */
 #include "hk_hooks.h"
 #include "hk_leak.h"
 #include "hk_leak_int.h"
 #include "hk_options.h"
+#include "hk_unwind.h"
 #include "../common/hk_test.h"
 
 #include <pthread.h>
@@ -174,6 +176,48 @@ static void *walk_worker(void *arg)
     return NULL;
 }
 
+/* The memo's test (main): one call site captures every path, walked or not (a trip count
+ * the compiler cannot see, and no branch in the loop, so that no copy of the call site
+ * gives the stacks another return address). */
+#define MEMO_PICKS 5
+static const unsigned memo_picks[MEMO_PICKS] = {0, 1, 2, 64, 65};
+static volatile unsigned memo_npicks = MEMO_PICKS;
+
+static __attribute__((noinline)) void memo_round(bool walk, uint32_t *ids)
+{
+    hk_stack_walk_enable(walk);
+    for (unsigned c = 0; c < memo_npicks; c++)
+        ids[c] = path(memo_picks[c], 7);   /* 16 frames: the depth ends below here */
+}
+
+/* The trace a walk leaves for the memo keeps the word rbp came from once a rule computes a
+ * CFA from rbp: two walks that differ only there must not look alike. One frame of path()
+ * (built with frame pointers: CFA = rbp + 16, rbp saved at CFA - 16), laid out by hand,
+ * whose caller's return address 0 ends the stack. */
+static void trace_keeps_bp(uintptr_t pc_in_path)
+{
+#if HK_UNWIND_FAST
+    uintptr_t st[16] = {0};
+    st[0] = (uintptr_t)&st[6];    /* the record the walk starts from: rbp, return address */
+    st[1] = pc_in_path;           /* path's own record, at st[6]: rbp 0, return address 0 */
+    struct hk_unwind_trace t;
+    hk_unwind_trace_start(&t, st);
+    struct hk_unwind_frame f = {.pc = st[1], .sp = (uintptr_t)&st[2], .bp = st[0]};
+    enum hk_unwind_step r = hk_unwind_step(&f, (uintptr_t)&st[16], &t);
+    bool bp_kept = false, ra_kept = false;
+    for (unsigned i = 0; i < t.n && i < HK_UNWIND_TRACE; i++) {
+        bp_kept |= t.at[i] == &st[0] && t.val[i] == st[0];
+        ra_kept |= t.at[i] == &st[7] && t.val[i] == 0;
+    }
+    expect_true(r == HK_UNWIND_END, "the hand-made frame of path gave step %d", (int)r);
+    expect_true(bp_kept && ra_kept && t.n == 3, "a walk through an rbp-based frame kept %u "
+                "words, rbp's %s, the return address %s", t.n, bp_kept ? "among them" : "not",
+                ra_kept ? "too" : "not");
+#else
+    (void)pc_in_path;
+#endif
+}
+
 int main(void)
 {
     setenv("HAKMEM_LEAK_CHECK", "1", 1);
@@ -236,10 +280,10 @@ int main(void)
      * this program (frame pointers), in optimised code without them (stack_shapes.c), in
      * Debian's libc (its start code under main, qsort calling back), and must give the ids
      * libunwind gives; a stack through a signal frame goes to libunwind. */
-    uint64_t w0, unw0, w1, unw1;
-    hk_stack_capture_counts(&w0, &unw0);
+    uint64_t w0, unw0, w1, unw1, m0, m1;
+    hk_stack_capture_counts(&w0, &unw0, &m0);
     uint32_t d2 = deep(40);
-    hk_stack_capture_counts(&w1, &unw1);
+    hk_stack_capture_counts(&w1, &unw1, &m1);
     expect_true(d2 == d, "deep(40) walked: id %u, first seen as %u", d2, d);
     expect_true(w1 == w0 + 1 && unw1 == unw0, "deep(40) was not walked: walks %llu -> %llu, "
                 "unwinds %llu -> %llu", (unsigned long long)w0, (unsigned long long)w1,
@@ -254,7 +298,7 @@ int main(void)
             }
             same += ids[0] && ids[1] == ids[0];
         }
-    hk_stack_capture_counts(&w0, &unw0);
+    hk_stack_capture_counts(&w0, &unw0, &m0);
     expect_true(same == (kinds + 1) * paths, "%u of %u stacks got the same id walked and "
                 "unwound", same, (kinds + 1) * paths);
     expect_true(w0 - w1 == kinds * paths, "%llu captures were walked, %u expected",
@@ -279,9 +323,9 @@ int main(void)
     uint64_t sig_unwinds = 0;
     for (int walk = 0; walk < two; walk++) {
         hk_stack_walk_enable(walk);
-        hk_stack_capture_counts(&w0, &unw0);
+        hk_stack_capture_counts(&w0, &unw0, &m0);
         raise(SIGUSR1);
-        hk_stack_capture_counts(&w1, &unw1);
+        hk_stack_capture_counts(&w1, &unw1, &m1);
         sig_ids[walk] = signal_id;
         sig_unwinds += unw1 - unw0;
     }
@@ -315,6 +359,60 @@ int main(void)
     for (unsigned i = 0; i < news; i++)
         again += path(i, 7) > before ? 1 : 0;
     expect_true(again == news && hk_stack_count() - before == news, "paths re-captured differently");
+
+    /* The memo (hk_stack.c): a capture from the frame of an earlier walk is answered from
+     * the words that decided that walk, and only while every one holds its value. Paths
+     * that start from the same frame and differ first near main (path's low bits), or first
+     * at the innermost frame (bit 6), keep their own ids, each libunwind's; the stacks of
+     * stack_shapes.c (rbp-based frames among them) answered twice in a row are too. */
+    {
+        enum { rounds = 400 };
+        uint32_t want[MEMO_PICKS], got[MEMO_PICKS];
+        unsigned wrong = 0;
+        memo_round(false, want);
+        hk_stack_capture_counts(&w0, &unw0, &m0);
+        for (int r = 0; r < rounds; r++) {
+            memo_round(true, got);
+            for (unsigned c = 0; c < MEMO_PICKS; c++)
+                wrong += got[c] != want[c];
+        }
+        hk_stack_capture_counts(&w1, &unw1, &m1);
+        expect_true(wrong == 0, "%u of %u memo answers or walks gave another stack's id", wrong,
+                    rounds * MEMO_PICKS);
+        expect_true(m1 - m0 >= (uint64_t)(rounds - 1) * MEMO_PICKS, "the memo answered %llu of "
+                    "%u captures of %u paths", (unsigned long long)(m1 - m0), rounds * MEMO_PICKS,
+                    MEMO_PICKS);
+        expect_true(unw1 == unw0, "paths of frame-pointer code went to libunwind");
+        /* Code unloaded: the rules may have changed, so no remembered walk answers. */
+        hk_stack_code_unloaded();
+        memo_round(true, got);
+        hk_stack_capture_counts(&w0, &unw0, &m0);
+        expect_true(m0 == m1 && w0 == w1 + MEMO_PICKS, "the memo answered %llu captures after "
+                    "code was unloaded", (unsigned long long)(m0 - m1));
+        expect_true(!memcmp(got, want, sizeof got), "after code was unloaded, walks gave other "
+                    "ids");
+        uintptr_t pf[HK_STACK_MAX_DEPTH];
+        if (hk_stack_frames(want[0], pf) >= 2)   /* pf[1]: path's call of site_b */
+            trace_keeps_bp(pf[1]);
+
+        unsigned shapes_wrong = 0, shapes_walked = 0;
+        hk_stack_capture_counts(&w0, &unw0, &m0);
+        for (unsigned i = 0; i < paths; i++)
+            for (unsigned kind = 1; kind <= 3; kind++) {
+                uint32_t ids[3];
+                for (int k = 0; k < three; k++) {
+                    hk_stack_walk_enable(k > 0);
+                    ids[k] = capture_by(kind, i);
+                }
+                shapes_wrong += !ids[0] || ids[1] != ids[0] || ids[2] != ids[0];
+                shapes_walked += 2;
+            }
+        hk_stack_capture_counts(&w1, &unw1, &m1);
+        expect_true(shapes_wrong == 0, "%u stack shapes got another id from the memo",
+                    shapes_wrong);
+        expect_true(m1 - m0 >= paths * 3, "the memo answered %llu of %u second walks of the "
+                    "stack shapes", (unsigned long long)(m1 - m0), shapes_walked / 2);
+    }
     printf("capture at depth 16: %.0f ns (cached stack, 12 deep), %.0f ns (28 deep, walked), "
            "%.0f ns (28 deep, unwound), %.0f ns (new stack); %u stacks, "
            "%zu bytes of tracker memory\n",
