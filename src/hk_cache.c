@@ -382,17 +382,36 @@ static bool hk_fast_refill(struct hk_heap *h, unsigned cls)
  * about to write it anyway, instead of a batch of them in a row with nothing to overlap. A
  * thread without a heap, a diagnostic mode (hk_tls_heap is the empty sentinel: no slabs), an
  * empty or claimed active slab go on to the full slow path. */
-HK_NOINLINE void *hk_heap_alloc_miss(size_t size, unsigned cls)
+/* The head of the freelist of h's active slab of class cls, handed out for a request of
+ * `size` bytes; NULL when that slab has none at hand (a refill must run). The burst path:
+ * one block moves, once. */
+static inline void *hk_heap_pop_active(struct hk_heap *h, unsigned cls, size_t size)
 {
-    struct hk_heap *h = hk_tls_heap;
     struct hk_slab *s = hk_heap_active(h, cls);
     struct hk_block *b;
     if (!s || !s->free || hk_slab_claimed(s) || !(b = hk_slab_pop(s)))
-        return hk_alloc_slow(size, cls);
+        return NULL;
     s->used++;
     HK_STAT(h, cls, slow_allocs, 1);
     HK_STAT(h, cls, bytes_requested, size);
     return hk_block_hand_out(b);
+}
+
+HK_NOINLINE void *hk_heap_alloc_miss(size_t size, unsigned cls)
+{
+    void *p = hk_heap_pop_active(hk_tls_heap, cls, size);
+    return p ? p : hk_alloc_slow(size, cls);
+}
+
+void *hk_heap_alloc_active(size_t size, unsigned cls, uint16_t *serial)
+{
+    struct hk_heap *h = hk_tls_own;
+    void *p = h ? hk_heap_pop_active(h, cls, size) : NULL;
+    if (p) {
+        hk_side_move(p, HK_BLOCK_SLAB_FREE, HK_BLOCK_IN_USE);
+        *serial = (uint16_t)h->serial;
+    }
+    return p;
 }
 
 void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls)

@@ -166,6 +166,8 @@ void *hk_checked_alloc(size_t size, size_t align)
         uint16_t serial;
         struct hk_side *e;
         void *b = hk_checked_pop(cls, size, &serial, &e);
+        if (!b && (b = hk_heap_alloc_active(size, cls, &serial)))
+            e = hk_side_of(b);
         if (!b) {
             b = hk_heap_alloc_block(size, cls, &serial);
             if (!b)

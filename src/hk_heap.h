@@ -133,6 +133,10 @@ extern struct hk_heap hk_heap_dead;
 /* Slow paths (hk_cache.c). */
 /* malloc's fast cache was empty: the head of the active slab's freelist, or hk_alloc_slow. */
 void *hk_heap_alloc_miss(size_t size, unsigned cls);
+/* The same for the checked paths (the calling thread's heap, its block in use in the side
+ * table): NULL when the active slab has no block at hand, and hk_heap_alloc_block must run.
+ * *serial: the allocating thread's number. */
+void *hk_heap_alloc_active(size_t size, unsigned cls, uint16_t *serial);
 /* free of a checked block of h's own slab s (h live) into a full fast cache. */
 void hk_heap_free_full(struct hk_heap *h, struct hk_slab *s, void *p);
 void *hk_heap_alloc_slow(struct hk_heap *h, unsigned cls);
