@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#define HK_SIDE_TABLE_BYTES ((HK_SS_SIZE >> HK_GRANULE_SHIFT) * sizeof(struct hk_side))
+#define HK_SIDE_TABLE_BYTES (HK_SIDE_ENTRIES * sizeof(struct hk_side))
 
 static const char *const hk_state_names[HK_BLOCK_STATES] = {
     "uncarved", "slab-free", "fast-cache", "tls-list", "in-use", "remote-queue", "quarantined",
@@ -60,10 +60,13 @@ void hk_side_slab_reset(struct hk_slab *s)
         return;
     size_t begin = (size_t)s->index << ss->slab_shift;
     size_t len = (size_t)1 << ss->slab_shift;
-    /* Drop the pages rather than writing zeros: most of a slab's entries are never used. */
-    char *first = (char *)&ss->side[begin >> HK_GRANULE_SHIFT];
-    size_t bytes = (len >> HK_GRANULE_SHIFT) * sizeof(struct hk_side);
-    if (hk_os_discard(first, bytes))
+    /* Drop the pages rather than writing zeros: most of a slab's entries are never used. A
+     * range of less than whole pages (the entries of a 1 MiB slab) shares its page with other
+     * slabs' entries and is written instead: madvise would drop the whole page. */
+    char *first = (char *)&ss->side[begin >> ss->side_shift];
+    size_t bytes = (len >> ss->side_shift) * sizeof(struct hk_side);
+    size_t page = hk_os_page_size();
+    if ((((uintptr_t)first | bytes) & (page - 1)) || hk_os_discard(first, bytes))
         memset(first, 0, bytes);   /* the entries must read as zeros either way */
 }
 

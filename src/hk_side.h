@@ -1,9 +1,12 @@
 /* The side table: per-block metadata of diagnostic mode (HAKMEM_SHADOW=1 and
  * HAKMEM_LEAK_CHECK=1), kept beside each SuperSlab, never inside the user's blocks.
  *
- * One 16-byte entry per 16-byte granule of the SuperSlab, used at the granule where a block
- * starts. Pages of the table are touched only for blocks that exist, so the overhead is
- * 16 bytes per block (100 % for 16-byte blocks, 1.6 % for 1 KiB blocks). The table is
+ * One 16-byte entry per granule of the SuperSlab, used at the granule where a block starts.
+ * A granule is the smallest block of the SuperSlab's kind (hk_side_shift_for): 16 bytes
+ * where the slabs hold tiny blocks, 1 KiB and 64 KiB for the two mid kinds, so that the
+ * entries of neighbouring blocks share lines and pages (a table page serves 256 blocks of
+ * 16 bytes or 64 blocks of 4 KiB). Pages of the table are touched only for blocks that
+ * exist: 16 bytes per block (100 % for 16-byte blocks, 1.6 % for 1 KiB blocks). The table is
  * allocator state: the checked paths (hk_checked.c) and the slow paths apply each block's
  * transitions here; diag/ reads it through hk_walk.h. */
 #ifndef HK_SIDE_H
@@ -28,10 +31,24 @@ struct hk_side {
     uint32_t alloc_stack;   /* leak tracking: stack ids (0 = none) */
     uint32_t free_stack;
 };
-_Static_assert(sizeof(struct hk_side) == 16, "one entry per 16-byte granule");
+_Static_assert(sizeof(struct hk_side) == 16, "one 16-byte entry per granule");
 _Static_assert(HK_MID_MAX <= UINT32_MAX, "a slab block's size fits the entry whole");
 
-#define HK_GRANULE_SHIFT 4
+/* Invariant: 1 << side_shift is at most the smallest block of the SuperSlab's slabs, so no
+ * two blocks share a granule. The table is sized for the smallest granule (tiny): a
+ * SuperSlab formatted again for another kind keeps its table. */
+#define HK_GRANULE_SHIFT_MIN 4
+static inline unsigned hk_side_shift_for(unsigned slab_shift)
+{
+    return slab_shift == HK_SLAB_SHIFT_TINY  ? HK_GRANULE_SHIFT_MIN
+           : slab_shift == HK_SLAB_SHIFT_MID ? 10
+                                             : 16;
+}
+_Static_assert((1u << HK_GRANULE_SHIFT_MIN) <= 16 && (1u << 10) <= HK_TINY_MAX + 1 &&
+                   (1u << 16) <= HK_MID_SMALL_MAX + 1,
+               "a granule is at most the smallest block of its kind: the tiny classes start at "
+               "16 B, the mid ones above HK_TINY_MAX, the 1 MiB slabs' above HK_MID_SMALL_MAX");
+#define HK_SIDE_ENTRIES (HK_SS_SIZE >> HK_GRANULE_SHIFT_MIN)
 
 /* Side table of a SuperSlab (mapped with it in diagnostic mode, unmapped with it). */
 int hk_side_create(struct hk_superslab *ss);
@@ -48,7 +65,7 @@ static inline struct hk_side *hk_side_of(const void *p)
     struct hk_superslab *ss = hk_ss_of(p);
     if (!ss->side)
         return NULL;
-    return &ss->side[((uintptr_t)p - (uintptr_t)ss) >> HK_GRANULE_SHIFT];
+    return &ss->side[((uintptr_t)p - (uintptr_t)ss) >> ss->side_shift];
 }
 
 /* Bytes from the block's start to the pointer handed out: 0, or 16 to 4096 (a power of two,

@@ -75,6 +75,7 @@ static void hk_ss_list_remove(struct hk_dlist *list, struct hk_superslab *ss)
 static void hk_ss_format(struct hk_superslab *ss, unsigned shift)
 {
     ss->slab_shift = (uint8_t)shift;
+    ss->side_shift = (uint8_t)hk_side_shift_for(shift);
     ss->nslabs = (uint8_t)(HK_SS_SIZE >> shift);
     ss->free_mask = ss->nslabs == 32 ? 0xffffffffu : (1u << ss->nslabs) - 1;
     ss->slabs_used = 0;

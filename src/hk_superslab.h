@@ -111,6 +111,7 @@ struct hk_superslab {
     uint8_t nslabs;
     uint8_t in_partial;
     uint8_t purged;                  /* in the empty cache, its pages dropped */
+    uint8_t side_shift;              /* granule of the side table, hk_side_shift_for() */
     uint32_t slabs_used;
     uint64_t cached_ns;              /* when it entered the empty cache (hk_superslab.c) */
     struct hk_side *side;            /* side table (diagnostic mode only), hk_side.h */

@@ -20,14 +20,13 @@ struct hk_walk_ctx {
  * them racily, a snapshot (hk_walk.h). */
 HK_RACY_READ static void hk_walk_slab(struct hk_slab *s, const struct hk_walk_ctx *w)
 {
-    struct hk_superslab *ss = hk_ss_of(s);
     struct hk_heap *owner = hk_slab_owner(s);
     struct hk_walk_block b = {0};
     b.cls = s->class_idx;
     b.owner = owner ? owner->serial : 0;
     char *p = hk_slab_block0(s);
     for (uint32_t k = 0; k < s->capacity; k++, p += s->block_size) {
-        const struct hk_side *e = &ss->side[((uintptr_t)p - (uintptr_t)ss) >> HK_GRANULE_SHIFT];
+        const struct hk_side *e = hk_side_of(p);
         /* A block in use is where the program has it: past its front guard (shadow mode). */
         size_t front = e->state == HK_BLOCK_IN_USE ? hk_side_front_of_flags(e->flags) : 0;
         if (front >= s->block_size)
@@ -137,7 +136,7 @@ static void hk_walk_side_table(struct hk_superslab *ss, void *arg)
     const struct hk_walk_range_ctx *w = arg;
     if (ss->side)
         w->fn(w->ctx, (uintptr_t)ss->side,
-              (uintptr_t)ss->side + (HK_SS_SIZE >> HK_GRANULE_SHIFT) * sizeof(struct hk_side));
+              (uintptr_t)ss->side + HK_SIDE_ENTRIES * sizeof(struct hk_side));
 }
 
 void hk_walk_side_tables(hk_walk_range_fn fn, void *ctx, bool lock)
