@@ -30,11 +30,12 @@ static inline void *hk_malloc_inline(size_t size)
     return hk_alloc_large_slow(size);
 }
 
-static inline void hk_free_inline(void *p)
+/* The free of p into the caches of h, the calling thread's heap: false when p is not a
+ * block of h's own slabs in use (the slow path must look at it). */
+static inline bool hk_free_own(void *p, struct hk_heap *h)
 {
     if (HK_LIKELY(hk_registry_kind(p) == HK_CHUNK_SUPERSLAB)) {
         struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
-        struct hk_heap *h = hk_tls_heap;
         if (HK_LIKELY(atomic_load_explicit(&s->owner, HK_RELAXED) == h &&
                       hk_slab_is_block_start(s, p) && !hk_block_is_free(p))) {
             struct hk_fast *fc = &h->fast[s->class_idx];
@@ -42,12 +43,19 @@ static inline void hk_free_inline(void *p)
                 hk_fast_push(fc, p);
                 if (hk_config_stats)
                     fc->frees++;
-                return;
+                return true;
             }
             hk_heap_free_full(h, s, p);
-            return;
+            return true;
         }
     }
+    return false;
+}
+
+static inline void hk_free_inline(void *p)
+{
+    if (HK_LIKELY(hk_free_own(p, hk_tls_heap)))
+        return;
     hk_free_slow(p);
 }
 
