@@ -72,6 +72,8 @@ struct hk_symfile {
     bool ok;
     struct hk_elf file, debug;
     struct hk_inflated inflated[3];   /* the DWARF sections that were compressed */
+    const struct hk_elf *line_elf;    /* the file (file or debug) whose line table is read,
+                                         its sections taken at the first line lookup */
     bool exec;               /* ET_EXEC: symbol values are absolute addresses */
     struct hk_symtab tab[2]; /* .symtab, .dynsym (from the debug file when the module lacks one) */
     struct hk_dwarf dwarf;   /* .debug_line and its string sections, for file:line */
@@ -215,19 +217,30 @@ static const unsigned char *hk_elf_dwarf(const struct hk_elf *e, const char *nam
 #endif
 }
 
-/* The DWARF sections the line lookup reads, found by name (compressed ones are skipped), and
- * the symbol tables, each taken from e unless an earlier file gave it. */
+/* The line table and its strings, from the file hk_elf_read chose, inflated when compressed:
+ * at the first line lookup, since most checks name frames and print no line (a check with
+ * nothing to report, the suppressions' matching). */
+static void hk_symfile_lines(struct hk_symfile *f)
+{
+    const struct hk_elf *e = f->line_elf;
+    f->line_elf = NULL;
+    f->dwarf.line = hk_elf_dwarf(e, ".debug_line", &f->dwarf.line_len, &f->inflated[0]);
+    if (f->dwarf.line) {
+        f->dwarf.line_str =
+            hk_elf_dwarf(e, ".debug_line_str", &f->dwarf.line_str_len, &f->inflated[1]);
+        f->dwarf.str = hk_elf_dwarf(e, ".debug_str", &f->dwarf.str_len, &f->inflated[2]);
+    }
+}
+
+/* The file whose line table the line lookup reads (the first that has one), and the symbol
+ * tables, each taken from e unless an earlier file gave it. */
 static void hk_elf_read(struct hk_symfile *f, const struct hk_elf *e)
 {
-    /* The line table and its strings from one file: the first that has the table. */
-    if (!f->dwarf.line) {
-        f->dwarf.line = hk_elf_dwarf(e, ".debug_line", &f->dwarf.line_len, &f->inflated[0]);
-        if (f->dwarf.line) {
-            f->dwarf.line_str =
-                hk_elf_dwarf(e, ".debug_line_str", &f->dwarf.line_str_len, &f->inflated[1]);
-            f->dwarf.str = hk_elf_dwarf(e, ".debug_str", &f->dwarf.str_len, &f->inflated[2]);
-        }
-    }
+    size_t len;
+    uint64_t flags;
+    if (!f->line_elf && hk_elf_section_raw(e, ".debug_line", &len, &flags) &&
+        (HK_HAVE_ZLIB || !(flags & SHF_COMPRESSED)))
+        f->line_elf = e;
     unsigned n;
     const char *str;
     size_t str_len;
@@ -354,7 +367,7 @@ static void hk_symfile_open(struct hk_symfile *f, const char *path)
         return;
     f->exec = ((const ElfW(Ehdr) *)f->file.map)->e_type == ET_EXEC;
     hk_elf_read(f, &f->file);
-    if (!f->dwarf.line)
+    if (!f->line_elf)
         hk_debug_file(f, path);
     f->ok = true;
 }
@@ -455,6 +468,8 @@ bool hk_leak_sym_line(uint32_t module, uintptr_t addr, struct hk_line *out)
     struct hk_symfile *f = hk_symfile_of(module, addr, &v);
     if (!f)
         return false;
+    if (f->line_elf)
+        hk_symfile_lines(f);
     if (!f->dwarf.ranges_built && hk_line_index[module].built) {
         f->dwarf.ranges = hk_line_index[module].ranges;
         f->dwarf.nranges = hk_line_index[module].n;
