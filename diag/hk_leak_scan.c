@@ -64,7 +64,14 @@ static HK_NOINLINE bool hk_snapshot(struct hk_run *r)
     struct hk_fill f = {r->b, 0, cap};
     hk_walk_blocks(hk_fill_cb, &f, true, true);
     r->nb = f.n;
-    hk_sort_array(r->b, r->nb, sizeof *r->b, hk_block_less);
+    size_t tmp_len;
+    void *tmp = hk_leak_run_map(r->nb * sizeof *r->b, &tmp_len);
+    if (tmp) {
+        hk_sort_by_key(r->b, tmp, r->nb, sizeof *r->b, offsetof(struct hk_lb, ptr));
+        hk_leak_run_unmap(tmp, tmp_len);
+    } else {
+        hk_sort_array(r->b, r->nb, sizeof *r->b, hk_block_less);
+    }
     r->work = hk_leak_run_map((r->nb + 1) * sizeof *r->work, &r->work_len);
     if (!r->work)
         return false;

@@ -402,7 +402,14 @@ static void hk_symtab_index(struct hk_symtab *t)
                                                   s->st_value + (s->st_size ? s->st_size : 1),
                                                   0, s->st_name, (uint32_t)i};
     }
-    hk_sort_array(t->ix, t->nix, sizeof *t->ix, hk_sym_less);
+    size_t tmp_len;
+    void *tmp = hk_leak_run_map(t->nix * sizeof *t->ix, &tmp_len);
+    if (tmp) {   /* built in table order: the stable sort keeps the first of equal starts first */
+        hk_sort_by_key(t->ix, tmp, t->nix, sizeof *t->ix, offsetof(struct hk_sym_ent, lo));
+        hk_leak_run_unmap(tmp, tmp_len);
+    } else {
+        hk_sort_array(t->ix, t->nix, sizeof *t->ix, hk_sym_less);
+    }
     for (size_t i = 0; i < t->nix; i++)
         t->ix[i].maxend = i && t->ix[i - 1].maxend > t->ix[i].end ? t->ix[i - 1].maxend
                                                                   : t->ix[i].end;

@@ -1,6 +1,7 @@
-/* Heapsort (hk_sort.h): a max-heap of "sorts later", emptied from the back. */
+/* The sorts of hk_sort.h. Heapsort: a max-heap of "sorts later", emptied from the back. */
 #include "hk_sort.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static void hk_sift(const struct hk_sort *s, size_t root, size_t n)
@@ -55,4 +56,41 @@ void hk_sort_array(void *base, size_t n, size_t size, bool (*less)(const void *a
     const struct hk_sort s = {hk_array_less, hk_array_swap, &a};
     if (a.size)
         hk_heapsort(&s, n);
+}
+
+static inline uint64_t hk_key_at(const char *elem, size_t key_off)
+{
+    uint64_t k;
+    memcpy(&k, elem + key_off, sizeof k);
+    return k;
+}
+
+void hk_sort_by_key(void *base, void *tmp, size_t n, size_t size, size_t key_off)
+{
+    uint64_t any = 0, all = ~(uint64_t)0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = hk_key_at((const char *)base + i * size, key_off);
+        any |= k;
+        all &= k;
+    }
+    uint64_t differ = any ^ all;   /* the bits in which some keys differ */
+    char *src = base, *dst = tmp;
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        if (!((differ >> shift) & 0xff))
+            continue;
+        size_t at[257] = {0};      /* at[d]: where the elements of digit d go */
+        for (size_t i = 0; i < n; i++)
+            at[((hk_key_at(src + i * size, key_off) >> shift) & 0xff) + 1]++;
+        for (unsigned d = 1; d < 257; d++)
+            at[d] += at[d - 1];
+        for (size_t i = 0; i < n; i++) {
+            unsigned d = (unsigned)((hk_key_at(src + i * size, key_off) >> shift) & 0xff);
+            memcpy(dst + at[d]++ * size, src + i * size, size);
+        }
+        char *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != base)
+        memcpy(base, src, n * size);
 }

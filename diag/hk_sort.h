@@ -1,4 +1,5 @@
-/* Heapsort over the caller's array, by index (qsort may allocate; diagnostics never do). */
+/* Sorts over the caller's arrays (qsort may allocate; diagnostics never do): a heapsort by
+ * index, and a radix sort by a 64-bit key where the caller has room for a copy. */
 #ifndef HK_SORT_H
 #define HK_SORT_H
 
@@ -18,5 +19,10 @@ void hk_heapsort(const struct hk_sort *s, size_t n);
  * compared by less(a, b): a sorts before b. */
 #define HK_SORT_ELEM_MAX 64
 void hk_sort_array(void *base, size_t n, size_t size, bool (*less)(const void *a, const void *b));
+
+/* Sorts n elements of `size` bytes at base by the 64-bit key at byte key_off of each, in
+ * increasing order, stable (equal keys keep their order), through tmp (room for n
+ * elements): a radix sort by bytes, one pass for each byte in which the keys differ. */
+void hk_sort_by_key(void *base, void *tmp, size_t n, size_t size, size_t key_off);
 
 #endif
