@@ -25,7 +25,17 @@ HK_RACY_READ static void hk_walk_slab(struct hk_slab *s, const struct hk_walk_ct
     b.cls = s->class_idx;
     b.owner = owner ? owner->serial : 0;
     char *p = hk_slab_block0(s);
+    /* Blocks past the carved extent are uncarved (their entries were cleared when the slab
+     * was formatted): reported so without reading entries never written, whose pages the
+     * walk would otherwise fault in. */
+    uint32_t carved_end = atomic_load_explicit(&s->carved_end, HK_RELAXED);
     for (uint32_t k = 0; k < s->capacity; k++, p += s->block_size) {
+        if ((uint64_t)k * s->block_size >= carved_end) {
+            struct hk_walk_block u = {.ptr = p, .usable = s->block_size, .cls = b.cls,
+                                      .owner = b.owner, .state = HK_BLOCK_UNCARVED};
+            w->fn(w->ctx, &u);
+            continue;
+        }
         const struct hk_side *e = hk_side_of(p);
         /* A block in use is where the program has it: past its front guard (shadow mode). */
         size_t front = e->state == HK_BLOCK_IN_USE ? hk_side_front_of_flags(e->flags) : 0;
