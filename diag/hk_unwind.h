@@ -101,10 +101,17 @@ struct hk_unwind_rule hk_unwind_rule_miss(uintptr_t pc);
 struct hk_unwind_rule hk_unwind_rule_from(const uint8_t *hdr, const uint8_t *seg_lo,
                                           const uint8_t *seg_hi, uintptr_t target);
 
+/* The home slot of a return address: the table's 4 KiB page by a hash of the code page, the
+ * slot in it by the address's place in its code page. The addresses of one code page share
+ * a table page, so a process touches (and faults in) a table page per code page it returns
+ * to, not one per return address. */
 static inline unsigned hk_unwind_hash(uintptr_t pc)
 {
-    return (unsigned)((pc * 0x9e3779b97f4a7c15ull) >> 48);   /* 16 bits */
+    unsigned page = (unsigned)(((pc >> 12) * 0x9e3779b97f4a7c15ull) >> 56);   /* 8 bits */
+    return page << 8 | (unsigned)((pc >> 4) & 0xff);
 }
+_Static_assert(HK_UNWIND_SLOTS == 1u << 16 && sizeof(struct hk_unwind_slot) == 16,
+               "256 table pages of 256 slots");
 
 static inline struct hk_unwind_rule hk_unwind_rule_get(uintptr_t pc)
 {
