@@ -740,12 +740,22 @@ void hk_leak_sym_release(void)
     }
 }
 
-/* The function of a frame: the module file's symbols; dladdr for one the file does not
- * name, while the module is loaded. */
+/* The module's file gave its dynamic symbol table: the one dladdr searches (its only other
+ * names are of data and untyped symbols, which are not functions). */
+static bool hk_sym_has_dynsym(uint32_t module)
+{
+    uint64_t v;
+    const struct hk_symfile *f = hk_symfile_of(module, 0, &v);
+    return f && f->tab[1].syms;
+}
+
+/* The function of a frame: the module file's symbols; dladdr, while the module is loaded,
+ * when the file gave no dynamic symbols (the vDSO, a file deleted or unreadable). dladdr
+ * searches the table linearly, for every frame a stripped program's symbols do not name. */
 static const char *hk_frame_func(uintptr_t pc, uint32_t mi, const struct hk_leak_module *m)
 {
     const char *func = hk_leak_sym_lookup(mi, pc - 1);
-    if (!func && m->loaded) {
+    if (!func && m->loaded && !hk_sym_has_dynsym(mi)) {
         Dl_info dli;
         if (dladdr((void *)(pc - 1), &dli) && dli.dli_sname && dli.dli_fbase &&
             (uintptr_t)dli.dli_fbase >= m->lo && (uintptr_t)dli.dli_fbase < m->hi)
