@@ -232,14 +232,27 @@ static void hk_symfile_lines(struct hk_symfile *f)
     }
 }
 
-/* The file whose line table the line lookup reads (the first that has one), and the symbol
- * tables, each taken from e unless an earlier file gave it. */
+/* A line table the lookup can read: plain, or compressed with zlib (when built with it). */
+static bool hk_dwarf_readable(const unsigned char *p, size_t len, uint64_t flags)
+{
+    if (!(flags & SHF_COMPRESSED))
+        return true;
+    ElfW(Chdr) ch;
+    if (!HK_HAVE_ZLIB || len < sizeof ch)
+        return false;
+    memcpy(&ch, p, sizeof ch);
+    return ch.ch_type == ELFCOMPRESS_ZLIB;
+}
+
+/* The file whose line table the line lookup reads (the first that has one it can read), and
+ * the symbol tables, each taken from e unless an earlier file gave it. */
 static void hk_elf_read(struct hk_symfile *f, const struct hk_elf *e)
 {
     size_t len;
     uint64_t flags;
-    if (!f->line_elf && hk_elf_section_raw(e, ".debug_line", &len, &flags) &&
-        (HK_HAVE_ZLIB || !(flags & SHF_COMPRESSED)))
+    const unsigned char *line = f->line_elf ? NULL : hk_elf_section_raw(e, ".debug_line", &len,
+                                                                        &flags);
+    if (line && hk_dwarf_readable(line, len, flags))
         f->line_elf = e;
     unsigned n;
     const char *str;
@@ -372,11 +385,18 @@ static void hk_symfile_open(struct hk_symfile *f, const char *path)
     f->ok = true;
 }
 
-static bool hk_sym_usable(const struct hk_symtab *t, const ElfW(Sym) *s)
+static bool hk_sym_is_func(const ElfW(Sym) *s)
 {
     int type = HK_ST_TYPE(s->st_info);
-    return (type == STT_FUNC || type == STT_GNU_IFUNC) && s->st_shndx != SHN_UNDEF &&
-           s->st_name < t->strsz && t->str[s->st_name] &&
+    return type == STT_FUNC || type == STT_GNU_IFUNC;
+}
+
+/* Functions, and untyped symbols with a size (hand-written assembly that says `.size` but
+ * not `.type`, which dladdr names too); a function is preferred where both hold an address. */
+static bool hk_sym_usable(const struct hk_symtab *t, const ElfW(Sym) *s)
+{
+    bool code = hk_sym_is_func(s) || (HK_ST_TYPE(s->st_info) == STT_NOTYPE && s->st_size);
+    return code && s->st_shndx != SHN_UNDEF && s->st_name < t->strsz && t->str[s->st_name] &&
            memchr(t->str + s->st_name, '\0', t->strsz - s->st_name);
 }
 
@@ -415,7 +435,8 @@ static void hk_symtab_index(struct hk_symtab *t)
                                                                   : t->ix[i].end;
 }
 
-/* The function that holds v: of those whose range holds it, the first in the table. */
+/* The function that holds v: of those whose range holds it, the first function in the
+ * table, else the first untyped symbol. */
 static const char *hk_symtab_find(struct hk_symtab *t, uint64_t v)
 {
     if (!t->ix_built)
@@ -429,9 +450,16 @@ static const char *hk_symtab_find(struct hk_symtab *t, uint64_t v)
             hi = mid;
     }
     const struct hk_sym_ent *best = NULL;
-    for (size_t j = lo; j-- > 0 && t->ix[j].maxend > v;)
-        if (t->ix[j].end > v && (!best || t->ix[j].idx < best->idx))
+    bool best_func = false;
+    for (size_t j = lo; j-- > 0 && t->ix[j].maxend > v;) {
+        if (t->ix[j].end <= v)
+            continue;
+        bool func = hk_sym_is_func(&t->syms[t->ix[j].idx]);
+        if (!best || (func && !best_func) || (func == best_func && t->ix[j].idx < best->idx)) {
             best = &t->ix[j];
+            best_func = func;
+        }
+    }
     return best ? t->str + best->name : NULL;
 }
 
@@ -740,8 +768,8 @@ void hk_leak_sym_release(void)
     }
 }
 
-/* The module's file gave its dynamic symbol table: the one dladdr searches (its only other
- * names are of data and untyped symbols, which are not functions). */
+/* The module's file gave its dynamic symbol table: the one dladdr searches (its other names
+ * are of data). */
 static bool hk_sym_has_dynsym(uint32_t module)
 {
     uint64_t v;

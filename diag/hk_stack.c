@@ -821,7 +821,7 @@ HK_NOINLINE uint32_t hk_stack_capture(int skip)
     /* This function's own frame pointer (the builtin makes it keep one). */
     const uintptr_t *fp = __builtin_frame_address(0);
     uintptr_t top = HK_UNWIND_FAST && hk_walk_on ? hk_stack_top((uintptr_t)raw) : 1;
-    uint32_t gen = atomic_load_explicit(&hk_unwind_gen, HK_RELAXED);
+    uint32_t gen = atomic_load_explicit(&hk_unwind_gen, HK_ACQUIRE);
     uint32_t id = top > 1 ? hk_memo_find(fp, skip, gen) : 0;
     if (id) {
         hk_walks++;

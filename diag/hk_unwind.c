@@ -531,11 +531,13 @@ struct hk_unwind_rule hk_unwind_rule_miss(uintptr_t pc)
     return (struct hk_unwind_rule){.kind = HK_RULE_CANNOT};
 }
 
+/* The rules are cleared before the generation moves on (release): a walk that sees the new
+ * generation (acquire, hk_stack_capture) sees no rule of the old code. */
 void hk_unwind_forget(void)
 {
-    atomic_fetch_add_explicit(&hk_unwind_gen, 1, HK_RELAXED);
     for (unsigned s = 0; s < HK_UNWIND_SLOTS; s++)
         atomic_store_explicit(&hk_unwind_table[s].rule, 0, HK_RELAXED);
+    atomic_fetch_add_explicit(&hk_unwind_gen, 1, HK_RELEASE);
 }
 
 #else

@@ -30,32 +30,40 @@ static inline void *hk_malloc_inline(size_t size)
     return hk_alloc_large_slow(size);
 }
 
-/* The free of p into the caches of h, the calling thread's heap: false when p is not a
- * block of h's own slabs in use (the slow path must look at it). */
-static inline bool hk_free_own(void *p, struct hk_heap *h)
+/* The slab of p when p is a block in use of a slab of h, the calling thread's heap; NULL
+ * when it is not (the slow path must look at it). */
+static inline struct hk_slab *hk_own_block(void *p, struct hk_heap *h)
 {
     if (HK_LIKELY(hk_registry_kind(p) == HK_CHUNK_SUPERSLAB)) {
         struct hk_slab *s = hk_slab_of(hk_ss_of(p), p);
         if (HK_LIKELY(atomic_load_explicit(&s->owner, HK_RELAXED) == h &&
-                      hk_slab_is_block_start(s, p) && !hk_block_is_free(p))) {
-            struct hk_fast *fc = &h->fast[s->class_idx];
-            if (HK_LIKELY(fc->count < fc->cap)) {
-                hk_fast_push(fc, p);
-                if (hk_config_stats)
-                    fc->frees++;
-                return true;
-            }
-            hk_heap_free_full(h, s, p);
-            return true;
-        }
+                      hk_slab_is_block_start(s, p) && !hk_block_is_free(p)))
+            return s;
     }
-    return false;
+    return NULL;
+}
+
+/* The free of such a block: onto the fast cache, or back to its slab when that is full. */
+static inline void hk_free_own(struct hk_heap *h, struct hk_slab *s, void *p)
+{
+    struct hk_fast *fc = &h->fast[s->class_idx];
+    if (HK_LIKELY(fc->count < fc->cap)) {
+        hk_fast_push(fc, p);
+        if (hk_config_stats)
+            fc->frees++;
+        return;
+    }
+    hk_heap_free_full(h, s, p);
 }
 
 static inline void hk_free_inline(void *p)
 {
-    if (HK_LIKELY(hk_free_own(p, hk_tls_heap)))
+    struct hk_heap *h = hk_tls_heap;
+    struct hk_slab *s = hk_own_block(p, h);
+    if (HK_LIKELY(s != NULL)) {
+        hk_free_own(h, s, p);
         return;
+    }
     hk_free_slow(p);
 }
 

@@ -71,14 +71,6 @@ static inline bool hk_block_is_free(const struct hk_block *b)
     return b->mark == hk_free_key;
 }
 
-/* The same, read by a walk that runs beside the block's owner (hk_walk.c): a snapshot, racy
- * by design. ThreadSanitizer does not inline an instrumented function into one that is not,
- * so the walk needs its own accessor. */
-HK_RACY_READ static inline bool hk_block_is_free_racy(const struct hk_block *b)
-{
-    return b->mark == hk_free_key;
-}
-
 /* The block is taken off a free list without being linked anywhere yet (a drain counting
  * what it takes): a second visit of it finds no mark. */
 static inline void hk_block_unmark(struct hk_block *b)

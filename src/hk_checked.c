@@ -199,10 +199,10 @@ void *hk_checked_block(struct hk_slab *s, void *p)
 void hk_checked_free(struct hk_slab *s, void *b)
 {
     unsigned cls = s->class_idx;
-    /* Leak tracking alone leaves the entry as it is: the free mark the block gets says it
-     * is free (hk_walk_slab). */
-    struct hk_side *e = hk_shadow_on ? hk_side_of(b) : NULL;
-    if (e) {
+    struct hk_side *e = NULL;
+    if (!hk_shadow_on)
+        hk_checked_leak_free(b);
+    else if ((e = hk_side_of(b))) {
         size_t front = hk_side_front(e);
         HK_ASSERT(front < s->block_size);
         if (!hk_checked_take_back(e, (char *)b + front, (int)cls,

@@ -17,6 +17,16 @@
 void *hk_checked_alloc(size_t size, size_t align);
 /* free of diagnostic mode, for b already known to start a block of slab s. */
 void hk_checked_free(struct hk_slab *s, void *b);
+
+/* Leak tracking alone: block b (checked, in use) is freed. Its entry says so, without being
+ * read (its front is 0, nothing else is checked): a store to the entry's line, which a write
+ * after free cannot undo, as it could the block's own free mark. */
+static inline void hk_checked_leak_free(void *b)
+{
+    struct hk_side *e = hk_side_of(b);
+    if (e)
+        e->state = HK_BLOCK_SLAB_FREE;
+}
 /* Shadow mode: the start of the block of slab s whose pointer, as handed out, is p; NULL
  * when p is none (inside a block, or past the carved blocks). */
 void *hk_checked_block(struct hk_slab *s, void *p);

@@ -97,9 +97,8 @@ size_t hk_side_requested(const void *p);
 void hk_side_unexpected(void *p, unsigned state);
 
 /* A transition inside the allocator (shadow mode): a block found in an unexpected state
- * means a corrupt or stale list and is reported. Leak tracking alone writes an entry only
- * when its block is handed out ("in use"); the block's free mark says when it is free again
- * (hk_walk_slab). */
+ * means a corrupt or stale list and is reported. Leak tracking alone keeps only "in use"
+ * and "free", set by the checked paths. */
 static inline void hk_side_move(void *p, unsigned from, unsigned to)
 {
     if (HK_LIKELY(!hk_shadow_on))

@@ -85,11 +85,16 @@ HK_NOINLINE void hk_free_slow(void *p)
 {
     if (!p)
         return;
-    /* Leak tracking alone keeps nothing of a free (hk_checked_free): the free of a block of
-     * the thread's own slabs is the hot path's, into the heap that diagnostic mode keeps
-     * apart from hk_tls_heap. */
-    if (HK_UNLIKELY(hk_diag_on) && !hk_shadow_on && hk_tls_own && hk_free_own(p, hk_tls_own))
+    /* Leak tracking alone keeps only the state of a free (hk_checked_free): the free of a
+     * block of the thread's own slabs is the hot path's, into the heap that diagnostic mode
+     * keeps apart from hk_tls_heap. */
+    struct hk_slab *own;
+    if (HK_UNLIKELY(hk_diag_on) && !hk_shadow_on && hk_tls_own &&
+        (own = hk_own_block(p, hk_tls_own))) {
+        hk_checked_leak_free(p);
+        hk_free_own(hk_tls_own, own, p);
         return;
+    }
     hk_ensure_init();
     unsigned kind = hk_registry_kind(p);
     if (kind == HK_CHUNK_LARGE || kind == HK_CHUNK_LARGE_CONT) {

@@ -44,10 +44,6 @@ HK_RACY_READ static void hk_walk_slab(struct hk_slab *s, const struct hk_walk_ct
         b.ptr = p + front;
         b.usable = s->block_size - front;
         b.state = e->state;
-        /* Leak tracking alone records hand-outs only: a block freed since carries the
-         * free mark (hk_block.h), which a block in use never has. */
-        if (b.state == HK_BLOCK_IN_USE && !hk_shadow_on && hk_block_is_free_racy((void *)p))
-            b.state = HK_BLOCK_SLAB_FREE;
         b.size = e->size;
         b.thread = e->thread;
         b.alloc_stack = e->alloc_stack;
