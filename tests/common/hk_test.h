@@ -10,6 +10,8 @@
  *   test_skip(fmt, ...)            the test cannot run here: says why, exits 77 (meson: SKIP)
  *   hk_test_context = "..."        a label printed with every later failure (optional)
  *   return hk_test_done("name")    the summary line; 0 when every check held, else 1
+ *   hk_test_rand(&state)           the next of a test's own pseudo-random numbers
+ *                                  (xorshift64; state: any nonzero seed)
  *
  * Failures go to stderr as "FAIL file:line: [context] condition: message". The harness
  * itself never allocates: a message is formatted into a buffer on the stack and written
@@ -195,6 +197,17 @@ hk_test_report_(const char *file, int line, int fatal, const char *cond, const c
 #define test_fatal(...)                                                                      \
     (atomic_fetch_add_explicit(&hk_test_checks_, 1, memory_order_relaxed),                   \
      hk_test_report_(__FILE__, __LINE__, 1, NULL, NULL, __VA_ARGS__))
+
+/* Marsaglia's xorshift64: reproducible inputs without libc's rand (which a test under
+ * LD_PRELOAD may not want to share with the program under test). */
+static inline uint64_t hk_test_rand(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
 
 __attribute__((format(printf, 1, 2), noreturn)) static inline void test_skip(const char *fmt, ...)
 {

@@ -101,13 +101,7 @@ static size_t first_nonzero(const void *p, size_t n)
 static int aligned(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
 
 static uint64_t rng_state = 0x243F6A8885A308D3ull;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
+static uint64_t rnd(void) { return hk_test_rand(&rng_state); }
 
 /* Sizes that cross every tier boundary (tiny 1 B..1 KiB, mid ..64 KiB, large above) and
  * the class spacing (16-byte steps, then four classes per power of two). */

@@ -195,13 +195,7 @@ static bool lm_near(long long a, long long b, size_t slack)
 }
 
 static uint64_t lm_rng = 88172645463325252ull;
-static uint64_t lm_next(void)
-{
-    lm_rng ^= lm_rng << 13;
-    lm_rng ^= lm_rng >> 7;
-    lm_rng ^= lm_rng << 17;
-    return lm_rng;
-}
+static uint64_t lm_next(void) { return hk_test_rand(&lm_rng); }
 
 /* A large request: 520 KiB to 40 MiB, smaller ones more often. */
 static size_t lm_size(size_t max)

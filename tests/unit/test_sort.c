@@ -20,13 +20,7 @@ struct elem {
 static struct elem a[N], want[N], tmp[N];
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t next(void) { return hk_test_rand(&rng); }
 
 static void oracle(struct elem *v, size_t n)
 {
