@@ -1,6 +1,6 @@
 /* An exported function in hand-written assembly that says .size but not .type (an untyped
  * symbol, as dladdr still names it): it allocates 40 bytes and returns them. Built into a
- * stripped library, so only .dynsym names it (tests/leak/meson.build, leak_untyped_symbol). */
+ * stripped library, so only .dynsym names it (tests/leak/meson.build, leak_untyped_symbol_*). */
     .text
     .globl asm_alloc
 asm_alloc:
